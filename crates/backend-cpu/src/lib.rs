@@ -1,0 +1,1 @@
+//! rstark-backend-cpu (skeleton; filled in by its issue).

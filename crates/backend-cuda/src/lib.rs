@@ -1,0 +1,1 @@
+//! rstark-backend-cuda (skeleton; filled in by its issue).

@@ -1,0 +1,1 @@
+//! rstark-merkle (skeleton; filled in by its issue).

@@ -1,0 +1,1 @@
+//! rstark-poly (skeleton; filled in by its issue).

@@ -1,0 +1,1 @@
+//! rstark-protocol (skeleton; filled in by its issue).

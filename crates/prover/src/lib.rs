@@ -1,0 +1,1 @@
+//! rstark-prover (skeleton; filled in by its issue).

@@ -1,0 +1,1 @@
+//! rstark-transcript (skeleton; filled in by its issue).

@@ -1,0 +1,1 @@
+//! rstark-verifier (skeleton; filled in by its issue).

@@ -1,0 +1,1 @@
+//! rstark-workloads (skeleton; filled in by its issue).
