@@ -12,7 +12,13 @@ const BASE_ARCHS: [u32; 4] = [80, 86, 89, 90];
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=kernels");
-    for var in ["NVCC", "CUDA_HOME", "CUDA_PATH", "RSTARK_CUDA_TOOLCHAIN", "RSTARK_CUDA_ARCHS"] {
+    for var in [
+        "NVCC",
+        "CUDA_HOME",
+        "CUDA_PATH",
+        "RSTARK_CUDA_TOOLCHAIN",
+        "RSTARK_CUDA_ARCHS",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     if env::var_os("CARGO_FEATURE_CUDA").is_none() {
@@ -39,7 +45,10 @@ fn main() {
     sources.sort();
     // One translation unit including every kernel file -> one fatbin.
     let unit = out.join("rstark_kernels.cu");
-    let body: String = sources.iter().map(|p| format!("#include \"{}\"\n", p.display())).collect();
+    let body: String = sources
+        .iter()
+        .map(|p| format!("#include \"{}\"\n", p.display()))
+        .collect();
     std::fs::write(&unit, body).unwrap();
 
     let archs = archs(&nvcc);
@@ -57,13 +66,25 @@ fn main() {
     for a in &archs {
         cmd.arg(format!("-gencode=arch=compute_{a},code=sm_{a}"));
     }
-    cmd.arg(format!("-gencode=arch=compute_{newest},code=compute_{newest}"));
+    cmd.arg(format!(
+        "-gencode=arch=compute_{newest},code=compute_{newest}"
+    ));
     cmd.arg(&unit);
-    let status = cmd.status().unwrap_or_else(|e| panic!("running {}: {e}", nvcc.display()));
-    assert!(status.success(), "nvcc failed compiling kernels/*.cu ({})", nvcc.display());
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("running {}: {e}", nvcc.display()));
+    assert!(
+        status.success(),
+        "nvcc failed compiling kernels/*.cu ({})",
+        nvcc.display()
+    );
     println!(
         "cargo:rustc-env=RSTARK_CUDA_ARCHS={}",
-        archs.iter().map(|a| format!("sm_{a}")).collect::<Vec<_>>().join(",")
+        archs
+            .iter()
+            .map(|a| format!("sm_{a}"))
+            .collect::<Vec<_>>()
+            .join(",")
     );
 }
 
@@ -71,7 +92,10 @@ fn main() {
 /// RSTARK_CUDA_ARCHS (comma-separated numbers, e.g. "90") narrows it for quick local builds.
 fn archs(nvcc: &Path) -> Vec<u32> {
     if let Ok(list) = env::var("RSTARK_CUDA_ARCHS") {
-        let v: Vec<u32> = list.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+        let v: Vec<u32> = list
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
         if !v.is_empty() {
             return v;
         }
@@ -79,7 +103,10 @@ fn archs(nvcc: &Path) -> Vec<u32> {
     let mut v = BASE_ARCHS.to_vec();
     if let Ok(o) = Command::new(nvcc).arg("--list-gpu-arch").output() {
         for line in String::from_utf8_lossy(&o.stdout).lines() {
-            if let Some(n) = line.trim().strip_prefix("compute_").and_then(|s| s.parse::<u32>().ok())
+            if let Some(n) = line
+                .trim()
+                .strip_prefix("compute_")
+                .and_then(|s| s.parse::<u32>().ok())
                 && n >= 100
                 && !v.contains(&n)
             {
@@ -108,16 +135,28 @@ fn find_nvcc(manifest: &Path) -> Option<PathBuf> {
         }
     }
     // The PyPI toolchain: <venv>/lib/python3.*/site-packages/nvidia/cu*/bin/nvcc
-    let workspace = manifest.ancestors().nth(2).unwrap_or(manifest).to_path_buf();
-    let mut venvs: Vec<PathBuf> = env::var_os("RSTARK_CUDA_TOOLCHAIN").map(PathBuf::from).into_iter().collect();
+    let workspace = manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .to_path_buf();
+    let mut venvs: Vec<PathBuf> = env::var_os("RSTARK_CUDA_TOOLCHAIN")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
     venvs.push(workspace.join("target/cuda-toolchain"));
     venvs.push(PathBuf::from("/opt/nvcc"));
     for venv in venvs {
-        let Ok(libs) = std::fs::read_dir(venv.join("lib")) else { continue };
+        let Ok(libs) = std::fs::read_dir(venv.join("lib")) else {
+            continue;
+        };
         for py in libs.flatten() {
             let nvidia = py.path().join("site-packages/nvidia");
-            let Ok(dirs) = std::fs::read_dir(&nvidia) else { continue };
-            let mut cands: Vec<PathBuf> = dirs.flatten().map(|d| d.path().join("bin/nvcc")).collect();
+            let Ok(dirs) = std::fs::read_dir(&nvidia) else {
+                continue;
+            };
+            let mut cands: Vec<PathBuf> =
+                dirs.flatten().map(|d| d.path().join("bin/nvcc")).collect();
             cands.sort();
             if let Some(p) = cands.into_iter().rev().find(|p| p.is_file()) {
                 return Some(p);

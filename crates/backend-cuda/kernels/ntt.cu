@@ -65,19 +65,18 @@ extern "C" __global__ void __launch_bounds__(NTT_THREADS) ntt_pass(u64* data, co
   ntt_tile_pass(sm, col, tw, log_s, k, dif != 0, blockIdx.x, threadIdx.x, blockDim.x);
 }
 
-// Coefficients (column-major, W columns of 2^log_n) -> B scaled copies per column:
-// out[(c * B + a) * N + k] = coef[c * N + k] * (N^-1 * (g * w_{n+b}^{bitrev_b(a)})^k).
-extern "C" __global__ void coset_expand(const u64* __restrict__ coef, u64* __restrict__ out,
-                                        u32 log_n, u32 log_b, const u64* __restrict__ lo_tab,
-                                        const u64* __restrict__ hi_tab, u32 log_lo) {
-  u64 n = 1ull << log_n;
-  u64 kidx = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-  if (kidx >= n) return;
-  u64 c = blockIdx.y;
-  u64 v = coef[c * n + kidx];
-  u32 nb = 1u << log_b;
-  u64 hi_len = n >> log_lo;
-  for (u32 a = 0; a < nb; a++) {
-    out[((c << log_b) + a) * n + kidx] = coset_scale(v, lo_tab, hi_tab, a, kidx, log_lo, hi_len);
-  }
+// The first forward pass with the coset expansion fused in: block a of column c (blockIdx.y =
+// c * B + a) reads coefficient column c scaled by N^-1 * s_a^k and writes its own block of `out`.
+extern "C" __global__ void __launch_bounds__(NTT_THREADS)
+    ntt_pass_expand(const u64* __restrict__ coef, u64* out, const u64* __restrict__ tw, u32 log_n,
+                    u32 log_s, u32 k, u32 log_b, const u64* __restrict__ lo_tab,
+                    const u64* __restrict__ hi_tab, u32 log_lo) {
+  extern __shared__ u64 sm[];
+  u64 y = blockIdx.y;
+  u32 a = (u32)(y & ((1u << log_b) - 1));
+  const u64* src = coef + ((y >> log_b) << log_n);
+  u64 hi_len = (1ull << log_n) >> log_lo;
+  ntt_tile_pass_with(
+      sm, [&](u64 i) { return coset_scale(src[i], lo_tab, hi_tab, a, i, log_lo, hi_len); },
+      out + (y << log_n), tw, log_s, k, true, blockIdx.x, threadIdx.x, blockDim.x);
 }

@@ -70,12 +70,14 @@ RS_HD void ntt_tile_stage(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j,
   }
 }
 
-// A whole pass for one tile of one column (`col` points at the column's first element).
-RS_HD void ntt_tile_pass(u64* sm, u64* col, const u64* tw, u32 log_s, u32 k, bool dif, u64 tile,
-                         u32 tid, u32 nthreads) {
+// A whole pass for one tile of one column: element at global index i is read as load(i) and
+// written to dst[i] (`load` may read another buffer, e.g. with the coset scaling fused in).
+template <typename Load>
+RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 log_s, u32 k, bool dif,
+                              u64 tile, u32 tid, u32 nthreads) {
   ntt_tile_geom g = ntt_geom(log_s, k, tile);
   u32 elems = 1u << (k + g.log_c);
-  for (u32 e = tid; e < elems; e += nthreads) sm[e] = col[ntt_elem_pos(g, e)];
+  for (u32 e = tid; e < elems; e += nthreads) sm[e] = load(ntt_elem_pos(g, e));
   RS_SYNC();
   if (dif) {
     for (int j = (int)k - 1; j >= 0; j--) {
@@ -88,7 +90,13 @@ RS_HD void ntt_tile_pass(u64* sm, u64* col, const u64* tw, u32 log_s, u32 k, boo
       RS_SYNC();
     }
   }
-  for (u32 e = tid; e < elems; e += nthreads) col[ntt_elem_pos(g, e)] = sm[e];
+  for (u32 e = tid; e < elems; e += nthreads) dst[ntt_elem_pos(g, e)] = sm[e];
+}
+
+// In place: one tile of one column (`col` points at the column's first element).
+RS_HD void ntt_tile_pass(u64* sm, u64* col, const u64* tw, u32 log_s, u32 k, bool dif, u64 tile,
+                         u32 tid, u32 nthreads) {
+  ntt_tile_pass_with(sm, [&](u64 i) { return col[i]; }, col, tw, log_s, k, dif, tile, tid, nthreads);
 }
 
 // Coset scaling of one coefficient into the B blocks: out_a[k] = coef[k] * lo_a[k mod LO] * hi_a[k / LO].

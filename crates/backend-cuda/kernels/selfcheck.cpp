@@ -84,9 +84,25 @@ static void check_lde(u32 n, u32 b) {
   }
   std::vector<u64> out(M);
   for (u64 a = 0; a < B; a++) {
+    // as the device does it: the first DIF pass loads the scaled coefficients (ntt_pass_expand)
     std::vector<u64> blk(N);
-    for (u64 k = 0; k < N; k++) blk[k] = coset_scale(c[k], lo_tab.data(), hi_tab.data(), (u32)a, k, log_lo, hi_len);
-    run_ntt(blk, n, true, twiddles(n, false));
+    std::vector<u64> sm(1u << NTT_TILE_LOG);
+    std::vector<u64> tw = twiddles(n, false);
+    std::vector<Pass> passes = plan(n, true);
+    for (size_t pi = 0; pi < passes.size(); pi++) {
+      Pass p = passes[pi];
+      u32 log_c = p.log_s < NTT_MAX_LOG_C ? p.log_s : NTT_MAX_LOG_C;
+      u64 tiles = N >> (p.k + log_c);
+      for (u64 t = 0; t < tiles; t++) {
+        if (pi == 0) {
+          auto load = [&](u64 i) { return coset_scale(c[i], lo_tab.data(), hi_tab.data(), (u32)a, i, log_lo, hi_len); };
+          ntt_tile_pass_with(sm.data(), load, blk.data(), tw.data(), p.log_s, p.k, true, t, 0, 1);
+        } else {
+          ntt_tile_pass(sm.data(), blk.data(), tw.data(), p.log_s, p.k, true, t, 0, 1);
+        }
+      }
+    }
+    if (passes.empty()) blk[0] = coset_scale(c[0], lo_tab.data(), hi_tab.data(), (u32)a, 0, log_lo, hi_len);
     for (u64 v = 0; v < N; v++) out[a * N + v] = blk[v];
   }
   // naive reference: coefficients, then evaluation at g * w_{n+b}^{bitrev(j)}

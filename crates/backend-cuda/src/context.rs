@@ -38,7 +38,8 @@ pub struct GpuContext {
     stream: Arc<CudaStream>,
     pub(crate) k: Kernels,
     transfers: TransferCounter,
-    twiddles: Mutex<HashMap<(u32, bool), Arc<CudaSlice<u64>>>>,
+    twiddles: Mutex<HashMap<(u32, bool), DevWords>>,
+    cosets: Mutex<HashMap<(u32, u32), CosetDev>>,
     poison: AtomicBool,
     name: String,
 }
@@ -51,7 +52,9 @@ impl GpuContext {
     pub fn new(ordinal: usize) -> Result<Self> {
         // SAFETY: only probes whether the driver library can be opened.
         if !unsafe { cudarc::driver::sys::is_culib_present() } {
-            return Err(CudaError::NoDevice("the CUDA driver library (libcuda.so) was not found".into()));
+            return Err(CudaError::NoDevice(
+                "the CUDA driver library (libcuda.so) was not found".into(),
+            ));
         }
         result::init().ctx("initialising the CUDA driver")?;
         let count = CudaContext::device_count().ctx("counting CUDA devices")?;
@@ -60,7 +63,8 @@ impl GpuContext {
                 "device {ordinal} asked for, {count} CUDA device(s) present"
             )));
         }
-        let ctx = CudaContext::new(ordinal).ctx(format!("creating a context on device {ordinal}"))?;
+        let ctx =
+            CudaContext::new(ordinal).ctx(format!("creating a context on device {ordinal}"))?;
         // One stream orders everything, so cudarc's per-buffer event tracking is not needed.
         // SAFETY: no buffer of this context is ever used on another stream.
         unsafe { ctx.disable_event_tracking() };
@@ -68,7 +72,8 @@ impl GpuContext {
         // Keep freed memory in the stream-ordered pool instead of returning it to the driver.
         // SAFETY: the pool belongs to this device; the attribute takes a u64.
         unsafe {
-            let pool = result::device::get_default_mem_pool(ctx.cu_device()).ctx("getting the memory pool")?;
+            let pool = result::device::get_default_mem_pool(ctx.cu_device())
+                .ctx("getting the memory pool")?;
             let mut threshold = u64::MAX;
             result::mem_pool::set_attribute(
                 pool,
@@ -85,6 +90,7 @@ impl GpuContext {
             k,
             transfers: TransferCounter::default(),
             twiddles: Mutex::new(HashMap::new()),
+            cosets: Mutex::new(HashMap::new()),
             poison: AtomicBool::new(false),
             name,
         })
@@ -100,12 +106,26 @@ impl GpuContext {
     }
 
     pub fn compute_capability(&self) -> Result<(i32, i32)> {
-        self.ctx.compute_capability().ctx("reading the compute capability")
+        self.ctx
+            .compute_capability()
+            .ctx("reading the compute capability")
     }
 
     /// (free, total) device memory in bytes.
     pub fn mem_info(&self) -> Result<(usize, usize)> {
         self.ctx.mem_get_info().ctx("reading device memory info")
+    }
+
+    /// Wait for the stream, then hand the pool's unused memory back to the driver (between
+    /// workloads of very different sizes, so the pool does not fragment).
+    pub fn trim_pool(&self) -> Result<()> {
+        self.synchronize()?;
+        // SAFETY: the pool belongs to this device; nothing is in flight after the sync.
+        unsafe {
+            let pool = result::device::get_default_mem_pool(self.ctx.cu_device())
+                .ctx("getting the memory pool")?;
+            result::mem_pool::trim_to(pool, 0).ctx("trimming the memory pool")
+        }
     }
 
     pub fn cuda_context(&self) -> &Arc<CudaContext> {
@@ -146,7 +166,10 @@ impl GpuContext {
     /// Copy host words to a new device buffer (counted).
     pub fn upload<T: DeviceRepr>(&self, host: &[T], what: &str) -> Result<CudaSlice<T>> {
         let bytes = std::mem::size_of_val(host) as u64;
-        let buf = self.stream.clone_htod(host).ctx(format!("copying {what} to the device ({bytes} bytes)"))?;
+        let buf = self
+            .stream
+            .clone_htod(host)
+            .ctx(format!("copying {what} to the device ({bytes} bytes)"))?;
         self.transfers.h2d_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.h2d_copies.fetch_add(1, Ordering::Relaxed);
         Ok(buf)
@@ -155,7 +178,10 @@ impl GpuContext {
     /// Copy a device buffer back (counted); waits for the stream.
     pub fn download<T: DeviceRepr>(&self, dev: &CudaSlice<T>, what: &str) -> Result<Vec<T>> {
         let bytes = dev.num_bytes() as u64;
-        let v = self.stream.clone_dtoh(dev).ctx(format!("copying {what} to the host ({bytes} bytes)"))?;
+        let v = self
+            .stream
+            .clone_dtoh(dev)
+            .ctx(format!("copying {what} to the host ({bytes} bytes)"))?;
         self.synchronize()?;
         self.transfers.d2h_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.d2h_copies.fetch_add(1, Ordering::Relaxed);
@@ -179,7 +205,9 @@ impl GpuContext {
     }
 
     pub fn alloc_zeroed_u32(&self, len: usize, what: &str) -> Result<CudaSlice<u32>> {
-        self.stream.alloc_zeros::<u32>(len.max(1)).ctx(format!("allocating {what}"))
+        self.stream
+            .alloc_zeros::<u32>(len.max(1))
+            .ctx(format!("allocating {what}"))
     }
 
     pub fn fill_words(&self, buf: &mut CudaSlice<u64>, value: u64) -> Result<()> {
@@ -191,7 +219,7 @@ impl GpuContext {
     }
 
     /// Twiddles of a size-2^log_n transform on the device, uploaded once per size.
-    pub(crate) fn twiddles(&self, log_n: u32, inverse: bool) -> Result<Arc<CudaSlice<u64>>> {
+    pub(crate) fn twiddles(&self, log_n: u32, inverse: bool) -> Result<DevWords> {
         let mut cache = self.twiddles.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = cache.get(&(log_n, inverse)) {
             return Ok(t.clone());
@@ -199,6 +227,22 @@ impl GpuContext {
         let host = plan::twiddle_table(log_n, inverse);
         let t = Arc::new(self.upload(&host, "twiddles")?);
         cache.insert((log_n, inverse), t.clone());
+        Ok(t)
+    }
+
+    /// Coset tables (lo, hi, log_lo) of an LDE of 2^log_n rows with blowup 2^log_b, uploaded once.
+    pub(crate) fn coset_tables(&self, log_n: u32, log_b: u32) -> Result<CosetDev> {
+        let mut cache = self.cosets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cache.get(&(log_n, log_b)) {
+            return Ok(t.clone());
+        }
+        let host = plan::coset_tables(log_n, log_b);
+        let t = (
+            Arc::new(self.upload(&host.lo, "coset table")?),
+            Arc::new(self.upload(&host.hi, "coset table")?),
+            host.log_lo,
+        );
+        cache.insert((log_n, log_b), t.clone());
         Ok(t)
     }
 
@@ -215,13 +259,22 @@ impl GpuContext {
         Ok(())
     }
 
-    pub(crate) fn func(&self, f: &CudaFunction) -> cudarc::driver::LaunchArgs<'_> {
+    pub(crate) fn func<'a>(&'a self, f: &'a CudaFunction) -> cudarc::driver::LaunchArgs<'a> {
         self.stream.launch_builder(f)
     }
 }
 
+/// A shared device buffer of words (cached tables).
+pub(crate) type DevWords = Arc<CudaSlice<u64>>;
+/// Coset tables on the device: (lo, hi, log_lo).
+pub(crate) type CosetDev = (DevWords, DevWords, u32);
+
 /// A 1-D grid of `threads`-wide blocks covering `n` items.
 pub(crate) fn grid_1d(n: u64, threads: u32) -> LaunchConfig {
     let blocks = n.div_ceil(threads as u64).max(1);
-    LaunchConfig { grid_dim: (blocks as u32, 1, 1), block_dim: (threads, 1, 1), shared_mem_bytes: 0 }
+    LaunchConfig {
+        grid_dim: (blocks as u32, 1, 1),
+        block_dim: (threads, 1, 1),
+        shared_mem_bytes: 0,
+    }
 }

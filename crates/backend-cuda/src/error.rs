@@ -31,6 +31,9 @@ pub(crate) trait DriverContext<T> {
 
 impl<T> DriverContext<T> for std::result::Result<T, DriverError> {
     fn ctx(self, what: impl Into<String>) -> Result<T> {
-        self.map_err(|source| CudaError::Driver { what: what.into(), source })
+        self.map_err(|source| CudaError::Driver {
+            what: what.into(),
+            source,
+        })
     }
 }

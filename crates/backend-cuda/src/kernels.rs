@@ -39,7 +39,7 @@ kernels!(
     bitrev_columns_tiled,
     bitrev_columns_small,
     ntt_pass,
-    coset_expand,
+    ntt_pass_expand,
     hash_leaves_rowmajor,
     hash_leaves_colmajor,
     merkle_layers,

@@ -41,22 +41,32 @@ impl GpuContext {
         let (r, wd) = (rows as u64, w as u32);
         let mut b = self.func(&self.k.hash_leaves_colmajor);
         b.arg(&col).arg(&r).arg(&wd).arg(&mut nodes).arg(&mut out);
-        self.launch(b, crate::context::grid_1d(num_leaves as u64, 128), "hash_leaves_colmajor")?;
+        self.launch(
+            b,
+            crate::context::grid_1d(num_leaves as u64, 128),
+            "hash_leaves_colmajor",
+        )?;
         drop(col);
         let tree = DeviceMerkleTree::finish(self, nodes, num_leaves)?;
         Ok((DeviceMatrix::from_parts(out, rows, w), tree))
     }
 
     /// The LDE in column-major order (W columns of N·B words) and its row count N·B.
-    fn lde_colmajor(&self, trace: &DeviceMatrix, log_blowup: u32) -> Result<(CudaSlice<u64>, usize)> {
+    fn lde_colmajor(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+    ) -> Result<(CudaSlice<u64>, usize)> {
         let (n_rows, w) = (trace.rows(), trace.width());
         if !n_rows.is_power_of_two() {
-            return Err(CudaError::Shape(format!("LDE of {n_rows} rows: not a power of two")));
+            return Err(CudaError::Shape(format!(
+                "LDE of {n_rows} rows: not a power of two"
+            )));
         }
         let log_n = n_rows.trailing_zeros();
-        if !(1..=4).contains(&log_blowup) || log_n + log_blowup > MAX_LOG_N {
+        if log_blowup > 4 || log_n + log_blowup > MAX_LOG_N {
             return Err(CudaError::Shape(format!(
-                "LDE of 2^{log_n} rows with blowup 2^{log_blowup}: blowup must be 2..16 and the \
+                "LDE of 2^{log_n} rows with blowup 2^{log_blowup}: blowup must be 1..16 and the \
                  result at most 2^{MAX_LOG_N} rows"
             )));
         }
@@ -92,44 +102,61 @@ impl GpuContext {
         // inverse NTT: N * coefficients, natural order
         self.ntt(&mut coef, log_n, w, false)?;
 
-        // B scaled copies, then forward NTT of each
-        let tables = plan::coset_tables(log_n, log_blowup);
-        let lo = self.upload(&tables.lo, "coset table")?;
-        let hi = self.upload(&tables.hi, "coset table")?;
+        // B scaled copies of each column, each transformed forward; the first pass does the scaling.
+        let (lo, hi, log_lo) = self.coset_tables(log_n, log_blowup)?;
         let rows = n_rows << log_blowup;
         let mut ext = self.alloc_words(rows * w, "the LDE (column-major)")?;
-        let cfg = LaunchConfig {
-            grid_dim: (n.div_ceil(256) as u32, w as u32, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        let mut b = self.func(&self.k.coset_expand);
-        b.arg(&coef).arg(&mut ext).arg(&log_n).arg(&log_blowup).arg(&lo).arg(&hi).arg(&tables.log_lo);
-        self.launch(b, cfg, "coset_expand")?;
+        let tw = self.twiddles(log_n, false)?;
+        let mut passes = plan::ntt_plan(log_n, true);
+        if passes.is_empty() {
+            passes.push(NttPass { log_s: 0, k: 0 }); // N = 1: the pass only scales
+        }
+        let first = passes[0];
+        let mut b = self.func(&self.k.ntt_pass_expand);
+        b.arg(&coef)
+            .arg(&mut ext)
+            .arg(tw.as_ref())
+            .arg(&log_n)
+            .arg(&first.log_s)
+            .arg(&first.k)
+            .arg(&log_blowup)
+            .arg(lo.as_ref())
+            .arg(hi.as_ref())
+            .arg(&log_lo);
+        self.launch(b, ntt_cfg(log_n, first, w << log_blowup), "ntt_pass_expand")?;
         drop(coef);
-        self.ntt(&mut ext, log_n, w << log_blowup, true)?;
+        self.ntt_passes(&mut ext, log_n, w << log_blowup, true, &passes[1..])?;
         Ok((ext, rows))
     }
 
     /// `batch` transforms of size 2^log_n, stored one after another. DIF (forward, natural in,
     /// bit-reversed out) or DIT (inverse, bit-reversed in, natural out, not scaled by N^-1).
     fn ntt(&self, data: &mut CudaSlice<u64>, log_n: u32, batch: usize, dif: bool) -> Result<()> {
-        if log_n == 0 {
+        self.ntt_passes(data, log_n, batch, dif, &plan::ntt_plan(log_n, dif))
+    }
+
+    fn ntt_passes(
+        &self,
+        data: &mut CudaSlice<u64>,
+        log_n: u32,
+        batch: usize,
+        dif: bool,
+        passes: &[NttPass],
+    ) -> Result<()> {
+        if passes.is_empty() {
             return Ok(());
         }
         let tw = self.twiddles(log_n, !dif)?;
         let dif_flag = dif as u32;
-        for NttPass { log_s, k } in plan::ntt_plan(log_n, dif) {
-            let pass = NttPass { log_s, k };
-            let tiles = (1u64 << log_n) / pass.tile_words();
-            let cfg = LaunchConfig {
-                grid_dim: (tiles as u32, batch as u32, 1),
-                block_dim: (256, 1, 1),
-                shared_mem_bytes: (pass.tile_words() * 8) as u32,
-            };
+        for &pass in passes {
             let mut b = self.func(&self.k.ntt_pass);
-            b.arg(&mut *data).arg(tw.as_ref()).arg(&log_n).arg(&log_s).arg(&k).arg(&dif_flag);
-            self.launch(b, cfg, "ntt_pass")?;
+            b.arg(&mut *data)
+                .arg(tw.as_ref())
+                .arg(&log_n)
+                .arg(&pass.log_s)
+                .arg(&pass.k)
+                .arg(&dif_flag);
+            self.launch(b, ntt_cfg(log_n, pass, batch), "ntt_pass")?;
         }
         Ok(())
     }
@@ -144,11 +171,27 @@ impl GpuContext {
     ) -> Result<()> {
         let tiles = rows.div_ceil(32) * cols.div_ceil(32);
         if tiles > i32::MAX as u64 {
-            return Err(CudaError::Shape(format!("transpose of {rows} x {cols} is too large")));
+            return Err(CudaError::Shape(format!(
+                "transpose of {rows} x {cols} is too large"
+            )));
         }
-        let cfg = LaunchConfig { grid_dim: (tiles as u32, 1, 1), block_dim: (32, 8, 1), shared_mem_bytes: 0 };
+        let cfg = LaunchConfig {
+            grid_dim: (tiles as u32, 1, 1),
+            block_dim: (32, 8, 1),
+            shared_mem_bytes: 0,
+        };
         let mut b = self.func(&self.k.transpose_u64);
         b.arg(src).arg(dst).arg(&rows).arg(&cols);
         self.launch(b, cfg, "transpose_u64")
+    }
+}
+
+/// Grid of one NTT pass: tiles of the column along x, the batch along y.
+fn ntt_cfg(log_n: u32, pass: NttPass, batch: usize) -> LaunchConfig {
+    let tiles = (1u64 << log_n) / pass.tile_words();
+    LaunchConfig {
+        grid_dim: (tiles as u32, batch as u32, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: (pass.tile_words() * 8) as u32,
     }
 }

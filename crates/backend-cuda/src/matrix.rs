@@ -32,7 +32,12 @@ impl DeviceMatrix {
     }
 
     /// Upload canonical words (each < p) as a rows × width matrix.
-    pub fn upload_words(ctx: &GpuContext, words: &[u64], rows: usize, width: usize) -> Result<Self> {
+    pub fn upload_words(
+        ctx: &GpuContext,
+        words: &[u64],
+        rows: usize,
+        width: usize,
+    ) -> Result<Self> {
         if width == 0 || rows.checked_mul(width) != Some(words.len()) {
             return Err(CudaError::Shape(format!(
                 "{} words cannot form {rows} rows of width {width}",
@@ -82,7 +87,10 @@ impl DeviceMatrix {
                 if r < self.rows {
                     Ok(r as u64)
                 } else {
-                    Err(CudaError::RowOutOfRange { index: r as u64, rows: self.rows as u64 })
+                    Err(CudaError::RowOutOfRange {
+                        index: r as u64,
+                        rows: self.rows as u64,
+                    })
                 }
             })
             .collect::<Result<_>>()?;
@@ -94,10 +102,19 @@ impl DeviceMatrix {
         let mut bad = ctx.alloc_zeroed_u32(1, "gather flag")?;
         let rows_u64 = self.rows as u64;
         let mut b = ctx.func(&ctx.k.gather_rows);
-        b.arg(&self.buf).arg(&rows_u64).arg(&w).arg(&dev_idx).arg(&n).arg(&mut out).arg(&mut bad);
+        b.arg(&self.buf)
+            .arg(&rows_u64)
+            .arg(&w)
+            .arg(&dev_idx)
+            .arg(&n)
+            .arg(&mut out)
+            .arg(&mut bad);
         ctx.launch(b, grid_1d(total, 256), "gather_rows")?;
         if ctx.download(&bad, "gather flag")?[0] != 0 {
-            return Err(CudaError::RowOutOfRange { index: u64::MAX, rows: rows_u64 });
+            return Err(CudaError::RowOutOfRange {
+                index: u64::MAX,
+                rows: rows_u64,
+            });
         }
         let words = ctx.download(&out, "gathered rows")?;
         let vals = to_field(words[..total as usize].to_vec())?;

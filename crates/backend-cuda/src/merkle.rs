@@ -30,7 +30,11 @@ impl DeviceMerkleTree {
     }
 
     /// Build the layers above the leaves (already at nodes L..2L) and fetch the root.
-    pub(crate) fn finish(ctx: &GpuContext, mut nodes: CudaSlice<u64>, num_leaves: usize) -> Result<Self> {
+    pub(crate) fn finish(
+        ctx: &GpuContext,
+        mut nodes: CudaSlice<u64>,
+        num_leaves: usize,
+    ) -> Result<Self> {
         let mut first = (num_leaves / 2) as u64;
         while first >= 1 {
             let per_block = first.min(256);
@@ -47,19 +51,27 @@ impl DeviceMerkleTree {
         }
         // Root = node 1 (= leaf 0 when L = 1). Zero node 0 so the array equals the CPU's.
         let mut zero = nodes.slice_mut(0..4);
-        ctx.stream().memset_zeros(&mut zero).map_err(|source| CudaError::Driver {
-            what: "clearing node 0".into(),
-            source,
-        })?;
+        ctx.stream()
+            .memset_zeros(&mut zero)
+            .map_err(|source| CudaError::Driver {
+                what: "clearing node 0".into(),
+                source,
+            })?;
         let root_view = nodes.slice(4..8);
         let mut root_words = [0u64; 4];
-        ctx.stream().memcpy_dtoh(&root_view, &mut root_words).map_err(|source| CudaError::Driver {
-            what: "copying the Merkle root to the host".into(),
-            source,
-        })?;
+        ctx.stream()
+            .memcpy_dtoh(&root_view, &mut root_words)
+            .map_err(|source| CudaError::Driver {
+                what: "copying the Merkle root to the host".into(),
+                source,
+            })?;
         ctx.synchronize()?;
         ctx.count_d2h(32);
-        Ok(Self { nodes, num_leaves, root: words_to_digest(&root_words) })
+        Ok(Self {
+            nodes,
+            num_leaves,
+            root: words_to_digest(&root_words),
+        })
     }
 
     pub fn root(&self) -> Digest {
@@ -88,7 +100,14 @@ impl DeviceMerkleTree {
             .iter()
             .map(|&i| {
                 let i = i as u64;
-                if i < l { Ok(i) } else { Err(CudaError::LeafOutOfRange { index: i, num_leaves: l }) }
+                if i < l {
+                    Ok(i)
+                } else {
+                    Err(CudaError::LeafOutOfRange {
+                        index: i,
+                        num_leaves: l,
+                    })
+                }
             })
             .collect::<Result<_>>()?;
         let depth = self.depth();
@@ -101,10 +120,19 @@ impl DeviceMerkleTree {
         let mut out = ctx.alloc_words(total as usize * 4, "authentication paths")?;
         let mut bad = ctx.alloc_zeroed_u32(1, "gather flag")?;
         let mut b = ctx.func(&ctx.k.gather_paths);
-        b.arg(&self.nodes).arg(&l).arg(&depth).arg(&dev_idx).arg(&nq).arg(&mut out).arg(&mut bad);
+        b.arg(&self.nodes)
+            .arg(&l)
+            .arg(&depth)
+            .arg(&dev_idx)
+            .arg(&nq)
+            .arg(&mut out)
+            .arg(&mut bad);
         ctx.launch(b, grid_1d(total, 256), "gather_paths")?;
         if ctx.download(&bad, "gather flag")?[0] != 0 {
-            return Err(CudaError::LeafOutOfRange { index: u64::MAX, num_leaves: l });
+            return Err(CudaError::LeafOutOfRange {
+                index: u64::MAX,
+                num_leaves: l,
+            });
         }
         let words = ctx.download(&out, "authentication paths")?;
         Ok(words[..total as usize * 4]
@@ -141,7 +169,12 @@ impl DeviceMerkleTree {
             .map(|(&leaf_index, path)| {
                 let row0: Vec<F> = next();
                 let row1: Vec<F> = next();
-                LeafOpening { leaf_index, row0, row1, path }
+                LeafOpening {
+                    leaf_index,
+                    row0,
+                    row1,
+                    path,
+                }
             })
             .collect())
     }

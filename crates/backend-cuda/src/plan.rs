@@ -44,10 +44,16 @@ pub fn ntt_plan(log_n: u32, dif: bool) -> Vec<NttPass> {
     let mut hi = log_n;
     while hi > k_last {
         let lo = hi.saturating_sub(NTT_STRIDED_STAGES).max(k_last);
-        upper.push(NttPass { log_s: lo, k: hi - lo });
+        upper.push(NttPass {
+            log_s: lo,
+            k: hi - lo,
+        });
         hi = lo;
     }
-    let last = (k_last > 0).then_some(NttPass { log_s: 0, k: k_last });
+    let last = (k_last > 0).then_some(NttPass {
+        log_s: 0,
+        k: k_last,
+    });
     if dif {
         upper.into_iter().chain(last).collect()
     } else {
@@ -120,7 +126,11 @@ pub fn generator() -> F {
 
 /// Reverse the low `bits` bits of `x`.
 pub fn bitrev(x: u64, bits: u32) -> u64 {
-    if bits == 0 { 0 } else { x.reverse_bits() >> (64 - bits) }
+    if bits == 0 {
+        0
+    } else {
+        x.reverse_bits() >> (64 - bits)
+    }
 }
 
 #[cfg(test)]
@@ -132,12 +142,24 @@ mod tests {
         for log_n in 0..=MAX_LOG_N {
             for dif in [false, true] {
                 let plan = ntt_plan(log_n, dif);
-                let mut stages: Vec<u32> =
-                    plan.iter().flat_map(|p| p.log_s..p.log_s + p.k).collect();
-                if dif {
-                    stages.reverse();
-                }
-                assert_eq!(stages, (0..log_n).collect::<Vec<_>>(), "log_n={log_n} dif={dif}");
+                // the order the stages run in: DIF from the top down, DIT from the bottom up
+                let stages: Vec<u32> = plan
+                    .iter()
+                    .flat_map(|p| {
+                        let r = p.log_s..p.log_s + p.k;
+                        if dif {
+                            r.rev().collect::<Vec<_>>()
+                        } else {
+                            r.collect()
+                        }
+                    })
+                    .collect();
+                let want: Vec<u32> = if dif {
+                    (0..log_n).rev().collect()
+                } else {
+                    (0..log_n).collect()
+                };
+                assert_eq!(stages, want, "log_n={log_n} dif={dif}");
                 for p in &plan {
                     assert!(p.tile_words() <= 1 << NTT_TILE_LOG);
                     // strided passes need whole runs of 16 groups

@@ -12,13 +12,19 @@ impl GpuContext {
     /// For each i: (a+b, a-b, a*b, -a) in the base field, computed on the device.
     pub fn probe_field(&self, a: &[u64], b: &[u64]) -> Result<Vec<[u64; 4]>> {
         let n = a.len().min(b.len()) as u64;
-        let (da, db) = (self.upload(&a[..n as usize], "probe")?, self.upload(&b[..n as usize], "probe")?);
+        let (da, db) = (
+            self.upload(&a[..n as usize], "probe")?,
+            self.upload(&b[..n as usize], "probe")?,
+        );
         let mut out = self.alloc_words(4 * n as usize, "probe output")?;
         let mut l = self.func(&self.k.field_probe);
         l.arg(&da).arg(&db).arg(&n).arg(&mut out);
         self.launch(l, grid_1d(n, 256), "field_probe")?;
         let w = self.download(&out, "probe output")?;
-        Ok(w.chunks_exact(4).take(n as usize).map(|c| [c[0], c[1], c[2], c[3]]).collect())
+        Ok(w.chunks_exact(4)
+            .take(n as usize)
+            .map(|c| [c[0], c[1], c[2], c[3]])
+            .collect())
     }
 
     /// For each i: (a*b, a+b) in the cubic extension, 3 words per element.
@@ -48,7 +54,10 @@ impl GpuContext {
             offsets.push(words.len() as u64);
         }
         words.push(0);
-        let (dw, doff) = (self.upload(&words, "probe")?, self.upload(&offsets, "probe")?);
+        let (dw, doff) = (
+            self.upload(&words, "probe")?,
+            self.upload(&offsets, "probe")?,
+        );
         let nq = messages.len() as u64;
         let mut out = self.alloc_words(4 * messages.len(), "probe output")?;
         let mut l = self.func(&self.k.keccak_probe);
@@ -78,7 +87,12 @@ impl GpuContext {
     }
 
     /// Time `f` on the stream with CUDA events: milliseconds of each of `reps` runs after `warmup`.
-    pub fn time_ms(&self, warmup: usize, reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    pub fn time_ms(
+        &self,
+        warmup: usize,
+        reps: usize,
+        mut f: impl FnMut() -> Result<()>,
+    ) -> Result<Vec<f64>> {
         for _ in 0..warmup {
             f()?;
         }
@@ -86,8 +100,14 @@ impl GpuContext {
         let flags = Some(CUevent_flags::CU_EVENT_DEFAULT);
         let mut times = Vec::with_capacity(reps);
         for _ in 0..reps {
-            let start = self.cuda_context().new_event(flags).ctx("creating an event")?;
-            let stop = self.cuda_context().new_event(flags).ctx("creating an event")?;
+            let start = self
+                .cuda_context()
+                .new_event(flags)
+                .ctx("creating an event")?;
+            let stop = self
+                .cuda_context()
+                .new_event(flags)
+                .ctx("creating an event")?;
             start.record(self.stream()).ctx("recording an event")?;
             f()?;
             stop.record(self.stream()).ctx("recording an event")?;
@@ -103,7 +123,9 @@ impl GpuContext {
         let src = self.random_matrix(words, 1, 1)?;
         let mut dst = self.alloc_words(words, "copy target")?;
         let t = self.time_ms(2, 10, || {
-            self.stream().memcpy_dtod(src.words(), &mut dst).ctx("device copy")
+            self.stream()
+                .memcpy_dtod(src.words(), &mut dst)
+                .ctx("device copy")
         })?;
         Ok(2.0 * (words * 8) as f64 / (median(&t) * 1e-3))
     }
@@ -112,12 +134,18 @@ impl GpuContext {
     pub fn measure_keccak_rate(&self) -> Result<f64> {
         let sms = self
             .cuda_context()
-            .attribute(cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
+            .attribute(
+                cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+            )
             .ctx("reading the SM count")? as u64;
         let threads = sms * 2048 * 4;
         let iters: u32 = 256;
         let mut out = self.alloc_words(threads as usize, "keccak ceiling output")?;
-        let cfg = LaunchConfig { grid_dim: ((threads / 128) as u32, 1, 1), block_dim: (128, 1, 1), shared_mem_bytes: 0 };
+        let cfg = LaunchConfig {
+            grid_dim: ((threads / 128) as u32, 1, 1),
+            block_dim: (128, 1, 1),
+            shared_mem_bytes: 0,
+        };
         let t = self.time_ms(1, 5, || {
             let mut l = self.func(&self.k.keccak_ceiling);
             l.arg(&mut out).arg(&iters);
@@ -135,5 +163,9 @@ pub fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
     let m = s.len() / 2;
-    if s.len() % 2 == 1 { s[m] } else { 0.5 * (s[m - 1] + s[m]) }
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        0.5 * (s[m - 1] + s[m])
+    }
 }
