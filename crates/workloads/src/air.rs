@@ -18,6 +18,18 @@ pub enum WorkloadAir {
     VmRange,
 }
 
+impl WorkloadAir {
+    /// Columns of the table's main trace.
+    pub fn main_width(&self) -> usize {
+        <Self as BaseAir<rstark_field::F>>::width(self)
+    }
+
+    /// Number of public values the table's AIR takes.
+    pub fn public_value_count(&self) -> usize {
+        <Self as BaseAir<rstark_field::F>>::num_public_values(self)
+    }
+}
+
 impl<T> BaseAir<T> for WorkloadAir {
     fn width(&self) -> usize {
         match self {

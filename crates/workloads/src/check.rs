@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use p3_field::{Field, PrimeCharacteristicRing};
+use p3_matrix::dense::RowMajorMatrix;
 use rstark_air::Interactions;
 use rstark_field::{EF, F};
 
@@ -11,8 +12,8 @@ use crate::WorkloadTable;
 
 /// The first violated constraint of a table, as "table T: row R: constraint #C".
 pub fn check_constraints(table: &WorkloadTable) -> Result<(), String> {
-    let report =
-        p3_air::check_all_constraints(&table.air, &table.trace, &table.public_values, Some(1));
+    let trace = RowMajorMatrix::new(table.trace.values.clone(), table.trace.width);
+    let report = p3_air::check_all_constraints(&table.air, &trace, &table.public_values, Some(1));
     match report.failures.first() {
         None => Ok(()),
         Some(f) => Err(format!(

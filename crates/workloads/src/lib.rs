@@ -12,8 +12,8 @@ pub mod fib;
 pub mod keccak;
 pub mod vm;
 
-use p3_matrix::dense::RowMajorMatrix;
 use rstark_field::F;
+use rstark_poly::RowMajor;
 
 pub use air::WorkloadAir;
 
@@ -78,7 +78,7 @@ pub struct TableShape {
 pub struct WorkloadTable {
     pub name: &'static str,
     pub air: WorkloadAir,
-    pub trace: RowMajorMatrix<F>,
+    pub trace: RowMajor,
     pub public_values: Vec<F>,
 }
 
@@ -147,25 +147,29 @@ pub fn build(name: &str, size: usize) -> Result<Workload, WorkloadError> {
     let kind = Kind::parse(name)?;
     check_size(kind, size)?;
     let table = |name, air: WorkloadAir, values: Vec<F>, public_values| {
-        let width = <WorkloadAir as p3_air::BaseAir<F>>::width(&air);
-        WorkloadTable {
+        // Every generator writes whole rows of the AIR's width, so this cannot fail.
+        let trace = RowMajor::new(values, air.main_width()).map_err(|e| WorkloadError::Trace {
+            workload: kind.name(),
+            reason: e.to_string(),
+        })?;
+        Ok(WorkloadTable {
             name,
             air,
-            trace: RowMajorMatrix::new(values, width),
+            trace,
             public_values,
-        }
+        })
     };
     let tables = match kind {
         Kind::Fib => {
             let (values, pv) = fib::fib_trace(fib_rows(size));
-            vec![table("fib", WorkloadAir::Fib, values, pv)]
+            vec![table("fib", WorkloadAir::Fib, values, pv)?]
         }
         Kind::Keccak => vec![table(
             "keccak",
             WorkloadAir::Keccak,
             keccak::keccak_trace(size),
             Vec::new(),
-        )],
+        )?],
         Kind::Vm => {
             let t = vm::exec::generate(vm::exec::cpu_rows(size)).map_err(|reason| {
                 WorkloadError::Trace {
@@ -174,9 +178,9 @@ pub fn build(name: &str, size: usize) -> Result<Workload, WorkloadError> {
                 }
             })?;
             vec![
-                table("cpu", WorkloadAir::VmCpu, t.cpu, t.cpu_public_values),
-                table("memory", WorkloadAir::VmMemory, t.memory, Vec::new()),
-                table("range", WorkloadAir::VmRange, t.range, Vec::new()),
+                table("cpu", WorkloadAir::VmCpu, t.cpu, t.cpu_public_values)?,
+                table("memory", WorkloadAir::VmMemory, t.memory, Vec::new())?,
+                table("range", WorkloadAir::VmRange, t.range, Vec::new())?,
             ]
         }
     };
