@@ -1,1 +1,18 @@
-//! rstark-poly (skeleton; filled in by its issue).
+//! Row-major trace matrices and their coset low-degree extensions (docs/PROTOCOL.md §2).
+//!
+//! The LDE runs Plonky3's parallel radix-2 DIT (`p3-dft`), whose coset LDE already stores its
+//! output rows in bit-reversed order — exactly the layout PROTOCOL.md §2 pins — so no copy or
+//! permutation is needed after it.
+
+mod barycentric;
+mod bitrev;
+mod error;
+pub mod golden;
+mod lde;
+mod matrix;
+
+pub use barycentric::eval_columns_at;
+pub use bitrev::{bit_reverse, bit_reverse_rows};
+pub use error::PolyError;
+pub use lde::{MAX_LOG_BLOWUP, coefficients, interpolate, lde, lde_from_coefficients, lde_point};
+pub use matrix::RowMajor;

@@ -1,0 +1,133 @@
+use rayon::prelude::*;
+use rstark_poly::RowMajor;
+
+use crate::{Digest, MerkleError, hash_leaf, hash_node};
+
+/// Layers with fewer nodes than this are hashed on one thread (rayon overhead dominates).
+const PAR_LAYER_MIN: usize = 1 << 8;
+
+/// A full Merkle tree: all 2L nodes in heap order (PROTOCOL.md §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerkleTree {
+    nodes: Vec<Digest>,
+    num_leaves: usize,
+}
+
+impl MerkleTree {
+    /// Commits to a matrix of R rows (R a power of two ≥ 2): L = R/2 leaves of two rows each.
+    pub fn commit(matrix: &RowMajor) -> Result<Self, MerkleError> {
+        let rows = checked_rows(matrix)?;
+        if rows < 2 || !rows.is_power_of_two() {
+            return Err(MerkleError::BadRowCount { rows });
+        }
+        let width = matrix.width;
+        let num_leaves = rows / 2;
+        let mut nodes = vec![[0u8; 32]; 2 * num_leaves];
+        nodes[num_leaves..]
+            .par_iter_mut()
+            .zip(matrix.values.par_chunks_exact(2 * width))
+            .for_each(|(leaf, pair)| *leaf = hash_leaf(&pair[..width], &pair[width..]));
+        // Layer [k, 2k) is built from layer [2k, 4k).
+        let mut k = num_leaves / 2;
+        while k >= 1 {
+            let (upper, lower) = nodes.split_at_mut(2 * k);
+            let parents = &mut upper[k..];
+            let children = &lower[..2 * k];
+            if k >= PAR_LAYER_MIN {
+                parents
+                    .par_iter_mut()
+                    .zip(children.par_chunks_exact(2))
+                    .for_each(|(p, c)| *p = hash_node(&c[0], &c[1]));
+            } else {
+                for (p, c) in parents.iter_mut().zip(children.chunks_exact(2)) {
+                    *p = hash_node(&c[0], &c[1]);
+                }
+            }
+            k /= 2;
+        }
+        Ok(Self { nodes, num_leaves })
+    }
+
+    /// The root (`nodes[1]`; the only leaf when L = 1).
+    pub fn root(&self) -> Digest {
+        self.nodes[1]
+    }
+
+    pub fn num_leaves(&self) -> usize {
+        self.num_leaves
+    }
+
+    /// All 2L nodes in heap order; `nodes()[0]` is unused (all zero).
+    pub fn nodes(&self) -> &[Digest] {
+        &self.nodes
+    }
+
+    /// The log2(L) sibling digests of leaf `leaf`, from the leaf level up.
+    pub fn path(&self, leaf: usize) -> Result<Vec<Digest>, MerkleError> {
+        if leaf >= self.num_leaves {
+            return Err(MerkleError::LeafOutOfRange {
+                index: leaf,
+                num_leaves: self.num_leaves,
+            });
+        }
+        let mut path = Vec::with_capacity(self.num_leaves.trailing_zeros() as usize);
+        let mut i = self.num_leaves + leaf;
+        while i > 1 {
+            path.push(self.nodes[i ^ 1]);
+            i >>= 1;
+        }
+        Ok(path)
+    }
+
+    /// Drops every node but the root.
+    pub fn into_root_only(self) -> RootOnlyTree {
+        RootOnlyTree {
+            root: self.root(),
+            num_leaves: self.num_leaves,
+        }
+    }
+}
+
+/// A commitment reduced to its root: by construction it cannot produce an authentication path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RootOnlyTree {
+    root: Digest,
+    num_leaves: usize,
+}
+
+impl RootOnlyTree {
+    /// Commits to `matrix` and keeps only the root.
+    pub fn commit(matrix: &RowMajor) -> Result<Self, MerkleError> {
+        Ok(MerkleTree::commit(matrix)?.into_root_only())
+    }
+
+    /// A root received from elsewhere (e.g. a GPU backend or a proof).
+    pub fn from_root(root: Digest, num_leaves: usize) -> Self {
+        Self { root, num_leaves }
+    }
+
+    pub fn root(&self) -> Digest {
+        self.root
+    }
+
+    pub fn num_leaves(&self) -> usize {
+        self.num_leaves
+    }
+}
+
+impl From<MerkleTree> for RootOnlyTree {
+    fn from(tree: MerkleTree) -> Self {
+        tree.into_root_only()
+    }
+}
+
+/// The row count of a matrix whose public fields may be inconsistent.
+pub(crate) fn checked_rows(matrix: &RowMajor) -> Result<usize, MerkleError> {
+    if matrix.width == 0 || !matrix.values.len().is_multiple_of(matrix.width) {
+        return Err(MerkleError::MalformedMatrix {
+            len: matrix.values.len(),
+            width: matrix.width,
+        });
+    }
+    Ok(matrix.values.len() / matrix.width)
+}

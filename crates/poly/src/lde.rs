@@ -1,0 +1,236 @@
+//! Coset LDE, interpolation and coefficient forms (PROTOCOL.md §2), on top of p3-dft's
+//! parallel radix-2 DIT. p3's coset LDE returns a view whose *storage* is bit-reversed; taking
+//! that storage (`bit_reverse_rows()` on the view is free) gives PROTOCOL.md's layout directly.
+
+use std::sync::OnceLock;
+
+use p3_dft::{Radix2DitParallel, TwoAdicSubgroupDft};
+use p3_matrix::Matrix;
+use p3_matrix::bitrev::BitReversibleMatrix;
+use p3_matrix::dense::RowMajorMatrix;
+use rstark_field::{F, GENERATOR, PrimeCharacteristicRing, TWO_ADICITY, omega};
+
+use crate::{PolyError, RowMajor, bit_reverse, bit_reverse_rows};
+
+/// Largest supported log2 of the blowup (B = 16).
+pub const MAX_LOG_BLOWUP: usize = 4;
+
+/// One DFT engine for the process, so its twiddle caches are shared by every call.
+fn dft() -> &'static Radix2DitParallel<F> {
+    static DFT: OnceLock<Radix2DitParallel<F>> = OnceLock::new();
+    DFT.get_or_init(Radix2DitParallel::default)
+}
+
+fn check_blowup(log_blowup: usize) -> Result<(), PolyError> {
+    if log_blowup > MAX_LOG_BLOWUP {
+        return Err(PolyError::BadBlowup {
+            log_blowup,
+            max: MAX_LOG_BLOWUP,
+        });
+    }
+    Ok(())
+}
+
+/// Coset LDE of a natural-order trace (evaluations on H = ⟨ω_n⟩) to the N·2^log_blowup points
+/// of g·⟨ω_{n+b}⟩, rows in bit-reversed order: row j holds the values at [`lde_point`]`(j, n+b)`.
+/// `log_blowup` ∈ 0..=4 (blowup 1..=16).
+pub fn lde(trace: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
+    let log_n = trace.log_height()?;
+    check_blowup(log_blowup)?;
+    let log_size = log_n + log_blowup;
+    if log_size > TWO_ADICITY {
+        return Err(PolyError::DomainTooLarge { log_size });
+    }
+    let width = trace.width;
+    if log_n == 0 {
+        // A constant polynomial: every point of the coset takes the trace's only row.
+        return Ok(RowMajor {
+            values: trace.values.repeat(1 << log_blowup),
+            width,
+        });
+    }
+    let mat = RowMajorMatrix::new(trace.values.clone(), width);
+    let out = dft()
+        .coset_lde_batch(mat, log_blowup, GENERATOR)
+        .bit_reverse_rows();
+    Ok(RowMajor {
+        values: out.values,
+        width,
+    })
+}
+
+/// Inverse of [`lde`]: from N·2^log_blowup bit-reversed coset evaluations back to the N trace
+/// rows (natural order on H). Only the first N rows are read: they are the evaluations on the
+/// coset g·H (in bit-reversed order) and determine the polynomial of degree < N; the others are
+/// not checked for consistency.
+pub fn interpolate(lde: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
+    let log_m = lde.log_height()?;
+    check_blowup(log_blowup)?;
+    if log_m < log_blowup {
+        return Err(PolyError::LdeTooShort {
+            height: lde.height(),
+            log_blowup,
+        });
+    }
+    let log_n = log_m - log_blowup;
+    let width = lde.width;
+    let n = 1usize << log_n;
+    if log_n == 0 {
+        return Ok(RowMajor {
+            values: lde.values[..width].to_vec(),
+            width,
+        });
+    }
+    let on_coset = bit_reverse_rows(&lde.values[..n * width], width);
+    let coeffs = dft().coset_idft_batch(RowMajorMatrix::new(on_coset, width), GENERATOR);
+    let evals = dft().dft_batch(coeffs).to_row_major_matrix();
+    Ok(RowMajor {
+        values: evals.values,
+        width,
+    })
+}
+
+/// Coefficients of the trace's column polynomials: row k holds the coefficients of x^k.
+///
+/// # Panics
+/// If the trace's height is not a power of two (validate it with [`lde`] or
+/// [`RowMajor::new`] plus a height check first).
+pub fn coefficients(trace: &RowMajor) -> RowMajor {
+    let log_n = trace
+        .log_height()
+        .expect("coefficients: trace height must be a power of two");
+    if log_n == 0 {
+        return trace.clone();
+    }
+    let out = dft().idft_batch(RowMajorMatrix::new(trace.values.clone(), trace.width));
+    RowMajor {
+        values: out.values,
+        width: trace.width,
+    }
+}
+
+/// Evaluates coefficient columns (row k = coefficient of x^k, at most 2^log_size rows) on
+/// shift·⟨ω_log_size⟩, rows in bit-reversed order (row j at shift·ω^{bitrev(j)}).
+/// With `shift = GENERATOR` and `log_size = n + b` this is [`lde`] of the trace.
+///
+/// # Panics
+/// If `coeffs` has more than 2^log_size rows, `log_size > 32`, or a ragged/zero width.
+pub fn lde_from_coefficients(coeffs: &RowMajor, log_size: usize, shift: F) -> RowMajor {
+    let width = coeffs.width;
+    assert!(
+        width > 0 && coeffs.values.len().is_multiple_of(width),
+        "lde_from_coefficients: bad matrix"
+    );
+    assert!(
+        log_size <= TWO_ADICITY,
+        "lde_from_coefficients: log_size > 32"
+    );
+    let size = 1usize << log_size;
+    let h = coeffs.height();
+    assert!(
+        h <= size,
+        "lde_from_coefficients: {h} coefficients do not fit a domain of {size}"
+    );
+    let mut values = Vec::with_capacity(size * width);
+    values.extend_from_slice(&coeffs.values);
+    values.resize(size * width, F::ZERO);
+    if log_size == 0 {
+        return RowMajor { values, width };
+    }
+    let out = dft()
+        .coset_dft_batch(RowMajorMatrix::new(values, width), shift)
+        .bit_reverse_rows();
+    RowMajor {
+        values: out.values,
+        width,
+    }
+}
+
+/// The point of LDE row `j` in a domain of 2^log_size: g·ω_log_size^{bitrev(j, log_size)}.
+pub fn lde_point(j: usize, log_size: usize) -> F {
+    GENERATOR * omega(log_size).exp_u64(bit_reverse(j, log_size) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix(log_n: usize, width: usize, seed: u64) -> RowMajor {
+        crate::golden::matrix(log_n, width, seed)
+    }
+
+    /// Direct (quadratic) evaluation of the column polynomials at `x`.
+    fn eval_coeffs_at(coeffs: &RowMajor, x: F) -> Vec<F> {
+        let mut acc = vec![F::ZERO; coeffs.width];
+        for row in coeffs.rows().rev() {
+            for (a, c) in acc.iter_mut().zip(row) {
+                *a = *a * x + *c;
+            }
+        }
+        acc
+    }
+
+    #[test]
+    fn lde_matches_direct_evaluation() {
+        for log_n in 0..6 {
+            for log_b in 0..=MAX_LOG_BLOWUP {
+                let trace = matrix(log_n, 3, 11 * log_n as u64 + log_b as u64);
+                let coeffs = coefficients(&trace);
+                let ext = lde(&trace, log_b).unwrap();
+                assert_eq!(ext.height(), 1 << (log_n + log_b));
+                for j in 0..ext.height() {
+                    let x = lde_point(j, log_n + log_b);
+                    assert_eq!(ext.row(j), eval_coeffs_at(&coeffs, x).as_slice());
+                }
+                // Rows 2i and 2i+1 are at x and −x.
+                for i in 0..ext.height() / 2 {
+                    let s = log_n + log_b;
+                    assert_eq!(lde_point(2 * i + 1, s), -lde_point(2 * i, s));
+                }
+                assert_eq!(interpolate(&ext, log_b).unwrap(), trace);
+                let again = lde_from_coefficients(&coeffs, log_n + log_b, GENERATOR);
+                assert_eq!(again, ext);
+            }
+        }
+    }
+
+    #[test]
+    fn coefficients_evaluate_back_to_trace() {
+        let trace = matrix(4, 2, 5);
+        let coeffs = coefficients(&trace);
+        let w = omega(4);
+        for r in 0..16 {
+            assert_eq!(eval_coeffs_at(&coeffs, w.exp_u64(r as u64)), trace.row(r));
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let trace = matrix(3, 2, 1);
+        assert_eq!(
+            lde(&trace, 5),
+            Err(PolyError::BadBlowup {
+                log_blowup: 5,
+                max: 4
+            })
+        );
+        let three_rows = RowMajor::new(vec![F::ONE; 6], 2).unwrap();
+        assert_eq!(
+            lde(&three_rows, 1),
+            Err(PolyError::HeightNotPowerOfTwo { height: 3 })
+        );
+        let empty = RowMajor::new(vec![], 2).unwrap();
+        assert!(lde(&empty, 1).is_err());
+        let broken = RowMajor {
+            values: vec![F::ONE; 5],
+            width: 2,
+        };
+        assert!(lde(&broken, 1).is_err());
+        assert!(interpolate(&matrix(1, 1, 0), 2).is_err());
+        assert_eq!(
+            RowMajor::new(vec![F::ONE; 3], 2),
+            Err(PolyError::RaggedMatrix { len: 3, width: 2 })
+        );
+        assert_eq!(RowMajor::new(vec![], 0), Err(PolyError::ZeroWidth));
+    }
+}
