@@ -160,7 +160,7 @@ impl<AB: AirBuilder> Air<AB> for PowerMapAir {
         builder.when_first_row().assert_eq(x.clone(), x0);
         let mut p = x.clone();
         for _ in 1..self.exponent {
-            p = p * x.clone();
+            p *= x.clone();
         }
         builder.when_transition().assert_eq(nx, p + AB::Expr::ONE);
     }

@@ -343,7 +343,7 @@ pub fn prove_with_options<B: Backend>(
             }
             Ok(acc)
         };
-    let initial = take_deeps(log_max, None)?.ok_or_else(|| ProverError::NoTables)?;
+    let initial = take_deeps(log_max, None)?.ok_or(ProverError::NoTables)?;
     let mut layers: Vec<B::Codeword> = Vec::with_capacity(num_folds);
     let mut fri_roots = Vec::with_capacity(num_folds);
     let mut last = None;

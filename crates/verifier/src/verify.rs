@@ -175,7 +175,7 @@ fn check_opening(
     })
 }
 
-fn row<'a>(o: &'a MerkleOpening, e: usize) -> &'a [F] {
+fn row(o: &MerkleOpening, e: usize) -> &[F] {
     if e == 0 { &o.row0 } else { &o.row1 }
 }
 
