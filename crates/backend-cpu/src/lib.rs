@@ -1,1 +1,86 @@
-//! rstark-backend-cpu (skeleton; filled in by its issue).
+//! The CPU backend (rayon): the reference implementation of [`rstark_protocol::Backend`] and the
+//! oracle the CUDA backend's bytes are checked against.
+
+mod codeword;
+mod committed;
+mod composition;
+mod deep;
+mod util;
+
+use rstark_field::EF;
+use rstark_merkle::Digest;
+use rstark_poly::RowMajor;
+use rstark_protocol::{Backend, BackendError, CompositionInputs, DeepInputs, MerkleOpening};
+
+pub use codeword::CpuCodeword;
+pub use committed::CpuCommitted;
+
+/// The CPU backend. Uses rayon's global thread pool.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuBackend;
+
+impl CpuBackend {
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl Backend for CpuBackend {
+    type Committed = CpuCommitted;
+    type Codeword = CpuCodeword;
+
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn commit_trace(
+        &self,
+        trace: &RowMajor,
+        log_blowup: usize,
+    ) -> Result<CpuCommitted, BackendError> {
+        CpuCommitted::from_trace(trace, log_blowup)
+    }
+
+    fn root(&self, m: &CpuCommitted) -> Digest {
+        m.tree.root()
+    }
+
+    fn open(&self, m: &CpuCommitted, leaf: usize) -> Result<MerkleOpening, BackendError> {
+        util::open(&m.lde, &m.tree, leaf)
+    }
+
+    fn evaluate_at(&self, m: &CpuCommitted, point: EF) -> Result<Vec<EF>, BackendError> {
+        Ok(m.evaluate_at(point))
+    }
+
+    fn composition(
+        &self,
+        inputs: &CompositionInputs<'_, CpuCommitted>,
+    ) -> Result<CpuCommitted, BackendError> {
+        composition::commit_composition(inputs)
+    }
+
+    fn deep(&self, inputs: &DeepInputs<'_, CpuCommitted>) -> Result<CpuCodeword, BackendError> {
+        deep::deep_codeword(inputs)
+    }
+
+    fn add_codeword(&self, acc: &mut CpuCodeword, other: &CpuCodeword) -> Result<(), BackendError> {
+        acc.add(other)
+    }
+
+    fn fold(&self, cw: &CpuCodeword, beta: EF) -> Result<CpuCodeword, BackendError> {
+        Ok(cw.fold(beta))
+    }
+
+    fn commit_codeword(&self, cw: &mut CpuCodeword) -> Result<Digest, BackendError> {
+        cw.commit()
+    }
+
+    fn open_codeword(&self, cw: &CpuCodeword, leaf: usize) -> Result<MerkleOpening, BackendError> {
+        cw.open(leaf)
+    }
+
+    fn final_poly(&self, cw: &CpuCodeword, len: usize) -> Result<Vec<EF>, BackendError> {
+        cw.final_poly(len)
+    }
+}

@@ -1,1 +1,23 @@
-//! rstark-protocol (skeleton; filled in by its issue).
+//! What the rstark prover and verifier share: parameters and presets, the proof and its byte
+//! encoding, the instance binding of the transcript, domain arithmetic, and the [`Backend`] trait
+//! through which the prover drives a CPU or GPU backend (docs/PROTOCOL.md §5+, docs/ARCHITECTURE.md).
+
+pub mod backend;
+pub mod codec;
+pub mod deep;
+pub mod domain;
+pub mod instance;
+pub mod params;
+pub mod proof;
+
+pub use backend::{Backend, BackendError, CompositionInputs, DeepInputs};
+pub use codec::ProofFormatError;
+pub use instance::{ShapeError, TableShape, absorb_instance, derive_shape};
+pub use params::{ParamsError, StarkParams, presets};
+pub use proof::{MerkleOpening, OodValues, Proof, QueryProof, TableProof, TableQuery};
+
+/// Version of the proof format and protocol (docs/PROTOCOL.md §5).
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Label of the Fiat–Shamir transcript.
+pub const TRANSCRIPT_LABEL: &[u8] = b"rstark-stark-v1";

@@ -1,1 +1,8 @@
-//! rstark-verifier (skeleton; filled in by its issue).
+//! The rstark verifier (docs/PROTOCOL.md §5). Any malformed, truncated or inconsistent proof is a
+//! typed [`VerifierError`]; the verifier never panics on proof bytes.
+
+mod error;
+mod verify;
+
+pub use error::VerifierError;
+pub use verify::{VerifierTable, verify, verify_bytes};

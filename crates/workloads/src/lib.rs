@@ -1,1 +1,188 @@
-//! rstark-workloads (skeleton; filled in by its issue).
+//! rstark's built-in workloads: a statement (name + size) → tables (AIR, trace, public values)
+//! ready for the prover, and the same AIRs rebuilt on the verifier's side.
+//!
+//! - `fib`: Fibonacci, size = trace rows (rounded up to a power of two, at least 8).
+//! - `keccak`: Keccak-f[1600] permutations through `p3-keccak-air`, size = permutations.
+//! - `vm`: a register VM with CPU, memory and 16-bit range tables linked by LogUp, size = CPU
+//!   steps (rounded up to a power of two, at least 8).
+
+pub mod air;
+pub mod check;
+pub mod fib;
+pub mod keccak;
+pub mod vm;
+
+use rstark_field::F;
+use rstark_poly::RowMajor;
+
+pub use air::WorkloadAir;
+
+/// Largest accepted size of each workload (keeps a typo from allocating the machine away).
+const MAX_LOG_ROWS: u32 = 24;
+
+/// Errors of the workload registry.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WorkloadError {
+    #[error("unknown workload {0:?} (known: fib, keccak, vm)")]
+    Unknown(String),
+    #[error("workload {workload}: size {size} is out of range ({reason})")]
+    Size {
+        workload: &'static str,
+        size: usize,
+        reason: &'static str,
+    },
+    #[error("workload {workload}: trace generation failed: {reason}")]
+    Trace {
+        workload: &'static str,
+        reason: String,
+    },
+}
+
+/// The built-in workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Fib,
+    Keccak,
+    Vm,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Fib, Kind::Keccak, Kind::Vm];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Fib => "fib",
+            Kind::Keccak => "keccak",
+            Kind::Vm => "vm",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Self, WorkloadError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| WorkloadError::Unknown(name.to_string()))
+    }
+}
+
+/// What the verifier needs of one table: its name, AIR and the height the statement implies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableShape {
+    pub name: &'static str,
+    pub air: WorkloadAir,
+    pub height: usize,
+}
+
+/// One table ready for the prover.
+#[derive(Clone, Debug)]
+pub struct WorkloadTable {
+    pub name: &'static str,
+    pub air: WorkloadAir,
+    pub trace: RowMajor,
+    pub public_values: Vec<F>,
+}
+
+/// A workload instance: all its tables.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub kind: Kind,
+    pub size: usize,
+    pub tables: Vec<WorkloadTable>,
+}
+
+fn check_size(kind: Kind, size: usize) -> Result<(), WorkloadError> {
+    let max_rows = 1usize << MAX_LOG_ROWS;
+    let rows = match kind {
+        Kind::Keccak => size.saturating_mul(p3_keccak_air::NUM_ROUNDS),
+        _ => size,
+    };
+    let reason = if size == 0 {
+        "must be at least 1"
+    } else if rows > max_rows {
+        "more than 2^24 trace rows"
+    } else {
+        return Ok(());
+    };
+    Err(WorkloadError::Size {
+        workload: kind.name(),
+        size,
+        reason,
+    })
+}
+
+/// The tables' names, AIRs and heights of a statement, without generating traces.
+pub fn shapes(name: &str, size: usize) -> Result<Vec<TableShape>, WorkloadError> {
+    let kind = Kind::parse(name)?;
+    check_size(kind, size)?;
+    let shape = |name, air, height| TableShape { name, air, height };
+    Ok(match kind {
+        Kind::Fib => vec![shape("fib", WorkloadAir::Fib, fib_rows(size))],
+        Kind::Keccak => vec![shape(
+            "keccak",
+            WorkloadAir::Keccak,
+            keccak::keccak_rows(size),
+        )],
+        Kind::Vm => {
+            let rows = vm::exec::cpu_rows(size);
+            let accesses = vm::exec::count_accesses(rows);
+            vec![
+                shape("cpu", WorkloadAir::VmCpu, rows),
+                shape(
+                    "memory",
+                    WorkloadAir::VmMemory,
+                    vm::exec::memory_rows(accesses),
+                ),
+                shape("range", WorkloadAir::VmRange, vm::range::RANGE_ROWS),
+            ]
+        }
+    })
+}
+
+fn fib_rows(size: usize) -> usize {
+    size.next_power_of_two().max(8)
+}
+
+/// Builds a workload: generates every table's trace and public values.
+pub fn build(name: &str, size: usize) -> Result<Workload, WorkloadError> {
+    let kind = Kind::parse(name)?;
+    check_size(kind, size)?;
+    let table = |name, air: WorkloadAir, values: Vec<F>, public_values| {
+        // Every generator writes whole rows of the AIR's width, so this cannot fail.
+        let trace = RowMajor::new(values, air.main_width()).map_err(|e| WorkloadError::Trace {
+            workload: kind.name(),
+            reason: e.to_string(),
+        })?;
+        Ok(WorkloadTable {
+            name,
+            air,
+            trace,
+            public_values,
+        })
+    };
+    let tables = match kind {
+        Kind::Fib => {
+            let (values, pv) = fib::fib_trace(fib_rows(size));
+            vec![table("fib", WorkloadAir::Fib, values, pv)?]
+        }
+        Kind::Keccak => vec![table(
+            "keccak",
+            WorkloadAir::Keccak,
+            keccak::keccak_trace(size),
+            Vec::new(),
+        )?],
+        Kind::Vm => {
+            let t = vm::exec::generate(vm::exec::cpu_rows(size)).map_err(|reason| {
+                WorkloadError::Trace {
+                    workload: "vm",
+                    reason,
+                }
+            })?;
+            vec![
+                table("cpu", WorkloadAir::VmCpu, t.cpu, t.cpu_public_values)?,
+                table("memory", WorkloadAir::VmMemory, t.memory, Vec::new())?,
+                table("range", WorkloadAir::VmRange, t.range, Vec::new())?,
+            ]
+        }
+    };
+    Ok(Workload { kind, size, tables })
+}

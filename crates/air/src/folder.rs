@@ -1,0 +1,180 @@
+//! Builders that evaluate an AIR's constraints at one point and fold them with powers of the
+//! composition challenge: `acc = Σ_i α^i · C_i` in the order the AIR asserts them.
+
+use p3_air::{AirBuilder, RowWindow};
+use p3_field::PrimeCharacteristicRing;
+use rstark_field::{EF, F};
+
+/// Values of the three row selectors at one point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Selectors<T> {
+    pub is_first_row: T,
+    pub is_last_row: T,
+    pub is_transition: T,
+}
+
+/// Evaluates the AIR on one pair of base-field rows (`local`, `next`).
+///
+/// Used by the witness checker (selectors are 0/1, `track_failures` set) and by the prover's
+/// composition evaluation over the LDE (selectors are the selector polynomials' values).
+pub struct RowFolder<'a> {
+    pub local: &'a [F],
+    pub next: &'a [F],
+    pub public_values: &'a [F],
+    pub selectors: Selectors<F>,
+    /// Powers α^0, α^1, … of the composition challenge (may be empty for a pure check).
+    pub alpha_pows: &'a [EF],
+    pub acc: EF,
+    /// Index of the next constraint.
+    pub index: usize,
+    /// Set to the index of the first non-zero constraint when `track_failures` is on.
+    pub first_failure: Option<usize>,
+    pub track_failures: bool,
+    empty: RowWindow<'a, F>,
+}
+
+impl<'a> RowFolder<'a> {
+    pub fn new(
+        local: &'a [F],
+        next: &'a [F],
+        public_values: &'a [F],
+        selectors: Selectors<F>,
+        alpha_pows: &'a [EF],
+        track_failures: bool,
+    ) -> Self {
+        Self {
+            local,
+            next,
+            public_values,
+            selectors,
+            alpha_pows,
+            acc: EF::ZERO,
+            index: 0,
+            first_failure: None,
+            track_failures,
+            empty: RowWindow::from_two_rows(&[], &[]),
+        }
+    }
+}
+
+impl<'a> AirBuilder for RowFolder<'a> {
+    type F = F;
+    type Expr = F;
+    type Var = F;
+    type PreprocessedWindow = RowWindow<'a, F>;
+    type MainWindow = RowWindow<'a, F>;
+    type PublicVar = F;
+    type PeriodicVar = F;
+
+    fn main(&self) -> Self::MainWindow {
+        RowWindow::from_two_rows(self.local, self.next)
+    }
+
+    fn preprocessed(&self) -> &Self::PreprocessedWindow {
+        &self.empty
+    }
+
+    fn is_first_row(&self) -> F {
+        self.selectors.is_first_row
+    }
+
+    fn is_last_row(&self) -> F {
+        self.selectors.is_last_row
+    }
+
+    fn is_transition(&self) -> F {
+        self.selectors.is_transition
+    }
+
+    #[inline]
+    fn assert_zero<I: Into<F>>(&mut self, x: I) {
+        let x = x.into();
+        if let Some(&a) = self.alpha_pows.get(self.index) {
+            self.acc += a * x;
+        }
+        if self.track_failures && self.first_failure.is_none() && x != F::ZERO {
+            self.first_failure = Some(self.index);
+        }
+        self.index += 1;
+    }
+
+    fn public_values(&self) -> &[F] {
+        self.public_values
+    }
+}
+
+/// Evaluates the AIR at one extension-field point (the verifier's out-of-domain check):
+/// `local`/`next` are the main columns' values at z and z·ω.
+pub struct PointFolder<'a> {
+    pub local: &'a [EF],
+    pub next: &'a [EF],
+    pub public_values: &'a [F],
+    pub selectors: Selectors<EF>,
+    pub alpha_pows: &'a [EF],
+    pub acc: EF,
+    pub index: usize,
+    empty: RowWindow<'a, EF>,
+}
+
+impl<'a> PointFolder<'a> {
+    pub fn new(
+        local: &'a [EF],
+        next: &'a [EF],
+        public_values: &'a [F],
+        selectors: Selectors<EF>,
+        alpha_pows: &'a [EF],
+    ) -> Self {
+        Self {
+            local,
+            next,
+            public_values,
+            selectors,
+            alpha_pows,
+            acc: EF::ZERO,
+            index: 0,
+            empty: RowWindow::from_two_rows(&[], &[]),
+        }
+    }
+}
+
+impl<'a> AirBuilder for PointFolder<'a> {
+    type F = F;
+    type Expr = EF;
+    type Var = EF;
+    type PreprocessedWindow = RowWindow<'a, EF>;
+    type MainWindow = RowWindow<'a, EF>;
+    type PublicVar = F;
+    type PeriodicVar = F;
+
+    fn main(&self) -> Self::MainWindow {
+        RowWindow::from_two_rows(self.local, self.next)
+    }
+
+    fn preprocessed(&self) -> &Self::PreprocessedWindow {
+        &self.empty
+    }
+
+    fn is_first_row(&self) -> EF {
+        self.selectors.is_first_row
+    }
+
+    fn is_last_row(&self) -> EF {
+        self.selectors.is_last_row
+    }
+
+    fn is_transition(&self) -> EF {
+        self.selectors.is_transition
+    }
+
+    fn assert_zero<I: Into<EF>>(&mut self, x: I) {
+        let x = x.into();
+        if let Some(&a) = self.alpha_pows.get(self.index) {
+            self.acc += a * x;
+        }
+        self.index += 1;
+    }
+
+    fn public_values(&self) -> &[F] {
+        self.public_values
+    }
+}

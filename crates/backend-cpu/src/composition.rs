@@ -1,0 +1,168 @@
+//! Composition polynomial: constraints folded with powers of α, divided by Z_H, on the quotient
+//! domain g·⟨ω_{n+d}⟩ (docs/PROTOCOL.md §5.4), then split into D parts and committed.
+
+use rayon::prelude::*;
+use rstark_air::logup::eval_logup_constraints;
+use rstark_air::{Air, RowFolder, Selectors};
+use rstark_field::{
+    EF, F, Field, GENERATOR, PrimeCharacteristicRing, ef_from_base, flatten_ext, omega,
+};
+use rstark_merkle::MerkleTree;
+use rstark_poly::{RowMajor, bit_reverse, lde, lde_from_coefficients};
+use rstark_protocol::{BackendError, CompositionInputs};
+
+use crate::committed::{CpuCommitted, PolySource};
+use crate::util::{batch_inverse_base, coset_coefficients, coset_points, merkle_err};
+
+const CHUNK: usize = 256;
+
+/// The committed matrix's trace, or an error for a composition handle.
+fn trace_of(m: &CpuCommitted) -> Result<&RowMajor, BackendError> {
+    match &m.source {
+        PolySource::Trace(t) => Ok(t),
+        PolySource::Coefficients(_) => Err(BackendError::BadInput(
+            "composition input is not a trace commitment".into(),
+        )),
+    }
+}
+
+/// Rows of `m`'s polynomials on the quotient domain (2^log_q rows, bit-reversed): a prefix of
+/// the LDE when the blowup covers the quotient degree, else a separate extension.
+fn quotient_rows(
+    m: &CpuCommitted,
+    log_q: usize,
+    d: usize,
+    b: usize,
+) -> Result<std::borrow::Cow<'_, [F]>, BackendError> {
+    let rows = (1usize << log_q) * m.lde.width;
+    if d <= b {
+        Ok(std::borrow::Cow::Borrowed(&m.lde.values[..rows]))
+    } else {
+        let t = trace_of(m)?;
+        let ext = lde(t, d).map_err(|e| BackendError::Poly(e.to_string()))?;
+        Ok(std::borrow::Cow::Owned(ext.values))
+    }
+}
+
+pub(crate) fn commit_composition(
+    inp: &CompositionInputs<'_, CpuCommitted>,
+) -> Result<CpuCommitted, BackendError> {
+    let n = inp.log_height;
+    let d = inp.log_quotient_degree;
+    let b = inp.log_blowup;
+    let log_q = n + d;
+    let q_size = 1usize << log_q;
+    let num_parts = 1usize << d;
+    let height = 1usize << n;
+    let main_w = inp.main.lde.width;
+    if inp.main.lde.height() != height << b {
+        return Err(BackendError::BadInput("main LDE height mismatch".into()));
+    }
+    let main_q = quotient_rows(inp.main, log_q, d, b)?;
+    let (aux_q, aux_w) = match inp.aux {
+        Some(a) => (Some(quotient_rows(a, log_q, d, b)?), a.lde.width),
+        None => (None, 0),
+    };
+    let aux_ext = aux_w / 3;
+
+    let points = coset_points(log_q, GENERATOR);
+    let w_inv = omega(n).inverse();
+    let n_inv = F::from_u64(height as u64).inverse();
+    // Z_H(x) = x^N − 1 takes D values on the quotient coset: g^N·ω_d^k − 1.
+    let g_n = GENERATOR.exp_power_of_2(n);
+    let zh: Vec<F> = (0..num_parts)
+        .map(|k| g_n * omega(d).exp_u64(k as u64) - F::ONE)
+        .collect();
+    let zh_inv: Vec<F> = zh.iter().map(|v| v.inverse()).collect();
+    let inv_xm1 = batch_inverse_base(&points.iter().map(|&x| x - F::ONE).collect::<Vec<_>>());
+    let inv_xmw = batch_inverse_base(&points.iter().map(|&x| x - w_inv).collect::<Vec<_>>());
+    let num_air = inp.num_air_constraints.min(inp.alpha_pows.len());
+    let air_pows = &inp.alpha_pows[..num_air];
+    let logup_pows = &inp.alpha_pows[num_air..];
+
+    let mut quotient = vec![EF::ZERO; q_size];
+    quotient
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(chunk, out)| {
+            let mut aux_local = vec![EF::ZERO; aux_ext];
+            let mut aux_next = vec![EF::ZERO; aux_ext];
+            for (o, q) in out.iter_mut().enumerate() {
+                let j = chunk * CHUNK + o;
+                let k = bit_reverse(j, log_q);
+                let nj = bit_reverse((k + num_parts) & (q_size - 1), log_q);
+                let zh_j = zh[k & (num_parts - 1)];
+                let x = points[j];
+                let sel = Selectors {
+                    is_first_row: zh_j * inv_xm1[j] * n_inv,
+                    is_last_row: zh_j * inv_xmw[j] * w_inv * n_inv,
+                    is_transition: x - w_inv,
+                };
+                let mut folder = RowFolder::new(
+                    &main_q[j * main_w..(j + 1) * main_w],
+                    &main_q[nj * main_w..(nj + 1) * main_w],
+                    inp.public_values,
+                    sel,
+                    air_pows,
+                    false,
+                );
+                Air::<RowFolder<'_>>::eval(inp.air, &mut folder);
+                let mut acc = folder.acc;
+                if let Some(aux) = &aux_q {
+                    for c in 0..aux_ext {
+                        let l = j * aux_w + 3 * c;
+                        let m = nj * aux_w + 3 * c;
+                        aux_local[c] = ef_from_base([aux[l], aux[l + 1], aux[l + 2]]);
+                        aux_next[c] = ef_from_base([aux[m], aux[m + 1], aux[m + 2]]);
+                    }
+                    let sel_ef = Selectors {
+                        is_first_row: EF::from(sel.is_first_row),
+                        is_last_row: EF::from(sel.is_last_row),
+                        is_transition: EF::from(sel.is_transition),
+                    };
+                    let mut idx = 0;
+                    eval_logup_constraints(
+                        inp.interactions,
+                        inp.logup,
+                        &main_q[j * main_w..(j + 1) * main_w],
+                        &aux_local,
+                        &aux_next,
+                        &sel_ef,
+                        inp.claimed_sum,
+                        &mut |c| {
+                            if let Some(&a) = logup_pows.get(idx) {
+                                acc += a * c;
+                            }
+                            idx += 1;
+                        },
+                    );
+                }
+                *q = acc * zh_inv[k & (num_parts - 1)];
+            }
+        });
+
+    // Coefficients of the quotient (degree < N·D), split into D parts of N coefficients.
+    let coeffs = coset_coefficients(&flatten_ext(&quotient), 3, GENERATOR);
+    let width = 3 * num_parts;
+    let mut parts = vec![F::ZERO; height * width];
+    parts
+        .par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(r, row)| {
+            for i in 0..num_parts {
+                let src = (i * height + r) * 3;
+                row[3 * i..3 * i + 3].copy_from_slice(&coeffs[src..src + 3]);
+            }
+        });
+    let parts = RowMajor {
+        values: parts,
+        width,
+    };
+    let lde = lde_from_coefficients(&parts, n + b, GENERATOR);
+    let tree = MerkleTree::commit(&lde).map_err(merkle_err)?;
+    Ok(CpuCommitted {
+        lde,
+        tree,
+        source: PolySource::Coefficients(parts),
+    })
+}

@@ -1,0 +1,81 @@
+//! Small shared helpers.
+
+use p3_dft::{Radix2DitParallel, TwoAdicSubgroupDft};
+use p3_matrix::dense::RowMajorMatrix;
+use rayon::prelude::*;
+use rstark_field::{F, Field, PrimeCharacteristicRing, omega};
+use rstark_merkle::MerkleTree;
+use rstark_poly::{RowMajor, bit_reverse};
+use rstark_protocol::{BackendError, MerkleOpening};
+use std::sync::OnceLock;
+
+pub(crate) fn dft() -> &'static Radix2DitParallel<F> {
+    static DFT: OnceLock<Radix2DitParallel<F>> = OnceLock::new();
+    DFT.get_or_init(Radix2DitParallel::default)
+}
+
+/// Coefficients (row k = x^k) of the columns whose evaluations on the coset shift·⟨ω⟩ are given
+/// in bit-reversed row order.
+pub(crate) fn coset_coefficients(bitrev_values: &[F], width: usize, shift: F) -> Vec<F> {
+    let natural = rstark_poly::bit_reverse_rows(bitrev_values, width);
+    if natural.len() <= width {
+        return natural;
+    }
+    dft()
+        .coset_idft_batch(RowMajorMatrix::new(natural, width), shift)
+        .values
+}
+
+/// The points shift·ω_log_size^{bitrev(j)} of a bit-reversed coset, j = 0 … 2^log_size − 1.
+pub(crate) fn coset_points(log_size: usize, shift: F) -> Vec<F> {
+    let size = 1usize << log_size;
+    let w = omega(log_size);
+    let mut natural = Vec::with_capacity(size);
+    let mut x = shift;
+    for _ in 0..size {
+        natural.push(x);
+        x *= w;
+    }
+    (0..size)
+        .into_par_iter()
+        .map(|j| natural[bit_reverse(j, log_size)])
+        .collect()
+}
+
+/// Inverses of base-field values (all non-zero), in parallel chunks.
+pub(crate) fn batch_inverse_base(values: &[F]) -> Vec<F> {
+    const CHUNK: usize = 1 << 12;
+    let mut out = vec![F::ZERO; values.len()];
+    out.par_chunks_mut(CHUNK)
+        .zip(values.par_chunks(CHUNK))
+        .for_each(|(o, v)| {
+            let mut acc = F::ONE;
+            for (oi, &vi) in o.iter_mut().zip(v) {
+                *oi = acc;
+                acc *= vi;
+            }
+            let mut inv = acc.inverse();
+            for (oi, &vi) in o.iter_mut().zip(v).rev() {
+                *oi *= inv;
+                inv *= vi;
+            }
+        });
+    out
+}
+
+pub(crate) fn merkle_err(e: rstark_merkle::MerkleError) -> BackendError {
+    BackendError::Merkle(e.to_string())
+}
+
+pub(crate) fn open(
+    lde: &RowMajor,
+    tree: &MerkleTree,
+    leaf: usize,
+) -> Result<MerkleOpening, BackendError> {
+    let o = rstark_merkle::open(lde, tree, leaf).map_err(merkle_err)?;
+    Ok(MerkleOpening {
+        row0: o.row0,
+        row1: o.row1,
+        path: o.path,
+    })
+}

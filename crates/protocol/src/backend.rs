@@ -1,0 +1,124 @@
+//! The backend trait: what a prover backend supplies (docs/ARCHITECTURE.md).
+//!
+//! The protocol (transcript order, what is committed and opened) lives in `rstark-prover` and is
+//! written once. A backend owns where the round data lives: its `Committed` handle holds an LDE
+//! matrix and its Merkle tree (host memory on the CPU, device buffers on a GPU); its `Codeword`
+//! holds a FRI layer. Only roots, opened rows and paths, out-of-domain values and the final
+//! polynomial come back to the protocol.
+
+use rstark_air::Table;
+use rstark_air::logup::LogupChallenges;
+use rstark_field::{EF, F};
+use rstark_merkle::Digest;
+use rstark_poly::RowMajor;
+
+use crate::proof::MerkleOpening;
+
+/// A backend failure (allocation, device fault, malformed input).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("polynomial operation failed: {0}")]
+    Poly(String),
+    #[error("Merkle operation failed: {0}")]
+    Merkle(String),
+    #[error("bad backend input: {0}")]
+    BadInput(String),
+    #[error(
+        "final FRI codeword is not of degree < {0}: the witness does not satisfy the constraints"
+    )]
+    NotLowDegree(usize),
+    #[error("device error: {0}")]
+    Device(String),
+}
+
+/// Everything needed to evaluate one table's composition (quotient) polynomial.
+pub struct CompositionInputs<'a, M> {
+    pub air: &'a dyn Table,
+    pub main: &'a M,
+    pub aux: Option<&'a M>,
+    pub log_height: usize,
+    pub log_blowup: usize,
+    pub log_quotient_degree: usize,
+    pub public_values: &'a [F],
+    /// α^0 … α^{M−1} for the M constraints (AIR's, then LogUp's).
+    pub alpha_pows: &'a [EF],
+    pub num_air_constraints: usize,
+    pub interactions: &'a [rstark_air::Interaction],
+    pub logup: &'a LogupChallenges,
+    pub claimed_sum: EF,
+}
+
+/// Everything needed to compute one table's DEEP codeword.
+pub struct DeepInputs<'a, M> {
+    /// The table's committed matrices in column order: main, aux (if any), composition.
+    pub matrices: Vec<&'a M>,
+    pub log_height: usize,
+    pub log_blowup: usize,
+    pub z: EF,
+    pub z_next: EF,
+    pub coeffs: &'a crate::deep::DeepCoeffs,
+    /// Multiplier of the whole codeword (γ^t for table t).
+    pub scale: EF,
+}
+
+/// A prover backend.
+pub trait Backend: Sync {
+    /// A committed LDE matrix (with its tree and whatever the backend needs to evaluate it).
+    type Committed: Send + Sync;
+    /// A FRI codeword over a bit-reversed coset, possibly committed.
+    type Codeword: Send + Sync;
+
+    fn name(&self) -> &'static str;
+
+    /// LDE of a natural-order trace with blowup 2^log_blowup, then its Merkle commitment.
+    fn commit_trace(
+        &self,
+        trace: &RowMajor,
+        log_blowup: usize,
+    ) -> Result<Self::Committed, BackendError>;
+
+    fn root(&self, m: &Self::Committed) -> Digest;
+
+    /// Opens leaf `leaf` (rows 2·leaf and 2·leaf + 1).
+    fn open(&self, m: &Self::Committed, leaf: usize) -> Result<MerkleOpening, BackendError>;
+
+    /// Values of every base column's polynomial at `point`.
+    fn evaluate_at(&self, m: &Self::Committed, point: EF) -> Result<Vec<EF>, BackendError>;
+
+    /// Evaluates the composition polynomial on the quotient domain, splits it into D parts of
+    /// degree < N, extends them with the blowup and commits them (width 3·D).
+    fn composition(
+        &self,
+        inputs: &CompositionInputs<'_, Self::Committed>,
+    ) -> Result<Self::Committed, BackendError>;
+
+    /// One table's DEEP codeword, times `inputs.scale`, over its LDE domain.
+    fn deep(
+        &self,
+        inputs: &DeepInputs<'_, Self::Committed>,
+    ) -> Result<Self::Codeword, BackendError>;
+
+    /// `acc[i] += other[i]` (same size; `acc` keeps its domain).
+    fn add_codeword(
+        &self,
+        acc: &mut Self::Codeword,
+        other: &Self::Codeword,
+    ) -> Result<(), BackendError>;
+
+    /// Folds by 2 with challenge β: the next layer's codeword, over the squared domain.
+    fn fold(&self, cw: &Self::Codeword, beta: EF) -> Result<Self::Codeword, BackendError>;
+
+    /// Commits a codeword (width-3 base matrix, row-pair leaves) and returns the root.
+    fn commit_codeword(&self, cw: &mut Self::Codeword) -> Result<Digest, BackendError>;
+
+    /// Opens leaf `leaf` of a committed codeword.
+    fn open_codeword(
+        &self,
+        cw: &Self::Codeword,
+        leaf: usize,
+    ) -> Result<MerkleOpening, BackendError>;
+
+    /// Coefficients (lowest first) of the polynomial of degree < `len` the codeword evaluates;
+    /// an error if its degree is larger.
+    fn final_poly(&self, cw: &Self::Codeword, len: usize) -> Result<Vec<EF>, BackendError>;
+}

@@ -1,0 +1,301 @@
+//! Versioned binary encoding of [`Proof`] (docs/PROTOCOL.md §5.10). Decoding bounds-checks every
+//! length against the bytes left before allocating, rejects non-canonical field elements, bad
+//! flags and trailing bytes, and never panics.
+
+use rstark_field::{EF, F, ef_from_bytes, ef_to_bytes, f_from_bytes, f_to_bytes};
+use rstark_merkle::Digest;
+
+use crate::PROTOCOL_VERSION;
+use crate::proof::{
+    AuxCommitment, MerkleOpening, OodValues, Proof, QueryProof, TableProof, TableQuery,
+};
+
+/// First four bytes of every proof.
+pub const MAGIC: &[u8; 4] = b"RSTK";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofFormatError {
+    #[error("not an rstark proof (bad magic bytes)")]
+    BadMagic,
+    #[error("unsupported proof version {0} (this build reads version {PROTOCOL_VERSION})")]
+    UnsupportedVersion(u16),
+    #[error("proof truncated while reading {0}")]
+    Truncated(&'static str),
+    #[error("length {len} of {what} exceeds the bytes left")]
+    LengthTooLarge { what: &'static str, len: u64 },
+    #[error("non-canonical field element in {0}")]
+    NonCanonical(&'static str),
+    #[error("invalid flag byte {value} in {what}")]
+    BadFlag { what: &'static str, value: u8 },
+    #[error("{0} trailing bytes after the proof")]
+    TrailingBytes(usize),
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: usize) {
+        self.0.extend_from_slice(&(v as u32).to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn digest(&mut self, d: &Digest) {
+        self.0.extend_from_slice(d);
+    }
+    fn ef(&mut self, x: EF) {
+        self.0.extend_from_slice(&ef_to_bytes(x));
+    }
+    fn efs(&mut self, xs: &[EF]) {
+        self.u32(xs.len());
+        for &x in xs {
+            self.ef(x);
+        }
+    }
+    fn fs(&mut self, xs: &[F]) {
+        self.u32(xs.len());
+        for &x in xs {
+            self.0.extend_from_slice(&f_to_bytes(x));
+        }
+    }
+    fn opening(&mut self, o: &MerkleOpening) {
+        self.fs(&o.row0);
+        self.fs(&o.row1);
+        self.u32(o.path.len());
+        for d in &o.path {
+            self.digest(d);
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ProofFormatError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or(ProofFormatError::Truncated(what))?;
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+    fn left(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+    fn u8(&mut self, what: &'static str) -> Result<u8, ProofFormatError> {
+        Ok(self.take(1, what)?[0])
+    }
+    fn u16(&mut self, what: &'static str) -> Result<u16, ProofFormatError> {
+        let b = self.take(2, what)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self, what: &'static str) -> Result<u32, ProofFormatError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self, what: &'static str) -> Result<u64, ProofFormatError> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8, what)?);
+        Ok(u64::from_le_bytes(a))
+    }
+    /// A length prefix for items of at least `min_item_bytes` bytes each.
+    fn len(
+        &mut self,
+        what: &'static str,
+        min_item_bytes: usize,
+    ) -> Result<usize, ProofFormatError> {
+        let len = self.u32(what)? as usize;
+        if len.saturating_mul(min_item_bytes.max(1)) > self.left() {
+            return Err(ProofFormatError::LengthTooLarge {
+                what,
+                len: len as u64,
+            });
+        }
+        Ok(len)
+    }
+    fn flag(&mut self, what: &'static str) -> Result<bool, ProofFormatError> {
+        match self.u8(what)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            value => Err(ProofFormatError::BadFlag { what, value }),
+        }
+    }
+    fn digest(&mut self, what: &'static str) -> Result<Digest, ProofFormatError> {
+        let mut d = [0u8; 32];
+        d.copy_from_slice(self.take(32, what)?);
+        Ok(d)
+    }
+    fn f(&mut self, what: &'static str) -> Result<F, ProofFormatError> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8, what)?);
+        f_from_bytes(a).ok_or(ProofFormatError::NonCanonical(what))
+    }
+    fn ef(&mut self, what: &'static str) -> Result<EF, ProofFormatError> {
+        let mut a = [0u8; 24];
+        a.copy_from_slice(self.take(24, what)?);
+        ef_from_bytes(&a).ok_or(ProofFormatError::NonCanonical(what))
+    }
+    fn efs(&mut self, what: &'static str) -> Result<Vec<EF>, ProofFormatError> {
+        let n = self.len(what, 24)?;
+        (0..n).map(|_| self.ef(what)).collect()
+    }
+    fn fs(&mut self, what: &'static str) -> Result<Vec<F>, ProofFormatError> {
+        let n = self.len(what, 8)?;
+        (0..n).map(|_| self.f(what)).collect()
+    }
+    fn opening(&mut self, what: &'static str) -> Result<MerkleOpening, ProofFormatError> {
+        let row0 = self.fs(what)?;
+        let row1 = self.fs(what)?;
+        let n = self.len(what, 32)?;
+        let path = (0..n)
+            .map(|_| self.digest(what))
+            .collect::<Result<_, _>>()?;
+        Ok(MerkleOpening { row0, row1, path })
+    }
+}
+
+impl Proof {
+    /// Encodes the proof (docs/PROTOCOL.md §5.10).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer(Vec::new());
+        w.0.extend_from_slice(MAGIC);
+        w.u16(PROTOCOL_VERSION);
+        w.u32(self.tables.len());
+        for t in &self.tables {
+            w.u8(t.log_height);
+            w.digest(&t.main_root);
+            match &t.aux {
+                Some(a) => {
+                    w.u8(1);
+                    w.digest(&a.root);
+                    w.ef(a.claimed_sum);
+                }
+                None => w.u8(0),
+            }
+            w.digest(&t.comp_root);
+            w.efs(&t.ood.main_z);
+            w.efs(&t.ood.main_zw);
+            w.efs(&t.ood.aux_z);
+            w.efs(&t.ood.aux_zw);
+            w.efs(&t.ood.comp_z);
+        }
+        w.u32(self.fri_roots.len());
+        for r in &self.fri_roots {
+            w.digest(r);
+        }
+        w.efs(&self.final_poly);
+        w.u64(self.pow_nonce);
+        w.u32(self.queries.len());
+        for q in &self.queries {
+            w.u32(q.tables.len());
+            for t in &q.tables {
+                w.opening(&t.main);
+                match &t.aux {
+                    Some(a) => {
+                        w.u8(1);
+                        w.opening(a);
+                    }
+                    None => w.u8(0),
+                }
+                w.opening(&t.comp);
+            }
+            w.u32(q.layers.len());
+            for l in &q.layers {
+                w.opening(l);
+            }
+        }
+        w.0
+    }
+
+    /// Decodes a proof; any malformed input is a [`ProofFormatError`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProofFormatError> {
+        let mut r = Reader { bytes, pos: 0 };
+        if r.take(4, "magic").map_err(|_| ProofFormatError::BadMagic)? != MAGIC {
+            return Err(ProofFormatError::BadMagic);
+        }
+        let version = r.u16("version")?;
+        if version != PROTOCOL_VERSION {
+            return Err(ProofFormatError::UnsupportedVersion(version));
+        }
+        // A table section is at least 1 + 32 + 1 + 32 + 5·4 bytes.
+        let num_tables = r.len("tables", 86)?;
+        let mut tables = Vec::with_capacity(num_tables);
+        for _ in 0..num_tables {
+            let log_height = r.u8("table log height")?;
+            let main_root = r.digest("main root")?;
+            let aux = if r.flag("aux flag")? {
+                Some(AuxCommitment {
+                    root: r.digest("aux root")?,
+                    claimed_sum: r.ef("claimed sum")?,
+                })
+            } else {
+                None
+            };
+            let comp_root = r.digest("composition root")?;
+            let ood = OodValues {
+                main_z: r.efs("main values at z")?,
+                main_zw: r.efs("main values at zω")?,
+                aux_z: r.efs("aux values at z")?,
+                aux_zw: r.efs("aux values at zω")?,
+                comp_z: r.efs("composition values at z")?,
+            };
+            tables.push(TableProof {
+                log_height,
+                main_root,
+                aux,
+                comp_root,
+                ood,
+            });
+        }
+        let n = r.len("FRI roots", 32)?;
+        let fri_roots = (0..n)
+            .map(|_| r.digest("FRI root"))
+            .collect::<Result<_, _>>()?;
+        let final_poly = r.efs("final polynomial")?;
+        let pow_nonce = r.u64("proof-of-work nonce")?;
+        // A query is at least two length prefixes.
+        let num_queries = r.len("queries", 8)?;
+        let mut queries = Vec::with_capacity(num_queries);
+        for _ in 0..num_queries {
+            // A table opening is at least 2 · 12 + 1 bytes.
+            let nt = r.len("query tables", 25)?;
+            let mut qt = Vec::with_capacity(nt);
+            for _ in 0..nt {
+                let main = r.opening("main opening")?;
+                let aux = if r.flag("aux opening flag")? {
+                    Some(r.opening("aux opening")?)
+                } else {
+                    None
+                };
+                let comp = r.opening("composition opening")?;
+                qt.push(TableQuery { main, aux, comp });
+            }
+            let nl = r.len("FRI layer openings", 12)?;
+            let layers = (0..nl)
+                .map(|_| r.opening("FRI layer opening"))
+                .collect::<Result<_, _>>()?;
+            queries.push(QueryProof { tables: qt, layers });
+        }
+        if r.left() != 0 {
+            return Err(ProofFormatError::TrailingBytes(r.left()));
+        }
+        Ok(Proof {
+            tables,
+            fri_roots,
+            final_poly,
+            pow_nonce,
+            queries,
+        })
+    }
+}

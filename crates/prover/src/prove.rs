@@ -1,0 +1,435 @@
+//! The proving rounds, in transcript order (docs/PROTOCOL.md §5).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rstark_air::logup::{LogupChallenges, build_aux_trace};
+use rstark_air::{Interaction, Table, first_failing_constraint};
+use rstark_field::{EF, F, PrimeCharacteristicRing, flatten_ext, omega};
+use rstark_poly::RowMajor;
+use rstark_protocol::deep::DeepCoeffs;
+use rstark_protocol::proof::AuxCommitment;
+use rstark_protocol::{
+    Backend, CompositionInputs, DeepInputs, OodValues, Proof, QueryProof, StarkParams, TableProof,
+    TableQuery, TableShape, absorb_instance, derive_shape,
+};
+use tracing::info_span;
+
+use crate::{ProveReport, ProverError};
+
+/// One table to prove: its AIR, its main trace (natural order, power-of-two height) and the
+/// public values its AIR reads.
+#[derive(Clone)]
+pub struct TableInput {
+    pub name: String,
+    pub air: Arc<dyn Table>,
+    pub trace: RowMajor,
+    pub public_values: Vec<F>,
+}
+
+impl TableInput {
+    pub fn new(
+        name: impl Into<String>,
+        air: Arc<dyn Table>,
+        trace: RowMajor,
+        public_values: Vec<F>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            air,
+            trace,
+            public_values,
+        }
+    }
+}
+
+/// Prover switches.
+#[derive(Clone, Copy, Debug)]
+pub struct ProveOptions {
+    /// Check every constraint on the trace before proving (default: on in debug builds).
+    pub check_witness: bool,
+}
+
+impl Default for ProveOptions {
+    fn default() -> Self {
+        Self {
+            check_witness: cfg!(debug_assertions),
+        }
+    }
+}
+
+/// Proves `tables` with default options.
+pub fn prove<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    tables: &[TableInput],
+) -> Result<Proof, ProverError> {
+    prove_with_options(backend, params, tables, &ProveOptions::default()).map(|(p, _)| p)
+}
+
+struct Prepared {
+    shape: TableShape,
+    interactions: Vec<Interaction>,
+}
+
+fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError> {
+    let bad = |reason: String| ProverError::TraceShape {
+        table: t.name.clone(),
+        reason,
+    };
+    let height = t.trace.height();
+    if t.trace.width == 0 || t.trace.values.len() != height * t.trace.width {
+        return Err(bad("malformed matrix".into()));
+    }
+    if !height.is_power_of_two() || height < 2 {
+        return Err(bad(format!("height {height} is not a power of two ≥ 2")));
+    }
+    let log_height = height.trailing_zeros() as usize;
+    if log_height < params.log_final_poly_len as usize {
+        return Err(bad(format!(
+            "height {height} is below the final polynomial length {}",
+            params.final_poly_len()
+        )));
+    }
+    let shape = derive_shape(&t.name, t.air.as_ref(), t.public_values.len(), log_height)?;
+    if shape.main_width != t.trace.width {
+        return Err(bad(format!(
+            "trace width {} but the AIR has width {}",
+            t.trace.width, shape.main_width
+        )));
+    }
+    if log_height + (params.log_blowup as usize).max(shape.log_quotient_degree) > 30 {
+        return Err(bad(format!("height 2^{log_height} is too large")));
+    }
+    Ok(Prepared {
+        interactions: t.air.interactions(),
+        shape,
+    })
+}
+
+fn powers(x: EF, n: usize) -> Vec<EF> {
+    let mut out = Vec::with_capacity(n);
+    let mut p = EF::ONE;
+    for _ in 0..n {
+        out.push(p);
+        p *= x;
+    }
+    out
+}
+
+/// Proves `tables` and reports per-phase timings.
+pub fn prove_with_options<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    tables: &[TableInput],
+    options: &ProveOptions,
+) -> Result<(Proof, ProveReport), ProverError> {
+    let start = Instant::now();
+    let mut report = ProveReport {
+        backend: backend.name(),
+        conjectured_security_bits: params.conjectured_security_bits(),
+        ..Default::default()
+    };
+    params.validate()?;
+    if tables.is_empty() {
+        return Err(ProverError::NoTables);
+    }
+    if tables.len() > 64 {
+        return Err(ProverError::TooManyTables(tables.len()));
+    }
+    let log_blowup = params.log_blowup as usize;
+    let prepared = tables
+        .iter()
+        .map(|t| prepare(params, t))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // Witness check.
+    if options.check_witness {
+        let _s = info_span!("witness_check").entered();
+        let t0 = Instant::now();
+        for t in tables {
+            if let Some(f) = first_failing_constraint(
+                t.air.as_ref(),
+                &t.trace.values,
+                t.trace.width,
+                &t.public_values,
+            ) {
+                return Err(ProverError::ConstraintFailed {
+                    table: t.name.clone(),
+                    row: f.row,
+                    constraint: f.constraint,
+                });
+            }
+        }
+        report.record("witness check", t0.elapsed());
+    }
+
+    let shapes: Vec<TableShape> = prepared.iter().map(|p| p.shape.clone()).collect();
+    let publics: Vec<&[F]> = tables.iter().map(|t| t.public_values.as_slice()).collect();
+    let mut transcript = absorb_instance(params, &shapes, &publics);
+
+    // Round 1: main traces.
+    let t0 = Instant::now();
+    let mains = {
+        let _s = info_span!("commit_main").entered();
+        tables
+            .iter()
+            .map(|t| backend.commit_trace(&t.trace, log_blowup))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for m in &mains {
+        transcript.absorb_digest(&backend.root(m));
+    }
+    report.record("commit main traces", t0.elapsed());
+
+    // Round 2: LogUp challenges, auxiliary traces and claimed sums.
+    let t0 = Instant::now();
+    let logup_alpha = transcript.sample_ext();
+    let logup_beta = transcript.sample_ext();
+    let all_interactions: Vec<&[Interaction]> =
+        prepared.iter().map(|p| p.interactions.as_slice()).collect();
+    let logup = LogupChallenges::new(logup_alpha, logup_beta, &all_interactions);
+    let mut auxes: Vec<Option<(B::Committed, EF)>> = Vec::with_capacity(tables.len());
+    {
+        let _s = info_span!("commit_aux").entered();
+        for (t, p) in tables.iter().zip(&prepared) {
+            if p.interactions.is_empty() {
+                auxes.push(None);
+                continue;
+            }
+            let (aux, claimed) =
+                build_aux_trace(&p.interactions, &logup, &t.trace.values, t.trace.width).map_err(
+                    |source| ProverError::Logup {
+                        table: t.name.clone(),
+                        source,
+                    },
+                )?;
+            let aux = RowMajor {
+                values: flatten_ext(&aux),
+                width: p.shape.aux_width(),
+            };
+            let committed = backend.commit_trace(&aux, log_blowup)?;
+            transcript.absorb_digest(&backend.root(&committed));
+            transcript.absorb_ext(&[claimed]);
+            auxes.push(Some((committed, claimed)));
+        }
+    }
+    let total: EF = auxes.iter().flatten().map(|(_, c)| *c).sum();
+    if total != EF::ZERO {
+        return Err(ProverError::BusUnbalanced(total));
+    }
+    report.record("LogUp aux traces", t0.elapsed());
+
+    // Round 3: composition polynomials.
+    let t0 = Instant::now();
+    let comp_alpha = transcript.sample_ext();
+    let mut comps = Vec::with_capacity(tables.len());
+    {
+        let _s = info_span!("composition").entered();
+        for ((t, p), (main, aux)) in tables.iter().zip(&prepared).zip(mains.iter().zip(&auxes)) {
+            let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
+            let inputs = CompositionInputs {
+                air: t.air.as_ref(),
+                main,
+                aux: aux.as_ref().map(|(a, _)| a),
+                log_height: p.shape.log_height,
+                log_blowup,
+                log_quotient_degree: p.shape.log_quotient_degree,
+                public_values: &t.public_values,
+                alpha_pows: &alpha_pows,
+                num_air_constraints: p.shape.num_constraints,
+                interactions: &p.interactions,
+                logup: &logup,
+                claimed_sum: aux.as_ref().map(|(_, c)| *c).unwrap_or(EF::ZERO),
+            };
+            let comp = backend.composition(&inputs)?;
+            transcript.absorb_digest(&backend.root(&comp));
+            comps.push(comp);
+        }
+    }
+    report.record("composition", t0.elapsed());
+
+    // Round 4: out-of-domain evaluations.
+    let t0 = Instant::now();
+    let z = rstark_protocol::domain::sample_ood_point(&mut transcript);
+    let mut oods = Vec::with_capacity(tables.len());
+    for (i, p) in prepared.iter().enumerate() {
+        let z_next = z * omega(p.shape.log_height);
+        let mut ood = OodValues {
+            main_z: backend.evaluate_at(&mains[i], z)?,
+            main_zw: backend.evaluate_at(&mains[i], z_next)?,
+            comp_z: backend.evaluate_at(&comps[i], z)?,
+            ..Default::default()
+        };
+        if let Some((aux, _)) = &auxes[i] {
+            ood.aux_z = backend.evaluate_at(aux, z)?;
+            ood.aux_zw = backend.evaluate_at(aux, z_next)?;
+        }
+        for v in [
+            &ood.main_z,
+            &ood.main_zw,
+            &ood.aux_z,
+            &ood.aux_zw,
+            &ood.comp_z,
+        ] {
+            transcript.absorb_ext(v);
+        }
+        oods.push(ood);
+    }
+    report.record("out-of-domain evaluations", t0.elapsed());
+
+    // Round 5: DEEP codewords.
+    let t0 = Instant::now();
+    let delta = transcript.sample_ext();
+    let gamma = transcript.sample_ext();
+    let mut deeps = Vec::with_capacity(tables.len());
+    let mut scale = EF::ONE;
+    for (i, p) in prepared.iter().enumerate() {
+        let ood = &oods[i];
+        let values_z: Vec<EF> = [&ood.main_z, &ood.aux_z, &ood.comp_z]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        let values_zw: Vec<EF> = [&ood.main_zw, &ood.aux_zw]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        let coeffs = DeepCoeffs::new(delta, &values_z, &values_zw);
+        let mut matrices = vec![&mains[i]];
+        if let Some((aux, _)) = &auxes[i] {
+            matrices.push(aux);
+        }
+        matrices.push(&comps[i]);
+        let inputs = DeepInputs {
+            matrices,
+            log_height: p.shape.log_height,
+            log_blowup,
+            z,
+            z_next: z * omega(p.shape.log_height),
+            coeffs: &coeffs,
+            scale,
+        };
+        deeps.push(Some(backend.deep(&inputs)?));
+        scale *= gamma;
+    }
+    report.record("DEEP quotients", t0.elapsed());
+
+    // Round 6: FRI commit phase.
+    let t0 = Instant::now();
+    let lde_logs: Vec<usize> = prepared
+        .iter()
+        .map(|p| p.shape.log_height + log_blowup)
+        .collect();
+    let log_max = lde_logs.iter().copied().max().unwrap_or(0);
+    let log_final = params.log_final_poly_len as usize + log_blowup;
+    let num_folds = log_max - log_final;
+    let mut take_deeps =
+        |log_size: usize, acc: Option<B::Codeword>| -> Result<Option<B::Codeword>, ProverError> {
+            let mut acc = acc;
+            for (i, d) in deeps.iter_mut().enumerate() {
+                if lde_logs[i] == log_size
+                    && let Some(d) = d.take()
+                {
+                    acc = Some(match acc {
+                        None => d,
+                        Some(mut a) => {
+                            backend.add_codeword(&mut a, &d)?;
+                            a
+                        }
+                    });
+                }
+            }
+            Ok(acc)
+        };
+    let initial = take_deeps(log_max, None)?.ok_or(ProverError::NoTables)?;
+    let mut layers: Vec<B::Codeword> = Vec::with_capacity(num_folds);
+    let mut fri_roots = Vec::with_capacity(num_folds);
+    let mut last = None;
+    {
+        let _s = info_span!("fri_commit").entered();
+        for s in 1..=num_folds {
+            let beta = transcript.sample_ext();
+            let prev = layers.last().unwrap_or(&initial);
+            let folded = backend.fold(prev, beta)?;
+            let mut next = take_deeps(log_max - s, Some(folded))?.ok_or(ProverError::NoTables)?;
+            if s < num_folds {
+                let root = backend.commit_codeword(&mut next)?;
+                transcript.absorb_digest(&root);
+                fri_roots.push(root);
+                layers.push(next);
+            } else {
+                last = Some(next);
+            }
+        }
+    }
+    let final_cw = match last {
+        Some(cw) => cw,
+        None => initial,
+    };
+    let final_poly = backend.final_poly(&final_cw, params.final_poly_len())?;
+    transcript.absorb_ext(&final_poly);
+    report.record("FRI folding", t0.elapsed());
+
+    // Grinding.
+    let t0 = Instant::now();
+    let pow_nonce = {
+        let _s = info_span!("grind").entered();
+        transcript.grind(u32::from(params.pow_bits))
+    };
+    report.record("proof of work", t0.elapsed());
+
+    // Queries.
+    let t0 = Instant::now();
+    let indices = transcript.sample_indices(params.num_queries as usize, 1 << (log_max - 1));
+    let mut queries = Vec::with_capacity(indices.len());
+    for &leaf0 in &indices {
+        let mut qt = Vec::with_capacity(tables.len());
+        for i in 0..tables.len() {
+            let leaf = leaf0 >> (log_max - lde_logs[i]);
+            qt.push(TableQuery {
+                main: backend.open(&mains[i], leaf)?,
+                aux: match &auxes[i] {
+                    Some((a, _)) => Some(backend.open(a, leaf)?),
+                    None => None,
+                },
+                comp: backend.open(&comps[i], leaf)?,
+            });
+        }
+        let layer_openings = layers
+            .iter()
+            .enumerate()
+            .map(|(s, cw)| backend.open_codeword(cw, leaf0 >> (s + 1)))
+            .collect::<Result<Vec<_>, _>>()?;
+        queries.push(QueryProof {
+            tables: qt,
+            layers: layer_openings,
+        });
+    }
+    report.record("query openings", t0.elapsed());
+
+    let proof = Proof {
+        tables: prepared
+            .iter()
+            .enumerate()
+            .map(|(i, p)| TableProof {
+                log_height: p.shape.log_height as u8,
+                main_root: backend.root(&mains[i]),
+                aux: auxes[i].as_ref().map(|(a, c)| AuxCommitment {
+                    root: backend.root(a),
+                    claimed_sum: *c,
+                }),
+                comp_root: backend.root(&comps[i]),
+                ood: oods[i].clone(),
+            })
+            .collect(),
+        fri_roots,
+        final_poly,
+        pow_nonce,
+        queries,
+    };
+    report.total = start.elapsed();
+    report.proof_bytes = proof.size_bytes();
+    Ok((proof, report))
+}

@@ -1,0 +1,402 @@
+//! End-to-end: prove on the CPU backend, verify, and reject bad witnesses, tampered proofs and
+//! wrong public values.
+
+use std::sync::Arc;
+
+use rstark_air::examples::{
+    FibonacciAir, RangeTableAir, RangeUserAir, fibonacci_trace, range_pair_traces,
+};
+use rstark_air::{Table, logup};
+use rstark_backend_cpu::CpuBackend;
+use rstark_field::{EF, F, PrimeCharacteristicRing};
+use rstark_poly::RowMajor;
+use rstark_protocol::{Proof, StarkParams, presets};
+use rstark_prover::{ProveOptions, ProverError, TableInput, prove, prove_with_options};
+use rstark_verifier::{VerifierError, VerifierTable, verify, verify_bytes};
+
+const PARAMS: StarkParams = presets::FAST_TEST;
+
+fn checked() -> ProveOptions {
+    ProveOptions {
+        check_witness: true,
+    }
+}
+
+fn fib_input(n: usize) -> TableInput {
+    let (values, publics) = fibonacci_trace(n, 1, 1);
+    TableInput::new(
+        "fib",
+        Arc::new(FibonacciAir),
+        RowMajor::new(values, 2).unwrap(),
+        publics,
+    )
+}
+
+fn statement(inputs: &[TableInput]) -> Vec<VerifierTable> {
+    inputs
+        .iter()
+        .map(|t| VerifierTable::new(t.name.clone(), t.air.clone(), t.public_values.clone()))
+        .collect()
+}
+
+fn range_inputs(range: usize, users: usize) -> Vec<TableInput> {
+    let (table, user) = range_pair_traces(range, users);
+    vec![
+        TableInput::new(
+            "range",
+            Arc::new(RangeTableAir) as Arc<dyn Table>,
+            RowMajor::new(table, 2).unwrap(),
+            vec![],
+        ),
+        TableInput::new(
+            "user",
+            Arc::new(RangeUserAir),
+            RowMajor::new(user, 2).unwrap(),
+            vec![],
+        ),
+    ]
+}
+
+#[test]
+fn fibonacci_round_trip() {
+    for log_n in [1, 3, 6] {
+        let inputs = vec![fib_input(1 << log_n)];
+        let (proof, report) =
+            prove_with_options(&CpuBackend, &PARAMS, &inputs, &checked()).unwrap();
+        assert!(report.proof_bytes > 0);
+        verify(&PARAMS, &statement(&inputs), &proof).unwrap();
+        let bytes = proof.to_bytes();
+        assert_eq!(Proof::from_bytes(&bytes).unwrap(), proof);
+        verify_bytes(&PARAMS, &statement(&inputs), &bytes).unwrap();
+    }
+}
+
+#[test]
+fn fibonacci_every_preset() {
+    for name in presets::NAMES {
+        let params = presets::by_name(name).unwrap();
+        let inputs = vec![fib_input(16)];
+        let proof = prove(&CpuBackend, &params, &inputs).unwrap();
+        verify(&params, &statement(&inputs), &proof).unwrap();
+    }
+}
+
+#[test]
+fn logup_two_tables_different_heights() {
+    for (range, users) in [(16, 64), (64, 16), (8, 8)] {
+        let inputs = range_inputs(range, users);
+        let proof = prove_with_options(&CpuBackend, &PARAMS, &inputs, &checked())
+            .unwrap()
+            .0;
+        verify(&PARAMS, &statement(&inputs), &proof).unwrap();
+    }
+}
+
+#[test]
+fn mixed_statement_with_blowup_4() {
+    let params = StarkParams {
+        log_blowup: 2,
+        log_final_poly_len: 1,
+        ..PARAMS
+    };
+    let mut inputs = range_inputs(32, 8);
+    inputs.push(fib_input(128));
+    let proof = prove(&CpuBackend, &params, &inputs).unwrap();
+    verify(&params, &statement(&inputs), &proof).unwrap();
+}
+
+#[test]
+fn wrong_witness_names_table_row_constraint() {
+    let mut input = fib_input(16);
+    input.trace.values[2 * 5 + 1] += F::ONE; // b at row 5
+    match prove_with_options(&CpuBackend, &PARAMS, &[input], &checked()) {
+        Err(ProverError::ConstraintFailed {
+            table,
+            row,
+            constraint,
+        }) => {
+            assert_eq!(table, "fib");
+            assert_eq!(row, 4); // row 4's transition b' = a + b fails first
+            assert_eq!(constraint, 3);
+        }
+        other => panic!("unexpected: {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn wrong_witness_without_check_fails_verification() {
+    let mut input = fib_input(16);
+    input.trace.values[2 * 5 + 1] += F::ONE;
+    let opts = ProveOptions {
+        check_witness: false,
+    };
+    let stmt = statement(std::slice::from_ref(&input));
+    match prove_with_options(&CpuBackend, &PARAMS, &[input], &opts) {
+        Err(_) => {}
+        Ok((proof, _)) => assert!(verify(&PARAMS, &stmt, &proof).is_err()),
+    }
+}
+
+#[test]
+fn unbalanced_bus_is_rejected_by_the_prover() {
+    let mut inputs = range_inputs(16, 16);
+    inputs[0].trace.values[1] += F::ONE; // multiplicity of value 0
+    match prove(&CpuBackend, &PARAMS, &inputs) {
+        Err(ProverError::BusUnbalanced(_)) => {}
+        other => panic!("unexpected: {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn wrong_public_values_are_rejected() {
+    let inputs = vec![fib_input(16)];
+    let proof = prove(&CpuBackend, &PARAMS, &inputs).unwrap();
+    let mut stmt = statement(&inputs);
+    stmt[0].public_values[2] += F::ONE;
+    assert!(verify(&PARAMS, &stmt, &proof).is_err());
+    let mut stmt = statement(&inputs);
+    stmt[0].public_values.push(F::ONE);
+    assert!(verify(&PARAMS, &stmt, &proof).is_err());
+}
+
+#[test]
+fn wrong_params_or_statement_are_rejected() {
+    let inputs = range_inputs(16, 32);
+    let proof = prove(&CpuBackend, &PARAMS, &inputs).unwrap();
+    let stmt = statement(&inputs);
+    let other = StarkParams {
+        num_queries: PARAMS.num_queries + 1,
+        ..PARAMS
+    };
+    assert!(verify(&other, &stmt, &proof).is_err());
+    let mut swapped = stmt.clone();
+    swapped.swap(0, 1);
+    assert!(verify(&PARAMS, &swapped, &proof).is_err());
+    assert!(verify(&PARAMS, &stmt[..1], &proof).is_err());
+    let mut renamed = stmt.clone();
+    renamed[0].name = "other".into();
+    assert!(verify(&PARAMS, &renamed, &proof).is_err());
+}
+
+/// Every section of the proof, tampered, makes verification fail with an error.
+#[test]
+fn tampered_sections_are_rejected() {
+    let inputs = range_inputs(16, 64);
+    let stmt = statement(&inputs);
+    let params = StarkParams {
+        log_final_poly_len: 1,
+        ..PARAMS
+    };
+    let proof = prove(&CpuBackend, &params, &inputs).unwrap();
+    verify(&params, &stmt, &proof).unwrap();
+    assert!(!proof.fri_roots.is_empty());
+    let bump = |x: &mut EF| *x += EF::ONE;
+    let bump_f = |x: &mut F| *x += F::ONE;
+    let flip = |d: &mut [u8; 32]| d[0] ^= 1;
+    type Tamper = Box<dyn Fn(&mut Proof)>;
+    let cases: Vec<(&str, Tamper)> = vec![
+        ("log height", Box::new(|p| p.tables[0].log_height += 1)),
+        (
+            "main root",
+            Box::new(move |p| flip(&mut p.tables[0].main_root)),
+        ),
+        (
+            "aux root",
+            Box::new(move |p| flip(&mut p.tables[1].aux.as_mut().unwrap().root)),
+        ),
+        (
+            "claimed sum",
+            Box::new(move |p| bump(&mut p.tables[1].aux.as_mut().unwrap().claimed_sum)),
+        ),
+        (
+            "balanced claimed sums",
+            Box::new(move |p| {
+                bump(&mut p.tables[0].aux.as_mut().unwrap().claimed_sum);
+                p.tables[1].aux.as_mut().unwrap().claimed_sum -= EF::ONE;
+            }),
+        ),
+        (
+            "comp root",
+            Box::new(move |p| flip(&mut p.tables[0].comp_root)),
+        ),
+        (
+            "ood main z",
+            Box::new(move |p| bump(&mut p.tables[0].ood.main_z[0])),
+        ),
+        (
+            "ood main zw",
+            Box::new(move |p| bump(&mut p.tables[1].ood.main_zw[1])),
+        ),
+        (
+            "ood aux z",
+            Box::new(move |p| bump(&mut p.tables[0].ood.aux_z[2])),
+        ),
+        (
+            "ood aux zw",
+            Box::new(move |p| bump(&mut p.tables[1].ood.aux_zw[0])),
+        ),
+        (
+            "ood comp",
+            Box::new(move |p| bump(&mut p.tables[0].ood.comp_z[0])),
+        ),
+        (
+            "ood length",
+            Box::new(|p| p.tables[0].ood.comp_z.truncate(1)),
+        ),
+        ("fri root", Box::new(move |p| flip(&mut p.fri_roots[0]))),
+        (
+            "fri root count",
+            Box::new(|p| {
+                p.fri_roots.pop();
+            }),
+        ),
+        ("final poly", Box::new(move |p| bump(&mut p.final_poly[0]))),
+        ("pow nonce", Box::new(|p| p.pow_nonce ^= 0xdead_beef)),
+        (
+            "main row",
+            Box::new(move |p| bump_f(&mut p.queries[0].tables[0].main.row0[0])),
+        ),
+        (
+            "aux row",
+            Box::new(move |p| bump_f(&mut p.queries[1].tables[1].aux.as_mut().unwrap().row1[2])),
+        ),
+        (
+            "comp row",
+            Box::new(move |p| bump_f(&mut p.queries[2].tables[0].comp.row0[1])),
+        ),
+        (
+            "path",
+            Box::new(move |p| flip(&mut p.queries[0].tables[1].main.path[0])),
+        ),
+        (
+            "fri layer row",
+            Box::new(move |p| bump_f(&mut p.queries[0].layers[0].row0[0])),
+        ),
+        (
+            "fri layer path",
+            Box::new(move |p| flip(&mut p.queries[3].layers[0].path[0])),
+        ),
+        (
+            "query count",
+            Box::new(|p| {
+                p.queries.pop();
+            }),
+        ),
+        (
+            "query width",
+            Box::new(|p| {
+                p.queries[0].tables[0].main.row0.pop();
+            }),
+        ),
+        ("aux missing", Box::new(|p| p.tables[0].aux = None)),
+    ];
+    for (name, tamper) in cases {
+        let mut bad = proof.clone();
+        tamper(&mut bad);
+        let res = verify(&params, &stmt, &bad);
+        assert!(res.is_err(), "tampered {name} accepted");
+        // The encoded form is rejected too (by the decoder or the verifier).
+        assert!(
+            verify_bytes(&params, &stmt, &bad.to_bytes()).is_err(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn bad_inputs_are_typed_errors() {
+    let mut input = fib_input(16);
+    input.trace = RowMajor::new(input.trace.values[..24].to_vec(), 2).unwrap();
+    assert!(matches!(
+        prove(&CpuBackend, &PARAMS, &[input]),
+        Err(ProverError::TraceShape { .. })
+    ));
+    assert!(matches!(
+        prove(&CpuBackend, &PARAMS, &[]),
+        Err(ProverError::NoTables)
+    ));
+    let bad = StarkParams {
+        log_blowup: 9,
+        ..PARAMS
+    };
+    assert!(matches!(
+        prove(&CpuBackend, &bad, &[fib_input(8)]),
+        Err(ProverError::Params(_))
+    ));
+    assert!(matches!(
+        verify(
+            &bad,
+            &[],
+            &prove(&CpuBackend, &PARAMS, &[fib_input(8)]).unwrap()
+        ),
+        Err(VerifierError::Params(_))
+    ));
+    let _ = logup::aux_ext_width(1);
+}
+
+/// p3-keccak-air proves unchanged (through a newtype that adds the interactions).
+mod keccak {
+    use super::*;
+    use p3_air::{Air, AirBuilder, BaseAir};
+    use p3_keccak_air::{KeccakAir, generate_trace_rows};
+
+    struct Keccak(KeccakAir);
+
+    impl BaseAir<F> for Keccak {
+        fn width(&self) -> usize {
+            BaseAir::<F>::width(&self.0)
+        }
+    }
+
+    impl<AB: AirBuilder<F = F>> Air<AB> for Keccak {
+        fn eval(&self, builder: &mut AB) {
+            self.0.eval(builder);
+        }
+    }
+
+    impl rstark_air::Interactions for Keccak {}
+
+    #[test]
+    fn keccak_permutations_round_trip() {
+        let inputs: Vec<[u64; 25]> = (0..2u64)
+            .map(|i| core::array::from_fn(|j| i * 31 + j as u64))
+            .collect();
+        let trace = generate_trace_rows::<F>(inputs, 0);
+        let width = trace.width;
+        let input = TableInput::new(
+            "keccak",
+            Arc::new(Keccak(KeccakAir {})),
+            RowMajor::new(trace.values, width).unwrap(),
+            vec![],
+        );
+        let inputs = vec![input];
+        let (proof, _) = prove_with_options(&CpuBackend, &PARAMS, &inputs, &checked()).unwrap();
+        verify(&PARAMS, &statement(&inputs), &proof).unwrap();
+    }
+}
+
+/// Quotient factor D from 1 to 8, below, equal to and above the blowup.
+#[test]
+fn high_degree_constraints() {
+    use rstark_air::examples::{PowerMapAir, power_map_trace};
+    for exponent in [2u64, 3, 5, 9] {
+        for log_blowup in [1u8, 2] {
+            let params = StarkParams {
+                log_blowup,
+                ..PARAMS
+            };
+            let (values, publics) = power_map_trace(exponent, 32, 3);
+            let inputs = vec![TableInput::new(
+                "pow",
+                Arc::new(PowerMapAir { exponent }),
+                RowMajor::new(values, 1).unwrap(),
+                publics,
+            )];
+            let proof = prove_with_options(&CpuBackend, &params, &inputs, &checked())
+                .unwrap()
+                .0;
+            verify(&params, &statement(&inputs), &proof)
+                .unwrap_or_else(|e| panic!("exponent {exponent}, blowup 2^{log_blowup}: {e}"));
+        }
+    }
+}

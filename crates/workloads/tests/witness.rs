@@ -1,0 +1,123 @@
+//! Every workload's witness satisfies its AIRs and balances its buses; corrupted witnesses and
+//! wrong public values do not. Independent of the prover.
+
+use p3_field::PrimeCharacteristicRing;
+use rstark_field::{EF, F};
+use rstark_workloads::check::{bus_sums, check_constraints, sample_ext};
+use rstark_workloads::{Workload, build, shapes, vm};
+
+fn assert_valid(w: &Workload) {
+    for t in &w.tables {
+        check_constraints(t).unwrap();
+    }
+    let (alpha, beta) = (sample_ext(1), sample_ext(2));
+    for (bus, sum) in bus_sums(&w.tables, alpha, beta) {
+        assert_eq!(sum, EF::ZERO, "bus {bus} does not balance");
+    }
+}
+
+fn assert_shapes_match(name: &str, size: usize, w: &Workload) {
+    let shapes = shapes(name, size).unwrap();
+    assert_eq!(shapes.len(), w.tables.len());
+    for (s, t) in shapes.iter().zip(&w.tables) {
+        assert_eq!((s.name, s.air), (t.name, t.air));
+        assert_eq!(s.height, t.trace.values.len() / t.trace.width, "{}", s.name);
+    }
+}
+
+#[test]
+fn valid_witnesses() {
+    for (name, size) in [
+        ("fib", 1),
+        ("fib", 100),
+        ("keccak", 1),
+        ("keccak", 3),
+        ("vm", 1),
+        ("vm", 100),
+        ("vm", 1000),
+    ] {
+        let w = build(name, size).unwrap();
+        assert_valid(&w);
+        assert_shapes_match(name, size, &w);
+    }
+}
+
+#[test]
+fn vm_tables_have_different_heights() {
+    let w = build("vm", 1 << 10).unwrap();
+    let heights: Vec<usize> = w
+        .tables
+        .iter()
+        .map(|t| t.trace.values.len() / t.trace.width)
+        .collect();
+    assert_eq!(heights, vec![1024, 256, 65536]);
+}
+
+#[test]
+fn bad_names_and_sizes_are_errors() {
+    assert!(build("nope", 8).is_err());
+    assert!(build("fib", 0).is_err());
+    assert!(build("keccak", 1 << 30).is_err());
+}
+
+fn corrupt(w: &mut Workload, table: &str, row: usize, column: usize) {
+    let t = w.tables.iter_mut().find(|t| t.name == table).unwrap();
+    let i = row * t.trace.width + column;
+    t.trace.values[i] += F::ONE;
+}
+
+fn first_failure(w: &Workload) -> Option<String> {
+    w.tables.iter().find_map(|t| check_constraints(t).err())
+}
+
+#[test]
+fn corrupted_traces_are_rejected() {
+    let mut w = build("fib", 64).unwrap();
+    corrupt(&mut w, "fib", 10, 1);
+    assert!(first_failure(&w).unwrap().starts_with("table fib: row 9"));
+
+    let mut w = build("keccak", 2).unwrap();
+    corrupt(&mut w, "keccak", 30, 100);
+    assert!(first_failure(&w).unwrap().starts_with("table keccak"));
+
+    // A register changed mid-run.
+    let mut w = build("vm", 64).unwrap();
+    corrupt(&mut w, "cpu", 20, vm::cpu::col::REG);
+    assert!(first_failure(&w).unwrap().starts_with("table cpu: row 19"));
+
+    // The value of an address's last write changed in the memory table: nothing reads it
+    // afterwards, so the memory table's constraints hold, but the memory bus does not balance.
+    let mut w = build("vm", 64).unwrap();
+    let mem = &w.tables[1];
+    let row = mem
+        .trace
+        .values
+        .chunks_exact(mem.trace.width)
+        .position(|r| {
+            use vm::memory::col;
+            r[col::SAME] == F::ZERO && r[col::IS_WRITE] == F::ONE && r[col::IS_REAL] == F::ONE
+        })
+        .unwrap();
+    corrupt(&mut w, "memory", row, vm::memory::col::VAL);
+    assert!(first_failure(&w).is_none());
+    let sums = bus_sums(&w.tables, sample_ext(1), sample_ext(2));
+    assert_ne!(sums[&vm::BUS_MEMORY], EF::ZERO);
+
+    // A range multiplicity changed: the range bus no longer balances.
+    let mut w = build("vm", 64).unwrap();
+    corrupt(&mut w, "range", 3, vm::range::col::MULT);
+    assert!(first_failure(&w).is_none());
+    let sums = bus_sums(&w.tables, sample_ext(1), sample_ext(2));
+    assert_ne!(sums[&vm::BUS_RANGE], EF::ZERO);
+}
+
+#[test]
+fn wrong_public_values_are_rejected() {
+    let mut w = build("fib", 64).unwrap();
+    w.tables[0].public_values[2] += F::ONE;
+    assert!(first_failure(&w).unwrap().starts_with("table fib: row 63"));
+
+    let mut w = build("vm", 64).unwrap();
+    w.tables[0].public_values[3] += F::ONE;
+    assert!(first_failure(&w).unwrap().starts_with("table cpu: row 63"));
+}
