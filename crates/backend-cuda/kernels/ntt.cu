@@ -57,26 +57,31 @@ extern "C" __global__ void bitrev_columns_small(const u64* __restrict__ src, u64
   dst[col * n + bitrev_bits(r, log_n)] = src[i];
 }
 
-// One NTT pass over every column (column = blockIdx.y, tile = blockIdx.x).
-extern "C" __global__ void __launch_bounds__(NTT_THREADS) ntt_pass(u64* data, const u64* __restrict__ tw,
-                                                                   u32 log_n, u32 log_s, u32 k, u32 dif) {
-  extern __shared__ u64 sm[];
-  u64* col = data + ((u64)blockIdx.y << log_n);
-  ntt_tile_pass(sm, col, tw, log_s, k, dif != 0, blockIdx.x, threadIdx.x, blockDim.x);
-}
+// One NTT pass over every column (column = blockIdx.y, tile = blockIdx.x), and the first
+// forward pass with the coset expansion fused in: block a of column c (blockIdx.y = c * B + a)
+// reads coefficient column c scaled by N^-1 * s_a^k and writes its own block of `out`.
+// Two variants: register rounds of up to 4 stages (3 blocks per SM) or 3 (4 blocks per SM).
+#define NTT_KERNELS(SUFFIX, MAXR, MINB)                                                              \
+  extern "C" __global__ void __launch_bounds__(NTT_THREADS, MINB)                                   \
+      ntt_pass##SUFFIX(u64* data, const u64* __restrict__ tw, u32 log_n, u32 log_s, u32 k, u32 log_c, \
+                       u32 dif) {                                                                    \
+    extern __shared__ u64 sm[];                                                                      \
+    u64* col = data + ((u64)blockIdx.y << log_n);                                                    \
+    ntt_tile_pass<MAXR>(sm, col, tw, log_s, k, log_c, dif != 0, blockIdx.x, threadIdx.x, blockDim.x); \
+  }                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(NTT_THREADS, MINB) ntt_pass_expand##SUFFIX(            \
+      const u64* __restrict__ coef, u64* out, const u64* __restrict__ tw, u32 log_n, u32 log_s,     \
+      u32 k, u32 log_c, u32 log_b, const u64* __restrict__ lo_tab, const u64* __restrict__ hi_tab,  \
+      u32 log_lo) {                                                                                  \
+    extern __shared__ u64 sm[];                                                                      \
+    u64 y = blockIdx.y;                                                                              \
+    u32 a = (u32)(y & ((1u << log_b) - 1));                                                          \
+    const u64* src = coef + ((y >> log_b) << log_n);                                                 \
+    u64 hi_len = (1ull << log_n) >> log_lo;                                                          \
+    ntt_tile_pass_with<MAXR>(                                                                        \
+        sm, [&](u64 i) { return coset_scale(src[i], lo_tab, hi_tab, a, i, log_lo, hi_len); },       \
+        out + (y << log_n), tw, log_s, k, log_c, true, blockIdx.x, threadIdx.x, blockDim.x);         \
+  }
 
-// The first forward pass with the coset expansion fused in: block a of column c (blockIdx.y =
-// c * B + a) reads coefficient column c scaled by N^-1 * s_a^k and writes its own block of `out`.
-extern "C" __global__ void __launch_bounds__(NTT_THREADS)
-    ntt_pass_expand(const u64* __restrict__ coef, u64* out, const u64* __restrict__ tw, u32 log_n,
-                    u32 log_s, u32 k, u32 log_b, const u64* __restrict__ lo_tab,
-                    const u64* __restrict__ hi_tab, u32 log_lo) {
-  extern __shared__ u64 sm[];
-  u64 y = blockIdx.y;
-  u32 a = (u32)(y & ((1u << log_b) - 1));
-  const u64* src = coef + ((y >> log_b) << log_n);
-  u64 hi_len = (1ull << log_n) >> log_lo;
-  ntt_tile_pass_with(
-      sm, [&](u64 i) { return coset_scale(src[i], lo_tab, hi_tab, a, i, log_lo, hi_len); },
-      out + (y << log_n), tw, log_s, k, true, blockIdx.x, threadIdx.x, blockDim.x);
-}
+NTT_KERNELS(, 4, 3)
+NTT_KERNELS(_r3, 3, 4)

@@ -1,15 +1,17 @@
 //! The batched coset LDE on the device (docs/PROTOCOL.md §2, docs/GPU.md "LDE pipeline").
 //!
 //! trace (row-major, N × W) --transpose--> column-major --bit-reverse--> inverse NTT (DIT, gives
-//! N·coefficients in natural order) --coset_expand--> B blocks per column, block a scaled by
-//! N^-1·s_a^k --forward NTT (DIF, bit-reversed out)--> column-major LDE: block a, position v is
-//! the value at g·w_{n+b}^{bitrev(a·N + v)}, i.e. LDE row a·N + v. Then either a transpose to
-//! row-major, or the leaf hashing that reads the column-major LDE and writes the row-major one.
+//! N·coefficients in natural order) --> B blocks per column, block a scaled by N^-1·s_a^k (fused
+//! into the first pass of) --forward NTT (DIF, bit-reversed out)--> column-major LDE: block a,
+//! position v is the value at g·w_{n+b}^{bitrev(a·N + v)}, i.e. LDE row a·N + v. Then either a
+//! transpose to row-major, or the leaf hashing that reads the column-major LDE and writes the
+//! row-major one.
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::sys::CUevent_flags;
+use cudarc::driver::{CudaEvent, CudaSlice, LaunchConfig, PushKernelArg};
 
 use crate::context::GpuContext;
-use crate::error::{CudaError, Result};
+use crate::error::{CudaError, DriverContext, Result};
 use crate::matrix::DeviceMatrix;
 use crate::merkle::{DeviceMerkleTree, check_leaves};
 use crate::plan::{self, MAX_LOG_N, NttPass};
@@ -19,21 +21,82 @@ const MAX_GRID_Y: usize = 65_535;
 impl GpuContext {
     /// `lde(trace, 2^log_blowup)`: the bit-reversed coset LDE as a row-major device matrix.
     pub fn lde(&self, trace: &DeviceMatrix, log_blowup: u32) -> Result<DeviceMatrix> {
-        let (col, rows) = self.lde_colmajor(trace, log_blowup)?;
+        self.lde_marked(trace, log_blowup, &mut None)
+    }
+
+    /// [`lde`](Self::lde), timing its phases with CUDA events: (phase, milliseconds).
+    pub fn lde_phases(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+    ) -> Result<Vec<(&'static str, f64)>> {
+        let mut marks = Some(Vec::new());
+        self.mark(&mut marks, "start")?;
+        let m = self.lde_marked(trace, log_blowup, &mut marks)?;
+        self.synchronize()?;
+        drop(m);
+        let marks = marks.unwrap_or_default();
+        marks
+            .windows(2)
+            .map(|w| {
+                Ok((
+                    w[1].0,
+                    w[0].1.elapsed_ms(&w[1].1).ctx("reading an event")? as f64,
+                ))
+            })
+            .collect()
+    }
+
+    fn mark(
+        &self,
+        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
+        name: &'static str,
+    ) -> Result<()> {
+        if let Some(m) = marks {
+            let e = self
+                .cuda_context()
+                .new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
+                .ctx("creating an event")?;
+            e.record(self.stream()).ctx("recording an event")?;
+            m.push((name, e));
+        }
+        Ok(())
+    }
+
+    fn lde_marked(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
+    ) -> Result<DeviceMatrix> {
+        let (col, rows) = self.lde_colmajor(trace, log_blowup, marks)?;
         let w = trace.width();
         let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
         self.transpose(&col, &mut out, w as u64, rows as u64)?;
+        self.mark(marks, "transpose to row-major")?;
         Ok(DeviceMatrix::from_parts(out, rows, w))
     }
 
-    /// LDE and its Merkle commitment in one pass over the LDE: the leaf kernel reads the
-    /// column-major result and writes the row-major matrix as it hashes.
+    /// LDE, then the Merkle commitment of the row-major result.
     pub fn lde_commit(
         &self,
         trace: &DeviceMatrix,
         log_blowup: u32,
     ) -> Result<(DeviceMatrix, DeviceMerkleTree)> {
-        let (col, rows) = self.lde_colmajor(trace, log_blowup)?;
+        let m = self.lde(trace, log_blowup)?;
+        let tree = DeviceMerkleTree::commit(self, &m)?;
+        Ok((m, tree))
+    }
+
+    /// LDE and its Merkle commitment with one pass less over the LDE: the leaf kernel reads the
+    /// column-major result and writes the row-major matrix as it hashes (its strided writes and
+    /// re-reads can cost more than the pass they save; the benchmark compares both).
+    pub fn lde_commit_fused(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+    ) -> Result<(DeviceMatrix, DeviceMerkleTree)> {
+        let (col, rows) = self.lde_colmajor(trace, log_blowup, &mut None)?;
         let w = trace.width();
         let num_leaves = check_leaves(rows)?;
         let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
@@ -56,6 +119,7 @@ impl GpuContext {
         &self,
         trace: &DeviceMatrix,
         log_blowup: u32,
+        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
     ) -> Result<(CudaSlice<u64>, usize)> {
         let (n_rows, w) = (trace.rows(), trace.width());
         if !n_rows.is_power_of_two() {
@@ -98,9 +162,11 @@ impl GpuContext {
             self.launch(b, crate::context::grid_1d(t, 256), "bitrev_columns_small")?;
         }
         drop(tmp);
+        self.mark(marks, "transpose + bit-reverse")?;
 
         // inverse NTT: N * coefficients, natural order
         self.ntt(&mut coef, log_n, w, false)?;
+        self.mark(marks, "inverse NTT")?;
 
         // B scaled copies of each column, each transformed forward; the first pass does the scaling.
         let (lo, hi, log_lo) = self.coset_tables(log_n, log_blowup)?;
@@ -109,23 +175,30 @@ impl GpuContext {
         let tw = self.twiddles(log_n, false)?;
         let mut passes = plan::ntt_plan(log_n, true);
         if passes.is_empty() {
-            passes.push(NttPass { log_s: 0, k: 0 }); // N = 1: the pass only scales
+            passes.push(NttPass {
+                log_s: 0,
+                k: 0,
+                log_c: 0,
+            }); // N = 1: the pass only scales
         }
         let first = passes[0];
-        let mut b = self.func(&self.k.ntt_pass_expand);
+        let mut b = self.func(self.ntt_kernels().1);
         b.arg(&coef)
             .arg(&mut ext)
             .arg(tw.as_ref())
             .arg(&log_n)
             .arg(&first.log_s)
             .arg(&first.k)
+            .arg(&first.log_c)
             .arg(&log_blowup)
             .arg(lo.as_ref())
             .arg(hi.as_ref())
             .arg(&log_lo);
         self.launch(b, ntt_cfg(log_n, first, w << log_blowup), "ntt_pass_expand")?;
         drop(coef);
+        self.mark(marks, "forward NTT, first pass (+ coset scaling)")?;
         self.ntt_passes(&mut ext, log_n, w << log_blowup, true, &passes[1..])?;
+        self.mark(marks, "forward NTT, other passes")?;
         Ok((ext, rows))
     }
 
@@ -149,12 +222,13 @@ impl GpuContext {
         let tw = self.twiddles(log_n, !dif)?;
         let dif_flag = dif as u32;
         for &pass in passes {
-            let mut b = self.func(&self.k.ntt_pass);
+            let mut b = self.func(self.ntt_kernels().0);
             b.arg(&mut *data)
                 .arg(tw.as_ref())
                 .arg(&log_n)
                 .arg(&pass.log_s)
                 .arg(&pass.k)
+                .arg(&pass.log_c)
                 .arg(&dif_flag);
             self.launch(b, ntt_cfg(log_n, pass, batch), "ntt_pass")?;
         }
@@ -192,6 +266,6 @@ fn ntt_cfg(log_n: u32, pass: NttPass, batch: usize) -> LaunchConfig {
     LaunchConfig {
         grid_dim: (tiles as u32, batch as u32, 1),
         block_dim: (256, 1, 1),
-        shared_mem_bytes: (pass.tile_words() * 8) as u32,
+        shared_mem_bytes: pass.shared_bytes(),
     }
 }

@@ -71,11 +71,18 @@ fn run() -> Result<()> {
     // The two ceilings.
     let copy = ctx.measure_copy_bandwidth(4 << 30)?;
     let keccak = ctx.measure_keccak_rate()?;
+    let mul = ctx.measure_gl_mul_rate()?;
     writeln!(
         report,
         "ceilings: device copy {:.3} TB/s (read+write; brief: 2.86), Keccak-f {:.3} G perm/s (our kernel; brief: >= 3.5)",
         copy / 1e12,
         keccak / 1e9
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "NTT arithmetic ceiling: {:.1} G Goldilocks mul/s (independent chains in registers; each butterfly does one)",
+        mul / 1e9
     )
     .unwrap();
     let ceil = Ceilings {
@@ -93,10 +100,14 @@ fn run() -> Result<()> {
 
     writeln!(
         report,
-        "| rows | cols | blowup | LDE ms | LDE x floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (bound) | G perm/s |"
+        "| rows | cols | blowup | LDE ms | LDE ms (3-stage rounds) | LDE x byte floor | LDE x mul floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (bound) | G perm/s | fused LDE+commit ms |"
     )
     .unwrap();
-    writeln!(report, "|---|---|---|---|---|---|---|---|---|---|---|").unwrap();
+    writeln!(
+        report,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    .unwrap();
 
     let log_ns: Vec<u32> = if quick {
         vec![20, 22]
@@ -105,16 +116,18 @@ fn run() -> Result<()> {
     };
     let widths: Vec<usize> = if quick { vec![8, 64] } else { vec![8, 64, 256] };
     let mut gpu_fused = Vec::new();
+    let mut phase_lines = Vec::new();
     for &log_n in &log_ns {
         for &w in &widths {
             for log_b in 1..=3u32 {
                 let n = 1usize << log_n;
                 let rows = n << log_b;
-                let words_needed = 3 * n * w + 3 * rows * w + 4 * rows;
+                // trace + coefficients + scratch, the column-major and row-major LDE, the nodes
+                let words_needed = 3 * n * w + 2 * rows * w + 4 * rows;
                 let (free, _) = ctx.mem_info()?;
                 if (words_needed * 8) as f64 > 0.92 * free as f64 {
                     let line = format!(
-                        "| 2^{log_n} | {w} | {} | — | | — | | — | | needs {:.0} GiB | |",
+                        "| 2^{log_n} | {w} | {} | — | — | | | — | | — | | needs {:.0} GiB | | |",
                         1 << log_b,
                         (words_needed * 8) as f64 / (1u64 << 30) as f64
                     );
@@ -122,26 +135,28 @@ fn run() -> Result<()> {
                     writeln!(report, "{line}").unwrap();
                     continue;
                 }
-                let big = rows * w >= 1 << 31;
-                let (warm, reps) = if big { (1, 3) } else { (2, 7) };
-                let trace =
-                    ctx.random_matrix(n, w, (log_n as u64) << 32 | (w as u64) << 8 | log_b as u64)?;
-                let t_lde = median(&ctx.time_ms(warm, reps, || ctx.lde(&trace, log_b).map(drop))?);
-                let m = ctx.lde(&trace, log_b)?;
-                let t_commit = median(
-                    &ctx.time_ms(warm, reps, || DeviceMerkleTree::commit(&ctx, &m).map(drop))?,
-                );
-                drop(m);
-                let t_fused =
-                    median(&ctx.time_ms(warm, reps, || ctx.lde_commit(&trace, log_b).map(drop))?);
-                drop(trace);
+                let timed = time_config(&ctx, log_n, w, log_b, &mut phase_lines);
                 ctx.trim_pool()?;
+                let (t_lde, t_lde3, t_commit, t_fused, t_fused2) = match timed {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let line = format!("| 2^{log_n} | {w} | {} | error: {e} |", 1 << log_b);
+                        println!("{line}");
+                        writeln!(report, "{line}").unwrap();
+                        continue;
+                    }
+                };
 
                 let leaves = (rows / 2) as f64;
                 let perms = leaves * leaf_perms(w) as f64 + leaves - 1.0;
                 let (nw, mw) = ((n * w * 8) as f64, (rows * w * 8) as f64);
                 let nodes_bytes = (rows * 32) as f64;
                 let f_lde = ceil.floor_ms(nw + mw, 0.0);
+                // one mul per butterfly (inverse on N·W, forward on M·W) + 2 per scaled coefficient
+                let muls = (n * w) as f64 / 2.0 * log_n as f64
+                    + (rows * w) as f64 / 2.0 * log_n as f64
+                    + 2.0 * (rows * w) as f64;
+                let f_mul = muls / mul * 1e3;
                 let f_commit = ceil.floor_ms(mw + nodes_bytes, perms);
                 let f_fused = ceil.floor_ms(nw + mw + nodes_bytes, perms);
                 let bound = if perms / ceil.keccak_ps > (nw + mw + nodes_bytes) / ceil.copy_bps {
@@ -150,9 +165,10 @@ fn run() -> Result<()> {
                     "bytes"
                 };
                 let line = format!(
-                    "| 2^{log_n} | {w} | {} | {t_lde:.2} | {:.1} | {t_commit:.2} | {:.2} | {t_fused:.2} | {:.2} | {f_fused:.2} ({bound}) | {:.2} |",
+                    "| 2^{log_n} | {w} | {} | {t_lde:.2} | {t_lde3:.2} | {:.1} | {:.2} | {t_commit:.2} | {:.2} | {t_fused:.2} | {:.2} | {f_fused:.2} ({bound}) | {:.2} | {t_fused2:.2} |",
                     1 << log_b,
                     t_lde / f_lde,
+                    t_lde.min(t_lde3) / f_mul,
                     t_commit / f_commit,
                     t_fused / f_fused,
                     perms / (t_fused * 1e-3) / 1e9,
@@ -162,6 +178,16 @@ fn run() -> Result<()> {
                 gpu_fused.push(((log_n, w, log_b), t_fused));
             }
         }
+    }
+
+    writeln!(
+        report,
+        "\nLDE phases (CUDA events, one run after the timed ones):"
+    )
+    .unwrap();
+    for l in &phase_lines {
+        println!("{l}");
+        writeln!(report, "- {l}").unwrap();
     }
 
     if cpu {
@@ -222,4 +248,43 @@ fn run() -> Result<()> {
             .map_err(|e| rstark_backend_cuda::CudaError::Shape(format!("writing {f}: {e}")))?;
     }
     Ok(())
+}
+
+/// LDE (both NTT variants), commit, LDE + commit and the fused variant of one shape, in ms.
+fn time_config(
+    ctx: &GpuContext,
+    log_n: u32,
+    w: usize,
+    log_b: u32,
+    phase_lines: &mut Vec<String>,
+) -> Result<(f64, f64, f64, f64, f64)> {
+    let (n, rows) = (1usize << log_n, 1usize << (log_n + log_b));
+    let big = rows * w >= 1 << 31;
+    let (warm, reps) = if big { (1, 3) } else { (2, 7) };
+    let trace = ctx.random_matrix(n, w, (log_n as u64) << 32 | (w as u64) << 8 | log_b as u64)?;
+    ctx.set_ntt_round(3);
+    let t_lde3 = median(&ctx.time_ms(warm, reps, || ctx.lde(&trace, log_b).map(drop))?);
+    ctx.set_ntt_round(4);
+    let t_lde = median(&ctx.time_ms(warm, reps, || ctx.lde(&trace, log_b).map(drop))?);
+    let m = ctx.lde(&trace, log_b)?;
+    let t_commit =
+        median(&ctx.time_ms(warm, reps, || DeviceMerkleTree::commit(ctx, &m).map(drop))?);
+    drop(m);
+    let t_fused = median(&ctx.time_ms(warm, reps, || ctx.lde_commit(&trace, log_b).map(drop))?);
+    let t_fused2 =
+        median(&ctx.time_ms(warm, reps, || ctx.lde_commit_fused(&trace, log_b).map(drop))?);
+    if [(20, 8, 1), (22, 64, 1), (24, 8, 3), (22, 256, 1)].contains(&(log_n, w, log_b)) {
+        let phases = ctx.lde_phases(&trace, log_b)?;
+        let txt: Vec<String> = phases
+            .iter()
+            .map(|(p, ms)| format!("{p} {ms:.2}"))
+            .collect();
+        phase_lines.push(format!(
+            "2^{log_n} x {w} blowup {}: {}",
+            1 << log_b,
+            txt.join(", ")
+        ));
+    }
+    drop(trace);
+    Ok((t_lde, t_lde3, t_commit, t_fused, t_fused2))
 }
