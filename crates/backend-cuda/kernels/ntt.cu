@@ -22,39 +22,66 @@ extern "C" __global__ void transpose_u64(const u64* __restrict__ src, u64* __res
   }
 }
 
-// Bit-reversal permutation of each column of length 2^log_n (column = blockIdx.y), log_n >= 10.
-// Index r = (a: 5 bits | m: log_n - 10 bits | b: 5 bits) goes to (rev b | rev m | rev a): a 32 x 32
-// tile per m keeps both the reads (runs over b) and the writes (runs over rev a) contiguous.
-extern "C" __global__ void bitrev_columns_tiled(const u64* __restrict__ src, u64* __restrict__ dst,
-                                                u32 log_n) {
-  __shared__ u64 tile[32][33];
-  u64 n = 1ull << log_n;
-  const u64* s = src + (u64)blockIdx.y * n;
-  u64* d = dst + (u64)blockIdx.y * n;
-  u32 log_m = log_n - 10;
-  u64 m = blockIdx.x;
-  u64 rm = bitrev_bits(m, log_m);
-  for (u32 a = threadIdx.y; a < 32; a += 8) {
-    tile[a][threadIdx.x] = s[((u64)a << (log_n - 5)) | (m << 5) | threadIdx.x];
+// Column-major (W columns of `rows` words) -> row-major, for narrow matrices: a block moves
+// `tile_rows` whole rows (all W columns). Reads are runs of tile_rows words per column, writes
+// one contiguous run of tile_rows * W words; shared memory rows are padded to W + 1 words.
+extern "C" __global__ void __launch_bounds__(256)
+    colmajor_to_rowmajor_narrow(const u64* __restrict__ src, u64* __restrict__ dst, u64 rows,
+                                u32 width, u32 tile_rows) {
+  extern __shared__ u64 sm[];
+  u64 r0 = (u64)blockIdx.x * tile_rows;
+  u32 total = tile_rows * width;
+  u32 stride = width + 1;
+  for (u32 i = threadIdx.x; i < total; i += blockDim.x) {
+    u32 c = i / tile_rows, r = i % tile_rows;
+    sm[r * stride + c] = src[(u64)c * rows + r0 + r];
   }
   __syncthreads();
-  for (u32 rb = threadIdx.y; rb < 32; rb += 8) {
-    u32 ra = threadIdx.x;
-    u32 a = (u32)bitrev_bits(ra, 5);
-    u32 b = (u32)bitrev_bits(rb, 5);
-    d[((u64)rb << (log_n - 5)) | (rm << 5) | ra] = tile[a][b];
+  for (u32 i = threadIdx.x; i < total; i += blockDim.x) {
+    u32 r = i / width, c = i % width;
+    dst[r0 * width + i] = sm[r * stride + c];
   }
 }
 
-// Same permutation for short columns (log_n < 10): one thread per element.
-extern "C" __global__ void bitrev_columns_small(const u64* __restrict__ src, u64* __restrict__ dst,
-                                                u32 log_n, u64 total) {
-  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= total) return;
+// The LDE's first step in one pass: row-major trace (N x W) -> column-major with bit-reversed
+// rows, dst[c * N + bitrev(r)] = src[r * W + c], for log_n >= 10. Row r = (a | m | b), with
+// 5-bit a and b, goes to bitrev(r) = (rev b | rev m | rev a): a block takes one m and 4 columns,
+// 32 x 32 rows x 4 columns through shared memory, read as runs of a row's 4 columns and written
+// as runs of 32 words (rev a over consecutive threads).
+#define TB_COLS 4
+extern "C" __global__ void __launch_bounds__(256)
+    trace_to_colmajor_bitrev(const u64* __restrict__ src, u64* __restrict__ dst, u32 log_n, u32 width) {
+  __shared__ u64 tile[TB_COLS * 32][33];
+  u64 m = blockIdx.x;
+  u32 c0 = blockIdx.y * TB_COLS;
+  u32 cc = width - c0 < TB_COLS ? width - c0 : TB_COLS;
+  u32 tid = threadIdx.y * 32 + threadIdx.x;
+  for (u32 idx = tid; idx < 32 * 32 * TB_COLS; idx += 256) {
+    u32 a = idx / (32 * TB_COLS), e = idx % (32 * TB_COLS);
+    u32 b = e / TB_COLS, c = e % TB_COLS;
+    u64 row = ((u64)a << (log_n - 5)) | (m << 5) | b;
+    if (c < cc) tile[c * 32 + a][b] = src[row * width + c0 + c];
+  }
+  __syncthreads();
   u64 n = 1ull << log_n;
-  u64 col = i >> log_n;
-  u64 r = i & (n - 1);
-  dst[col * n + bitrev_bits(r, log_n)] = src[i];
+  u64 rm = bitrev_bits(m, log_n - 10);
+  u32 ra = threadIdx.x;
+  u32 a = (u32)bitrev_bits(ra, 5);
+  for (u32 i = threadIdx.y; i < 32 * cc; i += 8) {
+    u32 c = i / 32, rb = i % 32;
+    u32 b = (u32)bitrev_bits(rb, 5);
+    dst[(u64)(c0 + c) * n + (((u64)rb << (log_n - 5)) | (rm << 5) | ra)] = tile[c * 32 + a][b];
+  }
+}
+
+// Same for short traces (log_n < 10): one thread per element.
+extern "C" __global__ void trace_to_colmajor_bitrev_small(const u64* __restrict__ src, u64* __restrict__ dst,
+                                                          u32 log_n, u32 width) {
+  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  u64 n = 1ull << log_n;
+  if (i >= n * width) return;
+  u64 r = i / width, c = i % width;
+  dst[c * n + bitrev_bits(r, log_n)] = src[i];
 }
 
 // One NTT pass over every column (column = blockIdx.y, tile = blockIdx.x), and the first

@@ -45,8 +45,8 @@ pub struct GpuContext {
     name: String,
 }
 
-/// The NTT variant a new context uses (see [`GpuContext::set_ntt_round`]).
-pub const DEFAULT_NTT_ROUND: u32 = 4;
+/// The NTT variant a new context uses: 0 = chosen per pass (see [`GpuContext::set_ntt_round`]).
+pub const DEFAULT_NTT_ROUND: u32 = 0;
 
 /// Words written into fresh output buffers when poisoning is on (not a canonical element).
 pub const POISON: u64 = 0xDEAD_BEEF_DEAD_BEEF;
@@ -169,17 +169,22 @@ impl GpuContext {
     }
 
     /// NTT kernel variant: register rounds of up to 4 stages (3 blocks per SM) or of up to 3
-    /// (4 blocks per SM). Both give the same bytes; the benchmark times both.
+    /// (4 blocks per SM); 0 (the default) picks per pass with [`plan::prefers_round3`]. All give
+    /// the same bytes; the benchmark times them.
     pub fn set_ntt_round(&self, max_stages: u32) {
-        self.ntt_round
-            .store(if max_stages >= 4 { 4 } else { 3 }, Ordering::Relaxed);
+        self.ntt_round.store(max_stages.min(4), Ordering::Relaxed);
     }
 
-    pub(crate) fn ntt_kernels(&self) -> (&CudaFunction, &CudaFunction) {
-        if self.ntt_round.load(Ordering::Relaxed) >= 4 {
-            (&self.k.ntt_pass, &self.k.ntt_pass_expand)
-        } else {
+    /// (in-place pass, first forward pass with coset scaling) kernels for a pass of k stages.
+    pub(crate) fn ntt_kernels(&self, k: u32) -> (&CudaFunction, &CudaFunction) {
+        let r3 = match self.ntt_round.load(Ordering::Relaxed) {
+            0 => plan::prefers_round3(k),
+            r => r <= 3,
+        };
+        if r3 {
             (&self.k.ntt_pass_r3, &self.k.ntt_pass_expand_r3)
+        } else {
+            (&self.k.ntt_pass, &self.k.ntt_pass_expand)
         }
     }
 

@@ -36,8 +36,9 @@ macro_rules! kernels {
 
 kernels!(
     transpose_u64,
-    bitrev_columns_tiled,
-    bitrev_columns_small,
+    colmajor_to_rowmajor_narrow,
+    trace_to_colmajor_bitrev,
+    trace_to_colmajor_bitrev_small,
     ntt_pass,
     ntt_pass_expand,
     ntt_pass_r3,

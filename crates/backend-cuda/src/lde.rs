@@ -1,6 +1,6 @@
 //! The batched coset LDE on the device (docs/PROTOCOL.md §2, docs/GPU.md "LDE pipeline").
 //!
-//! trace (row-major, N × W) --transpose--> column-major --bit-reverse--> inverse NTT (DIT, gives
+//! trace (row-major, N × W) --one pass--> column-major, rows bit-reversed --> inverse NTT (DIT, gives
 //! N·coefficients in natural order) --> B blocks per column, block a scaled by N^-1·s_a^k (fused
 //! into the first pass of) --forward NTT (DIF, bit-reversed out)--> column-major LDE: block a,
 //! position v is the value at g·w_{n+b}^{bitrev(a·N + v)}, i.e. LDE row a·N + v. Then either a
@@ -72,7 +72,22 @@ impl GpuContext {
         let (col, rows) = self.lde_colmajor(trace, log_blowup, marks)?;
         let w = trace.width();
         let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
-        self.transpose(&col, &mut out, w as u64, rows as u64)?;
+        if w <= 64 {
+            // whole rows per block: 2^k rows with 2^k * (W + 1) <= 4096 words of shared memory
+            let tile_rows = (4096 / (w + 1)).min(rows).max(1);
+            let tile_rows = 1usize << tile_rows.ilog2();
+            let cfg = LaunchConfig {
+                grid_dim: ((rows / tile_rows) as u32, 1, 1),
+                block_dim: (256, 1, 1),
+                shared_mem_bytes: (tile_rows * (w + 1) * 8) as u32,
+            };
+            let (r, wd, tr) = (rows as u64, w as u32, tile_rows as u32);
+            let mut b = self.func(&self.k.colmajor_to_rowmajor_narrow);
+            b.arg(&col).arg(&mut out).arg(&r).arg(&wd).arg(&tr);
+            self.launch(b, cfg, "colmajor_to_rowmajor_narrow")?;
+        } else {
+            self.transpose(&col, &mut out, w as u64, rows as u64)?;
+        }
         self.mark(marks, "transpose to row-major")?;
         Ok(DeviceMatrix::from_parts(out, rows, w))
     }
@@ -139,29 +154,29 @@ impl GpuContext {
                 "LDE of width {w} with blowup 2^{log_blowup}: width x blowup must be 1..={MAX_GRID_Y}"
             )));
         }
-        let n = n_rows as u64;
         let total = n_rows * w;
 
-        // row-major -> column-major -> bit-reversed rows
-        let mut tmp = self.alloc_words(total, "LDE scratch")?;
-        self.transpose(&trace.buf, &mut tmp, n, w as u64)?;
+        // row-major -> column-major with bit-reversed rows, in one pass
         let mut coef = self.alloc_words(total, "LDE coefficients")?;
+        let wd = w as u32;
         if log_n >= 10 {
             let cfg = LaunchConfig {
-                grid_dim: (1 << (log_n - 10), w as u32, 1),
+                grid_dim: (1 << (log_n - 10), w.div_ceil(4) as u32, 1),
                 block_dim: (32, 8, 1),
                 shared_mem_bytes: 0,
             };
-            let mut b = self.func(&self.k.bitrev_columns_tiled);
-            b.arg(&tmp).arg(&mut coef).arg(&log_n);
-            self.launch(b, cfg, "bitrev_columns_tiled")?;
+            let mut b = self.func(&self.k.trace_to_colmajor_bitrev);
+            b.arg(&trace.buf).arg(&mut coef).arg(&log_n).arg(&wd);
+            self.launch(b, cfg, "trace_to_colmajor_bitrev")?;
         } else {
-            let t = total as u64;
-            let mut b = self.func(&self.k.bitrev_columns_small);
-            b.arg(&tmp).arg(&mut coef).arg(&log_n).arg(&t);
-            self.launch(b, crate::context::grid_1d(t, 256), "bitrev_columns_small")?;
+            let mut b = self.func(&self.k.trace_to_colmajor_bitrev_small);
+            b.arg(&trace.buf).arg(&mut coef).arg(&log_n).arg(&wd);
+            self.launch(
+                b,
+                crate::context::grid_1d(total as u64, 256),
+                "trace_to_colmajor_bitrev_small",
+            )?;
         }
-        drop(tmp);
         self.mark(marks, "transpose + bit-reverse")?;
 
         // inverse NTT: N * coefficients, natural order
@@ -182,7 +197,7 @@ impl GpuContext {
             }); // N = 1: the pass only scales
         }
         let first = passes[0];
-        let mut b = self.func(self.ntt_kernels().1);
+        let mut b = self.func(self.ntt_kernels(first.k).1);
         b.arg(&coef)
             .arg(&mut ext)
             .arg(tw.as_ref())
@@ -222,7 +237,7 @@ impl GpuContext {
         let tw = self.twiddles(log_n, !dif)?;
         let dif_flag = dif as u32;
         for &pass in passes {
-            let mut b = self.func(self.ntt_kernels().0);
+            let mut b = self.func(self.ntt_kernels(pass.k).0);
             b.arg(&mut *data)
                 .arg(tw.as_ref())
                 .arg(&log_n)

@@ -71,6 +71,13 @@ pub fn ntt_plan(log_n: u32, dif: bool) -> Vec<NttPass> {
     }
 }
 
+/// Whether a pass of k stages runs better with register rounds of 3 stages (4 blocks per SM)
+/// than of 4 (3 blocks per SM): when it needs no more rounds that way. Measured on the H100
+/// (docs/PERF.md): 2^23 and 2^24 rows, whose strided passes have 5 or 6 stages, gain ~25%.
+pub fn prefers_round3(k: u32) -> bool {
+    k.div_ceil(3) <= k.div_ceil(4)
+}
+
 /// ω_k as in docs/PROTOCOL.md §1.
 pub fn omega(log_n: u32) -> F {
     F::two_adic_generator(log_n as usize)
