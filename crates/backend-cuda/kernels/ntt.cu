@@ -1,45 +1,25 @@
 // LDE kernels: layout changes, the batched NTT passes and the coset expansion.
 #include "ntt.cuh"
 
-// dst[c * rows + r] = src[r * cols + c] (row-major -> column-major, or back with rows/cols swapped).
-// 1-D grid of 32 x 32 tiles, row tiles fastest (so either side may be long); block 32 x 8.
-extern "C" __global__ void transpose_u64(const u64* __restrict__ src, u64* __restrict__ dst,
-                                         u64 rows, u64 cols) {
-  __shared__ u64 tile[32][33];
-  u64 row_tiles = (rows + 31) / 32;
-  u64 r0 = ((u64)blockIdx.x % row_tiles) * 32;
-  u64 c0 = ((u64)blockIdx.x / row_tiles) * 32;
-  for (u32 i = threadIdx.y; i < 32; i += 8) {
-    u64 r = r0 + i;
-    u64 c = c0 + threadIdx.x;
-    if (r < rows && c < cols) tile[i][threadIdx.x] = src[r * cols + c];
-  }
-  __syncthreads();
-  for (u32 i = threadIdx.y; i < 32; i += 8) {
-    u64 c = c0 + i;
-    u64 r = r0 + threadIdx.x;
-    if (r < rows && c < cols) dst[c * rows + r] = tile[threadIdx.x][i];
-  }
-}
-
-// Column-major (W columns of `rows` words) -> row-major, for narrow matrices: a block moves
-// `tile_rows` whole rows (all W columns). Reads are runs of tile_rows words per column, writes
-// one contiguous run of tile_rows * W words; shared memory rows are padded to W + 1 words.
+// Column-major `src` (cw columns of `rows` words) into columns c0 .. c0+cw of the row-major
+// `dst` (rows x dst_width): a block moves `tile_rows` whole rows. Reads are runs of tile_rows
+// words per column; writes are runs of cw words per row (one run when cw = dst_width); shared
+// memory rows are padded to cw + 1 words.
 extern "C" __global__ void __launch_bounds__(256)
-    colmajor_to_rowmajor_narrow(const u64* __restrict__ src, u64* __restrict__ dst, u64 rows,
-                                u32 width, u32 tile_rows) {
+    colmajor_to_rowmajor(const u64* __restrict__ src, u64* __restrict__ dst, u64 rows, u32 cw,
+                         u32 tile_rows, u64 dst_width, u64 c0) {
   extern __shared__ u64 sm[];
   u64 r0 = (u64)blockIdx.x * tile_rows;
-  u32 total = tile_rows * width;
-  u32 stride = width + 1;
+  u32 total = tile_rows * cw;
+  u32 stride = cw + 1;
   for (u32 i = threadIdx.x; i < total; i += blockDim.x) {
     u32 c = i / tile_rows, r = i % tile_rows;
     sm[r * stride + c] = src[(u64)c * rows + r0 + r];
   }
   __syncthreads();
   for (u32 i = threadIdx.x; i < total; i += blockDim.x) {
-    u32 r = i / width, c = i % width;
-    dst[r0 * width + i] = sm[r * stride + c];
+    u32 r = i / cw, c = i % cw;
+    dst[(r0 + r) * dst_width + c0 + c] = sm[r * stride + c];
   }
 }
 

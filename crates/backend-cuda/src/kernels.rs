@@ -35,8 +35,7 @@ macro_rules! kernels {
 }
 
 kernels!(
-    transpose_u64,
-    colmajor_to_rowmajor_narrow,
+    colmajor_to_rowmajor,
     trace_to_colmajor_bitrev,
     trace_to_colmajor_bitrev_small,
     ntt_pass,

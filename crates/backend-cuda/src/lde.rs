@@ -17,6 +17,10 @@ use crate::merkle::{DeviceMerkleTree, check_leaves};
 use crate::plan::{self, MAX_LOG_N, NttPass};
 
 const MAX_GRID_Y: usize = 65_535;
+/// Column-major scratch per chunk of the row-major LDE: at most 2^31 words (16 GiB)...
+const MAX_SCRATCH_WORDS: usize = 1 << 31;
+/// ... and at most 64 columns.
+const MAX_CHUNK_COLS: usize = 64;
 
 impl GpuContext {
     /// `lde(trace, 2^log_blowup)`: the bit-reversed coset LDE as a row-major device matrix.
@@ -69,26 +73,20 @@ impl GpuContext {
         log_blowup: u32,
         marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
     ) -> Result<DeviceMatrix> {
-        let (col, rows) = self.lde_colmajor(trace, log_blowup, marks)?;
-        let w = trace.width();
+        let coef = self.lde_coefficients(trace, log_blowup, marks)?;
+        let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
+        let rows = trace.rows() << log_blowup;
         let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
-        if w <= 64 {
-            // whole rows per block: 2^k rows with 2^k * (W + 1) <= 4096 words of shared memory
-            let tile_rows = (4096 / (w + 1)).min(rows).max(1);
-            let tile_rows = 1usize << tile_rows.ilog2();
-            let cfg = LaunchConfig {
-                grid_dim: ((rows / tile_rows) as u32, 1, 1),
-                block_dim: (256, 1, 1),
-                shared_mem_bytes: (tile_rows * (w + 1) * 8) as u32,
-            };
-            let (r, wd, tr) = (rows as u64, w as u32, tile_rows as u32);
-            let mut b = self.func(&self.k.colmajor_to_rowmajor_narrow);
-            b.arg(&col).arg(&mut out).arg(&r).arg(&wd).arg(&tr);
-            self.launch(b, cfg, "colmajor_to_rowmajor_narrow")?;
-        } else {
-            self.transpose(&col, &mut out, w as u64, rows as u64)?;
+        // Column chunks bound the column-major scratch (at most 2^31 words, 64 columns), so the
+        // LDE needs little more than the trace, its coefficients and the result.
+        let chunk = (MAX_SCRATCH_WORDS / rows).clamp(1, MAX_CHUNK_COLS).min(w);
+        let mut ext = self.alloc_words(rows * chunk, "the LDE (column-major chunk)")?;
+        for c0 in (0..w).step_by(chunk) {
+            let cw = chunk.min(w - c0);
+            self.forward_columns(&coef, c0, cw, log_n, log_blowup, &mut ext)?;
+            self.colmajor_into_rowmajor(&ext, rows, cw, &mut out, w, c0)?;
         }
-        self.mark(marks, "transpose to row-major")?;
+        self.mark(marks, "forward NTT + row-major write")?;
         Ok(DeviceMatrix::from_parts(out, rows, w))
     }
 
@@ -111,7 +109,7 @@ impl GpuContext {
         trace: &DeviceMatrix,
         log_blowup: u32,
     ) -> Result<(DeviceMatrix, DeviceMerkleTree)> {
-        let (col, rows) = self.lde_colmajor(trace, log_blowup, &mut None)?;
+        let (col, rows) = self.lde_colmajor(trace, log_blowup)?;
         let w = trace.width();
         let num_leaves = check_leaves(rows)?;
         let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
@@ -134,8 +132,23 @@ impl GpuContext {
         &self,
         trace: &DeviceMatrix,
         log_blowup: u32,
-        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
     ) -> Result<(CudaSlice<u64>, usize)> {
+        let coef = self.lde_coefficients(trace, log_blowup, &mut None)?;
+        let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
+        let rows = trace.rows() << log_blowup;
+        let mut ext = self.alloc_words(rows * w, "the LDE (column-major)")?;
+        self.forward_columns(&coef, 0, w, log_n, log_blowup, &mut ext)?;
+        Ok((ext, rows))
+    }
+
+    /// Checks the shape, then: trace -> column-major, bit-reversed -> inverse NTT, giving
+    /// N·(coefficients) in natural order, W columns of N words.
+    fn lde_coefficients(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
+    ) -> Result<CudaSlice<u64>> {
         let (n_rows, w) = (trace.rows(), trace.width());
         if !n_rows.is_power_of_two() {
             return Err(CudaError::Shape(format!(
@@ -182,24 +195,38 @@ impl GpuContext {
         // inverse NTT: N * coefficients, natural order
         self.ntt(&mut coef, log_n, w, false)?;
         self.mark(marks, "inverse NTT")?;
+        Ok(coef)
+    }
 
-        // B scaled copies of each column, each transformed forward; the first pass does the scaling.
+    /// Columns c0 .. c0+cw of the column-major LDE into `ext` (cw·B transforms of N words): B
+    /// scaled copies of each coefficient column, each transformed forward; the first pass does
+    /// the scaling.
+    fn forward_columns(
+        &self,
+        coef: &CudaSlice<u64>,
+        c0: usize,
+        cw: usize,
+        log_n: u32,
+        log_blowup: u32,
+        ext: &mut CudaSlice<u64>,
+    ) -> Result<()> {
+        let n = 1usize << log_n;
         let (lo, hi, log_lo) = self.coset_tables(log_n, log_blowup)?;
-        let rows = n_rows << log_blowup;
-        let mut ext = self.alloc_words(rows * w, "the LDE (column-major)")?;
         let tw = self.twiddles(log_n, false)?;
         let mut passes = plan::ntt_plan(log_n, true);
         if passes.is_empty() {
+            // N = 1: the pass only scales
             passes.push(NttPass {
                 log_s: 0,
                 k: 0,
                 log_c: 0,
-            }); // N = 1: the pass only scales
+            });
         }
         let first = passes[0];
+        let src = coef.slice(c0 * n..(c0 + cw) * n);
         let mut b = self.func(self.ntt_kernels(first.k).1);
-        b.arg(&coef)
-            .arg(&mut ext)
+        b.arg(&src)
+            .arg(&mut *ext)
             .arg(tw.as_ref())
             .arg(&log_n)
             .arg(&first.log_s)
@@ -209,12 +236,48 @@ impl GpuContext {
             .arg(lo.as_ref())
             .arg(hi.as_ref())
             .arg(&log_lo);
-        self.launch(b, ntt_cfg(log_n, first, w << log_blowup), "ntt_pass_expand")?;
-        drop(coef);
-        self.mark(marks, "forward NTT, first pass (+ coset scaling)")?;
-        self.ntt_passes(&mut ext, log_n, w << log_blowup, true, &passes[1..])?;
-        self.mark(marks, "forward NTT, other passes")?;
-        Ok((ext, rows))
+        self.launch(
+            b,
+            ntt_cfg(log_n, first, cw << log_blowup),
+            "ntt_pass_expand",
+        )?;
+        self.ntt_passes(ext, log_n, cw << log_blowup, true, &passes[1..])
+    }
+
+    /// Column-major `src` (cw columns of `rows` words) into columns c0 .. c0+cw of the
+    /// row-major `dst` of width `w`: whole rows per block, 2^k rows with 2^k·(cw + 1) <= 4096
+    /// words of shared memory.
+    fn colmajor_into_rowmajor(
+        &self,
+        src: &CudaSlice<u64>,
+        rows: usize,
+        cw: usize,
+        dst: &mut CudaSlice<u64>,
+        w: usize,
+        c0: usize,
+    ) -> Result<()> {
+        let tile_rows = 1usize << (4096 / (cw + 1)).min(rows).max(1).ilog2();
+        let cfg = LaunchConfig {
+            grid_dim: ((rows / tile_rows) as u32, 1, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: (tile_rows * (cw + 1) * 8) as u32,
+        };
+        let (r, cw32, tr, w64, c064) = (
+            rows as u64,
+            cw as u32,
+            tile_rows as u32,
+            w as u64,
+            c0 as u64,
+        );
+        let mut b = self.func(&self.k.colmajor_to_rowmajor);
+        b.arg(src)
+            .arg(dst)
+            .arg(&r)
+            .arg(&cw32)
+            .arg(&tr)
+            .arg(&w64)
+            .arg(&c064);
+        self.launch(b, cfg, "colmajor_to_rowmajor")
     }
 
     /// `batch` transforms of size 2^log_n, stored one after another. DIF (forward, natural in,
@@ -248,30 +311,6 @@ impl GpuContext {
             self.launch(b, ntt_cfg(log_n, pass, batch), "ntt_pass")?;
         }
         Ok(())
-    }
-
-    /// dst (cols × rows, column-major) = transpose of src (rows × cols, row-major).
-    pub(crate) fn transpose(
-        &self,
-        src: &CudaSlice<u64>,
-        dst: &mut CudaSlice<u64>,
-        rows: u64,
-        cols: u64,
-    ) -> Result<()> {
-        let tiles = rows.div_ceil(32) * cols.div_ceil(32);
-        if tiles > i32::MAX as u64 {
-            return Err(CudaError::Shape(format!(
-                "transpose of {rows} x {cols} is too large"
-            )));
-        }
-        let cfg = LaunchConfig {
-            grid_dim: (tiles as u32, 1, 1),
-            block_dim: (32, 8, 1),
-            shared_mem_bytes: 0,
-        };
-        let mut b = self.func(&self.k.transpose_u64);
-        b.arg(src).arg(dst).arg(&rows).arg(&cols);
-        self.launch(b, cfg, "transpose_u64")
     }
 }
 
