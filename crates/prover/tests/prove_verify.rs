@@ -157,6 +157,12 @@ fn wrong_public_values_are_rejected() {
     let mut stmt = statement(&inputs);
     stmt[0].public_values.push(F::ONE);
     assert!(verify(&PARAMS, &stmt, &proof).is_err());
+    let mut stmt = statement(&inputs);
+    stmt[0].public_values.pop();
+    assert!(matches!(
+        verify(&PARAMS, &stmt, &proof),
+        Err(VerifierError::Shape(_))
+    ));
 }
 
 #[test]
