@@ -6,11 +6,14 @@
 
 mod error;
 mod hash;
+mod keccak_f;
+mod lanes;
 mod opening;
 mod tree;
 
 pub use error::MerkleError;
 pub use hash::{Digest, hash_leaf, hash_node, keccak256};
+pub use lanes::{LaneWidth, lane_width};
 pub use opening::{LeafOpening, open, open_batch, verify_opening};
 pub use tree::{MerkleTree, RootOnlyTree};
 

@@ -1,10 +1,18 @@
 use rayon::prelude::*;
 use rstark_poly::RowMajor;
 
-use crate::{Digest, MerkleError, hash_leaf, hash_node};
+use crate::Digest;
+use crate::MerkleError;
+use crate::lanes::{hash_leaves, hash_nodes};
 
 /// Layers with fewer nodes than this are hashed on one thread (rayon overhead dominates).
-const PAR_LAYER_MIN: usize = 1 << 8;
+const PAR_LAYER_MIN: usize = 1 << 10;
+
+/// Leaves per rayon task (a multiple of every lane width).
+const LEAF_CHUNK: usize = 64;
+
+/// Parents per rayon task in a node layer.
+const NODE_CHUNK: usize = 256;
 
 /// A full Merkle tree: all 2L nodes in heap order (PROTOCOL.md §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,10 +31,11 @@ impl MerkleTree {
         let width = matrix.width;
         let num_leaves = rows / 2;
         let mut nodes = vec![[0u8; 32]; 2 * num_leaves];
+        // Leaves: chunks of LEAF_CHUNK leaves per task, each hashed L at a time (lanes.rs).
         nodes[num_leaves..]
-            .par_iter_mut()
-            .zip(matrix.values.par_chunks_exact(2 * width))
-            .for_each(|(leaf, pair)| *leaf = hash_leaf(&pair[..width], &pair[width..]));
+            .par_chunks_mut(LEAF_CHUNK)
+            .zip(matrix.values.par_chunks(LEAF_CHUNK * 2 * width))
+            .for_each(|(out, values)| hash_leaves(values, width, out));
         // Layer [k, 2k) is built from layer [2k, 4k).
         let mut k = num_leaves / 2;
         while k >= 1 {
@@ -35,13 +44,11 @@ impl MerkleTree {
             let children = &lower[..2 * k];
             if k >= PAR_LAYER_MIN {
                 parents
-                    .par_iter_mut()
-                    .zip(children.par_chunks_exact(2))
-                    .for_each(|(p, c)| *p = hash_node(&c[0], &c[1]));
+                    .par_chunks_mut(NODE_CHUNK)
+                    .zip(children.par_chunks(2 * NODE_CHUNK))
+                    .for_each(|(p, c)| hash_nodes(c, p));
             } else {
-                for (p, c) in parents.iter_mut().zip(children.chunks_exact(2)) {
-                    *p = hash_node(&c[0], &c[1]);
-                }
+                hash_nodes(children, parents);
             }
             k /= 2;
         }

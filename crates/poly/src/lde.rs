@@ -49,7 +49,10 @@ pub fn lde(trace: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
             width,
         });
     }
-    let mat = RowMajorMatrix::new(trace.values.clone(), width);
+    // Allocate the whole output once: p3 grows the input buffer in place to N·B rows.
+    let mut values = Vec::with_capacity(trace.values.len() << log_blowup);
+    values.extend_from_slice(&trace.values);
+    let mat = RowMajorMatrix::new(values, width);
     let out = dft()
         .coset_lde_batch(mat, log_blowup, GENERATOR)
         .bit_reverse_rows();

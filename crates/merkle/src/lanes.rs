@@ -1,0 +1,275 @@
+//! Keccak-256 of many equal-length messages at once, for leaves and nodes.
+//!
+//! Every leaf of a matrix (and every node) is a message of the same number of 64-bit words, so
+//! several of them run through Keccak-f[1600] in lockstep, one per SIMD lane (keccak_f.rs):
+//! 8 with AVX-512, 4 with AVX2, else 1. The path is picked at run time; all compute exactly
+//! `tiny_keccak::Keccak::v256` (checked by the tests).
+//!
+//! Words: a canonical element's 8 LE bytes are one 64-bit LE word of the Keccak block, and a
+//! 136-byte block holds 17 whole words, so messages are absorbed word by word, with no bytes.
+
+use rstark_field::{F, PrimeField64};
+
+use crate::Digest;
+use crate::keccak_f::{Word, keccak_f};
+
+/// Rate of Keccak-256 in 64-bit words (136 bytes).
+const RATE_WORDS: usize = 17;
+
+/// Which lane width the running CPU gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaneWidth {
+    /// One message at a time (portable).
+    Scalar,
+    /// Four messages per permutation (AVX2).
+    Avx2x4,
+    /// Eight messages per permutation (AVX-512F).
+    Avx512x8,
+}
+
+/// The lane width used on this CPU, detected once at run time. `RSTARK_KECCAK_LANES=1|4`
+/// caps it (to compare the paths); the digests are the same whatever it is.
+pub fn lane_width() -> LaneWidth {
+    static WIDTH: std::sync::OnceLock<LaneWidth> = std::sync::OnceLock::new();
+    *WIDTH.get_or_init(|| {
+        let cap = std::env::var("RSTARK_KECCAK_LANES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(8);
+        detect(cap)
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect(cap: usize) -> LaneWidth {
+    if cap >= 8 && is_x86_feature_detected!("avx512f") {
+        LaneWidth::Avx512x8
+    } else if cap >= 4 && is_x86_feature_detected!("avx2") {
+        LaneWidth::Avx2x4
+    } else {
+        LaneWidth::Scalar
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn detect(_cap: usize) -> LaneWidth {
+    LaneWidth::Scalar
+}
+
+/// Keccak-256 (padding 0x01 … 0x80) of `out.len() = W::LANES` messages of `num_words` words;
+/// `word(k)` holds word k of every message (one per lane).
+#[inline(always)]
+fn keccak256_words<W: Word>(num_words: usize, word: impl Fn(usize) -> W, out: &mut [Digest]) {
+    debug_assert_eq!(out.len(), W::LANES);
+    let mut state = [W::splat(0); 25];
+    let full_blocks = num_words / RATE_WORDS;
+    for blk in 0..full_blocks {
+        let base = blk * RATE_WORDS;
+        for (k, s) in state.iter_mut().take(RATE_WORDS).enumerate() {
+            *s = s.xor(word(base + k));
+        }
+        keccak_f(&mut state);
+    }
+    // Last block: the remaining words, then the 0x01 … 0x80 padding.
+    let base = full_blocks * RATE_WORDS;
+    let rest = num_words - base;
+    for (k, s) in state.iter_mut().take(rest).enumerate() {
+        *s = s.xor(word(base + k));
+    }
+    state[rest] = state[rest].xor(W::splat(0x01));
+    state[RATE_WORDS - 1] = state[RATE_WORDS - 1].xor(W::splat(0x80 << 56));
+    keccak_f(&mut state);
+    for (l, d) in out.iter_mut().enumerate() {
+        for (k, chunk) in d.chunks_exact_mut(8).enumerate() {
+            chunk.copy_from_slice(&state[k].lane(l).to_le_bytes());
+        }
+    }
+}
+
+/// Leaf digests of consecutive row pairs: `out[i]` = Keccak256(canonical bytes of
+/// values[2i·W .. 2(i+1)·W]). `values.len()` must be `out.len() · 2W`.
+pub(crate) fn hash_leaves(values: &[F], width: usize, out: &mut [Digest]) {
+    debug_assert_eq!(values.len(), out.len() * 2 * width);
+    match lane_width() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: lane_width() returns this variant only after detecting AVX-512F.
+        LaneWidth::Avx512x8 => unsafe { x86::leaves_avx512(values, width, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: lane_width() returns this variant only after detecting AVX2.
+        LaneWidth::Avx2x4 => unsafe { x86::leaves_avx2(values, width, out) },
+        _ => leaves_lanes::<u64>(values, width, out),
+    }
+}
+
+/// Parent digests: `out[i]` = Keccak256(children[2i] ‖ children[2i+1]).
+pub(crate) fn hash_nodes(children: &[Digest], out: &mut [Digest]) {
+    debug_assert_eq!(children.len(), 2 * out.len());
+    match lane_width() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: lane_width() returns this variant only after detecting AVX-512F.
+        LaneWidth::Avx512x8 => unsafe { x86::nodes_avx512(children, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: lane_width() returns this variant only after detecting AVX2.
+        LaneWidth::Avx2x4 => unsafe { x86::nodes_avx2(children, out) },
+        _ => nodes_lanes::<u64>(children, out),
+    }
+}
+
+#[inline(always)]
+fn leaves_lanes<W: Word>(values: &[F], width: usize, out: &mut [Digest]) {
+    let words = 2 * width;
+    if words == 0 {
+        // Zero-width rows: every leaf is Keccak256 of the empty message.
+        for d in out.iter_mut() {
+            keccak256_words::<u64>(0, |_| 0, std::slice::from_mut(d));
+        }
+        return;
+    }
+    let mut groups = out.chunks_exact_mut(W::LANES);
+    let mut msgs = values.chunks_exact(W::LANES * words);
+    for (g, m) in (&mut groups).zip(&mut msgs) {
+        // Word k of lane l is element k of leaf l: a strided gather, canonicalised.
+        let word = |k: usize| W::from_fn(|l| m[l * words + k].as_canonical_u64());
+        keccak256_words::<W>(words, word, g);
+    }
+    for (d, m) in groups
+        .into_remainder()
+        .iter_mut()
+        .zip(msgs.remainder().chunks_exact(words))
+    {
+        keccak256_words::<u64>(words, |k| m[k].as_canonical_u64(), std::slice::from_mut(d));
+    }
+}
+
+#[inline(always)]
+fn nodes_lanes<W: Word>(children: &[Digest], out: &mut [Digest]) {
+    #[inline(always)]
+    fn word(pair: &[Digest], k: usize) -> u64 {
+        let d = &pair[k / 4];
+        let o = (k % 4) * 8;
+        u64::from_le_bytes([
+            d[o],
+            d[o + 1],
+            d[o + 2],
+            d[o + 3],
+            d[o + 4],
+            d[o + 5],
+            d[o + 6],
+            d[o + 7],
+        ])
+    }
+    let mut groups = out.chunks_exact_mut(W::LANES);
+    let mut pairs = children.chunks_exact(2 * W::LANES);
+    for (g, c) in (&mut groups).zip(&mut pairs) {
+        keccak256_words::<W>(8, |k| W::from_fn(|l| word(&c[2 * l..], k)), g);
+    }
+    for (d, c) in groups
+        .into_remainder()
+        .iter_mut()
+        .zip(pairs.remainder().chunks_exact(2))
+    {
+        keccak256_words::<u64>(8, |k| word(c, k), std::slice::from_mut(d));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use core::arch::x86_64::{__m256i, __m512i};
+
+    use super::{Digest, F, leaves_lanes, nodes_lanes};
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn leaves_avx2(values: &[F], width: usize, out: &mut [Digest]) {
+        leaves_lanes::<__m256i>(values, width, out)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn leaves_avx512(values: &[F], width: usize, out: &mut [Digest]) {
+        leaves_lanes::<__m512i>(values, width, out)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn nodes_avx2(children: &[Digest], out: &mut [Digest]) {
+        nodes_lanes::<__m256i>(children, out)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn nodes_avx512(children: &[Digest], out: &mut [Digest]) {
+        nodes_lanes::<__m512i>(children, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{hash_leaf, hash_node, keccak256};
+
+    type LeafFn = fn(&[F], usize, &mut [Digest]);
+    type NodeFn = fn(&[Digest], &mut [Digest]);
+
+    /// Every path this CPU can run, with its lane count.
+    fn paths() -> Vec<(usize, LeafFn, NodeFn)> {
+        let mut v: Vec<(usize, LeafFn, NodeFn)> =
+            vec![(1, leaves_lanes::<u64>, nodes_lanes::<u64>)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") {
+                // SAFETY: feature detected just above.
+                v.push((
+                    4,
+                    |a, b, c| unsafe { x86::leaves_avx2(a, b, c) },
+                    |a, b| unsafe { x86::nodes_avx2(a, b) },
+                ));
+            }
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: feature detected just above.
+                v.push((
+                    8,
+                    |a, b, c| unsafe { x86::leaves_avx512(a, b, c) },
+                    |a, b| unsafe { x86::nodes_avx512(a, b) },
+                ));
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn every_path_matches_tiny_keccak() {
+        for (lanes, leaves_fn, nodes_fn) in paths() {
+            for width in [0, 1, 2, 7, 8, 9, 16, 17, 34, 64] {
+                for leaves in [1, 3, lanes, lanes + 1, 2 * lanes + 3] {
+                    let values = rstark_poly::golden::elements(leaves * 2 * width, width as u64);
+                    let mut out = vec![[0u8; 32]; leaves];
+                    leaves_fn(&values, width, &mut out);
+                    for (i, d) in out.iter().enumerate() {
+                        let pair = &values[2 * i * width..2 * (i + 1) * width];
+                        let want = hash_leaf(&pair[..width], &pair[width..]);
+                        assert_eq!(*d, want, "lanes {lanes} width {width} leaf {i}");
+                    }
+                }
+            }
+            for parents in [1, 2, lanes, lanes + 1, 3 * lanes + 1] {
+                let children: Vec<Digest> = (0..2 * parents)
+                    .map(|i| keccak256(&(i as u64).to_le_bytes()))
+                    .collect();
+                let mut out = vec![[0u8; 32]; parents];
+                nodes_fn(&children, &mut out);
+                for (i, d) in out.iter().enumerate() {
+                    assert_eq!(*d, hash_node(&children[2 * i], &children[2 * i + 1]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn non_canonical_elements_hash_canonically() {
+        // p + 3 is a valid internal form of 3; every path must hash the canonical value.
+        let values = vec![F::new(rstark_field::P + 3); 16 * 2 * 5];
+        let canon = vec![F::new(3); 5];
+        for (_, leaves_fn, _) in paths() {
+            let mut out = vec![[0u8; 32]; 16];
+            leaves_fn(&values, 5, &mut out);
+            assert!(out.iter().all(|d| *d == hash_leaf(&canon, &canon)));
+        }
+    }
+}
