@@ -22,7 +22,7 @@ pub mod table;
 pub use checker::{WitnessFailure, first_failing_constraint};
 pub use folder::{PackedF, PackedRowFolder, PointFolder, RowFolder, Selectors};
 pub use interaction::{Interaction, Interactions, LinearCombination};
-pub use symbolic::{ConstraintInfo, constraint_info};
+pub use symbolic::{ConstraintInfo, constraint_info, symbolic_constraints};
 pub use table::Table;
 
 /// Re-exports so that AIR authors need only this crate.
