@@ -52,6 +52,7 @@ fn main() {
     );
     let opts = ProveOptions {
         check_witness: false,
+        ..Default::default()
     };
     let (proof, report) = prove_with_options(&CpuBackend, &params, &tables, &opts).unwrap();
     for (phase, d) in &report.phases {

@@ -19,6 +19,7 @@ const PARAMS: StarkParams = presets::FAST_TEST;
 fn checked() -> ProveOptions {
     ProveOptions {
         check_witness: true,
+        ..Default::default()
     }
 }
 
@@ -129,6 +130,7 @@ fn wrong_witness_without_check_fails_verification() {
     input.trace.values[2 * 5 + 1] += F::ONE;
     let opts = ProveOptions {
         check_witness: false,
+        ..Default::default()
     };
     let stmt = statement(std::slice::from_ref(&input));
     match prove_with_options(&CpuBackend, &PARAMS, &[input], &opts) {
@@ -405,4 +407,23 @@ fn high_degree_constraints() {
                 .unwrap_or_else(|e| panic!("exponent {exponent}, blowup 2^{log_blowup}: {e}"));
         }
     }
+}
+
+#[test]
+fn progress_callback_sees_every_phase() {
+    use std::sync::Mutex;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let opts = ProveOptions {
+        check_witness: true,
+        on_phase: Some(Arc::new(move |phase, _| sink.lock().unwrap().push(phase))),
+    };
+    let (_, report) = prove_with_options(&CpuBackend, &PARAMS, &[fib_input(8)], &opts).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), report.phases.len());
+    assert!(seen.len() >= 8);
+    assert_eq!(
+        report.conjectured_security_bits,
+        PARAMS.conjectured_security_bits()
+    );
 }
