@@ -36,6 +36,7 @@ pub fn prove(params: &StarkParams, workload: &Workload) -> Result<Proved, CliErr
         .collect();
     let options = ProveOptions {
         check_witness: true,
+        ..Default::default()
     };
     let start = Instant::now();
     let (proof, report) = prove_with_options(&CpuBackend::new(), params, &tables, &options)

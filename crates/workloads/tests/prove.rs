@@ -35,6 +35,7 @@ fn verifier_tables(w: &Workload) -> Vec<VerifierTable> {
 fn prove(w: &Workload) -> Result<Proof, ProverError> {
     let options = ProveOptions {
         check_witness: true,
+        ..Default::default()
     };
     prove_with_options(
         &CpuBackend::new(),
