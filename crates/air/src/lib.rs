@@ -4,7 +4,8 @@
 //! A table's constraints are written once as `impl<AB: AirBuilder> Air<AB> for MyAir`; rstark runs
 //! that same code with several builders:
 //! - p3's `SymbolicAirBuilder`, for the number of constraints and their degree ([`symbolic`]);
-//! - [`RowFolder`] (base-field rows): the witness checker and the prover's composition evaluator;
+//! - [`RowFolder`] (base-field rows): the witness checker;
+//! - [`PackedRowFolder`] (SIMD lanes of base-field rows): the CPU prover's composition evaluator;
 //! - [`PointFolder`] (extension-field values at the out-of-domain point): the verifier.
 //!
 //! LogUp constraints are not written by the user: rstark adds them from the declared
@@ -19,9 +20,9 @@ pub mod symbolic;
 pub mod table;
 
 pub use checker::{WitnessFailure, first_failing_constraint};
-pub use folder::{PointFolder, RowFolder, Selectors};
+pub use folder::{PackedF, PackedRowFolder, PointFolder, RowFolder, Selectors};
 pub use interaction::{Interaction, Interactions, LinearCombination};
-pub use symbolic::{ConstraintInfo, constraint_info};
+pub use symbolic::{ConstraintInfo, constraint_info, symbolic_constraints};
 pub use table::Table;
 
 /// Re-exports so that AIR authors need only this crate.

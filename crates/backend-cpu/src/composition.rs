@@ -1,11 +1,12 @@
 //! Composition polynomial: constraints folded with powers of α, divided by Z_H, on the quotient
 //! domain g·⟨ω_{n+d}⟩ (docs/PROTOCOL.md §5.4), then split into D parts and committed.
 
+use p3_field::PackedValue;
 use rayon::prelude::*;
 use rstark_air::logup::eval_logup_constraints;
-use rstark_air::{Air, RowFolder, Selectors};
+use rstark_air::{Air, PackedF, PackedRowFolder, Selectors};
 use rstark_field::{
-    EF, F, Field, GENERATOR, PrimeCharacteristicRing, ef_from_base, flatten_ext, omega,
+    EF, F, Field, GENERATOR, PrimeCharacteristicRing, ef_from_base, ef_to_base, flatten_ext, omega,
 };
 use rstark_merkle::MerkleTree;
 use rstark_poly::{RowMajor, bit_reverse, lde, lde_from_coefficients};
@@ -80,64 +81,93 @@ pub(crate) fn commit_composition(
     let air_pows = &inp.alpha_pows[..num_air];
     let logup_pows = &inp.alpha_pows[num_air..];
 
+    let air_coeffs: Vec<[F; 3]> = air_pows.iter().map(|&a| ef_to_base(a)).collect();
+    let lanes = PackedF::WIDTH;
+    let chunk_rows = CHUNK.max(lanes);
+
     let mut quotient = vec![EF::ZERO; q_size];
     quotient
-        .par_chunks_mut(CHUNK)
+        .par_chunks_mut(chunk_rows)
         .enumerate()
         .for_each(|(chunk, out)| {
+            let mut local = vec![PackedF::ZERO; main_w];
+            let mut next = vec![PackedF::ZERO; main_w];
             let mut aux_local = vec![EF::ZERO; aux_ext];
             let mut aux_next = vec![EF::ZERO; aux_ext];
-            for (o, q) in out.iter_mut().enumerate() {
-                let j = chunk * CHUNK + o;
-                let k = bit_reverse(j, log_q);
-                let nj = bit_reverse((k + num_parts) & (q_size - 1), log_q);
-                let zh_j = zh[k & (num_parts - 1)];
-                let x = points[j];
-                let sel = Selectors {
-                    is_first_row: zh_j * inv_xm1[j] * n_inv,
-                    is_last_row: zh_j * inv_xmw[j] * w_inv * n_inv,
-                    is_transition: x - w_inv,
-                };
-                let mut folder = RowFolder::new(
-                    &main_q[j * main_w..(j + 1) * main_w],
-                    &main_q[nj * main_w..(nj + 1) * main_w],
-                    inp.public_values,
-                    sel,
-                    air_pows,
-                    false,
-                );
-                Air::<RowFolder<'_>>::eval(inp.air, &mut folder);
-                let mut acc = folder.acc;
-                if let Some(aux) = &aux_q {
-                    for c in 0..aux_ext {
-                        let l = j * aux_w + 3 * c;
-                        let m = nj * aux_w + 3 * c;
-                        aux_local[c] = ef_from_base([aux[l], aux[l + 1], aux[l + 2]]);
-                        aux_next[c] = ef_from_base([aux[m], aux[m + 1], aux[m + 2]]);
-                    }
-                    let sel_ef = Selectors {
-                        is_first_row: EF::from(sel.is_first_row),
-                        is_last_row: EF::from(sel.is_last_row),
-                        is_transition: EF::from(sel.is_transition),
-                    };
-                    let mut idx = 0;
-                    eval_logup_constraints(
-                        inp.interactions,
-                        inp.logup,
+            let mut rows = vec![0usize; lanes];
+            let mut next_rows = vec![0usize; lanes];
+            let mut sels = vec![[F::ZERO; 3]; lanes];
+            for group in (0..out.len()).step_by(lanes) {
+                // Lane l evaluates quotient row j = chunk start + group + l (clamped at the end).
+                for l in 0..lanes {
+                    let j = (chunk * chunk_rows + group + l).min(q_size - 1);
+                    let k = bit_reverse(j, log_q);
+                    let zh_j = zh[k & (num_parts - 1)];
+                    rows[l] = j;
+                    next_rows[l] = bit_reverse((k + num_parts) & (q_size - 1), log_q);
+                    sels[l] = [
+                        zh_j * inv_xm1[j] * n_inv,
+                        zh_j * inv_xmw[j] * w_inv * n_inv,
+                        points[j] - w_inv,
+                    ];
+                    let (lr, nr) = (
                         &main_q[j * main_w..(j + 1) * main_w],
-                        &aux_local,
-                        &aux_next,
-                        &sel_ef,
-                        inp.claimed_sum,
-                        &mut |c| {
-                            if let Some(&a) = logup_pows.get(idx) {
-                                acc += a * c;
-                            }
-                            idx += 1;
-                        },
+                        &main_q[next_rows[l] * main_w..(next_rows[l] + 1) * main_w],
                     );
+                    for c in 0..main_w {
+                        local[c].as_slice_mut()[l] = lr[c];
+                        next[c].as_slice_mut()[l] = nr[c];
+                    }
                 }
-                *q = acc * zh_inv[k & (num_parts - 1)];
+                let sel = Selectors {
+                    is_first_row: PackedF::from_fn(|l| sels[l][0]),
+                    is_last_row: PackedF::from_fn(|l| sels[l][1]),
+                    is_transition: PackedF::from_fn(|l| sels[l][2]),
+                };
+                let mut folder =
+                    PackedRowFolder::new(&local, &next, inp.public_values, sel, &air_coeffs);
+                Air::<PackedRowFolder<'_>>::eval(inp.air, &mut folder);
+                let acc = folder.acc;
+                for l in 0..lanes.min(out.len() - group) {
+                    let j = rows[l];
+                    let nj = next_rows[l];
+                    let mut acc = ef_from_base([
+                        acc[0].as_slice()[l],
+                        acc[1].as_slice()[l],
+                        acc[2].as_slice()[l],
+                    ]);
+                    if let Some(aux) = &aux_q {
+                        for c in 0..aux_ext {
+                            let a = j * aux_w + 3 * c;
+                            let b = nj * aux_w + 3 * c;
+                            aux_local[c] = ef_from_base([aux[a], aux[a + 1], aux[a + 2]]);
+                            aux_next[c] = ef_from_base([aux[b], aux[b + 1], aux[b + 2]]);
+                        }
+                        let sel_ef = Selectors {
+                            is_first_row: EF::from(sels[l][0]),
+                            is_last_row: EF::from(sels[l][1]),
+                            is_transition: EF::from(sels[l][2]),
+                        };
+                        let mut idx = 0;
+                        eval_logup_constraints(
+                            inp.interactions,
+                            inp.logup,
+                            &main_q[j * main_w..(j + 1) * main_w],
+                            &aux_local,
+                            &aux_next,
+                            &sel_ef,
+                            inp.claimed_sum,
+                            &mut |c| {
+                                if let Some(&a) = logup_pows.get(idx) {
+                                    acc += a * c;
+                                }
+                                idx += 1;
+                            },
+                        );
+                    }
+                    let k = bit_reverse(j, log_q);
+                    out[group + l] = acc * zh_inv[k & (num_parts - 1)];
+                }
             }
         });
 

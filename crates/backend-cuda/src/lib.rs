@@ -1,1 +1,33 @@
-//! rstark-backend-cuda (skeleton; filled in by its issue).
+//! rstark's CUDA backend: the trace LDE, Keccak-256 row-pair Merkle trees and the gathers for
+//! openings run on the GPU and stay there; only roots, opened rows and paths come back.
+//! Every kernel reproduces the CPU reference (rstark-poly, rstark-merkle) bit for bit.
+//!
+//! Without the `cuda` feature only [`plan`] (host-side tables and pass planning) is built.
+//! With it, `build.rs` compiles `kernels/*.cu` into a fatbin embedded in the binary, and the
+//! runtime below loads it through the CUDA driver (cudarc, loaded dynamically). See docs/GPU.md.
+
+pub mod plan;
+
+#[cfg(feature = "cuda")]
+mod context;
+#[cfg(feature = "cuda")]
+mod error;
+#[cfg(feature = "cuda")]
+mod kernels;
+#[cfg(feature = "cuda")]
+mod lde;
+#[cfg(feature = "cuda")]
+mod matrix;
+#[cfg(feature = "cuda")]
+mod merkle;
+#[cfg(feature = "cuda")]
+pub mod probe;
+
+#[cfg(feature = "cuda")]
+pub use context::{GpuContext, TransferStats};
+#[cfg(feature = "cuda")]
+pub use error::{CudaError, Result};
+#[cfg(feature = "cuda")]
+pub use matrix::DeviceMatrix;
+#[cfg(feature = "cuda")]
+pub use merkle::DeviceMerkleTree;

@@ -11,5 +11,5 @@ mod prove;
 mod report;
 
 pub use error::ProverError;
-pub use prove::{ProveOptions, TableInput, prove, prove_with_options};
+pub use prove::{PhaseCallback, ProveOptions, TableInput, prove, prove_with_options};
 pub use report::ProveReport;

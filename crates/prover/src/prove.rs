@@ -43,18 +43,33 @@ impl TableInput {
     }
 }
 
+/// Called after each prover phase with its name and wall time (e.g. to drive a progress bar).
+pub type PhaseCallback = Arc<dyn Fn(&'static str, std::time::Duration) + Send + Sync>;
+
 /// Prover switches.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct ProveOptions {
     /// Check every constraint on the trace before proving (default: on in debug builds).
     pub check_witness: bool,
+    /// Progress callback, called after each phase.
+    pub on_phase: Option<PhaseCallback>,
 }
 
 impl Default for ProveOptions {
     fn default() -> Self {
         Self {
             check_witness: cfg!(debug_assertions),
+            on_phase: None,
         }
+    }
+}
+
+impl std::fmt::Debug for ProveOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProveOptions")
+            .field("check_witness", &self.check_witness)
+            .field("on_phase", &self.on_phase.is_some())
+            .finish()
     }
 }
 
@@ -128,6 +143,7 @@ pub fn prove_with_options<B: Backend>(
     let mut report = ProveReport {
         backend: backend.name(),
         conjectured_security_bits: params.conjectured_security_bits(),
+        on_phase: options.on_phase.clone(),
         ..Default::default()
     };
     params.validate()?;

@@ -1,0 +1,121 @@
+// Merkle kernels: row-pair leaf hashing, the node layers, and gathers for openings.
+// Digests are 4 little-endian u64 words = the 32 digest bytes; nodes[k] is at words 4k..4k+4,
+// in the heap layout of docs/PROTOCOL.md §3 (leaf i at node L + i, root at node 1).
+#include "field.cuh"
+#include "keccak.cuh"
+
+#define MERKLE_THREADS 128
+
+// Leaf i = Keccak256(row 2i || row 2i+1) of a row-major matrix: its 2W words are contiguous.
+extern "C" __global__ void __launch_bounds__(MERKLE_THREADS)
+    hash_leaves_rowmajor(const u64* __restrict__ m, u64 num_leaves, u32 width, u64* __restrict__ nodes) {
+  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= num_leaves) return;
+  const u64* leaf = m + i * 2 * (u64)width;
+  u64 d[4];
+  keccak256_words([&](u64 w) { return __ldg(leaf + w); }, 2 * (u64)width, d);
+  u64* out = nodes + (num_leaves + i) * 4;
+  out[0] = d[0]; out[1] = d[1]; out[2] = d[2]; out[3] = d[3];
+}
+
+// The same leaves read from a column-major matrix of `rows` rows (consecutive threads read
+// consecutive rows of a column: coalesced). If `rowmajor_out` is not null, the two rows are also
+// written there in row-major order, so the LDE's layout change costs no extra read.
+extern "C" __global__ void __launch_bounds__(MERKLE_THREADS)
+    hash_leaves_colmajor(const u64* __restrict__ col, u64 rows, u32 width, u64* __restrict__ nodes,
+                         u64* __restrict__ rowmajor_out) {
+  u64 num_leaves = rows / 2;
+  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= num_leaves) return;
+  u64 w_ = width;
+  u64 d[4];
+  if (rowmajor_out) {
+    u64* dst = rowmajor_out + i * 2 * w_;
+    keccak256_words(
+        [&](u64 w) {
+          u64 v = w < w_ ? __ldg(col + w * rows + 2 * i) : __ldg(col + (w - w_) * rows + 2 * i + 1);
+          dst[w] = v;
+          return v;
+        },
+        2 * w_, d);
+  } else {
+    keccak256_words(
+        [&](u64 w) {
+          return w < w_ ? __ldg(col + w * rows + 2 * i) : __ldg(col + (w - w_) * rows + 2 * i + 1);
+        },
+        2 * w_, d);
+  }
+  u64* out = nodes + (num_leaves + i) * 4;
+  out[0] = d[0]; out[1] = d[1]; out[2] = d[2]; out[3] = d[3];
+}
+
+// Several node layers per launch. The launch computes the layer of `first` nodes
+// (nodes first .. 2*first-1) from their children in global memory, then keeps halving inside
+// each block's shared memory for `levels` layers in all. blockDim.x = the block's share of the
+// first layer (a power of two); layer l of the launch has blockDim.x >> l nodes per block.
+extern "C" __global__ void __launch_bounds__(256) merkle_layers(u64* nodes, u64 first, u32 levels) {
+  __shared__ u64 sm[256][4];
+  u32 tid = threadIdx.x;
+  u32 per_block = blockDim.x;
+  u64 k = first + (u64)blockIdx.x * per_block + tid;
+  u64 l[4], r[4], h[4];
+  const u64* c = nodes + 2 * k * 4;
+#pragma unroll
+  for (int j = 0; j < 4; j++) { l[j] = c[j]; r[j] = c[4 + j]; }
+  keccak256_node(l, r, h);
+#pragma unroll
+  for (int j = 0; j < 4; j++) { nodes[k * 4 + j] = h[j]; sm[tid][j] = h[j]; }
+  u64 layer_first = first;
+  for (u32 lv = 1; lv < levels; lv++) {
+    __syncthreads();
+    u32 active = per_block >> lv;
+    layer_first >>= 1;
+    bool on = tid < active;
+    if (on) {
+#pragma unroll
+      for (int j = 0; j < 4; j++) { l[j] = sm[2 * tid][j]; r[j] = sm[2 * tid + 1][j]; }
+      keccak256_node(l, r, h);
+    }
+    __syncthreads();
+    if (on) {
+      u64 kk = layer_first + (u64)blockIdx.x * active + tid;
+#pragma unroll
+      for (int j = 0; j < 4; j++) { nodes[kk * 4 + j] = h[j]; sm[tid][j] = h[j]; }
+    }
+  }
+}
+
+// Authentication paths: out[(q * depth + l)] = nodes[((L + leaf_q) >> l) ^ 1], one thread per
+// (query, level). A leaf index >= L sets *bad and writes nothing (the host checks first too).
+extern "C" __global__ void gather_paths(const u64* __restrict__ nodes, u64 num_leaves, u32 depth,
+                                        const u64* __restrict__ leaves, u64 nq, u64* __restrict__ out,
+                                        u32* bad) {
+  u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= nq * depth) return;
+  u64 q = t / depth;
+  u32 l = (u32)(t % depth);
+  u64 leaf = leaves[q];
+  if (leaf >= num_leaves) {
+    atomicOr(bad, 1u);
+    return;
+  }
+  u64 idx = ((num_leaves + leaf) >> l) ^ 1ull;
+#pragma unroll
+  for (int j = 0; j < 4; j++) out[t * 4 + j] = nodes[idx * 4 + j];
+}
+
+// Row gather: out[i * W + c] = m[rows_idx[i] * W + c]; an index >= rows sets *bad.
+extern "C" __global__ void gather_rows(const u64* __restrict__ m, u64 rows, u32 width,
+                                       const u64* __restrict__ idx, u64 n, u64* __restrict__ out,
+                                       u32* bad) {
+  u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= n * width) return;
+  u64 i = t / width;
+  u32 c = (u32)(t % width);
+  u64 r = idx[i];
+  if (r >= rows) {
+    atomicOr(bad, 1u);
+    return;
+  }
+  out[t] = m[r * width + c];
+}

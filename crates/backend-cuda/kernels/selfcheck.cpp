@@ -1,0 +1,164 @@
+// Host-side self-check of the kernel helpers: compiled with a plain C++ compiler (no GPU), it runs
+// the same tile code the NTT kernels run, block by block, and checks Keccak and the field.
+// Build and run: scripts/ci-cuda.sh does `g++ -O2 -std=c++17 kernels/selfcheck.cpp && ./a.out`.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+#include "field.cuh"
+#include "keccak.cuh"
+#include "ntt.cuh"
+
+static u64 gl_pow(u64 b, u64 e) {
+  u64 r = 1;
+  while (e) {
+    if (e & 1) r = gl_mul(r, b);
+    b = gl_mul(b, b);
+    e >>= 1;
+  }
+  return r;
+}
+static u64 gl_inv(u64 a) { return gl_pow(a, GL_P - 2); }
+static u64 omega(u32 k) { return gl_pow(gl_pow(7, (GL_P - 1) >> 32), 1ull << (32 - k)); }
+
+static u64 rng_state = 12345;
+static u64 rnd() {
+  rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
+  return rng_state % GL_P;
+}
+
+static int failures = 0;
+#define CHECK(c, ...) do { if (!(c)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
+
+struct Pass { u32 log_s, k; };
+static std::vector<Pass> plan(u32 n, bool dif) {
+  std::vector<Pass> upper, out;
+  u32 k_last = n < NTT_TILE_LOG ? n : NTT_TILE_LOG;
+  u32 hi = n;
+  while (hi > k_last) { u32 lo = hi - 8 > k_last && hi >= 8 ? hi - 8 : k_last; upper.push_back({lo, hi - lo}); hi = lo; }
+  if (dif) { out = upper; if (k_last) out.push_back({0, k_last}); }
+  else { if (k_last) out.push_back({0, k_last}); for (int i = (int)upper.size() - 1; i >= 0; i--) out.push_back(upper[i]); }
+  return out;
+}
+
+static std::vector<u64> twiddles(u32 n, bool inv) {
+  std::vector<u64> tw(1ull << n, 0);
+  for (u32 j = 0; j + 1 <= n; j++) {  // h = 2^j, root of order 2h
+    u64 h = 1ull << j;
+    u64 w = omega(j + 1);
+    if (inv) w = gl_inv(w);
+    u64 x = 1;
+    for (u64 r = 0; r < h; r++) { tw[h + r] = x; x = gl_mul(x, w); }
+  }
+  return tw;
+}
+
+static void run_ntt(std::vector<u64>& col, u32 n, bool dif, const std::vector<u64>& tw) {
+  std::vector<u64> sm(1u << NTT_TILE_LOG);
+  for (Pass p : plan(n, dif)) {
+    u32 log_c = p.log_s < NTT_MAX_LOG_C ? p.log_s : NTT_MAX_LOG_C;
+    u64 tiles = (1ull << n) >> (p.k + log_c);
+    for (u64 t = 0; t < tiles; t++) ntt_tile_pass(sm.data(), col.data(), tw.data(), p.log_s, p.k, dif, t, 0, 1);
+  }
+}
+
+static void check_lde(u32 n, u32 b) {
+  u64 N = 1ull << n, B = 1ull << b, M = N << b;
+  std::vector<u64> x(N);
+  for (auto& v : x) v = rnd();
+  // bit-reverse, inverse DIT -> N * coefficients (natural order)
+  std::vector<u64> c(N);
+  for (u64 i = 0; i < N; i++) c[bitrev_bits(i, n)] = x[i];
+  run_ntt(c, n, false, twiddles(n, true));
+  // scale tables as the host builds them
+  u32 log_lo = n < 12 ? n : 12;
+  u64 lo_len = 1ull << log_lo, hi_len = N >> log_lo;
+  std::vector<u64> lo_tab(B * lo_len), hi_tab(B * hi_len);
+  u64 ninv = gl_inv(N % GL_P);
+  for (u64 a = 0; a < B; a++) {
+    u64 s = gl_mul(7, gl_pow(omega(n + b), bitrev_bits(a, b)));
+    u64 p = ninv;
+    for (u64 i = 0; i < lo_len; i++) { lo_tab[a * lo_len + i] = p; p = gl_mul(p, s); }
+    u64 sl = gl_pow(s, lo_len), q = 1;
+    for (u64 i = 0; i < hi_len; i++) { hi_tab[a * hi_len + i] = q; q = gl_mul(q, sl); }
+  }
+  std::vector<u64> out(M);
+  for (u64 a = 0; a < B; a++) {
+    // as the device does it: the first DIF pass loads the scaled coefficients (ntt_pass_expand)
+    std::vector<u64> blk(N);
+    std::vector<u64> sm(1u << NTT_TILE_LOG);
+    std::vector<u64> tw = twiddles(n, false);
+    std::vector<Pass> passes = plan(n, true);
+    for (size_t pi = 0; pi < passes.size(); pi++) {
+      Pass p = passes[pi];
+      u32 log_c = p.log_s < NTT_MAX_LOG_C ? p.log_s : NTT_MAX_LOG_C;
+      u64 tiles = N >> (p.k + log_c);
+      for (u64 t = 0; t < tiles; t++) {
+        if (pi == 0) {
+          auto load = [&](u64 i) { return coset_scale(c[i], lo_tab.data(), hi_tab.data(), (u32)a, i, log_lo, hi_len); };
+          ntt_tile_pass_with(sm.data(), load, blk.data(), tw.data(), p.log_s, p.k, true, t, 0, 1);
+        } else {
+          ntt_tile_pass(sm.data(), blk.data(), tw.data(), p.log_s, p.k, true, t, 0, 1);
+        }
+      }
+    }
+    if (passes.empty()) blk[0] = coset_scale(c[0], lo_tab.data(), hi_tab.data(), (u32)a, 0, log_lo, hi_len);
+    for (u64 v = 0; v < N; v++) out[a * N + v] = blk[v];
+  }
+  // naive reference: coefficients, then evaluation at g * w_{n+b}^{bitrev(j)}
+  std::vector<u64> coef(N);
+  u64 wi = gl_inv(omega(n));
+  for (u64 k = 0; k < N; k++) {
+    u64 acc = 0;
+    for (u64 j = 0; j < N; j++) acc = gl_add(acc, gl_mul(x[j], gl_pow(wi, (j * k) % N)));
+    coef[k] = gl_mul(acc, ninv);
+  }
+  u64 bad = 0;
+  for (u64 j = 0; j < M; j++) {
+    u64 pt = gl_mul(7, gl_pow(omega(n + b), bitrev_bits(j, n + b)));
+    u64 acc = 0;
+    for (int k = (int)N - 1; k >= 0; k--) acc = gl_add(gl_mul(acc, pt), coef[k]);
+    if (acc != out[j]) bad++;
+  }
+  CHECK(bad == 0, "lde n=%u b=%u: %llu of %llu wrong", n, b, (unsigned long long)bad, (unsigned long long)M);
+}
+
+// Large transform: DIT(inverse) of DIF(forward) must give N * identity, with bit-reversals between.
+static void check_roundtrip(u32 n) {
+  u64 N = 1ull << n;
+  std::vector<u64> x(N), y(N);
+  for (auto& v : x) v = rnd();
+  std::vector<u64> f = x;
+  run_ntt(f, n, true, twiddles(n, false));       // bit-reversed evaluations
+  run_ntt(f, n, false, twiddles(n, true));       // DIT takes bit-reversed input -> natural
+  u64 nn = N % GL_P, bad = 0;
+  for (u64 i = 0; i < N; i++) if (f[i] != gl_mul(x[i], nn)) bad++;
+  CHECK(bad == 0, "roundtrip n=%u: %llu wrong", n, (unsigned long long)bad);
+}
+
+int main() {
+  // Keccak-256("") and Keccak-256 of one zero word.
+  u64 d[4];
+  keccak256_words([](u64) { return 0ull; }, 0, d);
+  const unsigned char empty[32] = {0xc5,0xd2,0x46,0x01,0x86,0xf7,0x23,0x3c,0x92,0x7e,0x7d,0xb2,0xdc,0xc7,0x03,0xc0,
+                                   0xe5,0x00,0xb6,0x53,0xca,0x82,0x27,0x3b,0x7b,0xfa,0xd8,0x04,0x5d,0x85,0xa4,0x70};
+  CHECK(memcmp(d, empty, 32) == 0, "keccak256 of the empty message");
+  // Field: compare with 128-bit arithmetic.
+  for (int i = 0; i < 100000; i++) {
+    u64 a = rnd(), b = rnd();
+    if (i < 4) { a = GL_P - 1 - i; b = GL_P - 1; }
+    unsigned __int128 m = (unsigned __int128)a * b % GL_P;
+    CHECK(gl_mul(a, b) == (u64)m, "mul");
+    CHECK(gl_add(a, b) == (u64)(((unsigned __int128)a + b) % GL_P), "add");
+    CHECK(gl_sub(a, b) == (u64)(((unsigned __int128)a + GL_P - b) % GL_P), "sub");
+    if (failures) break;
+  }
+  u64 w = omega(32);
+  CHECK(gl_pow(w, 1ull << 31) == GL_P - 1, "omega(32) has order 2^32");
+  for (u32 n = 0; n <= 9; n++)
+    for (u32 b = 1; b <= 3; b++) check_lde(n, b);
+  check_lde(13, 1);
+  for (u32 n : {12u, 13u, 16u, 20u, 21u}) check_roundtrip(n);
+  printf("selfcheck: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
+  return failures ? 1 : 0;
+}

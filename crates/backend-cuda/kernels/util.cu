@@ -1,0 +1,70 @@
+// Helper kernels: fills, arithmetic probes for the parity tests, and the Keccak-f ceiling.
+#include "field.cuh"
+#include "keccak.cuh"
+
+extern "C" __global__ void fill_u64(u64* out, u64 n, u64 value) {
+  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = value;
+}
+
+RS_HD u64 splitmix64(u64 x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Canonical pseudo-random field elements (benchmarks generate their inputs on the device).
+extern "C" __global__ void fill_random_field(u64* out, u64 n, u64 seed) {
+  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  u64 v = splitmix64(seed ^ splitmix64(i));
+  out[i] = v >= GL_P ? v - GL_P : v;
+}
+
+// out[4i..4i+4] = (a+b, a-b, a*b, -a) for the base-field parity test.
+extern "C" __global__ void field_probe(const u64* a, const u64* b, u64 n, u64* out) {
+  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  u64 x = a[i], y = b[i];
+  out[4 * i] = gl_add(x, y);
+  out[4 * i + 1] = gl_sub(x, y);
+  out[4 * i + 2] = gl_mul(x, y);
+  out[4 * i + 3] = gl_neg(x);
+}
+
+// out[6i..6i+6] = (a*b, a+b) over the cubic extension (3 words per element).
+extern "C" __global__ void ext_probe(const u64* a, const u64* b, u64 n, u64* out) {
+  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  gl3 x{a[3 * i], a[3 * i + 1], a[3 * i + 2]};
+  gl3 y{b[3 * i], b[3 * i + 1], b[3 * i + 2]};
+  gl3 p = gl3_mul(x, y);
+  gl3 s = gl3_add(x, y);
+  out[6 * i] = p.c0; out[6 * i + 1] = p.c1; out[6 * i + 2] = p.c2;
+  out[6 * i + 3] = s.c0; out[6 * i + 4] = s.c1; out[6 * i + 5] = s.c2;
+}
+
+// Keccak-256 of arbitrary whole-word messages (for parity of the sponge itself):
+// message q is words[offsets[q] .. offsets[q+1]].
+extern "C" __global__ void keccak_probe(const u64* words, const u64* offsets, u64 nq, u64* out) {
+  u64 q = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (q >= nq) return;
+  const u64* m = words + offsets[q];
+  u64 d[4];
+  keccak256_words([&](u64 w) { return m[w]; }, offsets[q + 1] - offsets[q], d);
+  for (int j = 0; j < 4; j++) out[4 * q + j] = d[j];
+}
+
+// Keccak-f ceiling: each thread chains `iters` permutations on its own state in registers.
+extern "C" __global__ void __launch_bounds__(128) keccak_ceiling(u64* out, u32 iters) {
+  u64 s[25];
+  u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+#pragma unroll
+  for (int i = 0; i < 25; i++) s[i] = splitmix64(t * 25 + i);
+  for (u32 it = 0; it < iters; it++) keccak_f1600(s);
+  u64 x = 0;
+#pragma unroll
+  for (int i = 0; i < 25; i++) x ^= s[i];
+  out[t] = x;
+}

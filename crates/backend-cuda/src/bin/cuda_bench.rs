@@ -1,0 +1,225 @@
+//! Microbenchmarks of the CUDA kernels (issue 4): LDE alone, commit alone, and LDE + commit for
+//! 2^20..2^24 trace rows × {8, 64, 256} columns × blowup {2, 4, 8}, timed with CUDA events
+//! (warm-up, then the median of several runs), each against its floor: the bytes it must move
+//! over the measured copy bandwidth, and the Keccak-f permutations it must do over the measured
+//! Keccak-f rate. The same run measures the CPU reference (rstark-poly + rstark-merkle, rayon)
+//! on some of the sizes, so GPU/CPU ratios come from one machine and one run.
+//!
+//! Usage: rstark-cuda-bench [--quick] [--no-cpu] [--out FILE]   (FILE gets the markdown table)
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use rstark_backend_cuda::probe::median;
+use rstark_backend_cuda::{DeviceMerkleTree, GpuContext, Result};
+use rstark_merkle::MerkleTree;
+use rstark_poly::{golden, lde};
+
+/// Ceilings from the project brief (H100): the floors use the larger of these and our measurement.
+const BRIEF_COPY_BPS: f64 = 2.86e12;
+const BRIEF_KECCAK_PS: f64 = 3.5e9;
+
+struct Ceilings {
+    copy_bps: f64,
+    keccak_ps: f64,
+}
+
+impl Ceilings {
+    fn floor_ms(&self, bytes: f64, perms: f64) -> f64 {
+        (bytes / self.copy_bps).max(perms / self.keccak_ps) * 1e3
+    }
+}
+
+fn leaf_perms(width: usize) -> u64 {
+    (16 * width as u64 + 1).div_ceil(136)
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("rstark-cuda-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let cpu = !args.iter().any(|a| a == "--no-cpu");
+    let out_file = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+
+    let ctx = GpuContext::new(0)?;
+    let (free, total) = ctx.mem_info()?;
+    let cc = ctx.compute_capability()?;
+    let mut report = String::new();
+    let threads = rayon::current_num_threads();
+    writeln!(
+        report,
+        "device: {} (sm_{}{}), {:.1} GiB free of {:.1} GiB; host: {threads} rayon threads; cubins: {}",
+        ctx.device_name(),
+        cc.0,
+        cc.1,
+        free as f64 / (1u64 << 30) as f64,
+        total as f64 / (1u64 << 30) as f64,
+        GpuContext::embedded_archs()
+    )
+    .unwrap();
+
+    // The two ceilings.
+    let copy = ctx.measure_copy_bandwidth(4 << 30)?;
+    let keccak = ctx.measure_keccak_rate()?;
+    writeln!(
+        report,
+        "ceilings: device copy {:.3} TB/s (read+write; brief: 2.86), Keccak-f {:.3} G perm/s (our kernel; brief: >= 3.5)",
+        copy / 1e12,
+        keccak / 1e9
+    )
+    .unwrap();
+    let ceil = Ceilings {
+        copy_bps: copy.max(BRIEF_COPY_BPS),
+        keccak_ps: keccak.max(BRIEF_KECCAK_PS),
+    };
+    writeln!(
+        report,
+        "floors use {:.3} TB/s and {:.3} G perm/s (the larger of measured and brief)\n",
+        ceil.copy_bps / 1e12,
+        ceil.keccak_ps / 1e9
+    )
+    .unwrap();
+    print!("{report}");
+
+    writeln!(
+        report,
+        "| rows | cols | blowup | LDE ms | LDE x floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (bound) | G perm/s |"
+    )
+    .unwrap();
+    writeln!(report, "|---|---|---|---|---|---|---|---|---|---|---|").unwrap();
+
+    let log_ns: Vec<u32> = if quick {
+        vec![20, 22]
+    } else {
+        (20..=24).collect()
+    };
+    let widths: Vec<usize> = if quick { vec![8, 64] } else { vec![8, 64, 256] };
+    let mut gpu_fused = Vec::new();
+    for &log_n in &log_ns {
+        for &w in &widths {
+            for log_b in 1..=3u32 {
+                let n = 1usize << log_n;
+                let rows = n << log_b;
+                let words_needed = 3 * n * w + 3 * rows * w + 4 * rows;
+                let (free, _) = ctx.mem_info()?;
+                if (words_needed * 8) as f64 > 0.92 * free as f64 {
+                    let line = format!(
+                        "| 2^{log_n} | {w} | {} | — | | — | | — | | needs {:.0} GiB | |",
+                        1 << log_b,
+                        (words_needed * 8) as f64 / (1u64 << 30) as f64
+                    );
+                    println!("{line}");
+                    writeln!(report, "{line}").unwrap();
+                    continue;
+                }
+                let big = rows * w >= 1 << 31;
+                let (warm, reps) = if big { (1, 3) } else { (2, 7) };
+                let trace =
+                    ctx.random_matrix(n, w, (log_n as u64) << 32 | (w as u64) << 8 | log_b as u64)?;
+                let t_lde = median(&ctx.time_ms(warm, reps, || ctx.lde(&trace, log_b).map(drop))?);
+                let m = ctx.lde(&trace, log_b)?;
+                let t_commit = median(
+                    &ctx.time_ms(warm, reps, || DeviceMerkleTree::commit(&ctx, &m).map(drop))?,
+                );
+                drop(m);
+                let t_fused =
+                    median(&ctx.time_ms(warm, reps, || ctx.lde_commit(&trace, log_b).map(drop))?);
+                drop(trace);
+                ctx.trim_pool()?;
+
+                let leaves = (rows / 2) as f64;
+                let perms = leaves * leaf_perms(w) as f64 + leaves - 1.0;
+                let (nw, mw) = ((n * w * 8) as f64, (rows * w * 8) as f64);
+                let nodes_bytes = (rows * 32) as f64;
+                let f_lde = ceil.floor_ms(nw + mw, 0.0);
+                let f_commit = ceil.floor_ms(mw + nodes_bytes, perms);
+                let f_fused = ceil.floor_ms(nw + mw + nodes_bytes, perms);
+                let bound = if perms / ceil.keccak_ps > (nw + mw + nodes_bytes) / ceil.copy_bps {
+                    "keccak"
+                } else {
+                    "bytes"
+                };
+                let line = format!(
+                    "| 2^{log_n} | {w} | {} | {t_lde:.2} | {:.1} | {t_commit:.2} | {:.2} | {t_fused:.2} | {:.2} | {f_fused:.2} ({bound}) | {:.2} |",
+                    1 << log_b,
+                    t_lde / f_lde,
+                    t_commit / f_commit,
+                    t_fused / f_fused,
+                    perms / (t_fused * 1e-3) / 1e9,
+                );
+                println!("{line}");
+                writeln!(report, "{line}").unwrap();
+                gpu_fused.push(((log_n, w, log_b), t_fused));
+            }
+        }
+    }
+
+    if cpu {
+        writeln!(report, "\nCPU reference on the same machine ({threads} threads): lde + MerkleTree::commit, one warm-up, median of 3\n").unwrap();
+        writeln!(report, "| rows | cols | blowup | CPU LDE ms | CPU commit ms | CPU LDE+commit ms | GPU LDE+commit ms | GPU speed-up |").unwrap();
+        writeln!(report, "|---|---|---|---|---|---|---|---|").unwrap();
+        let cases: &[(u32, usize, u32)] = if quick {
+            &[(20, 8, 1)]
+        } else {
+            &[
+                (20, 8, 1),
+                (20, 8, 2),
+                (20, 8, 3),
+                (20, 64, 1),
+                (20, 64, 2),
+                (20, 64, 3),
+                (20, 256, 1),
+                (22, 8, 1),
+                (22, 64, 1),
+            ]
+        };
+        for &(log_n, w, log_b) in cases {
+            let trace = golden::matrix(log_n as usize, w, 5);
+            let mut t_l = Vec::new();
+            let mut t_c = Vec::new();
+            for rep in 0..4 {
+                let t0 = Instant::now();
+                let e = lde(&trace, log_b as usize).expect("cpu lde");
+                let t1 = Instant::now();
+                let tree = MerkleTree::commit(&e).expect("cpu commit");
+                let t2 = Instant::now();
+                std::hint::black_box(tree.root());
+                if rep > 0 {
+                    t_l.push((t1 - t0).as_secs_f64() * 1e3);
+                    t_c.push((t2 - t1).as_secs_f64() * 1e3);
+                }
+            }
+            let (l, c) = (median(&t_l), median(&t_c));
+            let g = gpu_fused
+                .iter()
+                .find(|(k, _)| *k == (log_n, w, log_b))
+                .map(|x| x.1);
+            let line = format!(
+                "| 2^{log_n} | {w} | {} | {l:.1} | {c:.1} | {:.1} | {} | {} |",
+                1 << log_b,
+                l + c,
+                g.map_or("—".into(), |g| format!("{g:.2}")),
+                g.map_or("—".into(), |g| format!("{:.0}x", (l + c) / g)),
+            );
+            println!("{line}");
+            writeln!(report, "{line}").unwrap();
+        }
+    }
+
+    println!("\n{report}");
+    if let Some(f) = out_file {
+        std::fs::write(&f, &report)
+            .map_err(|e| rstark_backend_cuda::CudaError::Shape(format!("writing {f}: {e}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! The device context: one CUDA context and stream, the loaded kernels, the stream-ordered
+//! memory pool, cached twiddle tables, and a count of every byte that crosses PCIe.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::sys::CUmemPool_attribute;
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PushKernelArg,
+    result,
+};
+
+use crate::error::{CudaError, DriverContext, Result};
+use crate::kernels::Kernels;
+use crate::plan;
+
+/// Host<->device traffic since the context was made (or since [`GpuContext::reset_transfers`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TransferStats {
+    pub h2d_bytes: u64,
+    pub d2h_bytes: u64,
+    pub h2d_copies: u64,
+    pub d2h_copies: u64,
+}
+
+#[derive(Default)]
+struct TransferCounter {
+    h2d_bytes: AtomicU64,
+    d2h_bytes: AtomicU64,
+    h2d_copies: AtomicU64,
+    d2h_copies: AtomicU64,
+}
+
+/// One GPU. All work is ordered on one stream, so device buffers need no cross-stream events.
+pub struct GpuContext {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    pub(crate) k: Kernels,
+    transfers: TransferCounter,
+    twiddles: Mutex<HashMap<(u32, bool), DevWords>>,
+    cosets: Mutex<HashMap<(u32, u32), CosetDev>>,
+    poison: AtomicBool,
+    name: String,
+}
+
+/// Words written into fresh output buffers when poisoning is on (not a canonical element).
+pub const POISON: u64 = 0xDEAD_BEEF_DEAD_BEEF;
+
+impl GpuContext {
+    /// Open device `ordinal`: fails (never panics) when no driver or device is there.
+    pub fn new(ordinal: usize) -> Result<Self> {
+        // SAFETY: only probes whether the driver library can be opened.
+        if !unsafe { cudarc::driver::sys::is_culib_present() } {
+            return Err(CudaError::NoDevice(
+                "the CUDA driver library (libcuda.so) was not found".into(),
+            ));
+        }
+        result::init().ctx("initialising the CUDA driver")?;
+        let count = CudaContext::device_count().ctx("counting CUDA devices")?;
+        if ordinal >= count.max(0) as usize {
+            return Err(CudaError::NoDevice(format!(
+                "device {ordinal} asked for, {count} CUDA device(s) present"
+            )));
+        }
+        let ctx =
+            CudaContext::new(ordinal).ctx(format!("creating a context on device {ordinal}"))?;
+        // One stream orders everything, so cudarc's per-buffer event tracking is not needed.
+        // SAFETY: no buffer of this context is ever used on another stream.
+        unsafe { ctx.disable_event_tracking() };
+        let stream = ctx.new_stream().ctx("creating a stream")?;
+        // Keep freed memory in the stream-ordered pool instead of returning it to the driver.
+        // SAFETY: the pool belongs to this device; the attribute takes a u64.
+        unsafe {
+            let pool = result::device::get_default_mem_pool(ctx.cu_device())
+                .ctx("getting the memory pool")?;
+            let mut threshold = u64::MAX;
+            result::mem_pool::set_attribute(
+                pool,
+                CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                (&mut threshold as *mut u64).cast(),
+            )
+            .ctx("setting the memory pool's release threshold")?;
+        }
+        let k = Kernels::load(&ctx)?;
+        let name = ctx.name().unwrap_or_else(|_| "unknown CUDA device".into());
+        Ok(Self {
+            ctx,
+            stream,
+            k,
+            transfers: TransferCounter::default(),
+            twiddles: Mutex::new(HashMap::new()),
+            cosets: Mutex::new(HashMap::new()),
+            poison: AtomicBool::new(false),
+            name,
+        })
+    }
+
+    pub fn device_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Cubin architectures embedded in this binary.
+    pub fn embedded_archs() -> &'static str {
+        crate::kernels::ARCHS
+    }
+
+    pub fn compute_capability(&self) -> Result<(i32, i32)> {
+        self.ctx
+            .compute_capability()
+            .ctx("reading the compute capability")
+    }
+
+    /// (free, total) device memory in bytes.
+    pub fn mem_info(&self) -> Result<(usize, usize)> {
+        self.ctx.mem_get_info().ctx("reading device memory info")
+    }
+
+    /// Wait for the stream, then hand the pool's unused memory back to the driver (between
+    /// workloads of very different sizes, so the pool does not fragment).
+    pub fn trim_pool(&self) -> Result<()> {
+        self.synchronize()?;
+        // SAFETY: the pool belongs to this device; nothing is in flight after the sync.
+        unsafe {
+            let pool = result::device::get_default_mem_pool(self.ctx.cu_device())
+                .ctx("getting the memory pool")?;
+            result::mem_pool::trim_to(pool, 0).ctx("trimming the memory pool")
+        }
+    }
+
+    pub fn cuda_context(&self) -> &Arc<CudaContext> {
+        &self.ctx
+    }
+
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    pub fn synchronize(&self) -> Result<()> {
+        self.stream.synchronize().ctx("waiting for the stream")
+    }
+
+    pub fn transfers(&self) -> TransferStats {
+        let t = &self.transfers;
+        TransferStats {
+            h2d_bytes: t.h2d_bytes.load(Ordering::Relaxed),
+            d2h_bytes: t.d2h_bytes.load(Ordering::Relaxed),
+            h2d_copies: t.h2d_copies.load(Ordering::Relaxed),
+            d2h_copies: t.d2h_copies.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn reset_transfers(&self) {
+        let t = &self.transfers;
+        for a in [&t.h2d_bytes, &t.d2h_bytes, &t.h2d_copies, &t.d2h_copies] {
+            a.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Fill every new output buffer with [`POISON`] before kernels write it (tests use this to
+    /// prove every element is written).
+    pub fn set_poison(&self, on: bool) {
+        self.poison.store(on, Ordering::Relaxed);
+    }
+
+    /// Copy host words to a new device buffer (counted).
+    pub fn upload<T: DeviceRepr>(&self, host: &[T], what: &str) -> Result<CudaSlice<T>> {
+        let bytes = std::mem::size_of_val(host) as u64;
+        let buf = self
+            .stream
+            .clone_htod(host)
+            .ctx(format!("copying {what} to the device ({bytes} bytes)"))?;
+        self.transfers.h2d_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.transfers.h2d_copies.fetch_add(1, Ordering::Relaxed);
+        Ok(buf)
+    }
+
+    /// Copy a device buffer back (counted); waits for the stream.
+    pub fn download<T: DeviceRepr>(&self, dev: &CudaSlice<T>, what: &str) -> Result<Vec<T>> {
+        let bytes = dev.num_bytes() as u64;
+        let v = self
+            .stream
+            .clone_dtoh(dev)
+            .ctx(format!("copying {what} to the host ({bytes} bytes)"))?;
+        self.synchronize()?;
+        self.transfers.d2h_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.transfers.d2h_copies.fetch_add(1, Ordering::Relaxed);
+        Ok(v)
+    }
+
+    pub(crate) fn count_d2h(&self, bytes: u64) {
+        self.transfers.d2h_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.transfers.d2h_copies.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A new device buffer of `len` words, poisoned when poisoning is on.
+    pub fn alloc_words(&self, len: usize, what: &str) -> Result<CudaSlice<u64>> {
+        // SAFETY: callers fully overwrite the buffer (tests check it with poisoning on).
+        let mut buf = unsafe { self.stream.alloc::<u64>(len.max(1)) }
+            .ctx(format!("allocating {what} ({} bytes)", len.max(1) * 8))?;
+        if self.poison.load(Ordering::Relaxed) {
+            self.fill_words(&mut buf, POISON)?;
+        }
+        Ok(buf)
+    }
+
+    pub fn alloc_zeroed_u32(&self, len: usize, what: &str) -> Result<CudaSlice<u32>> {
+        self.stream
+            .alloc_zeros::<u32>(len.max(1))
+            .ctx(format!("allocating {what}"))
+    }
+
+    pub fn fill_words(&self, buf: &mut CudaSlice<u64>, value: u64) -> Result<()> {
+        let n = buf.len() as u64;
+        let f = &self.k.fill_u64;
+        let mut b = self.stream.launch_builder(f);
+        b.arg(buf).arg(&n).arg(&value);
+        self.launch(b, grid_1d(n, 256), "fill_u64")
+    }
+
+    /// Twiddles of a size-2^log_n transform on the device, uploaded once per size.
+    pub(crate) fn twiddles(&self, log_n: u32, inverse: bool) -> Result<DevWords> {
+        let mut cache = self.twiddles.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cache.get(&(log_n, inverse)) {
+            return Ok(t.clone());
+        }
+        let host = plan::twiddle_table(log_n, inverse);
+        let t = Arc::new(self.upload(&host, "twiddles")?);
+        cache.insert((log_n, inverse), t.clone());
+        Ok(t)
+    }
+
+    /// Coset tables (lo, hi, log_lo) of an LDE of 2^log_n rows with blowup 2^log_b, uploaded once.
+    pub(crate) fn coset_tables(&self, log_n: u32, log_b: u32) -> Result<CosetDev> {
+        let mut cache = self.cosets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cache.get(&(log_n, log_b)) {
+            return Ok(t.clone());
+        }
+        let host = plan::coset_tables(log_n, log_b);
+        let t = (
+            Arc::new(self.upload(&host.lo, "coset table")?),
+            Arc::new(self.upload(&host.hi, "coset table")?),
+            host.log_lo,
+        );
+        cache.insert((log_n, log_b), t.clone());
+        Ok(t)
+    }
+
+    /// Launch a prepared kernel; errors name the kernel.
+    pub(crate) fn launch(
+        &self,
+        mut b: cudarc::driver::LaunchArgs<'_>,
+        cfg: LaunchConfig,
+        name: &str,
+    ) -> Result<()> {
+        // SAFETY: every caller passes the argument list its kernel's signature declares, with
+        // buffers sized for the grid it launches (checked on the host before the launch).
+        unsafe { b.launch(cfg) }.ctx(format!("launching {name}"))?;
+        Ok(())
+    }
+
+    pub(crate) fn func<'a>(&'a self, f: &'a CudaFunction) -> cudarc::driver::LaunchArgs<'a> {
+        self.stream.launch_builder(f)
+    }
+}
+
+/// A shared device buffer of words (cached tables).
+pub(crate) type DevWords = Arc<CudaSlice<u64>>;
+/// Coset tables on the device: (lo, hi, log_lo).
+pub(crate) type CosetDev = (DevWords, DevWords, u32);
+
+/// A 1-D grid of `threads`-wide blocks covering `n` items.
+pub(crate) fn grid_1d(n: u64, threads: u32) -> LaunchConfig {
+    let blocks = n.div_ceil(threads as u64).max(1);
+    LaunchConfig {
+        grid_dim: (blocks as u32, 1, 1),
+        block_dim: (threads, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}

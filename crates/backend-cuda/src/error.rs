@@ -1,0 +1,39 @@
+//! Typed errors: every driver failure says what was being done.
+
+use cudarc::driver::DriverError;
+
+pub type Result<T, E = CudaError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CudaError {
+    #[error("no usable CUDA device: {0}")]
+    NoDevice(String),
+    #[error("CUDA driver error while {what}: {source}")]
+    Driver {
+        what: String,
+        #[source]
+        source: DriverError,
+    },
+    #[error("invalid matrix shape: {0}")]
+    Shape(String),
+    #[error("leaf index {index} is out of range for a tree of {num_leaves} leaves")]
+    LeafOutOfRange { index: u64, num_leaves: u64 },
+    #[error("row index {index} is out of range for a matrix of {rows} rows")]
+    RowOutOfRange { index: u64, rows: u64 },
+    #[error("the device returned a non-canonical field element {0:#x}")]
+    NonCanonical(u64),
+}
+
+/// `.ctx("what was being done")` on driver results.
+pub(crate) trait DriverContext<T> {
+    fn ctx(self, what: impl Into<String>) -> Result<T>;
+}
+
+impl<T> DriverContext<T> for std::result::Result<T, DriverError> {
+    fn ctx(self, what: impl Into<String>) -> Result<T> {
+        self.map_err(|source| CudaError::Driver {
+            what: what.into(),
+            source,
+        })
+    }
+}

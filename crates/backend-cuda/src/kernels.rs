@@ -1,0 +1,54 @@
+//! The embedded fatbin and handles to its kernels.
+
+use std::sync::Arc;
+
+use cudarc::driver::{CudaContext, CudaFunction, CudaModule};
+use cudarc::nvrtc::Ptx;
+
+use crate::error::{DriverContext, Result};
+
+/// kernels/*.cu, compiled by build.rs for every architecture in [`ARCHS`].
+pub static FATBIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rstark_kernels.fatbin"));
+/// The cubin architectures embedded in [`FATBIN`], e.g. "sm_80,sm_86,sm_89,sm_90,sm_100,...".
+pub const ARCHS: &str = env!("RSTARK_CUDA_ARCHS");
+
+macro_rules! kernels {
+    ($($name:ident),* $(,)?) => {
+        pub(crate) struct Kernels {
+            _module: Arc<CudaModule>,
+            $(pub $name: CudaFunction,)*
+        }
+        impl Kernels {
+            pub fn load(ctx: &Arc<CudaContext>) -> Result<Self> {
+                let module = ctx
+                    .load_module(Ptx::from_binary(FATBIN.to_vec()))
+                    .ctx(format!("loading the kernel fatbin ({ARCHS})"))?;
+                Ok(Self {
+                    $($name: module
+                        .load_function(stringify!($name))
+                        .ctx(concat!("loading kernel ", stringify!($name)))?,)*
+                    _module: module,
+                })
+            }
+        }
+    };
+}
+
+kernels!(
+    transpose_u64,
+    bitrev_columns_tiled,
+    bitrev_columns_small,
+    ntt_pass,
+    ntt_pass_expand,
+    hash_leaves_rowmajor,
+    hash_leaves_colmajor,
+    merkle_layers,
+    gather_paths,
+    gather_rows,
+    fill_u64,
+    fill_random_field,
+    field_probe,
+    ext_probe,
+    keccak_probe,
+    keccak_ceiling,
+);

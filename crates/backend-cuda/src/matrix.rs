@@ -1,0 +1,131 @@
+//! Row-major matrices of canonical Goldilocks words held on the device.
+
+use cudarc::driver::{CudaSlice, PushKernelArg};
+use p3_field::PrimeField64;
+use rayon::prelude::*;
+use rstark_field::F;
+use rstark_poly::RowMajor;
+
+use crate::context::{GpuContext, grid_1d};
+use crate::error::{CudaError, Result};
+
+/// N rows × W columns, element (r, c) at word r·W + c (docs/PROTOCOL.md §2), on the device.
+pub struct DeviceMatrix {
+    pub(crate) buf: CudaSlice<u64>,
+    rows: usize,
+    width: usize,
+}
+
+const P: u64 = 0xFFFF_FFFF_0000_0001;
+
+impl DeviceMatrix {
+    pub(crate) fn from_parts(buf: CudaSlice<u64>, rows: usize, width: usize) -> Self {
+        debug_assert!(buf.len() >= rows * width);
+        Self { buf, rows, width }
+    }
+
+    /// Upload a host matrix (counted as host->device traffic).
+    pub fn upload(ctx: &GpuContext, m: &RowMajor) -> Result<Self> {
+        let rows = m.height();
+        let words: Vec<u64> = m.values.par_iter().map(|x| x.as_canonical_u64()).collect();
+        Self::upload_words(ctx, &words, rows, m.width)
+    }
+
+    /// Upload canonical words (each < p) as a rows × width matrix.
+    pub fn upload_words(
+        ctx: &GpuContext,
+        words: &[u64],
+        rows: usize,
+        width: usize,
+    ) -> Result<Self> {
+        if width == 0 || rows.checked_mul(width) != Some(words.len()) {
+            return Err(CudaError::Shape(format!(
+                "{} words cannot form {rows} rows of width {width}",
+                words.len()
+            )));
+        }
+        if let Some(&bad) = words.par_iter().find_any(|&&w| w >= P) {
+            return Err(CudaError::NonCanonical(bad));
+        }
+        let buf = ctx.upload(words, "a matrix")?;
+        Ok(Self { buf, rows, width })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The device words (row-major).
+    pub fn words(&self) -> &CudaSlice<u64> {
+        &self.buf
+    }
+
+    /// Copy the whole matrix back (counted).
+    pub fn download_words(&self, ctx: &GpuContext) -> Result<Vec<u64>> {
+        let mut v = ctx.download(&self.buf, "a matrix")?;
+        v.truncate(self.rows * self.width);
+        Ok(v)
+    }
+
+    pub fn download(&self, ctx: &GpuContext) -> Result<RowMajor> {
+        let values = to_field(self.download_words(ctx)?)?;
+        RowMajor::new(values, self.width).map_err(|e| CudaError::Shape(e.to_string()))
+    }
+
+    /// Gather the given rows on the device and copy only them back: out[i] = row rows[i].
+    pub fn gather_rows(&self, ctx: &GpuContext, rows: &[usize]) -> Result<Vec<Vec<F>>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let idx: Vec<u64> = rows
+            .iter()
+            .map(|&r| {
+                if r < self.rows {
+                    Ok(r as u64)
+                } else {
+                    Err(CudaError::RowOutOfRange {
+                        index: r as u64,
+                        rows: self.rows as u64,
+                    })
+                }
+            })
+            .collect::<Result<_>>()?;
+        let dev_idx = ctx.upload(&idx, "row indices")?;
+        let n = idx.len() as u64;
+        let w = self.width as u32;
+        let total = n * self.width as u64;
+        let mut out = ctx.alloc_words(total as usize, "gathered rows")?;
+        let mut bad = ctx.alloc_zeroed_u32(1, "gather flag")?;
+        let rows_u64 = self.rows as u64;
+        let mut b = ctx.func(&ctx.k.gather_rows);
+        b.arg(&self.buf)
+            .arg(&rows_u64)
+            .arg(&w)
+            .arg(&dev_idx)
+            .arg(&n)
+            .arg(&mut out)
+            .arg(&mut bad);
+        ctx.launch(b, grid_1d(total, 256), "gather_rows")?;
+        if ctx.download(&bad, "gather flag")?[0] != 0 {
+            return Err(CudaError::RowOutOfRange {
+                index: u64::MAX,
+                rows: rows_u64,
+            });
+        }
+        let words = ctx.download(&out, "gathered rows")?;
+        let vals = to_field(words[..total as usize].to_vec())?;
+        Ok(vals.chunks(self.width).map(|c| c.to_vec()).collect())
+    }
+}
+
+/// Device words -> field elements, rejecting anything non-canonical.
+pub(crate) fn to_field(words: Vec<u64>) -> Result<Vec<F>> {
+    if let Some(&bad) = words.par_iter().find_any(|&&w| w >= P) {
+        return Err(CudaError::NonCanonical(bad));
+    }
+    Ok(words.into_par_iter().map(F::new).collect())
+}

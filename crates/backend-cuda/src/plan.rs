@@ -1,0 +1,205 @@
+//! Host-side planning for the LDE kernels (compiled with or without the `cuda` feature, so CI
+//! tests it on any machine): how a size-2^n NTT is split into shared-memory passes, and the
+//! twiddle and coset tables the kernels read. Values come from the same field code as the CPU.
+
+use p3_field::{Field, PrimeCharacteristicRing, PrimeField64, TwoAdicField};
+use p3_goldilocks::Goldilocks as F;
+
+/// Largest tile a pass keeps in shared memory: 2^12 words (must match `NTT_TILE_LOG`).
+pub const NTT_TILE_LOG: u32 = 12;
+/// Most stages in a strided pass (tiles of 16 groups x 2^8 points = 2^12 words).
+pub const NTT_STRIDED_STAGES: u32 = 8;
+/// Consecutive groups per strided tile, log2 (must match `NTT_MAX_LOG_C`).
+pub const NTT_MAX_LOG_C: u32 = 4;
+/// `lo` coset table length, log2 (scale = lo[k mod 2^12] * hi[k >> 12]).
+pub const COSET_LO_LOG: u32 = 12;
+/// Largest supported NTT size, log2 (twiddle table of 2^n words; 2^27 is 1 GiB).
+pub const MAX_LOG_N: u32 = 27;
+
+/// One kernel launch: radix-2 stages with half-sizes 2^log_s .. 2^(log_s + k - 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NttPass {
+    pub log_s: u32,
+    pub k: u32,
+}
+
+impl NttPass {
+    /// log2 of the consecutive groups in one tile.
+    pub fn log_c(&self) -> u32 {
+        self.log_s.min(NTT_MAX_LOG_C)
+    }
+
+    /// Words per tile (= dynamic shared memory / 8).
+    pub fn tile_words(&self) -> u64 {
+        1u64 << (self.k + self.log_c())
+    }
+}
+
+/// The passes of a size-2^log_n transform. DIF (natural in, bit-reversed out) runs its stages
+/// from the largest half-size down; DIT (bit-reversed in, natural out) from the smallest up.
+/// The contiguous pass (s = 1) takes up to 12 stages; the rest go in strided passes of up to 8.
+pub fn ntt_plan(log_n: u32, dif: bool) -> Vec<NttPass> {
+    let k_last = log_n.min(NTT_TILE_LOG);
+    let mut upper = Vec::new();
+    let mut hi = log_n;
+    while hi > k_last {
+        let lo = hi.saturating_sub(NTT_STRIDED_STAGES).max(k_last);
+        upper.push(NttPass {
+            log_s: lo,
+            k: hi - lo,
+        });
+        hi = lo;
+    }
+    let last = (k_last > 0).then_some(NttPass {
+        log_s: 0,
+        k: k_last,
+    });
+    if dif {
+        upper.into_iter().chain(last).collect()
+    } else {
+        last.into_iter().chain(upper.into_iter().rev()).collect()
+    }
+}
+
+/// ω_k as in docs/PROTOCOL.md §1.
+pub fn omega(log_n: u32) -> F {
+    F::two_adic_generator(log_n as usize)
+}
+
+/// Twiddles for every stage of a size-2^log_n transform: `tw[h + r] = w_{2h}^r` for each half-size
+/// h = 2^j < 2^log_n and r < h (entry 0 unused). Inverse transforms use w^-1.
+pub fn twiddle_table(log_n: u32, inverse: bool) -> Vec<u64> {
+    let n = 1usize << log_n;
+    let mut tw = vec![0u64; n.max(1)];
+    for j in 0..log_n {
+        let h = 1usize << j;
+        let mut w = omega(j + 1);
+        if inverse {
+            w = w.inverse();
+        }
+        let mut x = F::ONE;
+        for slot in &mut tw[h..2 * h] {
+            *slot = x.as_canonical_u64();
+            x *= w;
+        }
+    }
+    tw
+}
+
+/// Coset tables for an LDE of 2^log_n rows with blowup 2^log_b. Output block a (rows a·N .. a·N+N)
+/// evaluates the polynomial on the shift s_a = g · w_{n+b}^{bitrev_b(a)}, so its coefficient k is
+/// scaled by N^-1 · s_a^k = lo[a][k mod LO] · hi[a][k / LO].
+pub struct CosetTables {
+    pub log_lo: u32,
+    pub lo: Vec<u64>,
+    pub hi: Vec<u64>,
+}
+
+pub fn coset_tables(log_n: u32, log_b: u32) -> CosetTables {
+    let log_lo = log_n.min(COSET_LO_LOG);
+    let lo_len = 1usize << log_lo;
+    let hi_len = 1usize << (log_n - log_lo);
+    let n_inv = F::from_u64(1u64 << log_n).inverse();
+    let mut lo = Vec::with_capacity(lo_len << log_b);
+    let mut hi = Vec::with_capacity(hi_len << log_b);
+    for a in 0..(1u64 << log_b) {
+        let shift = generator() * omega(log_n + log_b).exp_u64(bitrev(a, log_b));
+        let mut p = n_inv;
+        for _ in 0..lo_len {
+            lo.push(p.as_canonical_u64());
+            p *= shift;
+        }
+        let step = shift.exp_u64(lo_len as u64);
+        let mut q = F::ONE;
+        for _ in 0..hi_len {
+            hi.push(q.as_canonical_u64());
+            q *= step;
+        }
+    }
+    CosetTables { log_lo, lo, hi }
+}
+
+/// The multiplicative generator g = 7 (docs/PROTOCOL.md §1), the coset shift of every LDE.
+pub fn generator() -> F {
+    F::from_u64(7)
+}
+
+/// Reverse the low `bits` bits of `x`.
+pub fn bitrev(x: u64, bits: u32) -> u64 {
+    if bits == 0 {
+        0
+    } else {
+        x.reverse_bits() >> (64 - bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_cover_every_stage_once() {
+        for log_n in 0..=MAX_LOG_N {
+            for dif in [false, true] {
+                let plan = ntt_plan(log_n, dif);
+                // the order the stages run in: DIF from the top down, DIT from the bottom up
+                let stages: Vec<u32> = plan
+                    .iter()
+                    .flat_map(|p| {
+                        let r = p.log_s..p.log_s + p.k;
+                        if dif {
+                            r.rev().collect::<Vec<_>>()
+                        } else {
+                            r.collect()
+                        }
+                    })
+                    .collect();
+                let want: Vec<u32> = if dif {
+                    (0..log_n).rev().collect()
+                } else {
+                    (0..log_n).collect()
+                };
+                assert_eq!(stages, want, "log_n={log_n} dif={dif}");
+                for p in &plan {
+                    assert!(p.tile_words() <= 1 << NTT_TILE_LOG);
+                    // strided passes need whole runs of 16 groups
+                    assert!(p.log_s == 0 || p.log_s >= NTT_MAX_LOG_C);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn twiddles_are_roots() {
+        let tw = twiddle_table(10, false);
+        let inv = twiddle_table(10, true);
+        for j in 0..10 {
+            let h = 1usize << j;
+            let w = F::from_u64(tw[h + 1.min(h - 1)]);
+            if h > 1 {
+                assert_eq!(w.exp_u64(2 * h as u64), F::ONE);
+                assert_ne!(w.exp_u64(h as u64), F::ONE);
+            }
+            for r in 0..h {
+                assert_eq!(F::from_u64(tw[h + r]) * F::from_u64(inv[h + r]), F::ONE);
+            }
+        }
+    }
+
+    #[test]
+    fn coset_tables_give_powers() {
+        let (log_n, log_b) = (13, 2);
+        let t = coset_tables(log_n, log_b);
+        let n_inv = F::from_u64(1 << log_n).inverse();
+        for a in 0..4u64 {
+            let shift = generator() * omega(log_n + log_b).exp_u64(bitrev(a, log_b));
+            for k in [0u64, 1, 4095, 4096, 5000, 8191] {
+                let lo_len = 1u64 << t.log_lo;
+                let hi_len = 1u64 << (log_n - t.log_lo);
+                let got = F::from_u64(t.lo[(a * lo_len + (k % lo_len)) as usize])
+                    * F::from_u64(t.hi[(a * hi_len + k / lo_len) as usize]);
+                assert_eq!(got, n_inv * shift.exp_u64(k));
+            }
+        }
+    }
+}

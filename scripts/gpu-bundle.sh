@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Build the GPU parity tests and the kernel benchmark here (release, -C target-cpu=x86-64-v3,
+# `cuda` feature) and stage them with a runner in a git-ignored folder small enough for the
+# device tool's `carry` (default <repo>/gpu-bundle; the device tool sends the lead's checkout, so
+# pass /work/main/gpu-bundle from another worktree). On the GPU machine:
+#     bash gpu-bundle/run.sh [all|parity|bench|quick]      # logs go to $OUT (or ./gpu-logs)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DEST="${1:-$ROOT/gpu-bundle}"
+cd "$ROOT"
+# Travelling binaries: never target-cpu=native (the GPU machine's CPU differs from this one).
+export RUSTFLAGS="-C target-cpu=x86-64-v3"
+export CARGO_TARGET_DIR="$ROOT/target/gpu-bundle-build"
+
+cargo build --release --locked -p rstark-backend-cuda --features cuda --bin rstark-cuda-bench
+PARITY="$(cargo test --release --locked -p rstark-backend-cuda --features cuda --test gpu_parity --no-run \
+  --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "gpu_parity" and m.get("executable"):
+        print(m["executable"])')"
+[ -n "$PARITY" ] || { echo "gpu-bundle: gpu_parity test binary not found" >&2; exit 1; }
+
+rm -rf "$DEST"
+mkdir -p "$DEST/bin"
+cp "$CARGO_TARGET_DIR/release/rstark-cuda-bench" "$DEST/bin/"
+cp "$PARITY" "$DEST/bin/gpu_parity"
+strip "$DEST/bin/"* 2>/dev/null || true
+git rev-parse HEAD > "$DEST/COMMIT" 2>/dev/null || true
+cat > "$DEST/run.sh" <<'RUN'
+#!/usr/bin/env bash
+# rstark GPU bundle runner. Usage: bash run.sh [all|parity|bench|quick]
+set -uo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+OUT="${OUT:-$PWD/gpu-logs}"
+mkdir -p "$OUT"
+MODE="${1:-all}"
+rc=0
+{ echo "commit $(cat "$HERE/COMMIT" 2>/dev/null)"; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv; nproc; } > "$OUT/machine.txt" 2>&1
+if [ "$MODE" = all ] || [ "$MODE" = parity ]; then
+  "$HERE/bin/gpu_parity" --test-threads=1 --nocapture 2>&1 | tee "$OUT/parity.log"
+  rc=$(( rc | PIPESTATUS[0] ))
+fi
+if [ "$MODE" = all ] || [ "$MODE" = bench ]; then
+  "$HERE/bin/rstark-cuda-bench" --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
+  rc=$(( rc | PIPESTATUS[0] ))
+fi
+if [ "$MODE" = quick ]; then
+  "$HERE/bin/rstark-cuda-bench" --quick --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
+  rc=$(( rc | PIPESTATUS[0] ))
+fi
+echo "run.sh: exit $rc"
+exit $rc
+RUN
+chmod +x "$DEST/run.sh"
+du -sh "$DEST"
+ls -l "$DEST/bin"
