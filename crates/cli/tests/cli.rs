@@ -66,10 +66,20 @@ fn every_workload_proves_and_verifies() {
         assert_eq!(report["valid"], true);
         assert_eq!(report["workload"], workload);
 
-        // Human-readable output too.
+        // Human-readable output too, with a warning: fast-test is not secure.
         let out = rstark(&["verify", file.to_str().unwrap()]);
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("proof OK"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a secure proof"));
+
+        // A verifier that requires 100 bits refuses it.
+        let out = rstark(&[
+            "verify",
+            file.to_str().unwrap(),
+            "--min-security-bits",
+            "100",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
     }
 }
 
