@@ -9,23 +9,13 @@ use rstark_field::{
     EF, F, Field, GENERATOR, PrimeCharacteristicRing, ef_from_base, ef_to_base, flatten_ext, omega,
 };
 use rstark_merkle::MerkleTree;
-use rstark_poly::{RowMajor, bit_reverse, lde, lde_from_coefficients};
+use rstark_poly::{RowMajor, bit_reverse, interpolate, lde, lde_from_coefficients};
 use rstark_protocol::{BackendError, CompositionInputs};
 
-use crate::committed::{CpuCommitted, PolySource};
+use crate::committed::CpuCommitted;
 use crate::util::{batch_inverse_base, coset_coefficients, coset_points, merkle_err};
 
 const CHUNK: usize = 256;
-
-/// The committed matrix's trace, or an error for a composition handle.
-fn trace_of(m: &CpuCommitted) -> Result<&RowMajor, BackendError> {
-    match &m.source {
-        PolySource::Trace(t) => Ok(t),
-        PolySource::Coefficients(_) => Err(BackendError::BadInput(
-            "composition input is not a trace commitment".into(),
-        )),
-    }
-}
 
 /// Rows of `m`'s polynomials on the quotient domain (2^log_q rows, bit-reversed): a prefix of
 /// the LDE when the blowup covers the quotient degree, else a separate extension.
@@ -39,8 +29,9 @@ fn quotient_rows(
     if d <= b {
         Ok(std::borrow::Cow::Borrowed(&m.lde.values[..rows]))
     } else {
-        let t = trace_of(m)?;
-        let ext = lde(t, d).map_err(|e| BackendError::Poly(e.to_string()))?;
+        let poly_err = |e: rstark_poly::PolyError| BackendError::Poly(e.to_string());
+        let trace = interpolate(&m.lde, m.log_blowup).map_err(poly_err)?;
+        let ext = lde(&trace, d).map_err(poly_err)?;
         Ok(std::borrow::Cow::Owned(ext.values))
     }
 }
@@ -193,6 +184,7 @@ pub(crate) fn commit_composition(
     Ok(CpuCommitted {
         lde,
         tree,
-        source: PolySource::Coefficients(parts),
+        log_blowup: b,
+        coefficients: Some(parts),
     })
 }
