@@ -248,7 +248,7 @@ impl<'a> AirBuilder for PackedRowFolder<'a> {
         self.selectors.is_transition
     }
 
-    #[inline]
+    #[inline(always)]
     fn assert_zero<I: Into<PackedF>>(&mut self, x: I) {
         let x = x.into();
         if let Some(a) = self.alpha_pows.get(self.index) {

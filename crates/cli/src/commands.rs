@@ -78,7 +78,7 @@ pub fn prove(
     let trace_time = start.elapsed();
 
     progress.step(format!("proving {name} (size {size})"));
-    let proved = engine::prove(&params, &workload)?;
+    let proved = engine::prove(&params, &workload, true)?;
 
     progress.step("writing the proof file");
     let write_start = Instant::now();
@@ -127,11 +127,8 @@ pub fn prove(
 
 /// The statement's tables, checked against the public values the file carries.
 fn statement(file: &ProofFile) -> Result<Vec<TableShape>, CliError> {
-    let size = usize::try_from(file.size).map_err(|_| WorkloadError::Size {
-        workload: "?",
-        size: usize::MAX,
-        reason: "does not fit this machine's usize",
-    })?;
+    let size = usize::try_from(file.size)
+        .map_err(|_| CliError::Rejected(format!("size {} is out of range", file.size)))?;
     let shapes = rstark_workloads::shapes(&file.workload, size)?;
     if shapes.len() != file.public_values.len() {
         return Err(CliError::Rejected(format!(
@@ -154,7 +151,7 @@ fn statement(file: &ProofFile) -> Result<Vec<TableShape>, CliError> {
     Ok(shapes)
 }
 
-pub fn verify(path: &Path, json: bool) -> Result<(), CliError> {
+pub fn verify(path: &Path, min_security_bits: u32, json: bool) -> Result<(), CliError> {
     let bytes = std::fs::read(path).map_err(|source| CliError::Io {
         path: path.display().to_string(),
         source,
@@ -162,9 +159,21 @@ pub fn verify(path: &Path, json: bool) -> Result<(), CliError> {
     let progress = Progress::new(json);
     progress.step("verifying");
     let file = ProofFile::from_bytes(&bytes)?;
+    if presets::by_name(&file.preset) != Some(file.params) {
+        return Err(CliError::Rejected(format!(
+            "the file's parameters are not those of preset {:?}",
+            file.preset
+        )));
+    }
+    let security = file.params.conjectured_security_bits();
+    if security < min_security_bits {
+        return Err(CliError::Rejected(format!(
+            "the proof's parameters give {security} conjectured security bits, below the required {min_security_bits}"
+        )));
+    }
     let shapes = statement(&file)?;
     let start = Instant::now();
-    engine::verify(&file.params, &shapes, &file.public_values, &file.proof)?;
+    let heights = engine::verify(&file.params, &shapes, &file.public_values, &file.proof)?;
     let verify_time = start.elapsed();
     drop(progress);
 
@@ -177,9 +186,10 @@ pub fn verify(path: &Path, json: bool) -> Result<(), CliError> {
         tables: shapes
             .iter()
             .zip(&file.public_values)
-            .map(|(s, pv)| TableReport {
+            .zip(heights)
+            .map(|((s, pv), rows)| TableReport {
                 name: s.name.to_string(),
-                rows: s.height,
+                rows,
                 width: s.air.main_width(),
                 public_values: pv.len(),
             })
@@ -196,9 +206,18 @@ pub fn verify(path: &Path, json: bool) -> Result<(), CliError> {
         output::json(&report);
     } else {
         print!("{}", report.text());
+        if security < WARN_SECURITY_BITS {
+            eprintln!(
+                "warning: only {security} conjectured security bits (preset {}): not a secure proof",
+                file.preset
+            );
+        }
     }
     Ok(())
 }
+
+/// Below this many conjectured bits `verify` warns that the proof is not secure.
+const WARN_SECURITY_BITS: u32 = 100;
 
 fn median(xs: &[Duration]) -> Duration {
     let mut v = xs.to_vec();
@@ -229,7 +248,8 @@ pub fn bench(
         let workload = rstark_workloads::build(name, size)?;
         trace.push(start.elapsed());
         progress.step(format!("run {run}/{runs}: proving"));
-        let proved = engine::prove(&params, &workload)?;
+        // No witness check: it is not proving work, and the verifier catches a bad witness.
+        let proved = engine::prove(&params, &workload, false)?;
         prove.push(proved.time);
         progress.step(format!("run {run}/{runs}: verifying"));
         let publics: Vec<_> = workload

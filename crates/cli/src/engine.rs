@@ -19,9 +19,13 @@ pub struct Proved {
     pub phases: Vec<Phase>,
 }
 
-/// Proves a workload on the CPU backend. The witness is checked first (a bad witness is an
-/// error naming its table and row, never a proof that fails later).
-pub fn prove(params: &StarkParams, workload: &Workload) -> Result<Proved, CliError> {
+/// Proves a workload on the CPU backend. With `check_witness` every constraint is checked first
+/// (a bad witness is then an error naming its table and row, never a proof that fails later).
+pub fn prove(
+    params: &StarkParams,
+    workload: &Workload,
+    check_witness: bool,
+) -> Result<Proved, CliError> {
     let tables: Vec<TableInput> = workload
         .tables
         .iter()
@@ -35,7 +39,7 @@ pub fn prove(params: &StarkParams, workload: &Workload) -> Result<Proved, CliErr
         })
         .collect();
     let options = ProveOptions {
-        check_witness: true,
+        check_witness,
         ..Default::default()
     };
     let start = Instant::now();
@@ -58,13 +62,14 @@ pub fn prove(params: &StarkParams, workload: &Workload) -> Result<Proved, CliErr
     })
 }
 
-/// Verifies proof bytes against the statement's tables and public values.
+/// Verifies proof bytes against the statement's tables and public values; returns the tables'
+/// heights.
 pub fn verify(
     params: &StarkParams,
     shapes: &[TableShape],
     public_values: &[Vec<F>],
     proof: &[u8],
-) -> Result<(), CliError> {
+) -> Result<Vec<usize>, CliError> {
     let proof = Proof::from_bytes(proof).map_err(|e| CliError::Rejected(e.to_string()))?;
     if proof.tables.len() != shapes.len() {
         return Err(CliError::Rejected(format!(
@@ -74,10 +79,11 @@ pub fn verify(
         )));
     }
     for (s, t) in shapes.iter().zip(&proof.tables) {
-        let expected = s.height.trailing_zeros();
-        if u32::from(t.log_height) != expected {
+        if let Some(height) = s.height
+            && u32::from(t.log_height) != height.trailing_zeros()
+        {
             return Err(CliError::Rejected(format!(
-                "table {}: the proof has 2^{} rows, the statement 2^{expected}",
+                "table {}: the proof has 2^{} rows, the statement {height}",
                 s.name, t.log_height
             )));
         }
@@ -87,5 +93,11 @@ pub fn verify(
         .zip(public_values)
         .map(|(s, pv)| rstark_verifier::VerifierTable::new(s.name, Arc::new(s.air), pv.clone()))
         .collect();
-    rstark_verifier::verify(params, &tables, &proof).map_err(|e| CliError::Rejected(e.to_string()))
+    rstark_verifier::verify(params, &tables, &proof)
+        .map_err(|e| CliError::Rejected(e.to_string()))?;
+    Ok(proof
+        .tables
+        .iter()
+        .map(|t| 1usize.checked_shl(t.log_height.into()).unwrap_or(0))
+        .collect())
 }

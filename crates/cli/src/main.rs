@@ -48,6 +48,9 @@ enum Command {
     Verify {
         /// The proof file.
         proof: PathBuf,
+        /// Reject proofs whose parameters give fewer conjectured security bits than this.
+        #[arg(long, default_value_t = 0)]
+        min_security_bits: u32,
         /// Print one JSON object on stdout instead of text.
         #[arg(long)]
         json: bool,
@@ -78,7 +81,11 @@ fn main() -> ExitCode {
             out,
             json,
         } => (json, commands::prove(&workload, size, &preset, &out, json)),
-        Command::Verify { proof, json } => (json, commands::verify(&proof, json)),
+        Command::Verify {
+            proof,
+            min_security_bits,
+            json,
+        } => (json, commands::verify(&proof, min_security_bits, json)),
         Command::Bench {
             workload,
             size,

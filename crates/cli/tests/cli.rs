@@ -66,10 +66,20 @@ fn every_workload_proves_and_verifies() {
         assert_eq!(report["valid"], true);
         assert_eq!(report["workload"], workload);
 
-        // Human-readable output too.
+        // Human-readable output too, with a warning: fast-test is not secure.
         let out = rstark(&["verify", file.to_str().unwrap()]);
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("proof OK"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a secure proof"));
+
+        // A verifier that requires 100 bits refuses it.
+        let out = rstark(&[
+            "verify",
+            file.to_str().unwrap(),
+            "--min-security-bits",
+            "100",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
     }
 }
 
@@ -107,6 +117,14 @@ fn tampered_files_are_rejected() {
     let mut bad = good.clone();
     let size_at = 8 + 2 + 1 + 3;
     bad[size_at..size_at + 8].copy_from_slice(&128u64.to_le_bytes());
+    std::fs::write(&bad_file, &bad).unwrap();
+    let out = rstark(&["verify", bad_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // Another preset's name for the same parameters.
+    let mut bad = good.clone();
+    let preset_at = 8 + 2 + 1 + 3 + 8 + 1;
+    bad[preset_at..preset_at + 4].copy_from_slice(b"slow");
     std::fs::write(&bad_file, &bad).unwrap();
     let out = rstark(&["verify", bad_file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -174,4 +192,26 @@ fn bench_reports_medians() {
     let report = json(&out);
     assert_eq!(report["runs"], 2);
     assert!(report["prove_seconds_median"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn flipped_bytes_anywhere_are_rejected_without_panics() {
+    let file = temp_path("vm-flip.bin");
+    prove("vm", "16", &file);
+    let good = std::fs::read(&file).unwrap();
+    let bad_file = temp_path("vm-flip-bad.bin");
+    // 97 positions spread over the whole file (header, public values, every proof section).
+    for k in 0..97 {
+        let at = k * (good.len() - 1) / 96;
+        let mut bad = good.clone();
+        bad[at] ^= 1 << (k % 8);
+        std::fs::write(&bad_file, &bad).unwrap();
+        let out = rstark(&["verify", bad_file.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "byte {at}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
