@@ -159,6 +159,12 @@ pub fn verify(path: &Path, min_security_bits: u32, json: bool) -> Result<(), Cli
     let progress = Progress::new(json);
     progress.step("verifying");
     let file = ProofFile::from_bytes(&bytes)?;
+    if presets::by_name(&file.preset) != Some(file.params) {
+        return Err(CliError::Rejected(format!(
+            "the file's parameters are not those of preset {:?}",
+            file.preset
+        )));
+    }
     let security = file.params.conjectured_security_bits();
     if security < min_security_bits {
         return Err(CliError::Rejected(format!(

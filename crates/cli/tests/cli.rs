@@ -121,6 +121,14 @@ fn tampered_files_are_rejected() {
     let out = rstark(&["verify", bad_file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
 
+    // Another preset's name for the same parameters.
+    let mut bad = good.clone();
+    let preset_at = 8 + 2 + 1 + 3 + 8 + 1;
+    bad[preset_at..preset_at + 4].copy_from_slice(b"slow");
+    std::fs::write(&bad_file, &bad).unwrap();
+    let out = rstark(&["verify", bad_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+
     // Truncated.
     std::fs::write(&bad_file, &good[..good.len() / 2]).unwrap();
     let out = rstark(&["verify", bad_file.to_str().unwrap()]);
@@ -184,4 +192,26 @@ fn bench_reports_medians() {
     let report = json(&out);
     assert_eq!(report["runs"], 2);
     assert!(report["prove_seconds_median"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn flipped_bytes_anywhere_are_rejected_without_panics() {
+    let file = temp_path("vm-flip.bin");
+    prove("vm", "16", &file);
+    let good = std::fs::read(&file).unwrap();
+    let bad_file = temp_path("vm-flip-bad.bin");
+    // 97 positions spread over the whole file (header, public values, every proof section).
+    for k in 0..97 {
+        let at = k * (good.len() - 1) / 96;
+        let mut bad = good.clone();
+        bad[at] ^= 1 << (k % 8);
+        std::fs::write(&bad_file, &bad).unwrap();
+        let out = rstark(&["verify", bad_file.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "byte {at}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
