@@ -7,6 +7,7 @@
 //! ```
 
 mod error;
+mod fri;
 pub mod golden;
 mod prove;
 mod report;
