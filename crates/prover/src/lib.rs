@@ -7,6 +7,7 @@
 //! ```
 
 mod error;
+pub mod golden;
 mod prove;
 mod report;
 
