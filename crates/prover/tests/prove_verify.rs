@@ -144,7 +144,9 @@ fn unbalanced_bus_is_rejected_by_the_prover() {
     let mut inputs = range_inputs(16, 16);
     inputs[0].trace.values[1] += F::ONE; // multiplicity of value 0
     match prove(&CpuBackend, &PARAMS, &inputs) {
-        Err(ProverError::BusUnbalanced(_)) => {}
+        Err(ProverError::BusUnbalanced(u)) => {
+            assert_eq!(u.buses, vec![rstark_air::examples::RANGE_BUS]);
+        }
         other => panic!("unexpected: {:?}", other.map(|_| ())),
     }
 }
