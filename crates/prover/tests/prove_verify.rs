@@ -550,3 +550,19 @@ mod tuples {
         }
     }
 }
+
+/// The tallest table is exactly the final polynomial's size: no folds, no FRI layer.
+#[test]
+fn no_fri_folds() {
+    let params = StarkParams {
+        log_final_poly_len: 3,
+        ..PARAMS
+    };
+    let inputs = vec![fib_input(8)];
+    let proof = prove(&CpuBackend, &params, &inputs).unwrap();
+    assert!(proof.fri_roots.is_empty());
+    verify(&params, &statement(&inputs), &proof).unwrap();
+    let mut bad = proof.clone();
+    bad.final_poly[7] += EF::ONE;
+    assert!(verify(&params, &statement(&inputs), &bad).is_err());
+}
