@@ -178,3 +178,88 @@ impl<'a> AirBuilder for PointFolder<'a> {
         self.public_values
     }
 }
+
+/// The base field's SIMD packing (`F::Packing`: AVX2/AVX-512 lanes when compiled for them, else
+/// one lane).
+pub type PackedF = <F as p3_field::Field>::Packing;
+
+/// Evaluates the AIR on `PackedF::WIDTH` row pairs at once (one per lane): the prover's
+/// composition evaluator. Folds with α^i given by its three base coefficients, keeping one packed
+/// accumulator per coefficient.
+pub struct PackedRowFolder<'a> {
+    pub local: &'a [PackedF],
+    pub next: &'a [PackedF],
+    pub public_values: &'a [F],
+    pub selectors: Selectors<PackedF>,
+    /// α^i as base coefficients.
+    pub alpha_pows: &'a [[F; 3]],
+    pub acc: [PackedF; 3],
+    pub index: usize,
+    empty: RowWindow<'a, PackedF>,
+}
+
+impl<'a> PackedRowFolder<'a> {
+    pub fn new(
+        local: &'a [PackedF],
+        next: &'a [PackedF],
+        public_values: &'a [F],
+        selectors: Selectors<PackedF>,
+        alpha_pows: &'a [[F; 3]],
+    ) -> Self {
+        Self {
+            local,
+            next,
+            public_values,
+            selectors,
+            alpha_pows,
+            acc: [PackedF::ZERO; 3],
+            index: 0,
+            empty: RowWindow::from_two_rows(&[], &[]),
+        }
+    }
+}
+
+impl<'a> AirBuilder for PackedRowFolder<'a> {
+    type F = F;
+    type Expr = PackedF;
+    type Var = PackedF;
+    type PreprocessedWindow = RowWindow<'a, PackedF>;
+    type MainWindow = RowWindow<'a, PackedF>;
+    type PublicVar = F;
+    type PeriodicVar = F;
+
+    fn main(&self) -> Self::MainWindow {
+        RowWindow::from_two_rows(self.local, self.next)
+    }
+
+    fn preprocessed(&self) -> &Self::PreprocessedWindow {
+        &self.empty
+    }
+
+    fn is_first_row(&self) -> PackedF {
+        self.selectors.is_first_row
+    }
+
+    fn is_last_row(&self) -> PackedF {
+        self.selectors.is_last_row
+    }
+
+    fn is_transition(&self) -> PackedF {
+        self.selectors.is_transition
+    }
+
+    #[inline(always)]
+    fn assert_zero<I: Into<PackedF>>(&mut self, x: I) {
+        let x = x.into();
+        if let Some(a) = self.alpha_pows.get(self.index) {
+            self.acc[0] += x * a[0];
+            self.acc[1] += x * a[1];
+            self.acc[2] += x * a[2];
+        }
+        self.index += 1;
+    }
+
+    fn public_values(&self) -> &[F] {
+        self.public_values
+    }
+}

@@ -18,15 +18,7 @@ pub struct ConstraintInfo {
 /// Evaluates `air` symbolically. `num_public_values` is the number of public values the table
 /// is proved with (the builder must offer at least as many as the AIR reads).
 pub fn constraint_info(air: &dyn Table, num_public_values: usize) -> ConstraintInfo {
-    let layout = AirLayout {
-        preprocessed_width: 0,
-        main_width: BaseAir::<F>::width(air),
-        num_public_values: num_public_values.max(BaseAir::<F>::num_public_values(air)),
-        ..Default::default()
-    };
-    let mut builder = SymbolicAirBuilder::<F>::new(layout);
-    Air::<SymbolicAirBuilder<F>>::eval(air, &mut builder);
-    let constraints = builder.base_constraints();
+    let constraints = symbolic_constraints(air, num_public_values);
     ConstraintInfo {
         num_constraints: constraints.len(),
         max_degree: constraints
@@ -35,4 +27,21 @@ pub fn constraint_info(air: &dyn Table, num_public_values: usize) -> ConstraintI
             .max()
             .unwrap_or(0),
     }
+}
+
+/// The AIR's constraints as p3 symbolic expressions, in assertion order (the input of a GPU
+/// constraint compiler). LogUp constraints are not included (see [`crate::logup`]).
+pub fn symbolic_constraints(
+    air: &dyn Table,
+    num_public_values: usize,
+) -> Vec<p3_air::SymbolicExpression<F>> {
+    let layout = AirLayout {
+        preprocessed_width: 0,
+        main_width: BaseAir::<F>::width(air),
+        num_public_values: num_public_values.max(BaseAir::<F>::num_public_values(air)),
+        ..Default::default()
+    };
+    let mut builder = SymbolicAirBuilder::<F>::new(layout);
+    Air::<SymbolicAirBuilder<F>>::eval(air, &mut builder);
+    builder.base_constraints()
 }

@@ -4,7 +4,7 @@ use p3_air::{Air, BaseAir, SymbolicAirBuilder};
 use rstark_field::F;
 
 use crate::Interactions;
-use crate::folder::{PointFolder, RowFolder};
+use crate::folder::{PackedRowFolder, PointFolder, RowFolder};
 
 /// A table's AIR as rstark uses it: the p3 AIR evaluated by every builder rstark runs, plus its
 /// bus interactions.
@@ -16,6 +16,7 @@ pub trait Table:
     + Interactions
     + Air<SymbolicAirBuilder<F>>
     + for<'a> Air<RowFolder<'a>>
+    + for<'a> Air<PackedRowFolder<'a>>
     + for<'a> Air<PointFolder<'a>>
     + Send
     + Sync
@@ -27,6 +28,7 @@ impl<T> Table for T where
         + Interactions
         + Air<SymbolicAirBuilder<F>>
         + for<'a> Air<RowFolder<'a>>
+        + for<'a> Air<PackedRowFolder<'a>>
         + for<'a> Air<PointFolder<'a>>
         + Send
         + Sync

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 use rstark_air::logup::batch_inverse;
-use rstark_field::{EF, GENERATOR};
+use rstark_field::{EF, F, GENERATOR, PrimeCharacteristicRing};
 use rstark_protocol::{BackendError, DeepInputs};
 
 use crate::codeword::CpuCodeword;
@@ -23,13 +23,34 @@ pub(crate) fn deep_codeword(
     denoms.extend(points.iter().map(|&x| EF::from(x) - inp.z_next));
     let inv = batch_inverse(&denoms);
     let coeffs = inp.coeffs;
+    let total: usize = inp.matrices.iter().map(|m| m.lde.width).sum();
+    if total != coeffs.pows.len() {
+        return Err(BackendError::BadInput("DEEP: column count mismatch".into()));
+    }
     let values: Vec<EF> = (0..size)
         .into_par_iter()
         .map(|j| {
-            let row = inp.matrices.iter().flat_map(|m| m.lde.row(j).iter());
-            let (a, c) = coeffs.combine(row);
+            // Σ δ^k f_k(x) split at the shifted/unshifted boundary (main+aux | composition).
+            let (mut a, mut c) = (EF::ZERO, EF::ZERO);
+            let mut off = 0;
+            for m in &inp.matrices {
+                let row = m.lde.row(j);
+                let s = dot(&coeffs.pows[off..off + row.len()], row);
+                if off < coeffs.n_shifted {
+                    a += s;
+                } else {
+                    c += s;
+                }
+                off += row.len();
+            }
             coeffs.value(a, c, inv[j], inv[size + j]) * inp.scale
         })
         .collect();
     Ok(CpuCodeword::new(values, log_size, GENERATOR))
+}
+
+/// Σ_k pows[k] · row[k] (EF × F products).
+#[inline]
+fn dot(pows: &[EF], row: &[F]) -> EF {
+    pows.iter().zip(row).map(|(&p, &v)| p * v).sum()
 }

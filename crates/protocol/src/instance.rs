@@ -81,6 +81,12 @@ pub enum ShapeError {
         column: usize,
         width: usize,
     },
+    #[error("table `{table}`: the AIR takes {expected} public values, {got} given")]
+    PublicValues {
+        table: String,
+        expected: usize,
+        got: usize,
+    },
     #[error("table `{table}`: constraint degree {degree} needs a quotient factor above 16")]
     DegreeTooHigh { table: String, degree: usize },
 }
@@ -97,6 +103,14 @@ pub fn derive_shape(
     }
     if BaseAir::<F>::num_periodic_columns(air) > 0 {
         return Err(ShapeError::Periodic(name.to_string()));
+    }
+    let declared = BaseAir::<F>::num_public_values(air);
+    if declared > 0 && declared != num_public_values {
+        return Err(ShapeError::PublicValues {
+            table: name.to_string(),
+            expected: declared,
+            got: num_public_values,
+        });
     }
     let width = BaseAir::<F>::width(air);
     if width == 0 {

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 /// Per-phase timings and sizes of one proof, for the CLI's timing table.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ProveReport {
     pub backend: &'static str,
     /// (phase name, wall time), in protocol order.
@@ -9,11 +9,27 @@ pub struct ProveReport {
     pub total: Duration,
     pub proof_bytes: usize,
     pub conjectured_security_bits: u32,
+    pub(crate) on_phase: Option<crate::prove::PhaseCallback>,
+}
+
+impl std::fmt::Debug for ProveReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProveReport")
+            .field("backend", &self.backend)
+            .field("phases", &self.phases)
+            .field("total", &self.total)
+            .field("proof_bytes", &self.proof_bytes)
+            .field("conjectured_security_bits", &self.conjectured_security_bits)
+            .finish()
+    }
 }
 
 impl ProveReport {
     pub(crate) fn record(&mut self, phase: &'static str, d: Duration) {
         tracing::debug!(phase, ms = d.as_secs_f64() * 1e3, "prover phase done");
         self.phases.push((phase, d));
+        if let Some(cb) = &self.on_phase {
+            cb(phase, d);
+        }
     }
 }

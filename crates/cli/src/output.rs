@@ -1,0 +1,221 @@
+//! What the commands print: aligned text for people, one JSON object for machines.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::commands::CliError;
+
+/// The parameters and security level a proof was made with.
+#[derive(Serialize)]
+pub struct ParamsReport {
+    pub preset: String,
+    pub log_blowup: u8,
+    pub num_queries: u16,
+    pub pow_bits: u8,
+    pub log_final_poly_len: u8,
+    pub security_bits: u32,
+}
+
+impl ParamsReport {
+    pub fn new(preset: &str, p: &rstark_protocol::StarkParams) -> Self {
+        Self {
+            preset: preset.to_string(),
+            log_blowup: p.log_blowup,
+            num_queries: p.num_queries,
+            pow_bits: p.pow_bits,
+            log_final_poly_len: p.log_final_poly_len,
+            security_bits: p.conjectured_security_bits(),
+        }
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "preset {} (blowup {}, {} queries, {} PoW bits): {} conjectured security bits",
+            self.preset,
+            1u32 << self.log_blowup,
+            self.num_queries,
+            self.pow_bits,
+            self.security_bits
+        )
+    }
+}
+
+#[derive(Serialize)]
+pub struct TableReport {
+    pub name: String,
+    pub rows: usize,
+    pub width: usize,
+    pub public_values: usize,
+}
+
+#[derive(Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub seconds: f64,
+}
+
+impl Phase {
+    pub fn new(name: impl Into<String>, d: Duration) -> Self {
+        Self {
+            name: name.into(),
+            seconds: d.as_secs_f64(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ProveReport {
+    pub command: &'static str,
+    pub workload: String,
+    pub size: usize,
+    pub params: ParamsReport,
+    pub tables: Vec<TableReport>,
+    /// Trace generation, the prover's phases, writing the file.
+    pub phases: Vec<Phase>,
+    pub prove_seconds: f64,
+    pub total_seconds: f64,
+    pub proof_bytes: usize,
+    pub file_bytes: usize,
+    pub out: String,
+}
+
+#[derive(Serialize)]
+pub struct VerifyReport {
+    pub command: &'static str,
+    pub valid: bool,
+    pub workload: String,
+    pub size: u64,
+    pub params: ParamsReport,
+    pub tables: Vec<TableReport>,
+    pub public_values: Vec<Vec<u64>>,
+    pub proof_bytes: usize,
+    pub verify_seconds: f64,
+}
+
+#[derive(Serialize)]
+pub struct BenchReport {
+    pub command: &'static str,
+    pub workload: String,
+    pub size: usize,
+    pub params: ParamsReport,
+    pub tables: Vec<TableReport>,
+    pub runs: usize,
+    pub trace_seconds_median: f64,
+    pub prove_seconds_median: f64,
+    pub verify_seconds_median: f64,
+    pub prove_seconds: Vec<f64>,
+    pub verify_seconds: Vec<f64>,
+    /// The prover's phases of the median run.
+    pub phases: Vec<Phase>,
+    pub proof_bytes: usize,
+}
+
+pub fn json<T: Serialize>(report: &T) {
+    match serde_json::to_string_pretty(report) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: cannot encode the report as JSON: {e}"),
+    }
+}
+
+pub fn error(e: &CliError, json: bool) {
+    if json {
+        let v = serde_json::json!({ "error": e.to_string(), "exit_code": e.exit_code() });
+        println!("{v}");
+    }
+    eprintln!("error: {e}");
+}
+
+fn seconds(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{s:.3} s")
+    }
+}
+
+fn tables_text(tables: &[TableReport]) -> String {
+    let mut out = format!(
+        "  {:<10} {:>10} {:>7} {:>8}\n",
+        "table", "rows", "width", "publics"
+    );
+    for t in tables {
+        out += &format!(
+            "  {:<10} {:>10} {:>7} {:>8}\n",
+            t.name, t.rows, t.width, t.public_values
+        );
+    }
+    out
+}
+
+fn phases_text(phases: &[Phase]) -> String {
+    let name_width = phases
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = format!("  {:<name_width$} {:>12}\n", "phase", "time");
+    for p in phases {
+        out += &format!("  {:<name_width$} {:>12}\n", p.name, seconds(p.seconds));
+    }
+    out
+}
+
+impl ProveReport {
+    pub fn text(&self) -> String {
+        format!(
+            "proved {} (size {}) with {}\n{}\n{}\n  prove {} · total {}\nproof: {} bytes ({} bytes with the file header) → {}\n",
+            self.workload,
+            self.size,
+            self.params.line(),
+            tables_text(&self.tables),
+            phases_text(&self.phases),
+            seconds(self.prove_seconds),
+            seconds(self.total_seconds),
+            self.proof_bytes,
+            self.file_bytes,
+            self.out
+        )
+    }
+}
+
+impl VerifyReport {
+    pub fn text(&self) -> String {
+        let publics: Vec<String> = self
+            .tables
+            .iter()
+            .zip(&self.public_values)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(t, v)| format!("  {} public values: {v:?}\n", t.name))
+            .collect();
+        format!(
+            "proof OK: {} (size {}) with {}\n{}{}  {} proof bytes, verified in {}\n",
+            self.workload,
+            self.size,
+            self.params.line(),
+            tables_text(&self.tables),
+            publics.concat(),
+            self.proof_bytes,
+            seconds(self.verify_seconds)
+        )
+    }
+}
+
+impl BenchReport {
+    pub fn text(&self) -> String {
+        format!(
+            "bench {} (size {}), {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians)\n  proof: {} bytes\n",
+            self.workload,
+            self.size,
+            self.runs,
+            self.params.line(),
+            tables_text(&self.tables),
+            phases_text(&self.phases),
+            seconds(self.trace_seconds_median),
+            seconds(self.prove_seconds_median),
+            seconds(self.verify_seconds_median),
+            self.proof_bytes
+        )
+    }
+}
