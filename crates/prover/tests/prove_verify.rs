@@ -161,6 +161,13 @@ fn wrong_public_values_are_rejected() {
     let mut stmt = statement(&inputs);
     stmt[0].public_values.push(F::ONE);
     assert!(verify(&PARAMS, &stmt, &proof).is_err());
+    let stmt = vec![statement(&inputs)[0].clone().with_log_height(4)];
+    verify(&PARAMS, &stmt, &proof).unwrap();
+    let stmt = vec![statement(&inputs)[0].clone().with_log_height(5)];
+    assert!(matches!(
+        verify(&PARAMS, &stmt, &proof),
+        Err(VerifierError::HeightMismatch { .. })
+    ));
     let mut stmt = statement(&inputs);
     stmt[0].public_values.pop();
     assert!(matches!(
