@@ -28,6 +28,6 @@ pub mod golden;
 mod prove;
 mod report;
 
-pub use error::ProverError;
+pub use error::{ProverError, UnbalancedBuses};
 pub use prove::{PhaseCallback, ProveOptions, TableInput, prove, prove_with_options};
 pub use report::ProveReport;

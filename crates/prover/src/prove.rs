@@ -206,6 +206,8 @@ pub fn prove_with_options<B: Backend>(
         prepared.iter().map(|p| p.interactions.as_slice()).collect();
     let logup = LogupChallenges::new(logup_alpha, logup_beta, &all_interactions);
     let mut auxes: Vec<Option<(B::Committed, EF)>> = Vec::with_capacity(tables.len());
+    // Σ over rows of h_k, per bus, to name the buses that do not balance.
+    let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
         let _s = info_span!("commit_aux").entered();
         for (t, p) in tables.iter().zip(&prepared) {
@@ -220,6 +222,11 @@ pub fn prove_with_options<B: Backend>(
                         source,
                     },
                 )?;
+            let k = p.interactions.len();
+            for (j, inter) in p.interactions.iter().enumerate() {
+                let col: EF = aux.iter().skip(j).step_by(k + 1).copied().sum();
+                *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += col;
+            }
             let aux = RowMajor {
                 values: flatten_ext(&aux),
                 width: p.shape.aux_width(),
@@ -232,7 +239,12 @@ pub fn prove_with_options<B: Backend>(
     }
     let total: EF = auxes.iter().flatten().map(|(_, c)| *c).sum();
     if total != EF::ZERO {
-        return Err(ProverError::BusUnbalanced(total));
+        let buses = bus_sums
+            .into_iter()
+            .filter(|(_, s)| *s != EF::ZERO)
+            .map(|(b, _)| b)
+            .collect();
+        return Err(ProverError::BusUnbalanced(crate::UnbalancedBuses { buses }));
     }
     report.record("LogUp aux traces", t0.elapsed());
 

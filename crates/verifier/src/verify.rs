@@ -20,12 +20,16 @@ use crate::VerifierError;
 /// Largest table height the verifier accepts (2^28 rows).
 const MAX_LOG_HEIGHT: u8 = 28;
 
-/// One table of the statement: its name, AIR and public values (the height comes from the proof).
+/// One table of the statement: its name, AIR and public values. The height comes from the proof
+/// (it is bound in the transcript); pin it with [`VerifierTable::with_log_height`] when the
+/// statement depends on it (e.g. "the N-th Fibonacci number").
 #[derive(Clone)]
 pub struct VerifierTable {
     pub name: String,
     pub air: Arc<dyn Table>,
     pub public_values: Vec<F>,
+    /// If set, the proof's log2 height of this table must equal it.
+    pub log_height: Option<u8>,
 }
 
 impl VerifierTable {
@@ -34,7 +38,14 @@ impl VerifierTable {
             name: name.into(),
             air,
             public_values,
+            log_height: None,
         }
+    }
+
+    /// Requires the table to have 2^log_height rows.
+    pub fn with_log_height(mut self, log_height: u8) -> Self {
+        self.log_height = Some(log_height);
+        self
     }
 }
 
@@ -211,6 +222,15 @@ pub fn verify(
             return Err(VerifierError::BadHeight {
                 table: t.name.clone(),
                 log_height: tp.log_height,
+            });
+        }
+        if let Some(expected) = t.log_height
+            && expected != tp.log_height
+        {
+            return Err(VerifierError::HeightMismatch {
+                table: t.name.clone(),
+                expected,
+                got: tp.log_height,
             });
         }
         let shape = derive_shape(
