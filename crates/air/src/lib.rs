@@ -10,6 +10,36 @@
 //!
 //! LogUp constraints are not written by the user: rstark adds them from the declared
 //! [`Interactions`] ([`logup`]).
+//!
+//! ```
+//! use rstark_air::{Air, AirBuilder, BaseAir, Interaction, Interactions, LinearCombination, WindowAccess};
+//! use rstark_field::PrimeCharacteristicRing;
+//!
+//! /// Column 0 counts 0, 1, 2, …; each value is received on bus 1 with multiplicity column 1.
+//! struct Counter;
+//!
+//! impl<T> BaseAir<T> for Counter {
+//!     fn width(&self) -> usize { 2 }
+//! }
+//!
+//! impl<AB: AirBuilder> Air<AB> for Counter {
+//!     fn eval(&self, builder: &mut AB) {
+//!         let main = builder.main();
+//!         let (v, next) = (main.current_slice()[0], main.next_slice()[0]);
+//!         builder.when_first_row().assert_zero(v);
+//!         builder.when_transition().assert_eq(next, v + AB::Expr::ONE);
+//!     }
+//! }
+//!
+//! impl Interactions for Counter {
+//!     fn interactions(&self) -> Vec<Interaction> {
+//!         vec![Interaction::receive(1, vec![LinearCombination::column(0)], LinearCombination::column(1))]
+//!     }
+//! }
+//!
+//! // Every such AIR is a `Table`.
+//! let _table: &dyn rstark_air::Table = &Counter;
+//! ```
 
 pub mod checker;
 pub mod examples;

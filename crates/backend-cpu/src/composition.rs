@@ -9,23 +9,13 @@ use rstark_field::{
     EF, F, Field, GENERATOR, PrimeCharacteristicRing, ef_from_base, ef_to_base, flatten_ext, omega,
 };
 use rstark_merkle::MerkleTree;
-use rstark_poly::{RowMajor, bit_reverse, lde, lde_from_coefficients};
+use rstark_poly::{RowMajor, bit_reverse, interpolate, lde, lde_from_coefficients};
 use rstark_protocol::{BackendError, CompositionInputs};
 
-use crate::committed::{CpuCommitted, PolySource};
+use crate::committed::CpuCommitted;
 use crate::util::{batch_inverse_base, coset_coefficients, coset_points, merkle_err};
 
 const CHUNK: usize = 256;
-
-/// The committed matrix's trace, or an error for a composition handle.
-fn trace_of(m: &CpuCommitted) -> Result<&RowMajor, BackendError> {
-    match &m.source {
-        PolySource::Trace(t) => Ok(t),
-        PolySource::Coefficients(_) => Err(BackendError::BadInput(
-            "composition input is not a trace commitment".into(),
-        )),
-    }
-}
 
 /// Rows of `m`'s polynomials on the quotient domain (2^log_q rows, bit-reversed): a prefix of
 /// the LDE when the blowup covers the quotient degree, else a separate extension.
@@ -39,8 +29,9 @@ fn quotient_rows(
     if d <= b {
         Ok(std::borrow::Cow::Borrowed(&m.lde.values[..rows]))
     } else {
-        let t = trace_of(m)?;
-        let ext = lde(t, d).map_err(|e| BackendError::Poly(e.to_string()))?;
+        let poly_err = |e: rstark_poly::PolyError| BackendError::Poly(e.to_string());
+        let trace = interpolate(&m.lde, m.log_blowup).map_err(poly_err)?;
+        let ext = lde(&trace, d).map_err(poly_err)?;
         Ok(std::borrow::Cow::Owned(ext.values))
     }
 }
@@ -52,20 +43,68 @@ pub(crate) fn commit_composition(
     let d = inp.log_quotient_degree;
     let b = inp.log_blowup;
     let log_q = n + d;
-    let q_size = 1usize << log_q;
-    let num_parts = 1usize << d;
     let height = 1usize << n;
-    let main_w = inp.main.lde.width;
     if inp.main.lde.height() != height << b {
         return Err(BackendError::BadInput("main LDE height mismatch".into()));
     }
     let main_q = quotient_rows(inp.main, log_q, d, b)?;
-    let (aux_q, aux_w) = match inp.aux {
-        Some(a) => (Some(quotient_rows(a, log_q, d, b)?), a.lde.width),
-        None => (None, 0),
+    let aux_q = match inp.aux {
+        Some(a) => Some(quotient_rows(a, log_q, d, b)?),
+        None => None,
     };
-    let aux_ext = aux_w / 3;
+    let rows = QuotientRows {
+        main: &main_q,
+        main_width: inp.main.lde.width,
+        aux: aux_q.as_deref(),
+        aux_width: inp.aux.map_or(0, |a| a.lde.width),
+    };
+    let quotient = quotient_values(inp, &rows)?;
+    let parts = split_quotient(&quotient, n, d)?;
+    let lde = lde_from_coefficients(&parts, n + b, GENERATOR);
+    let tree = MerkleTree::commit(&lde).map_err(merkle_err)?;
+    Ok(CpuCommitted {
+        lde,
+        tree,
+        log_blowup: b,
+        coefficients: Some(parts),
+    })
+}
 
+/// One table's main and aux rows on the quotient domain g·⟨ω_{n+d}⟩ (2^{n+d} rows each,
+/// bit-reversed order, row-major).
+pub struct QuotientRows<'a> {
+    pub main: &'a [F],
+    pub main_width: usize,
+    pub aux: Option<&'a [F]>,
+    pub aux_width: usize,
+}
+
+/// Q(x) = Σ_i α^i C_i(x) / Z_H(x) at every point of the quotient domain (bit-reversed order),
+/// from the rows there (docs/PROTOCOL.md §5.4). Public so that another backend can reuse the
+/// CPU evaluation of arbitrary AIRs.
+pub fn quotient_values<M: Sync>(
+    inp: &CompositionInputs<'_, M>,
+    rows: &QuotientRows<'_>,
+) -> Result<Vec<EF>, BackendError> {
+    let n = inp.log_height;
+    let d = inp.log_quotient_degree;
+    let log_q = n + d;
+    let q_size = 1usize << log_q;
+    let num_parts = 1usize << d;
+    let height = 1usize << n;
+    let main_w = rows.main_width;
+    let aux_w = rows.aux_width;
+    let aux_ext = aux_w / 3;
+    if main_w == 0
+        || rows.main.len() != q_size * main_w
+        || rows.aux.is_some_and(|a| a.len() != q_size * aux_w)
+    {
+        return Err(BackendError::BadInput(
+            "quotient-domain rows have the wrong shape".into(),
+        ));
+    }
+    let main_q = rows.main;
+    let aux_q = rows.aux;
     let points = coset_points(log_q, GENERATOR);
     let w_inv = omega(n).inverse();
     let n_inv = F::from_u64(height as u64).inverse();
@@ -136,7 +175,7 @@ pub(crate) fn commit_composition(
                         acc[1].as_slice()[l],
                         acc[2].as_slice()[l],
                     ]);
-                    if let Some(aux) = &aux_q {
+                    if let Some(aux) = aux_q {
                         for c in 0..aux_ext {
                             let a = j * aux_w + 3 * c;
                             let b = nj * aux_w + 3 * c;
@@ -171,8 +210,23 @@ pub(crate) fn commit_composition(
             }
         });
 
+    Ok(quotient)
+}
+
+/// Splits the quotient (bit-reversed evaluations on g·⟨ω_{n+d}⟩, degree < N·D) into its D parts:
+/// the coefficient matrix with N rows and 3·D columns (part i in columns 3i..3i+2).
+pub fn split_quotient(
+    quotient: &[EF],
+    log_height: usize,
+    log_qd: usize,
+) -> Result<RowMajor, BackendError> {
+    let height = 1usize << log_height;
+    let num_parts = 1usize << log_qd;
+    if quotient.len() != height * num_parts {
+        return Err(BackendError::BadInput("quotient has the wrong size".into()));
+    }
     // Coefficients of the quotient (degree < N·D), split into D parts of N coefficients.
-    let coeffs = coset_coefficients(&flatten_ext(&quotient), 3, GENERATOR);
+    let coeffs = coset_coefficients(&flatten_ext(quotient), 3, GENERATOR);
     let width = 3 * num_parts;
     let mut parts = vec![F::ZERO; height * width];
     parts
@@ -184,15 +238,8 @@ pub(crate) fn commit_composition(
                 row[3 * i..3 * i + 3].copy_from_slice(&coeffs[src..src + 3]);
             }
         });
-    let parts = RowMajor {
+    Ok(RowMajor {
         values: parts,
         width,
-    };
-    let lde = lde_from_coefficients(&parts, n + b, GENERATOR);
-    let tree = MerkleTree::commit(&lde).map_err(merkle_err)?;
-    Ok(CpuCommitted {
-        lde,
-        tree,
-        source: PolySource::Coefficients(parts),
     })
 }

@@ -14,6 +14,7 @@ use rstark_protocol::{Backend, BackendError, CompositionInputs, DeepInputs, Merk
 
 pub use codeword::CpuCodeword;
 pub use committed::CpuCommitted;
+pub use composition::{QuotientRows, quotient_values, split_quotient};
 
 /// The CPU backend. Uses rayon's global thread pool.
 #[derive(Clone, Copy, Debug, Default)]

@@ -7,9 +7,10 @@
 #define GL_EPS 0xFFFFFFFFull  // 2^64 mod p
 
 RS_HD u64 gl_add(u64 a, u64 b) {
+  // a + b < 2p: subtract p once if the sum reached p, whether or not it wrapped past 2^64
+  // (wrapping arithmetic makes s - p right in both cases).
   u64 s = a + b;
-  if (s < a) return s + GL_EPS;  // wrapped: s + 2^64 == s + EPS (mod p), cannot wrap again
-  return s >= GL_P ? s - GL_P : s;
+  return (s < a || s >= GL_P) ? s - GL_P : s;
 }
 
 RS_HD u64 gl_sub(u64 a, u64 b) {

@@ -1,82 +1,94 @@
 // LDE kernels: layout changes, the batched NTT passes and the coset expansion.
 #include "ntt.cuh"
 
-// dst[c * rows + r] = src[r * cols + c] (row-major -> column-major, or back with rows/cols swapped).
-// 1-D grid of 32 x 32 tiles, row tiles fastest (so either side may be long); block 32 x 8.
-extern "C" __global__ void transpose_u64(const u64* __restrict__ src, u64* __restrict__ dst,
-                                         u64 rows, u64 cols) {
-  __shared__ u64 tile[32][33];
-  u64 row_tiles = (rows + 31) / 32;
-  u64 r0 = ((u64)blockIdx.x % row_tiles) * 32;
-  u64 c0 = ((u64)blockIdx.x / row_tiles) * 32;
-  for (u32 i = threadIdx.y; i < 32; i += 8) {
-    u64 r = r0 + i;
-    u64 c = c0 + threadIdx.x;
-    if (r < rows && c < cols) tile[i][threadIdx.x] = src[r * cols + c];
+// Column-major `src` (cw columns of `rows` words) into columns c0 .. c0+cw of the row-major
+// `dst` (rows x dst_width): a block moves `tile_rows` whole rows. Reads are runs of tile_rows
+// words per column; writes are runs of cw words per row (one run when cw = dst_width); shared
+// memory rows are padded to cw + 1 words.
+extern "C" __global__ void __launch_bounds__(256)
+    colmajor_to_rowmajor(const u64* __restrict__ src, u64* __restrict__ dst, u64 rows, u32 cw,
+                         u32 tile_rows, u64 dst_width, u64 c0) {
+  extern __shared__ u64 sm[];
+  u64 r0 = (u64)blockIdx.x * tile_rows;
+  u32 total = tile_rows * cw;
+  u32 stride = cw + 1;
+  for (u32 i = threadIdx.x; i < total; i += blockDim.x) {
+    u32 c = i / tile_rows, r = i % tile_rows;
+    sm[r * stride + c] = src[(u64)c * rows + r0 + r];
   }
   __syncthreads();
-  for (u32 i = threadIdx.y; i < 32; i += 8) {
-    u64 c = c0 + i;
-    u64 r = r0 + threadIdx.x;
-    if (r < rows && c < cols) dst[c * rows + r] = tile[threadIdx.x][i];
+  for (u32 i = threadIdx.x; i < total; i += blockDim.x) {
+    u32 r = i / cw, c = i % cw;
+    dst[(r0 + r) * dst_width + c0 + c] = sm[r * stride + c];
   }
 }
 
-// Bit-reversal permutation of each column of length 2^log_n (column = blockIdx.y), log_n >= 10.
-// Index r = (a: 5 bits | m: log_n - 10 bits | b: 5 bits) goes to (rev b | rev m | rev a): a 32 x 32
-// tile per m keeps both the reads (runs over b) and the writes (runs over rev a) contiguous.
-extern "C" __global__ void bitrev_columns_tiled(const u64* __restrict__ src, u64* __restrict__ dst,
-                                                u32 log_n) {
-  __shared__ u64 tile[32][33];
-  u64 n = 1ull << log_n;
-  const u64* s = src + (u64)blockIdx.y * n;
-  u64* d = dst + (u64)blockIdx.y * n;
-  u32 log_m = log_n - 10;
+// The LDE's first step in one pass: row-major trace (N x W) -> column-major with bit-reversed
+// rows, dst[c * N + bitrev(r)] = src[r * W + c], for log_n >= 10. Row r = (a | m | b), with
+// 5-bit a and b, goes to bitrev(r) = (rev b | rev m | rev a): a block takes one m and 4 columns,
+// 32 x 32 rows x 4 columns through shared memory, read as runs of a row's 4 columns and written
+// as runs of 32 words (rev a over consecutive threads).
+#define TB_COLS 4
+extern "C" __global__ void __launch_bounds__(256)
+    trace_to_colmajor_bitrev(const u64* __restrict__ src, u64* __restrict__ dst, u32 log_n, u32 width) {
+  __shared__ u64 tile[TB_COLS * 32][33];
   u64 m = blockIdx.x;
-  u64 rm = bitrev_bits(m, log_m);
-  for (u32 a = threadIdx.y; a < 32; a += 8) {
-    tile[a][threadIdx.x] = s[((u64)a << (log_n - 5)) | (m << 5) | threadIdx.x];
+  u32 c0 = blockIdx.y * TB_COLS;
+  u32 cc = width - c0 < TB_COLS ? width - c0 : TB_COLS;
+  u32 tid = threadIdx.y * 32 + threadIdx.x;
+  for (u32 idx = tid; idx < 32 * 32 * TB_COLS; idx += 256) {
+    u32 a = idx / (32 * TB_COLS), e = idx % (32 * TB_COLS);
+    u32 b = e / TB_COLS, c = e % TB_COLS;
+    u64 row = ((u64)a << (log_n - 5)) | (m << 5) | b;
+    if (c < cc) tile[c * 32 + a][b] = src[row * width + c0 + c];
   }
   __syncthreads();
-  for (u32 rb = threadIdx.y; rb < 32; rb += 8) {
-    u32 ra = threadIdx.x;
-    u32 a = (u32)bitrev_bits(ra, 5);
+  u64 n = 1ull << log_n;
+  u64 rm = bitrev_bits(m, log_n - 10);
+  u32 ra = threadIdx.x;
+  u32 a = (u32)bitrev_bits(ra, 5);
+  for (u32 i = threadIdx.y; i < 32 * cc; i += 8) {
+    u32 c = i / 32, rb = i % 32;
     u32 b = (u32)bitrev_bits(rb, 5);
-    d[((u64)rb << (log_n - 5)) | (rm << 5) | ra] = tile[a][b];
+    dst[(u64)(c0 + c) * n + (((u64)rb << (log_n - 5)) | (rm << 5) | ra)] = tile[c * 32 + a][b];
   }
 }
 
-// Same permutation for short columns (log_n < 10): one thread per element.
-extern "C" __global__ void bitrev_columns_small(const u64* __restrict__ src, u64* __restrict__ dst,
-                                                u32 log_n, u64 total) {
+// Same for short traces (log_n < 10): one thread per element.
+extern "C" __global__ void trace_to_colmajor_bitrev_small(const u64* __restrict__ src, u64* __restrict__ dst,
+                                                          u32 log_n, u32 width) {
   u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= total) return;
   u64 n = 1ull << log_n;
-  u64 col = i >> log_n;
-  u64 r = i & (n - 1);
-  dst[col * n + bitrev_bits(r, log_n)] = src[i];
+  if (i >= n * width) return;
+  u64 r = i / width, c = i % width;
+  dst[c * n + bitrev_bits(r, log_n)] = src[i];
 }
 
-// One NTT pass over every column (column = blockIdx.y, tile = blockIdx.x).
-extern "C" __global__ void __launch_bounds__(NTT_THREADS) ntt_pass(u64* data, const u64* __restrict__ tw,
-                                                                   u32 log_n, u32 log_s, u32 k, u32 dif) {
-  extern __shared__ u64 sm[];
-  u64* col = data + ((u64)blockIdx.y << log_n);
-  ntt_tile_pass(sm, col, tw, log_s, k, dif != 0, blockIdx.x, threadIdx.x, blockDim.x);
-}
+// One NTT pass over every column (column = blockIdx.y, tile = blockIdx.x), and the first
+// forward pass with the coset expansion fused in: block a of column c (blockIdx.y = c * B + a)
+// reads coefficient column c scaled by N^-1 * s_a^k and writes its own block of `out`.
+// Two variants: register rounds of up to 4 stages (3 blocks per SM) or 3 (4 blocks per SM).
+#define NTT_KERNELS(SUFFIX, MAXR, MINB)                                                              \
+  extern "C" __global__ void __launch_bounds__(NTT_THREADS, MINB)                                   \
+      ntt_pass##SUFFIX(u64* data, const u64* __restrict__ tw, u32 log_n, u32 log_s, u32 k, u32 log_c, \
+                       u32 dif) {                                                                    \
+    extern __shared__ u64 sm[];                                                                      \
+    u64* col = data + ((u64)blockIdx.y << log_n);                                                    \
+    ntt_tile_pass<MAXR>(sm, col, tw, log_s, k, log_c, dif != 0, blockIdx.x, threadIdx.x, blockDim.x); \
+  }                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(NTT_THREADS, MINB) ntt_pass_expand##SUFFIX(            \
+      const u64* __restrict__ coef, u64* out, const u64* __restrict__ tw, u32 log_n, u32 log_s,     \
+      u32 k, u32 log_c, u32 log_b, const u64* __restrict__ lo_tab, const u64* __restrict__ hi_tab,  \
+      u32 log_lo) {                                                                                  \
+    extern __shared__ u64 sm[];                                                                      \
+    u64 y = blockIdx.y;                                                                              \
+    u32 a = (u32)(y & ((1u << log_b) - 1));                                                          \
+    const u64* src = coef + ((y >> log_b) << log_n);                                                 \
+    u64 hi_len = (1ull << log_n) >> log_lo;                                                          \
+    ntt_tile_pass_with<MAXR>(                                                                        \
+        sm, [&](u64 i) { return coset_scale(src[i], lo_tab, hi_tab, a, i, log_lo, hi_len); },       \
+        out + (y << log_n), tw, log_s, k, log_c, true, blockIdx.x, threadIdx.x, blockDim.x);         \
+  }
 
-// The first forward pass with the coset expansion fused in: block a of column c (blockIdx.y =
-// c * B + a) reads coefficient column c scaled by N^-1 * s_a^k and writes its own block of `out`.
-extern "C" __global__ void __launch_bounds__(NTT_THREADS)
-    ntt_pass_expand(const u64* __restrict__ coef, u64* out, const u64* __restrict__ tw, u32 log_n,
-                    u32 log_s, u32 k, u32 log_b, const u64* __restrict__ lo_tab,
-                    const u64* __restrict__ hi_tab, u32 log_lo) {
-  extern __shared__ u64 sm[];
-  u64 y = blockIdx.y;
-  u32 a = (u32)(y & ((1u << log_b) - 1));
-  const u64* src = coef + ((y >> log_b) << log_n);
-  u64 hi_len = (1ull << log_n) >> log_lo;
-  ntt_tile_pass_with(
-      sm, [&](u64 i) { return coset_scale(src[i], lo_tab, hi_tab, a, i, log_lo, hi_len); },
-      out + (y << log_n), tw, log_s, k, true, blockIdx.x, threadIdx.x, blockDim.x);
-}
+NTT_KERNELS(, 4, 3)
+NTT_KERNELS(_r3, 3, 4)

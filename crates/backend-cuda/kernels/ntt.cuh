@@ -3,8 +3,9 @@
 // A size-2^n transform is run as a few passes; each pass does k consecutive radix-2 stages
 // in shared memory. The stages with half-sizes h = s, 2s, ..., s*2^(k-1) only mix elements
 // whose indices agree outside the bits [log s, log s + k): a "group" is
-// {hi * s * 2^k + t * s + lo : t < 2^k}. One tile holds C = min(s, 16) groups with consecutive
-// `lo` (so global loads and stores are runs of C words) and all their 2^k points.
+// {hi * s * 2^k + t * s + lo : t < 2^k}. One tile holds C = 2^log_c groups with consecutive
+// `lo` (so global loads and stores are runs of C words) and all their 2^k points; the host's
+// plan (src/plan.rs) picks log_c (0 for the contiguous pass, 2..4 for strided ones).
 //
 // Twiddles come from one table per size: tw[h + r] = w_{2h}^r for every half-size h (r < h).
 // DIF (natural in, bit-reversed out): stages from h = N/2 down, butterfly (a + b, (a - b) w).
@@ -12,9 +13,13 @@
 #pragma once
 #include "field.cuh"
 
-#define NTT_MAX_LOG_C 4      // at most 16 consecutive groups per tile
-#define NTT_TILE_LOG 12      // at most 4096 words (32 KiB) per tile
+#define NTT_TILE_LOG 12      // at most 4096 words per tile
 #define NTT_THREADS 256
+// Register rounds of up to 4 stages (16 values per thread, 3 blocks per SM) or of up to 3
+// (8 values, 4 blocks per SM); the host picks the variant (GpuContext::set_ntt_round).
+// Shared-memory index of tile element e: one pad word per 16 keeps the strided register
+// rounds free of bank conflicts.
+#define NTT_PAD(e) ((e) + ((e) >> 4))
 
 struct ntt_tile_geom {
   u32 log_s, k, log_c;
@@ -22,15 +27,15 @@ struct ntt_tile_geom {
   u64 lo0;   // `lo` of q = 0
 };
 
-RS_HD ntt_tile_geom ntt_geom(u32 log_s, u32 k, u64 tile) {
+RS_HD ntt_tile_geom ntt_geom(u32 log_s, u32 k, u32 log_c, u64 tile) {
   ntt_tile_geom g;
   g.log_s = log_s;
   g.k = k;
-  g.log_c = log_s < NTT_MAX_LOG_C ? log_s : NTT_MAX_LOG_C;
-  u32 log_runs = log_s - g.log_c;  // runs of C groups per `hi`
+  g.log_c = log_c;
+  u32 log_runs = log_s - log_c;  // runs of C groups per `hi`
   u64 hi = tile >> log_runs;
   u64 run = tile & ((1ull << log_runs) - 1);
-  g.lo0 = run << g.log_c;
+  g.lo0 = run << log_c;
   g.base = (hi << (log_s + k)) | g.lo0;
   return g;
 }
@@ -41,62 +46,122 @@ RS_HD u64 ntt_elem_pos(const ntt_tile_geom& g, u32 e) {
   return g.base + (t << g.log_s) + q;
 }
 
-// One stage (local half-size 2^j) over the tile held in `sm`, butterflies tid, tid + nthreads, ...
-RS_HD void ntt_tile_stage(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j, bool dif,
-                          u32 tid, u32 nthreads) {
-  u32 half_butterflies = 1u << (g.k - 1 + g.log_c);
-  u32 cmask = (1u << g.log_c) - 1;
-  u32 jmask = (1u << j) - 1;
-  u64 h = 1ull << (g.log_s + j);
-  for (u32 bi = tid; bi < half_butterflies; bi += nthreads) {
-    u32 q = bi & cmask;
-    u32 u = bi >> g.log_c;
-    u32 t0 = ((u >> j) << (j + 1)) | (u & jmask);
-    u32 t1 = t0 + (1u << j);
-    u64 r = ((u64)(t0 & jmask) << g.log_s) + g.lo0 + q;
+RS_HD void ntt_butterfly(u64& a, u64& b, u64 w, bool dif) {
+  if (dif) {
+    u64 d = gl_sub(a, b);
+    a = gl_add(a, b);
+    b = gl_mul(d, w);
+  } else {
+    u64 wb = gl_mul(b, w);
+    b = gl_sub(a, wb);
+    a = gl_add(a, wb);
+  }
+}
+
+// Stage S of a register round (compile-time S, so every x[] index is a constant).
+template <int R, int S, bool DIF>
+RS_HD void ntt_stage_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u64 lo) {
+  u64 h = 1ull << (log_s + j0 + S);
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+  for (int mm = 0; mm < (1 << S); mm++) {
+    u64 r = ((u64)(tb_lo + ((u32)mm << j0)) << log_s) + lo;
     u64 w = tw[h + r];
-    u32 i0 = (t0 << g.log_c) + q;
-    u32 i1 = (t1 << g.log_c) + q;
-    u64 a = sm[i0];
-    u64 b = sm[i1];
-    if (dif) {
-      sm[i0] = gl_add(a, b);
-      sm[i1] = gl_mul(gl_sub(a, b), w);
-    } else {
-      u64 wb = gl_mul(b, w);
-      sm[i0] = gl_add(a, wb);
-      sm[i1] = gl_sub(a, wb);
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int hi = 0; hi < (1 << (R - 1 - S)); hi++) {
+      const int m0 = mm + (hi << (S + 1));
+      ntt_butterfly(x[m0], x[m0 + (1 << S)], w, DIF);
     }
   }
+}
+
+// The R stages of a round: DIF from the top one down, DIT from the bottom one up.
+template <int R, bool DIF, int SI = 0>
+RS_HD void ntt_stages_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u64 lo) {
+  if constexpr (SI < R) {
+    constexpr int S = DIF ? R - 1 - SI : SI;
+    ntt_stage_regs<R, S, DIF>(x, tw, log_s, j0, tb_lo, lo);
+    ntt_stages_regs<R, DIF, SI + 1>(x, tw, log_s, j0, tb_lo, lo);
+  }
+}
+
+// One register round: the local stages j0 .. j0+R-1 (t-space half-sizes 2^j). Each thread takes
+// groups of 2^R values t = tb + m * 2^j0 (tb with bits j0..j0+R-1 clear) into registers, runs
+// the R stages there, and writes them back. Stage j of the round pairs m and m + 2^s (s = j - j0)
+// with twiddle tw[h + r], h = s_glob * 2^j, r = ((t0 mod 2^j) << log_s) + lo.
+template <int R, bool DIF>
+RS_HD void ntt_round(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32 tid, u32 nthreads) {
+  const int M = 1 << R;
+  u32 groups = 1u << (g.k + g.log_c - R);
+  u32 cmask = (1u << g.log_c) - 1;
+  u32 lowmask = (1u << j0) - 1;
+  for (u32 gi = tid; gi < groups; gi += nthreads) {
+    u32 q = gi & cmask;
+    u32 rest = gi >> g.log_c;
+    u32 tb = (rest & lowmask) | ((rest >> j0) << (j0 + R));
+    u64 x[M];
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int m = 0; m < M; m++) x[m] = sm[NTT_PAD((((tb + ((u32)m << j0)) << g.log_c) | q))];
+    ntt_stages_regs<R, DIF>(x, tw, g.log_s, j0, tb & lowmask, g.lo0 + q);
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int m = 0; m < M; m++) sm[NTT_PAD((((tb + ((u32)m << j0)) << g.log_c) | q))] = x[m];
+  }
+}
+
+template <int MAXR, bool DIF>
+RS_HD void ntt_round_upto(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32 r, u32 tid,
+                          u32 nthreads) {
+  if constexpr (MAXR >= 4) {
+    if (r >= 4) return ntt_round<4, DIF>(sm, tw, g, j0, tid, nthreads);
+  }
+  if (r == 3) return ntt_round<3, DIF>(sm, tw, g, j0, tid, nthreads);
+  if (r == 2) return ntt_round<2, DIF>(sm, tw, g, j0, tid, nthreads);
+  ntt_round<1, DIF>(sm, tw, g, j0, tid, nthreads);
 }
 
 // A whole pass for one tile of one column: element at global index i is read as load(i) and
 // written to dst[i] (`load` may read another buffer, e.g. with the coset scaling fused in).
-template <typename Load>
-RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 log_s, u32 k, bool dif,
-                              u64 tile, u32 tid, u32 nthreads) {
-  ntt_tile_geom g = ntt_geom(log_s, k, tile);
+// DIF runs the rounds from the top stage down, DIT from the bottom up.
+template <int MAXR, typename Load>
+RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 log_s, u32 k,
+                              u32 log_c, bool dif, u64 tile, u32 tid, u32 nthreads) {
+  ntt_tile_geom g = ntt_geom(log_s, k, log_c, tile);
   u32 elems = 1u << (k + g.log_c);
-  for (u32 e = tid; e < elems; e += nthreads) sm[e] = load(ntt_elem_pos(g, e));
+  for (u32 e = tid; e < elems; e += nthreads) sm[NTT_PAD(e)] = load(ntt_elem_pos(g, e));
   RS_SYNC();
   if (dif) {
-    for (int j = (int)k - 1; j >= 0; j--) {
-      ntt_tile_stage(sm, tw, g, (u32)j, true, tid, nthreads);
+    u32 top = k;
+    while (top > 0) {
+      u32 r = top < (u32)MAXR ? top : (u32)MAXR;
+      ntt_round_upto<MAXR, true>(sm, tw, g, top - r, r, tid, nthreads);
       RS_SYNC();
+      top -= r;
     }
   } else {
-    for (u32 j = 0; j < k; j++) {
-      ntt_tile_stage(sm, tw, g, j, false, tid, nthreads);
+    u32 j0 = 0;
+    while (j0 < k) {
+      u32 r = k - j0 < (u32)MAXR ? k - j0 : (u32)MAXR;
+      ntt_round_upto<MAXR, false>(sm, tw, g, j0, r, tid, nthreads);
       RS_SYNC();
+      j0 += r;
     }
   }
-  for (u32 e = tid; e < elems; e += nthreads) dst[ntt_elem_pos(g, e)] = sm[e];
+  for (u32 e = tid; e < elems; e += nthreads) dst[ntt_elem_pos(g, e)] = sm[NTT_PAD(e)];
 }
 
 // In place: one tile of one column (`col` points at the column's first element).
-RS_HD void ntt_tile_pass(u64* sm, u64* col, const u64* tw, u32 log_s, u32 k, bool dif, u64 tile,
-                         u32 tid, u32 nthreads) {
-  ntt_tile_pass_with(sm, [&](u64 i) { return col[i]; }, col, tw, log_s, k, dif, tile, tid, nthreads);
+template <int MAXR>
+RS_HD void ntt_tile_pass(u64* sm, u64* col, const u64* tw, u32 log_s, u32 k, u32 log_c, bool dif,
+                         u64 tile, u32 tid, u32 nthreads) {
+  ntt_tile_pass_with<MAXR>(sm, [&](u64 i) { return col[i]; }, col, tw, log_s, k, log_c, dif, tile, tid,
+                     nthreads);
 }
 
 // Coset scaling of one coefficient into the B blocks: out_a[k] = coef[k] * lo_a[k mod LO] * hi_a[k / LO].

@@ -30,14 +30,24 @@ static u64 rnd() {
 static int failures = 0;
 #define CHECK(c, ...) do { if (!(c)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
-struct Pass { u32 log_s, k; };
+// Mirrors src/plan.rs `ntt_plan`.
+struct Pass { u32 log_s, k, log_c; };
 static std::vector<Pass> plan(u32 n, bool dif) {
   std::vector<Pass> upper, out;
   u32 k_last = n < NTT_TILE_LOG ? n : NTT_TILE_LOG;
-  u32 hi = n;
-  while (hi > k_last) { u32 lo = hi - 8 > k_last && hi >= 8 ? hi - 8 : k_last; upper.push_back({lo, hi - lo}); hi = lo; }
-  if (dif) { out = upper; if (k_last) out.push_back({0, k_last}); }
-  else { if (k_last) out.push_back({0, k_last}); for (int i = (int)upper.size() - 1; i >= 0; i--) out.push_back(upper[i]); }
+  u32 u = n - k_last;
+  u32 count = (u + 9) / 10;
+  u32 hi = n, remaining = u;
+  for (u32 i = 0; i < count; i++) {
+    u32 k = (remaining + (count - i) - 1) / (count - i);  // ceil(remaining / passes left)
+    remaining -= k;
+    u32 lo = hi - k;
+    u32 lc = 12 - k < 4 ? 12 - k : 4;
+    upper.push_back({lo, k, lc});
+    hi = lo;
+  }
+  if (dif) { out = upper; if (k_last) out.push_back({0, k_last, 0}); }
+  else { if (k_last) out.push_back({0, k_last, 0}); for (int i = (int)upper.size() - 1; i >= 0; i--) out.push_back(upper[i]); }
   return out;
 }
 
@@ -54,11 +64,10 @@ static std::vector<u64> twiddles(u32 n, bool inv) {
 }
 
 static void run_ntt(std::vector<u64>& col, u32 n, bool dif, const std::vector<u64>& tw) {
-  std::vector<u64> sm(1u << NTT_TILE_LOG);
+  std::vector<u64> sm(NTT_PAD(1u << NTT_TILE_LOG));
   for (Pass p : plan(n, dif)) {
-    u32 log_c = p.log_s < NTT_MAX_LOG_C ? p.log_s : NTT_MAX_LOG_C;
-    u64 tiles = (1ull << n) >> (p.k + log_c);
-    for (u64 t = 0; t < tiles; t++) ntt_tile_pass(sm.data(), col.data(), tw.data(), p.log_s, p.k, dif, t, 0, 1);
+    u64 tiles = (1ull << n) >> (p.k + p.log_c);
+    for (u64 t = 0; t < tiles; t++) ntt_tile_pass<3>(sm.data(), col.data(), tw.data(), p.log_s, p.k, p.log_c, dif, t, 0, 1);
   }
 }
 
@@ -86,19 +95,18 @@ static void check_lde(u32 n, u32 b) {
   for (u64 a = 0; a < B; a++) {
     // as the device does it: the first DIF pass loads the scaled coefficients (ntt_pass_expand)
     std::vector<u64> blk(N);
-    std::vector<u64> sm(1u << NTT_TILE_LOG);
+    std::vector<u64> sm(NTT_PAD(1u << NTT_TILE_LOG));
     std::vector<u64> tw = twiddles(n, false);
     std::vector<Pass> passes = plan(n, true);
     for (size_t pi = 0; pi < passes.size(); pi++) {
       Pass p = passes[pi];
-      u32 log_c = p.log_s < NTT_MAX_LOG_C ? p.log_s : NTT_MAX_LOG_C;
-      u64 tiles = N >> (p.k + log_c);
+      u64 tiles = N >> (p.k + p.log_c);
       for (u64 t = 0; t < tiles; t++) {
         if (pi == 0) {
           auto load = [&](u64 i) { return coset_scale(c[i], lo_tab.data(), hi_tab.data(), (u32)a, i, log_lo, hi_len); };
-          ntt_tile_pass_with(sm.data(), load, blk.data(), tw.data(), p.log_s, p.k, true, t, 0, 1);
+          ntt_tile_pass_with<4>(sm.data(), load, blk.data(), tw.data(), p.log_s, p.k, p.log_c, true, t, 0, 1);
         } else {
-          ntt_tile_pass(sm.data(), blk.data(), tw.data(), p.log_s, p.k, true, t, 0, 1);
+          ntt_tile_pass<4>(sm.data(), blk.data(), tw.data(), p.log_s, p.k, p.log_c, true, t, 0, 1);
         }
       }
     }
@@ -158,7 +166,7 @@ int main() {
   for (u32 n = 0; n <= 9; n++)
     for (u32 b = 1; b <= 3; b++) check_lde(n, b);
   check_lde(13, 1);
-  for (u32 n : {12u, 13u, 16u, 20u, 21u}) check_roundtrip(n);
+  for (u32 n : {12u, 13u, 16u, 21u, 22u, 24u}) check_roundtrip(n);
   printf("selfcheck: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
   return failures ? 1 : 0;
 }

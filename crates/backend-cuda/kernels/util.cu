@@ -68,3 +68,17 @@ extern "C" __global__ void __launch_bounds__(128) keccak_ceiling(u64* out, u32 i
   for (int i = 0; i < 25; i++) x ^= s[i];
   out[t] = x;
 }
+
+// Goldilocks multiplication ceiling: each thread runs 4 independent chains of `iters` products.
+extern "C" __global__ void __launch_bounds__(256) gl_mul_ceiling(u64* out, u32 iters) {
+  u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  u64 a = splitmix64(t) % GL_P, b = splitmix64(t + 1) % GL_P, c = splitmix64(t + 2) % GL_P,
+      d = splitmix64(t + 3) % GL_P, w = splitmix64(t + 4) % GL_P;
+  for (u32 i = 0; i < iters; i++) {
+    a = gl_mul(a, w);
+    b = gl_mul(b, w);
+    c = gl_mul(c, w);
+    d = gl_mul(d, w);
+  }
+  out[t] = a ^ b ^ c ^ d;
+}

@@ -2,7 +2,7 @@
 //! memory pool, cached twiddle tables, and a count of every byte that crosses PCIe.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cudarc::driver::sys::CUmemPool_attribute;
@@ -41,8 +41,12 @@ pub struct GpuContext {
     twiddles: Mutex<HashMap<(u32, bool), DevWords>>,
     cosets: Mutex<HashMap<(u32, u32), CosetDev>>,
     poison: AtomicBool,
+    ntt_round: AtomicU32,
     name: String,
 }
+
+/// The NTT variant a new context uses: 0 = chosen per pass (see [`GpuContext::set_ntt_round`]).
+pub const DEFAULT_NTT_ROUND: u32 = 0;
 
 /// Words written into fresh output buffers when poisoning is on (not a canonical element).
 pub const POISON: u64 = 0xDEAD_BEEF_DEAD_BEEF;
@@ -92,6 +96,7 @@ impl GpuContext {
             twiddles: Mutex::new(HashMap::new()),
             cosets: Mutex::new(HashMap::new()),
             poison: AtomicBool::new(false),
+            ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
             name,
         })
     }
@@ -161,6 +166,26 @@ impl GpuContext {
     /// prove every element is written).
     pub fn set_poison(&self, on: bool) {
         self.poison.store(on, Ordering::Relaxed);
+    }
+
+    /// NTT kernel variant: register rounds of up to 4 stages (3 blocks per SM) or of up to 3
+    /// (4 blocks per SM); 0 (the default) picks per pass with [`plan::prefers_round3`]. All give
+    /// the same bytes; the benchmark times them.
+    pub fn set_ntt_round(&self, max_stages: u32) {
+        self.ntt_round.store(max_stages.min(4), Ordering::Relaxed);
+    }
+
+    /// (in-place pass, first forward pass with coset scaling) kernels for a pass of k stages.
+    pub(crate) fn ntt_kernels(&self, k: u32) -> (&CudaFunction, &CudaFunction) {
+        let r3 = match self.ntt_round.load(Ordering::Relaxed) {
+            0 => plan::prefers_round3(k),
+            r => r <= 3,
+        };
+        if r3 {
+            (&self.k.ntt_pass_r3, &self.k.ntt_pass_expand_r3)
+        } else {
+            (&self.k.ntt_pass, &self.k.ntt_pass_expand)
+        }
     }
 
     /// Copy host words to a new device buffer (counted).

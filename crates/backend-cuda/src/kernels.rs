@@ -35,11 +35,14 @@ macro_rules! kernels {
 }
 
 kernels!(
-    transpose_u64,
-    bitrev_columns_tiled,
-    bitrev_columns_small,
+    colmajor_to_rowmajor,
+    trace_to_colmajor_bitrev,
+    trace_to_colmajor_bitrev_small,
     ntt_pass,
     ntt_pass_expand,
+    ntt_pass_r3,
+    ntt_pass_expand_r3,
+    gl_mul_ceiling,
     hash_leaves_rowmajor,
     hash_leaves_colmajor,
     merkle_layers,

@@ -1,34 +1,110 @@
 //! The batched coset LDE on the device (docs/PROTOCOL.md §2, docs/GPU.md "LDE pipeline").
 //!
-//! trace (row-major, N × W) --transpose--> column-major --bit-reverse--> inverse NTT (DIT, gives
-//! N·coefficients in natural order) --coset_expand--> B blocks per column, block a scaled by
-//! N^-1·s_a^k --forward NTT (DIF, bit-reversed out)--> column-major LDE: block a, position v is
-//! the value at g·w_{n+b}^{bitrev(a·N + v)}, i.e. LDE row a·N + v. Then either a transpose to
-//! row-major, or the leaf hashing that reads the column-major LDE and writes the row-major one.
+//! trace (row-major, N × W) --one pass--> column-major, rows bit-reversed --> inverse NTT (DIT, gives
+//! N·coefficients in natural order) --> B blocks per column, block a scaled by N^-1·s_a^k (fused
+//! into the first pass of) --forward NTT (DIF, bit-reversed out)--> column-major LDE: block a,
+//! position v is the value at g·w_{n+b}^{bitrev(a·N + v)}, i.e. LDE row a·N + v. Then either a
+//! transpose to row-major, or the leaf hashing that reads the column-major LDE and writes the
+//! row-major one.
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::sys::CUevent_flags;
+use cudarc::driver::{CudaEvent, CudaSlice, LaunchConfig, PushKernelArg};
 
 use crate::context::GpuContext;
-use crate::error::{CudaError, Result};
+use crate::error::{CudaError, DriverContext, Result};
 use crate::matrix::DeviceMatrix;
 use crate::merkle::{DeviceMerkleTree, check_leaves};
 use crate::plan::{self, MAX_LOG_N, NttPass};
 
 const MAX_GRID_Y: usize = 65_535;
+/// Column-major scratch per chunk of the row-major LDE: at most 2^31 words (16 GiB)...
+const MAX_SCRATCH_WORDS: usize = 1 << 31;
+/// ... and at most 64 columns.
+const MAX_CHUNK_COLS: usize = 64;
 
 impl GpuContext {
     /// `lde(trace, 2^log_blowup)`: the bit-reversed coset LDE as a row-major device matrix.
     pub fn lde(&self, trace: &DeviceMatrix, log_blowup: u32) -> Result<DeviceMatrix> {
-        let (col, rows) = self.lde_colmajor(trace, log_blowup)?;
-        let w = trace.width();
+        self.lde_marked(trace, log_blowup, &mut None)
+    }
+
+    /// [`lde`](Self::lde), timing its phases with CUDA events: (phase, milliseconds).
+    pub fn lde_phases(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+    ) -> Result<Vec<(&'static str, f64)>> {
+        let mut marks = Some(Vec::new());
+        self.mark(&mut marks, "start")?;
+        let m = self.lde_marked(trace, log_blowup, &mut marks)?;
+        self.synchronize()?;
+        drop(m);
+        let marks = marks.unwrap_or_default();
+        marks
+            .windows(2)
+            .map(|w| {
+                Ok((
+                    w[1].0,
+                    w[0].1.elapsed_ms(&w[1].1).ctx("reading an event")? as f64,
+                ))
+            })
+            .collect()
+    }
+
+    fn mark(
+        &self,
+        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
+        name: &'static str,
+    ) -> Result<()> {
+        if let Some(m) = marks {
+            let e = self
+                .cuda_context()
+                .new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
+                .ctx("creating an event")?;
+            e.record(self.stream()).ctx("recording an event")?;
+            m.push((name, e));
+        }
+        Ok(())
+    }
+
+    fn lde_marked(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
+    ) -> Result<DeviceMatrix> {
+        let coef = self.lde_coefficients(trace, log_blowup, marks)?;
+        let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
+        let rows = trace.rows() << log_blowup;
         let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
-        self.transpose(&col, &mut out, w as u64, rows as u64)?;
+        // Column chunks bound the column-major scratch (at most 2^31 words, 64 columns), so the
+        // LDE needs little more than the trace, its coefficients and the result.
+        let chunk = (MAX_SCRATCH_WORDS / rows).clamp(1, MAX_CHUNK_COLS).min(w);
+        let mut ext = self.alloc_words(rows * chunk, "the LDE (column-major chunk)")?;
+        for c0 in (0..w).step_by(chunk) {
+            let cw = chunk.min(w - c0);
+            self.forward_columns(&coef, c0, cw, log_n, log_blowup, &mut ext)?;
+            self.colmajor_into_rowmajor(&ext, rows, cw, &mut out, w, c0)?;
+        }
+        self.mark(marks, "forward NTT + row-major write")?;
         Ok(DeviceMatrix::from_parts(out, rows, w))
     }
 
-    /// LDE and its Merkle commitment in one pass over the LDE: the leaf kernel reads the
-    /// column-major result and writes the row-major matrix as it hashes.
+    /// LDE, then the Merkle commitment of the row-major result.
     pub fn lde_commit(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+    ) -> Result<(DeviceMatrix, DeviceMerkleTree)> {
+        let m = self.lde(trace, log_blowup)?;
+        let tree = DeviceMerkleTree::commit(self, &m)?;
+        Ok((m, tree))
+    }
+
+    /// LDE and its Merkle commitment with one pass less over the LDE: the leaf kernel reads the
+    /// column-major result and writes the row-major matrix as it hashes (its strided writes and
+    /// re-reads can cost more than the pass they save; the benchmark compares both).
+    pub fn lde_commit_fused(
         &self,
         trace: &DeviceMatrix,
         log_blowup: u32,
@@ -57,6 +133,22 @@ impl GpuContext {
         trace: &DeviceMatrix,
         log_blowup: u32,
     ) -> Result<(CudaSlice<u64>, usize)> {
+        let coef = self.lde_coefficients(trace, log_blowup, &mut None)?;
+        let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
+        let rows = trace.rows() << log_blowup;
+        let mut ext = self.alloc_words(rows * w, "the LDE (column-major)")?;
+        self.forward_columns(&coef, 0, w, log_n, log_blowup, &mut ext)?;
+        Ok((ext, rows))
+    }
+
+    /// Checks the shape, then: trace -> column-major, bit-reversed -> inverse NTT, giving
+    /// N·(coefficients) in natural order, W columns of N words.
+    fn lde_coefficients(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
+    ) -> Result<CudaSlice<u64>> {
         let (n_rows, w) = (trace.rows(), trace.width());
         if !n_rows.is_power_of_two() {
             return Err(CudaError::Shape(format!(
@@ -75,58 +167,117 @@ impl GpuContext {
                 "LDE of width {w} with blowup 2^{log_blowup}: width x blowup must be 1..={MAX_GRID_Y}"
             )));
         }
-        let n = n_rows as u64;
         let total = n_rows * w;
 
-        // row-major -> column-major -> bit-reversed rows
-        let mut tmp = self.alloc_words(total, "LDE scratch")?;
-        self.transpose(&trace.buf, &mut tmp, n, w as u64)?;
+        // row-major -> column-major with bit-reversed rows, in one pass
         let mut coef = self.alloc_words(total, "LDE coefficients")?;
+        let wd = w as u32;
         if log_n >= 10 {
             let cfg = LaunchConfig {
-                grid_dim: (1 << (log_n - 10), w as u32, 1),
+                grid_dim: (1 << (log_n - 10), w.div_ceil(4) as u32, 1),
                 block_dim: (32, 8, 1),
                 shared_mem_bytes: 0,
             };
-            let mut b = self.func(&self.k.bitrev_columns_tiled);
-            b.arg(&tmp).arg(&mut coef).arg(&log_n);
-            self.launch(b, cfg, "bitrev_columns_tiled")?;
+            let mut b = self.func(&self.k.trace_to_colmajor_bitrev);
+            b.arg(&trace.buf).arg(&mut coef).arg(&log_n).arg(&wd);
+            self.launch(b, cfg, "trace_to_colmajor_bitrev")?;
         } else {
-            let t = total as u64;
-            let mut b = self.func(&self.k.bitrev_columns_small);
-            b.arg(&tmp).arg(&mut coef).arg(&log_n).arg(&t);
-            self.launch(b, crate::context::grid_1d(t, 256), "bitrev_columns_small")?;
+            let mut b = self.func(&self.k.trace_to_colmajor_bitrev_small);
+            b.arg(&trace.buf).arg(&mut coef).arg(&log_n).arg(&wd);
+            self.launch(
+                b,
+                crate::context::grid_1d(total as u64, 256),
+                "trace_to_colmajor_bitrev_small",
+            )?;
         }
-        drop(tmp);
+        self.mark(marks, "transpose + bit-reverse")?;
 
         // inverse NTT: N * coefficients, natural order
         self.ntt(&mut coef, log_n, w, false)?;
+        self.mark(marks, "inverse NTT")?;
+        Ok(coef)
+    }
 
-        // B scaled copies of each column, each transformed forward; the first pass does the scaling.
+    /// Columns c0 .. c0+cw of the column-major LDE into `ext` (cw·B transforms of N words): B
+    /// scaled copies of each coefficient column, each transformed forward; the first pass does
+    /// the scaling.
+    fn forward_columns(
+        &self,
+        coef: &CudaSlice<u64>,
+        c0: usize,
+        cw: usize,
+        log_n: u32,
+        log_blowup: u32,
+        ext: &mut CudaSlice<u64>,
+    ) -> Result<()> {
+        let n = 1usize << log_n;
         let (lo, hi, log_lo) = self.coset_tables(log_n, log_blowup)?;
-        let rows = n_rows << log_blowup;
-        let mut ext = self.alloc_words(rows * w, "the LDE (column-major)")?;
         let tw = self.twiddles(log_n, false)?;
         let mut passes = plan::ntt_plan(log_n, true);
         if passes.is_empty() {
-            passes.push(NttPass { log_s: 0, k: 0 }); // N = 1: the pass only scales
+            // N = 1: the pass only scales
+            passes.push(NttPass {
+                log_s: 0,
+                k: 0,
+                log_c: 0,
+            });
         }
         let first = passes[0];
-        let mut b = self.func(&self.k.ntt_pass_expand);
-        b.arg(&coef)
-            .arg(&mut ext)
+        let src = coef.slice(c0 * n..(c0 + cw) * n);
+        let mut b = self.func(self.ntt_kernels(first.k).1);
+        b.arg(&src)
+            .arg(&mut *ext)
             .arg(tw.as_ref())
             .arg(&log_n)
             .arg(&first.log_s)
             .arg(&first.k)
+            .arg(&first.log_c)
             .arg(&log_blowup)
             .arg(lo.as_ref())
             .arg(hi.as_ref())
             .arg(&log_lo);
-        self.launch(b, ntt_cfg(log_n, first, w << log_blowup), "ntt_pass_expand")?;
-        drop(coef);
-        self.ntt_passes(&mut ext, log_n, w << log_blowup, true, &passes[1..])?;
-        Ok((ext, rows))
+        self.launch(
+            b,
+            ntt_cfg(log_n, first, cw << log_blowup),
+            "ntt_pass_expand",
+        )?;
+        self.ntt_passes(ext, log_n, cw << log_blowup, true, &passes[1..])
+    }
+
+    /// Column-major `src` (cw columns of `rows` words) into columns c0 .. c0+cw of the
+    /// row-major `dst` of width `w`: whole rows per block, 2^k rows with 2^k·(cw + 1) <= 4096
+    /// words of shared memory.
+    fn colmajor_into_rowmajor(
+        &self,
+        src: &CudaSlice<u64>,
+        rows: usize,
+        cw: usize,
+        dst: &mut CudaSlice<u64>,
+        w: usize,
+        c0: usize,
+    ) -> Result<()> {
+        let tile_rows = 1usize << (4096 / (cw + 1)).min(rows).max(1).ilog2();
+        let cfg = LaunchConfig {
+            grid_dim: ((rows / tile_rows) as u32, 1, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: (tile_rows * (cw + 1) * 8) as u32,
+        };
+        let (r, cw32, tr, w64, c064) = (
+            rows as u64,
+            cw as u32,
+            tile_rows as u32,
+            w as u64,
+            c0 as u64,
+        );
+        let mut b = self.func(&self.k.colmajor_to_rowmajor);
+        b.arg(src)
+            .arg(dst)
+            .arg(&r)
+            .arg(&cw32)
+            .arg(&tr)
+            .arg(&w64)
+            .arg(&c064);
+        self.launch(b, cfg, "colmajor_to_rowmajor")
     }
 
     /// `batch` transforms of size 2^log_n, stored one after another. DIF (forward, natural in,
@@ -149,40 +300,17 @@ impl GpuContext {
         let tw = self.twiddles(log_n, !dif)?;
         let dif_flag = dif as u32;
         for &pass in passes {
-            let mut b = self.func(&self.k.ntt_pass);
+            let mut b = self.func(self.ntt_kernels(pass.k).0);
             b.arg(&mut *data)
                 .arg(tw.as_ref())
                 .arg(&log_n)
                 .arg(&pass.log_s)
                 .arg(&pass.k)
+                .arg(&pass.log_c)
                 .arg(&dif_flag);
             self.launch(b, ntt_cfg(log_n, pass, batch), "ntt_pass")?;
         }
         Ok(())
-    }
-
-    /// dst (cols × rows, column-major) = transpose of src (rows × cols, row-major).
-    pub(crate) fn transpose(
-        &self,
-        src: &CudaSlice<u64>,
-        dst: &mut CudaSlice<u64>,
-        rows: u64,
-        cols: u64,
-    ) -> Result<()> {
-        let tiles = rows.div_ceil(32) * cols.div_ceil(32);
-        if tiles > i32::MAX as u64 {
-            return Err(CudaError::Shape(format!(
-                "transpose of {rows} x {cols} is too large"
-            )));
-        }
-        let cfg = LaunchConfig {
-            grid_dim: (tiles as u32, 1, 1),
-            block_dim: (32, 8, 1),
-            shared_mem_bytes: 0,
-        };
-        let mut b = self.func(&self.k.transpose_u64);
-        b.arg(src).arg(dst).arg(&rows).arg(&cols);
-        self.launch(b, cfg, "transpose_u64")
     }
 }
 
@@ -192,6 +320,6 @@ fn ntt_cfg(log_n: u32, pass: NttPass, batch: usize) -> LaunchConfig {
     LaunchConfig {
         grid_dim: (tiles as u32, batch as u32, 1),
         block_dim: (256, 1, 1),
-        shared_mem_bytes: (pass.tile_words() * 8) as u32,
+        shared_mem_bytes: pass.shared_bytes(),
     }
 }

@@ -38,7 +38,13 @@ impl DeviceMerkleTree {
         let mut first = (num_leaves / 2) as u64;
         while first >= 1 {
             let per_block = first.min(256);
-            let levels = per_block.trailing_zeros() + 1;
+            // Large layers: one per launch, every thread busy. Small ones: up to 9 per launch in
+            // shared memory (launches would dominate; idle threads there cost little).
+            let levels = if first > 1 << 15 {
+                1
+            } else {
+                per_block.trailing_zeros() + 1
+            };
             let cfg = LaunchConfig {
                 grid_dim: ((first / per_block) as u32, 1, 1),
                 block_dim: (per_block as u32, 1, 1),

@@ -7,58 +7,75 @@ use p3_goldilocks::Goldilocks as F;
 
 /// Largest tile a pass keeps in shared memory: 2^12 words (must match `NTT_TILE_LOG`).
 pub const NTT_TILE_LOG: u32 = 12;
-/// Most stages in a strided pass (tiles of 16 groups x 2^8 points = 2^12 words).
-pub const NTT_STRIDED_STAGES: u32 = 8;
-/// Consecutive groups per strided tile, log2 (must match `NTT_MAX_LOG_C`).
+/// Most stages in a strided pass (its tile keeps at least 4 consecutive groups: 32-byte runs).
+pub const NTT_STRIDED_STAGES: u32 = 10;
+/// Most consecutive groups per strided tile, log2.
 pub const NTT_MAX_LOG_C: u32 = 4;
 /// `lo` coset table length, log2 (scale = lo[k mod 2^12] * hi[k >> 12]).
 pub const COSET_LO_LOG: u32 = 12;
 /// Largest supported NTT size, log2 (twiddle table of 2^n words; 2^27 is 1 GiB).
 pub const MAX_LOG_N: u32 = 27;
 
-/// One kernel launch: radix-2 stages with half-sizes 2^log_s .. 2^(log_s + k - 1).
+/// One kernel launch: radix-2 stages with half-sizes 2^log_s .. 2^(log_s + k - 1), on tiles of
+/// 2^log_c consecutive groups (so global accesses are runs of 2^log_c words).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NttPass {
     pub log_s: u32,
     pub k: u32,
+    pub log_c: u32,
 }
 
 impl NttPass {
-    /// log2 of the consecutive groups in one tile.
-    pub fn log_c(&self) -> u32 {
-        self.log_s.min(NTT_MAX_LOG_C)
+    /// Words per tile.
+    pub fn tile_words(&self) -> u64 {
+        1u64 << (self.k + self.log_c)
     }
 
-    /// Words per tile (= dynamic shared memory / 8).
-    pub fn tile_words(&self) -> u64 {
-        1u64 << (self.k + self.log_c())
+    /// Dynamic shared memory of one tile: one pad word per 16 (`NTT_PAD`).
+    pub fn shared_bytes(&self) -> u32 {
+        let w = self.tile_words();
+        ((w + w / 16).max(1) * 8) as u32
     }
 }
 
 /// The passes of a size-2^log_n transform. DIF (natural in, bit-reversed out) runs its stages
 /// from the largest half-size down; DIT (bit-reversed in, natural out) from the smallest up.
-/// The contiguous pass (s = 1) takes up to 12 stages; the rest go in strided passes of up to 8.
+/// The contiguous pass (s = 1) takes up to 12 stages; the rest are split evenly into as few
+/// strided passes of at most 10 stages as possible (2^20..2^22: one; 2^23..2^27: two).
 pub fn ntt_plan(log_n: u32, dif: bool) -> Vec<NttPass> {
     let k_last = log_n.min(NTT_TILE_LOG);
+    let upper_stages = log_n - k_last;
+    let count = upper_stages.div_ceil(NTT_STRIDED_STAGES);
     let mut upper = Vec::new();
-    let mut hi = log_n;
-    while hi > k_last {
-        let lo = hi.saturating_sub(NTT_STRIDED_STAGES).max(k_last);
+    let (mut hi, mut remaining) = (log_n, upper_stages);
+    for i in 0..count {
+        let k = remaining.div_ceil(count - i);
+        remaining -= k;
+        let lo = hi - k;
         upper.push(NttPass {
             log_s: lo,
-            k: hi - lo,
+            k,
+            log_c: (NTT_TILE_LOG - k).min(NTT_MAX_LOG_C),
         });
         hi = lo;
     }
     let last = (k_last > 0).then_some(NttPass {
         log_s: 0,
         k: k_last,
+        log_c: 0,
     });
     if dif {
         upper.into_iter().chain(last).collect()
     } else {
         last.into_iter().chain(upper.into_iter().rev()).collect()
     }
+}
+
+/// Whether a pass of k stages runs better with register rounds of 3 stages (4 blocks per SM)
+/// than of 4 (3 blocks per SM): when it needs no more rounds that way. Measured on the H100
+/// (docs/PERF.md): 2^23 and 2^24 rows, whose strided passes have 5 or 6 stages, gain ~25%.
+pub fn prefers_round3(k: u32) -> bool {
+    k.div_ceil(3) <= k.div_ceil(4)
 }
 
 /// ω_k as in docs/PROTOCOL.md §1.
@@ -162,8 +179,9 @@ mod tests {
                 assert_eq!(stages, want, "log_n={log_n} dif={dif}");
                 for p in &plan {
                     assert!(p.tile_words() <= 1 << NTT_TILE_LOG);
-                    // strided passes need whole runs of 16 groups
-                    assert!(p.log_s == 0 || p.log_s >= NTT_MAX_LOG_C);
+                    // a tile's groups are consecutive `lo` values below s
+                    assert!(p.log_c <= p.log_s);
+                    assert!(p.log_s == 0 || p.log_c >= 2);
                 }
             }
         }

@@ -130,6 +130,31 @@ impl GpuContext {
         Ok(2.0 * (words * 8) as f64 / (median(&t) * 1e-3))
     }
 
+    /// Goldilocks multiplications per second (independent chains in registers): the arithmetic
+    /// ceiling of the NTT, whose butterflies each do one.
+    pub fn measure_gl_mul_rate(&self) -> Result<f64> {
+        let sms = self
+            .cuda_context()
+            .attribute(
+                cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+            )
+            .ctx("reading the SM count")? as u64;
+        let threads = sms * 2048 * 4;
+        let iters: u32 = 1024;
+        let mut out = self.alloc_words(threads as usize, "mul ceiling output")?;
+        let cfg = LaunchConfig {
+            grid_dim: ((threads / 256) as u32, 1, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let t = self.time_ms(1, 5, || {
+            let mut l = self.func(&self.k.gl_mul_ceiling);
+            l.arg(&mut out).arg(&iters);
+            self.launch(l, cfg, "gl_mul_ceiling")
+        })?;
+        Ok((threads * 4 * iters as u64) as f64 / (median(&t) * 1e-3))
+    }
+
     /// Keccak-f[1600] permutations per second: every thread chains permutations in registers.
     pub fn measure_keccak_rate(&self) -> Result<f64> {
         let sms = self

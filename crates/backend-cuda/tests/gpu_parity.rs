@@ -107,6 +107,19 @@ fn check_lde(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, full_no
     let want = lde(&trace, log_b).unwrap();
     let cpu_s = t0.elapsed().as_secs_f64();
     let dev = DeviceMatrix::upload(ctx, &trace).unwrap();
+    // both NTT variants (register rounds of 3 and of 4 stages) must give the same bytes as the
+    // default per-pass choice timed below
+    let mut variants = Vec::new();
+    for r in [3, 4] {
+        ctx.set_ntt_round(r);
+        variants.push(
+            ctx.lde(&dev, log_b as u32)
+                .unwrap()
+                .download_words(ctx)
+                .unwrap(),
+        );
+    }
+    ctx.set_ntt_round(0);
     let t1 = Instant::now();
     let got = ctx.lde(&dev, log_b as u32).unwrap();
     ctx.synchronize().unwrap();
@@ -114,6 +127,12 @@ fn check_lde(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, full_no
     assert_eq!(got.rows(), want.height());
     let got_words = got.download_words(ctx).unwrap();
     let want_words: Vec<u64> = want.values.iter().map(|x| x.as_canonical_u64()).collect();
+    for (r, v) in [3, 4].iter().zip(&variants) {
+        assert!(
+            v == &want_words,
+            "LDE ({r}-stage rounds) 2^{log_n} x {width} blowup 2^{log_b} differs"
+        );
+    }
     if let Some(i) = (0..want_words.len()).find(|&i| got_words[i] != want_words[i]) {
         panic!(
             "LDE 2^{log_n} x {width} blowup 2^{log_b}: first difference at row {} col {}: gpu {:#x} cpu {:#x}",
@@ -123,21 +142,31 @@ fn check_lde(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, full_no
             want_words[i]
         );
     }
-    // Fused LDE + commit: same matrix, same tree as the CPU.
-    let (m2, tree) = ctx.lde_commit(&dev, log_b as u32).unwrap();
-    assert_eq!(
-        m2.download_words(ctx).unwrap(),
-        want_words,
-        "lde_commit matrix"
-    );
+    // LDE + commit, plain and fused: same matrix, same tree as the CPU.
     let cpu_tree = MerkleTree::commit(&want).unwrap();
-    assert_eq!(tree.root(), cpu_tree.root(), "lde_commit root");
-    if full_nodes {
+    for fused in [false, true] {
+        let (m2, tree) = if fused {
+            ctx.lde_commit_fused(&dev, log_b as u32).unwrap()
+        } else {
+            ctx.lde_commit(&dev, log_b as u32).unwrap()
+        };
         assert_eq!(
-            tree.download_nodes(ctx).unwrap(),
-            cpu_tree.nodes(),
-            "lde_commit nodes"
+            m2.download_words(ctx).unwrap(),
+            want_words,
+            "lde_commit matrix (fused: {fused})"
         );
+        assert_eq!(
+            tree.root(),
+            cpu_tree.root(),
+            "lde_commit root (fused: {fused})"
+        );
+        if full_nodes {
+            assert_eq!(
+                tree.download_nodes(ctx).unwrap(),
+                cpu_tree.nodes(),
+                "nodes (fused: {fused})"
+            );
+        }
     }
     let t2 = DeviceMerkleTree::commit(ctx, &got).unwrap();
     assert_eq!(t2.root(), cpu_tree.root(), "commit of the row-major LDE");
@@ -167,6 +196,8 @@ fn lde_small_and_odd_widths() {
         (13, 5, 2),
         (14, 17, 1),
         (16, 33, 1),
+        (11, 100, 2),
+        (10, 65, 1),
     ] {
         check_lde(&ctx, log_n, width, log_b, true);
     }
@@ -318,10 +349,11 @@ fn bad_shapes_are_errors_and_only_roots_come_back() {
     ));
     // LDE + commit of a resident trace sends back the 32-byte root and nothing else.
     let big = ctx.random_matrix(1 << 16, 8, 3).unwrap();
+    let _warm = ctx.lde_commit(&big, 2).unwrap(); // tables are uploaded once per size
     ctx.reset_transfers();
     let (_m, tree) = ctx.lde_commit(&big, 2).unwrap();
     let t = ctx.transfers();
-    assert_eq!(t.d2h_bytes, 32, "{t:?}");
+    assert_eq!((t.d2h_bytes, t.h2d_bytes), (32, 0), "{t:?}");
     log(format!(
         "errors typed; lde_commit moved {t:?} (root {})",
         hex::encode(tree.root())

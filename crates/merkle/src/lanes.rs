@@ -115,6 +115,106 @@ pub(crate) fn hash_nodes(children: &[Digest], out: &mut [Digest]) {
     }
 }
 
+/// Keccak-256 of `out.len()` byte messages of `len` bytes each, stored back to back in `msgs`
+/// (message i = `msgs[i·len .. (i+1)·len]`), several at a time in SIMD lanes. Used where many
+/// short equal-length messages are hashed, e.g. the proof-of-work search.
+///
+/// # Panics
+/// If `msgs.len() != out.len() · len` (a caller bug, like a slice-length mismatch).
+pub fn keccak256_batch(msgs: &[u8], len: usize, out: &mut [Digest]) {
+    assert_eq!(
+        msgs.len(),
+        out.len() * len,
+        "keccak256_batch: msgs.len() != out.len() * len"
+    );
+    match lane_width() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: lane_width() returns this variant only after detecting AVX-512F.
+        LaneWidth::Avx512x8 => unsafe { x86::bytes_avx512(msgs, len, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: lane_width() returns this variant only after detecting AVX2.
+        LaneWidth::Avx2x4 => unsafe { x86::bytes_avx2(msgs, len, out) },
+        _ => bytes_lanes::<u64>(msgs, len, out),
+    }
+}
+
+/// Word k of a message after Keccak padding to `blocks` blocks (0x01 after the message, 0x80
+/// on the block's last byte, XORed so that both may share a byte).
+#[inline(always)]
+fn padded_word(msg: &[u8], k: usize, blocks: usize) -> u64 {
+    let start = 8 * k;
+    let mut w = if start + 8 <= msg.len() {
+        u64::from_le_bytes([
+            msg[start],
+            msg[start + 1],
+            msg[start + 2],
+            msg[start + 3],
+            msg[start + 4],
+            msg[start + 5],
+            msg[start + 6],
+            msg[start + 7],
+        ])
+    } else {
+        let mut b = [0u8; 8];
+        if start < msg.len() {
+            b[..msg.len() - start].copy_from_slice(&msg[start..]);
+        }
+        if (start..start + 8).contains(&msg.len()) {
+            b[msg.len() - start] ^= 0x01;
+        }
+        u64::from_le_bytes(b)
+    };
+    if k == blocks * RATE_WORDS - 1 {
+        w ^= 0x80 << 56;
+    }
+    w
+}
+
+/// Absorbs `blocks` already padded blocks (`word(k)` = padded word k of every lane), squeezes.
+#[inline(always)]
+fn keccak256_padded<W: Word>(blocks: usize, word: impl Fn(usize) -> W, out: &mut [Digest]) {
+    let mut state = [W::splat(0); 25];
+    for blk in 0..blocks {
+        for (k, s) in state.iter_mut().take(RATE_WORDS).enumerate() {
+            *s = s.xor(word(blk * RATE_WORDS + k));
+        }
+        keccak_f(&mut state);
+    }
+    for (l, d) in out.iter_mut().enumerate() {
+        for (k, chunk) in d.chunks_exact_mut(8).enumerate() {
+            chunk.copy_from_slice(&state[k].lane(l).to_le_bytes());
+        }
+    }
+}
+
+#[inline(always)]
+fn bytes_lanes<W: Word>(msgs: &[u8], len: usize, out: &mut [Digest]) {
+    let blocks = len / (8 * RATE_WORDS) + 1;
+    if len == 0 {
+        for d in out.iter_mut() {
+            keccak256_padded::<u64>(1, |k| padded_word(&[], k, 1), std::slice::from_mut(d));
+        }
+        return;
+    }
+    let mut groups = out.chunks_exact_mut(W::LANES);
+    let mut ms = msgs.chunks_exact(W::LANES * len);
+    for (g, m) in (&mut groups).zip(&mut ms) {
+        let word = |k: usize| W::from_fn(|l| padded_word(&m[l * len..(l + 1) * len], k, blocks));
+        keccak256_padded::<W>(blocks, word, g);
+    }
+    for (d, m) in groups
+        .into_remainder()
+        .iter_mut()
+        .zip(ms.remainder().chunks_exact(len))
+    {
+        keccak256_padded::<u64>(
+            blocks,
+            |k| padded_word(m, k, blocks),
+            std::slice::from_mut(d),
+        );
+    }
+}
+
 #[inline(always)]
 fn leaves_lanes<W: Word>(values: &[F], width: usize, out: &mut [Digest]) {
     let words = 2 * width;
@@ -176,7 +276,17 @@ fn nodes_lanes<W: Word>(children: &[Digest], out: &mut [Digest]) {
 mod x86 {
     use core::arch::x86_64::{__m256i, __m512i};
 
-    use super::{Digest, F, leaves_lanes, nodes_lanes};
+    use super::{Digest, F, bytes_lanes, leaves_lanes, nodes_lanes};
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn bytes_avx2(msgs: &[u8], len: usize, out: &mut [Digest]) {
+        bytes_lanes::<__m256i>(msgs, len, out)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn bytes_avx512(msgs: &[u8], len: usize, out: &mut [Digest]) {
+        bytes_lanes::<__m512i>(msgs, len, out)
+    }
 
     #[target_feature(enable = "avx2")]
     pub(super) fn leaves_avx2(values: &[F], width: usize, out: &mut [Digest]) {
@@ -256,6 +366,40 @@ mod tests {
                 nodes_fn(&children, &mut out);
                 for (i, d) in out.iter().enumerate() {
                     assert_eq!(*d, hash_node(&children[2 * i], &children[2 * i + 1]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn byte_batches_match_tiny_keccak_on_every_path() {
+        type BytesFn = fn(&[u8], usize, &mut [Digest]);
+        let mut fns: Vec<BytesFn> = vec![bytes_lanes::<u64>];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") {
+                // SAFETY: feature detected just above.
+                fns.push(|a, b, c| unsafe { x86::bytes_avx2(a, b, c) });
+            }
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: feature detected just above.
+                fns.push(|a, b, c| unsafe { x86::bytes_avx512(a, b, c) });
+            }
+        }
+        fns.push(keccak256_batch);
+        for f in fns {
+            for len in [0, 1, 7, 8, 9, 41, 135, 136, 137, 271, 272, 300] {
+                for count in [1, 5, 8, 17] {
+                    let msgs: Vec<u8> = (0..count * len).map(|i| (i * 131 + len) as u8).collect();
+                    let mut out = vec![[0u8; 32]; count];
+                    f(&msgs, len, &mut out);
+                    for (i, d) in out.iter().enumerate() {
+                        assert_eq!(
+                            *d,
+                            keccak256(&msgs[i * len..(i + 1) * len]),
+                            "len {len} msg {i}"
+                        );
+                    }
                 }
             }
         }

@@ -2,7 +2,10 @@
 //! p(z) = (z^N − 1)/N · Σ_i f_i · ω^i / (z − ω^i).
 
 use rayon::prelude::*;
-use rstark_field::{EF, F, Field, PrimeCharacteristicRing, batch_multiplicative_inverse, omega};
+use rstark_field::{
+    EF, F, Field, PrimeCharacteristicRing, PrimeField64, batch_multiplicative_inverse,
+    ef_from_base, ef_to_base, omega,
+};
 
 use crate::RowMajor;
 
@@ -47,14 +50,24 @@ pub fn eval_columns_at(trace: &RowMajor, z: EF) -> Vec<EF> {
             }
             let denoms: Vec<EF> = xs.iter().map(|&x| z - x).collect();
             let inv = batch_multiplicative_inverse(&denoms);
-            let mut acc = vec![EF::ZERO; width];
-            for ((row, x), d) in rows.chunks_exact(width).zip(&xs).zip(&inv) {
-                let weight = *d * *x;
+            let weights: Vec<[u64; 3]> = inv
+                .iter()
+                .zip(&xs)
+                .map(|(d, x)| ef_to_base(*d * *x).map(|c| c.as_canonical_u64()))
+                .collect();
+            // Σ_i w_i·f_i per column and per coefficient of w, without reducing each product.
+            let mut acc = vec![[Wide::ZERO; 3]; width];
+            for (row, w) in rows.chunks_exact(width).zip(&weights) {
                 for (a, v) in acc.iter_mut().zip(row) {
-                    *a += weight * *v;
+                    let v = v.as_canonical_u64();
+                    a[0].add_product(w[0], v);
+                    a[1].add_product(w[1], v);
+                    a[2].add_product(w[2], v);
                 }
             }
-            acc
+            acc.iter()
+                .map(|a| ef_from_base([a[0].reduce(), a[1].reduce(), a[2].reduce()]))
+                .collect::<Vec<EF>>()
         })
         .reduce(
             || vec![EF::ZERO; width],
@@ -69,11 +82,36 @@ pub fn eval_columns_at(trace: &RowMajor, z: EF) -> Vec<EF> {
     sum.into_iter().map(|s| s * scale).collect()
 }
 
+/// A sum of u64 × u64 products kept exactly: `low` plus `carries`·2^128.
+#[derive(Clone, Copy)]
+struct Wide {
+    low: u128,
+    carries: u64,
+}
+
+impl Wide {
+    const ZERO: Self = Self { low: 0, carries: 0 };
+
+    #[inline(always)]
+    fn add_product(&mut self, a: u64, b: u64) {
+        let (low, carry) = self.low.overflowing_add(a as u128 * b as u128);
+        self.low = low;
+        self.carries += carry as u64;
+    }
+
+    /// The sum mod p, using 2^64 ≡ 2^32 − 1 (mod p).
+    fn reduce(self) -> F {
+        let two64 = F::from_u64(0xffff_ffff);
+        let lo = F::from_u64(self.low as u64);
+        let hi = F::from_u64((self.low >> 64) as u64);
+        lo + hi * two64 + F::from_u64(self.carries) * two64.square()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{coefficients, golden};
-    use rstark_field::ef_from_base;
 
     #[test]
     fn matches_horner_on_coefficients() {
@@ -95,5 +133,18 @@ mod tests {
             let row: Vec<EF> = trace.row(k).iter().map(|&v| EF::from(v)).collect();
             assert_eq!(eval_columns_at(&trace, zk), row);
         }
+    }
+
+    #[test]
+    fn wide_sums_reduce_exactly() {
+        let big = u64::MAX;
+        let mut w = Wide::ZERO;
+        let mut want = F::ZERO;
+        for _ in 0..1000 {
+            w.add_product(big, big);
+            want += F::from_u64(big) * F::from_u64(big);
+        }
+        assert!(w.carries > 0);
+        assert_eq!(w.reduce(), want);
     }
 }

@@ -21,7 +21,7 @@ proptest! {
     /// the bit-reversed coset points, and interpolating the LDE gives back the trace.
     #[test]
     fn lde_is_evaluation_at_bit_reversed_coset(
-        log_n in 0usize..7, width in 1usize..5, log_b in 0usize..5, seed in any::<u64>()
+        log_n in 0usize..7, width in 1usize..12, log_b in 0usize..5, seed in any::<u64>()
     ) {
         let coeffs = golden::matrix(log_n, width, seed);
         let log_size = log_n + log_b;

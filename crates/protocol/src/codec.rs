@@ -299,3 +299,99 @@ impl Proof {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstark_field::PrimeCharacteristicRing;
+
+    fn sample() -> Proof {
+        let opening = MerkleOpening {
+            row0: vec![F::ONE, F::TWO],
+            row1: vec![F::ZERO, F::NEG_ONE],
+            path: vec![[7u8; 32]; 3],
+        };
+        Proof {
+            tables: vec![TableProof {
+                log_height: 5,
+                main_root: [1; 32],
+                aux: Some(AuxCommitment {
+                    root: [2; 32],
+                    claimed_sum: EF::TWO,
+                }),
+                comp_root: [3; 32],
+                ood: OodValues {
+                    main_z: vec![EF::ONE; 2],
+                    main_zw: vec![EF::TWO; 2],
+                    aux_z: vec![EF::ONE; 6],
+                    aux_zw: vec![EF::ZERO; 6],
+                    comp_z: vec![EF::NEG_ONE; 3],
+                },
+            }],
+            fri_roots: vec![[4; 32]; 2],
+            final_poly: vec![EF::ONE],
+            pow_nonce: 42,
+            queries: vec![QueryProof {
+                tables: vec![TableQuery {
+                    main: opening.clone(),
+                    aux: None,
+                    comp: opening.clone(),
+                }],
+                layers: vec![opening],
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let p = sample();
+        assert_eq!(Proof::from_bytes(&p.to_bytes()).unwrap(), p);
+    }
+
+    #[test]
+    fn malformed_inputs() {
+        let bytes = sample().to_bytes();
+        assert_eq!(Proof::from_bytes(b"RST"), Err(ProofFormatError::BadMagic));
+        assert_eq!(
+            Proof::from_bytes(b"XXXXXX"),
+            Err(ProofFormatError::BadMagic)
+        );
+        let mut v = bytes.clone();
+        v[4] = 9;
+        assert_eq!(
+            Proof::from_bytes(&v),
+            Err(ProofFormatError::UnsupportedVersion(9))
+        );
+        let mut v = bytes.clone();
+        v.push(0);
+        assert_eq!(
+            Proof::from_bytes(&v),
+            Err(ProofFormatError::TrailingBytes(1))
+        );
+        // Table count far beyond the bytes left.
+        let mut v = bytes.clone();
+        v[6..10].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            Proof::from_bytes(&v),
+            Err(ProofFormatError::LengthTooLarge { .. })
+        ));
+        // Aux flag 2.
+        let mut v = bytes.clone();
+        v[10 + 1 + 32] = 2;
+        assert!(matches!(
+            Proof::from_bytes(&v),
+            Err(ProofFormatError::BadFlag { .. })
+        ));
+        // Non-canonical claimed sum (first coefficient = p).
+        let mut v = bytes.clone();
+        let at = 10 + 1 + 32 + 1 + 32;
+        v[at..at + 8].copy_from_slice(&0xffff_ffff_0000_0001u64.to_le_bytes());
+        assert!(matches!(
+            Proof::from_bytes(&v),
+            Err(ProofFormatError::NonCanonical(_))
+        ));
+        for cut in 0..bytes.len() {
+            assert!(Proof::from_bytes(&bytes[..cut]).is_err());
+        }
+    }
+}

@@ -1,4 +1,3 @@
-use rstark_field::EF;
 use rstark_protocol::{BackendError, ParamsError, ShapeError};
 
 /// Why a proof could not be produced.
@@ -25,8 +24,24 @@ pub enum ProverError {
         table: String,
         source: rstark_air::logup::LogupError,
     },
-    #[error("the LogUp bus does not balance: the tables' claimed sums add up to {0:?}, not 0")]
-    BusUnbalanced(EF),
+    #[error("{0}")]
+    BusUnbalanced(UnbalancedBuses),
     #[error("backend error: {0}")]
     Backend(#[from] BackendError),
+}
+
+/// The buses whose sends and receives do not cancel (with the sampled LogUp challenges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnbalancedBuses {
+    pub buses: Vec<u32>,
+}
+
+impl std::fmt::Display for UnbalancedBuses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the LogUp bus does not balance: sends and receives differ on bus(es) {:?}",
+            self.buses
+        )
+    }
 }

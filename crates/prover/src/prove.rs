@@ -15,7 +15,7 @@ use rstark_protocol::{
 };
 use tracing::info_span;
 
-use crate::{ProveReport, ProverError};
+use crate::{ProveReport, ProverError, fri};
 
 /// One table to prove: its AIR, its main trace (natural order, power-of-two height) and the
 /// public values its AIR reads.
@@ -206,6 +206,8 @@ pub fn prove_with_options<B: Backend>(
         prepared.iter().map(|p| p.interactions.as_slice()).collect();
     let logup = LogupChallenges::new(logup_alpha, logup_beta, &all_interactions);
     let mut auxes: Vec<Option<(B::Committed, EF)>> = Vec::with_capacity(tables.len());
+    // Σ over rows of h_k, per bus, to name the buses that do not balance.
+    let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
         let _s = info_span!("commit_aux").entered();
         for (t, p) in tables.iter().zip(&prepared) {
@@ -220,6 +222,11 @@ pub fn prove_with_options<B: Backend>(
                         source,
                     },
                 )?;
+            let k = p.interactions.len();
+            for (j, inter) in p.interactions.iter().enumerate() {
+                let col: EF = aux.iter().skip(j).step_by(k + 1).copied().sum();
+                *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += col;
+            }
             let aux = RowMajor {
                 values: flatten_ext(&aux),
                 width: p.shape.aux_width(),
@@ -232,7 +239,12 @@ pub fn prove_with_options<B: Backend>(
     }
     let total: EF = auxes.iter().flatten().map(|(_, c)| *c).sum();
     if total != EF::ZERO {
-        return Err(ProverError::BusUnbalanced(total));
+        let buses = bus_sums
+            .into_iter()
+            .filter(|(_, s)| *s != EF::ZERO)
+            .map(|(b, _)| b)
+            .collect();
+        return Err(ProverError::BusUnbalanced(crate::UnbalancedBuses { buses }));
     }
     report.record("LogUp aux traces", t0.elapsed());
 
@@ -327,7 +339,7 @@ pub fn prove_with_options<B: Backend>(
             coeffs: &coeffs,
             scale,
         };
-        deeps.push(Some(backend.deep(&inputs)?));
+        deeps.push(backend.deep(&inputs)?);
         scale *= gamma;
     }
     report.record("DEEP quotients", t0.elapsed());
@@ -339,53 +351,11 @@ pub fn prove_with_options<B: Backend>(
         .map(|p| p.shape.log_height + log_blowup)
         .collect();
     let log_max = lde_logs.iter().copied().max().unwrap_or(0);
-    let log_final = params.log_final_poly_len as usize + log_blowup;
-    let num_folds = log_max - log_final;
-    let mut take_deeps =
-        |log_size: usize, acc: Option<B::Codeword>| -> Result<Option<B::Codeword>, ProverError> {
-            let mut acc = acc;
-            for (i, d) in deeps.iter_mut().enumerate() {
-                if lde_logs[i] == log_size
-                    && let Some(d) = d.take()
-                {
-                    acc = Some(match acc {
-                        None => d,
-                        Some(mut a) => {
-                            backend.add_codeword(&mut a, &d)?;
-                            a
-                        }
-                    });
-                }
-            }
-            Ok(acc)
-        };
-    let initial = take_deeps(log_max, None)?.ok_or(ProverError::NoTables)?;
-    let mut layers: Vec<B::Codeword> = Vec::with_capacity(num_folds);
-    let mut fri_roots = Vec::with_capacity(num_folds);
-    let mut last = None;
-    {
+    let deeps: Vec<(usize, B::Codeword)> = lde_logs.iter().copied().zip(deeps).collect();
+    let fri = {
         let _s = info_span!("fri_commit").entered();
-        for s in 1..=num_folds {
-            let beta = transcript.sample_ext();
-            let prev = layers.last().unwrap_or(&initial);
-            let folded = backend.fold(prev, beta)?;
-            let mut next = take_deeps(log_max - s, Some(folded))?.ok_or(ProverError::NoTables)?;
-            if s < num_folds {
-                let root = backend.commit_codeword(&mut next)?;
-                transcript.absorb_digest(&root);
-                fri_roots.push(root);
-                layers.push(next);
-            } else {
-                last = Some(next);
-            }
-        }
-    }
-    let final_cw = match last {
-        Some(cw) => cw,
-        None => initial,
+        fri::commit_phase(backend, &mut transcript, params, deeps)?
     };
-    let final_poly = backend.final_poly(&final_cw, params.final_poly_len())?;
-    transcript.absorb_ext(&final_poly);
     report.record("FRI folding", t0.elapsed());
 
     // Grinding.
@@ -413,7 +383,8 @@ pub fn prove_with_options<B: Backend>(
                 comp: backend.open(&comps[i], leaf)?,
             });
         }
-        let layer_openings = layers
+        let layer_openings = fri
+            .layers
             .iter()
             .enumerate()
             .map(|(s, cw)| backend.open_codeword(cw, leaf0 >> (s + 1)))
@@ -440,8 +411,8 @@ pub fn prove_with_options<B: Backend>(
                 ood: oods[i].clone(),
             })
             .collect(),
-        fri_roots,
-        final_poly,
+        fri_roots: fri.roots,
+        final_poly: fri.final_poly,
         pow_nonce,
         queries,
     };

@@ -144,7 +144,9 @@ fn unbalanced_bus_is_rejected_by_the_prover() {
     let mut inputs = range_inputs(16, 16);
     inputs[0].trace.values[1] += F::ONE; // multiplicity of value 0
     match prove(&CpuBackend, &PARAMS, &inputs) {
-        Err(ProverError::BusUnbalanced(_)) => {}
+        Err(ProverError::BusUnbalanced(u)) => {
+            assert_eq!(u.buses, vec![rstark_air::examples::RANGE_BUS]);
+        }
         other => panic!("unexpected: {:?}", other.map(|_| ())),
     }
 }
@@ -159,6 +161,13 @@ fn wrong_public_values_are_rejected() {
     let mut stmt = statement(&inputs);
     stmt[0].public_values.push(F::ONE);
     assert!(verify(&PARAMS, &stmt, &proof).is_err());
+    let stmt = vec![statement(&inputs)[0].clone().with_log_height(4)];
+    verify(&PARAMS, &stmt, &proof).unwrap();
+    let stmt = vec![statement(&inputs)[0].clone().with_log_height(5)];
+    assert!(matches!(
+        verify(&PARAMS, &stmt, &proof),
+        Err(VerifierError::HeightMismatch { .. })
+    ));
     let mut stmt = statement(&inputs);
     stmt[0].public_values.pop();
     assert!(matches!(
@@ -549,4 +558,20 @@ mod tuples {
             other => panic!("unexpected: {:?}", other.map(|_| ())),
         }
     }
+}
+
+/// The tallest table is exactly the final polynomial's size: no folds, no FRI layer.
+#[test]
+fn no_fri_folds() {
+    let params = StarkParams {
+        log_final_poly_len: 3,
+        ..PARAMS
+    };
+    let inputs = vec![fib_input(8)];
+    let proof = prove(&CpuBackend, &params, &inputs).unwrap();
+    assert!(proof.fri_roots.is_empty());
+    verify(&params, &statement(&inputs), &proof).unwrap();
+    let mut bad = proof.clone();
+    bad.final_poly[7] += EF::ONE;
+    assert!(verify(&params, &statement(&inputs), &bad).is_err());
 }

@@ -114,7 +114,7 @@ impl Transcript {
     /// leading zero bits (searched in parallel, deterministic), absorbs le64(nonce), returns it.
     /// `bits = 0` gives nonce 0. Expected work 2^bits hashes: callers pass realistic values.
     pub fn grind(&mut self, bits: u32) -> u64 {
-        let nonce = pow::least_nonce(&self.tagged(TAG_POW), bits);
+        let nonce = pow::least_nonce(&self.state, bits);
         self.absorb_bytes(&nonce.to_le_bytes());
         nonce
     }

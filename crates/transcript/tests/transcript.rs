@@ -111,6 +111,20 @@ fn grinding_finds_the_least_nonce_and_verifies() {
     assert_eq!(leading_zero_bits(&d), 11);
 }
 
+#[test]
+fn grinding_agrees_with_a_scalar_search() {
+    for seed in 0u8..24 {
+        let bits = 1 + u32::from(seed) % 10;
+        let mut t = Transcript::new(b"pow-ref");
+        t.absorb_bytes(&[seed]);
+        let s = t.state();
+        let want = (0u64..)
+            .find(|n| leading_zero_bits(&keccak(&[&[2], &s, &n.to_le_bytes()])) >= bits)
+            .unwrap();
+        assert_eq!(t.clone().grind(bits), want, "seed {seed} bits {bits}");
+    }
+}
+
 fn golden_script() -> String {
     let mut out = String::new();
     let mut line = |k: &str, v: String| out.push_str(&format!("{k} {v}\n"));

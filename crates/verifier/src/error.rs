@@ -13,6 +13,12 @@ pub enum VerifierError {
     TableCount { expected: usize, got: usize },
     #[error("table `{table}`: height 2^{log_height} is not allowed")]
     BadHeight { table: String, log_height: u8 },
+    #[error("table `{table}`: the proof has 2^{got} rows, the statement requires 2^{expected}")]
+    HeightMismatch {
+        table: String,
+        expected: u8,
+        got: u8,
+    },
     #[error("table `{table}`: auxiliary commitment present/absent contrary to its interactions")]
     AuxPresence { table: String },
     #[error("table `{table}`: wrong number of out-of-domain values for {what}")]

@@ -11,7 +11,8 @@ use rstark_protocol::domain::{
     coset_point, ext_from_coeff_evals, fold_pair, layer_shift, sample_ood_point, selectors_at,
 };
 use rstark_protocol::{
-    MerkleOpening, Proof, StarkParams, TableProof, TableShape, absorb_instance, derive_shape,
+    MerkleOpening, Proof, QueryProof, StarkParams, TableProof, TableShape, absorb_instance,
+    derive_shape,
 };
 
 use crate::VerifierError;
@@ -19,12 +20,16 @@ use crate::VerifierError;
 /// Largest table height the verifier accepts (2^28 rows).
 const MAX_LOG_HEIGHT: u8 = 28;
 
-/// One table of the statement: its name, AIR and public values (the height comes from the proof).
+/// One table of the statement: its name, AIR and public values. The height comes from the proof
+/// (it is bound in the transcript); pin it with [`VerifierTable::with_log_height`] when the
+/// statement depends on it (e.g. "the N-th Fibonacci number").
 #[derive(Clone)]
 pub struct VerifierTable {
     pub name: String,
     pub air: Arc<dyn Table>,
     pub public_values: Vec<F>,
+    /// If set, the proof's log2 height of this table must equal it.
+    pub log_height: Option<u8>,
 }
 
 impl VerifierTable {
@@ -33,7 +38,14 @@ impl VerifierTable {
             name: name.into(),
             air,
             public_values,
+            log_height: None,
         }
+    }
+
+    /// Requires the table to have 2^log_height rows.
+    pub fn with_log_height(mut self, log_height: u8) -> Self {
+        self.log_height = Some(log_height);
+        self
     }
 }
 
@@ -212,6 +224,15 @@ pub fn verify(
                 log_height: tp.log_height,
             });
         }
+        if let Some(expected) = t.log_height
+            && expected != tp.log_height
+        {
+            return Err(VerifierError::HeightMismatch {
+                table: t.name.clone(),
+                expected,
+                got: tp.log_height,
+            });
+        }
         let shape = derive_shape(
             &t.name,
             t.air.as_ref(),
@@ -330,122 +351,170 @@ pub fn verify(
         });
     }
     let indices = transcript.sample_indices(num_queries, 1 << (log_max - 1));
+    let ctx = QueryContext {
+        checked: &checked,
+        deep_coeffs: &deep_coeffs,
+        scales: &scales,
+        z,
+        log_max,
+        log_final_size,
+        num_folds,
+        betas: &betas,
+        proof,
+    };
     for (q, (&leaf0, qp)) in indices.iter().zip(&proof.queries).enumerate() {
-        if qp.tables.len() != checked.len() {
-            return Err(VerifierError::QueryShape {
-                query: q,
-                what: "table count",
-            });
-        }
-        if qp.layers.len() != expected_roots {
-            return Err(VerifierError::QueryShape {
-                query: q,
-                what: "FRI layer count",
-            });
-        }
-        // Each table's DEEP values at the two rows of its opened leaf.
-        let mut deep_pairs = Vec::with_capacity(checked.len());
-        for (i, (c, tq)) in checked.iter().zip(&qp.tables).enumerate() {
-            let s = log_max - c.log_lde;
-            let leaf = leaf0 >> s;
-            let log_leaves = c.log_lde - 1;
-            check_opening(
-                q,
-                "main",
-                &c.tp.main_root,
-                log_leaves,
-                leaf,
-                c.shape.main_width,
-                &tq.main,
-            )?;
-            match (&c.tp.aux, &tq.aux) {
-                (Some(a), Some(o)) => {
-                    check_opening(q, "aux", &a.root, log_leaves, leaf, c.shape.aux_width(), o)?
-                }
-                (None, None) => {}
-                _ => {
-                    return Err(VerifierError::QueryShape {
-                        query: q,
-                        what: "aux opening presence",
-                    });
-                }
+        check_query(&ctx, q, leaf0, qp)?;
+    }
+    Ok(())
+}
+
+/// What every query check needs from the earlier rounds.
+struct QueryContext<'a> {
+    checked: &'a [Checked<'a>],
+    deep_coeffs: &'a [DeepCoeffs],
+    scales: &'a [EF],
+    z: EF,
+    log_max: usize,
+    log_final_size: usize,
+    num_folds: usize,
+    betas: &'a [EF],
+    proof: &'a Proof,
+}
+
+/// Checks one query: the openings, the DEEP values, every fold, and the final polynomial
+/// (docs/PROTOCOL.md §5.8).
+fn check_query(
+    ctx: &QueryContext<'_>,
+    q: usize,
+    leaf0: usize,
+    qp: &QueryProof,
+) -> Result<(), VerifierError> {
+    let QueryContext {
+        checked,
+        deep_coeffs,
+        scales,
+        z,
+        log_max,
+        log_final_size,
+        num_folds,
+        betas,
+        proof,
+    } = *ctx;
+    let expected_roots = num_folds.saturating_sub(1);
+    if qp.tables.len() != checked.len() {
+        return Err(VerifierError::QueryShape {
+            query: q,
+            what: "table count",
+        });
+    }
+    if qp.layers.len() != expected_roots {
+        return Err(VerifierError::QueryShape {
+            query: q,
+            what: "FRI layer count",
+        });
+    }
+    // Each table's DEEP values at the two rows of its opened leaf.
+    let mut deep_pairs = Vec::with_capacity(checked.len());
+    for (i, (c, tq)) in checked.iter().zip(&qp.tables).enumerate() {
+        let s = log_max - c.log_lde;
+        let leaf = leaf0 >> s;
+        let log_leaves = c.log_lde - 1;
+        check_opening(
+            q,
+            "main",
+            &c.tp.main_root,
+            log_leaves,
+            leaf,
+            c.shape.main_width,
+            &tq.main,
+        )?;
+        match (&c.tp.aux, &tq.aux) {
+            (Some(a), Some(o)) => {
+                check_opening(q, "aux", &a.root, log_leaves, leaf, c.shape.aux_width(), o)?
             }
-            check_opening(
-                q,
-                "composition",
-                &c.tp.comp_root,
-                log_leaves,
-                leaf,
-                c.shape.comp_width(),
-                &tq.comp,
-            )?;
-            let z_next = z * omega(c.shape.log_height);
-            let mut pair = [EF::ZERO; 2];
-            for (e, p) in pair.iter_mut().enumerate() {
-                let x = coset_point(2 * leaf + e, c.log_lde, GENERATOR);
-                let values = row(&tq.main, e)
-                    .iter()
-                    .chain(tq.aux.as_ref().map(|o| row(o, e)).unwrap_or(&[]))
-                    .chain(row(&tq.comp, e));
-                let coeffs = &deep_coeffs[i];
-                let (a, cc) = coeffs.combine(values);
-                let inv_z = (EF::from(x) - z).inverse();
-                let inv_zw = (EF::from(x) - z_next).inverse();
-                *p = coeffs.value(a, cc, inv_z, inv_zw) * scales[i];
+            (None, None) => {}
+            _ => {
+                return Err(VerifierError::QueryShape {
+                    query: q,
+                    what: "aux opening presence",
+                });
             }
-            deep_pairs.push((s, pair));
         }
-        // Layer 0: the tallest tables' DEEP codewords.
+        check_opening(
+            q,
+            "composition",
+            &c.tp.comp_root,
+            log_leaves,
+            leaf,
+            c.shape.comp_width(),
+            &tq.comp,
+        )?;
+        let z_next = z * omega(c.shape.log_height);
         let mut pair = [EF::ZERO; 2];
-        for (s, p) in &deep_pairs {
-            if *s == 0 {
-                pair[0] += p[0];
-                pair[1] += p[1];
+        for (e, p) in pair.iter_mut().enumerate() {
+            let x = coset_point(2 * leaf + e, c.log_lde, GENERATOR);
+            let values = row(&tq.main, e)
+                .iter()
+                .chain(tq.aux.as_ref().map(|o| row(o, e)).unwrap_or(&[]))
+                .chain(row(&tq.comp, e));
+            let coeffs = &deep_coeffs[i];
+            let (a, cc) = coeffs.combine(values);
+            let inv_z = (EF::from(x) - z).inverse();
+            let inv_zw = (EF::from(x) - z_next).inverse();
+            *p = coeffs.value(a, cc, inv_z, inv_zw) * scales[i];
+        }
+        deep_pairs.push((s, pair));
+    }
+    // Layer 0: the tallest tables' DEEP codewords.
+    let mut pair = [EF::ZERO; 2];
+    for (s, p) in &deep_pairs {
+        if *s == 0 {
+            pair[0] += p[0];
+            pair[1] += p[1];
+        }
+    }
+    if num_folds == 0 {
+        for (e, v) in pair.iter().enumerate() {
+            let x = coset_point(2 * leaf0 + e, log_final_size, layer_shift(0));
+            if *v != eval_poly(&proof.final_poly, x) {
+                return Err(VerifierError::FinalPoly { query: q });
             }
         }
-        if num_folds == 0 {
-            for (e, v) in pair.iter().enumerate() {
-                let x = coset_point(2 * leaf0 + e, log_final_size, layer_shift(0));
-                if *v != eval_poly(&proof.final_poly, x) {
-                    return Err(VerifierError::FinalPoly { query: q });
-                }
+        return Ok(());
+    }
+    for s in 1..=num_folds {
+        let prev_leaf = leaf0 >> (s - 1);
+        let x = coset_point(2 * prev_leaf, log_max - (s - 1), layer_shift(s - 1));
+        let mut v = fold_pair(pair[0], pair[1], betas[s - 1], x.inverse());
+        let r = prev_leaf; // this value's row in layer s
+        for (ts, p) in &deep_pairs {
+            if *ts == s {
+                v += p[r & 1];
             }
-            continue;
         }
-        for s in 1..=num_folds {
-            let prev_leaf = leaf0 >> (s - 1);
-            let x = coset_point(2 * prev_leaf, log_max - (s - 1), layer_shift(s - 1));
-            let mut v = fold_pair(pair[0], pair[1], betas[s - 1], x.inverse());
-            let r = prev_leaf; // this value's row in layer s
-            for (ts, p) in &deep_pairs {
-                if *ts == s {
-                    v += p[r & 1];
-                }
+        if s < num_folds {
+            let o = &qp.layers[s - 1];
+            check_opening(
+                q,
+                "FRI layer",
+                &proof.fri_roots[s - 1],
+                log_max - s - 1,
+                r >> 1,
+                3,
+                o,
+            )?;
+            let opened = [
+                rstark_field::ef_from_base([o.row0[0], o.row0[1], o.row0[2]]),
+                rstark_field::ef_from_base([o.row1[0], o.row1[1], o.row1[2]]),
+            ];
+            if opened[r & 1] != v {
+                return Err(VerifierError::FriFold { query: q, layer: s });
             }
-            if s < num_folds {
-                let o = &qp.layers[s - 1];
-                check_opening(
-                    q,
-                    "FRI layer",
-                    &proof.fri_roots[s - 1],
-                    log_max - s - 1,
-                    r >> 1,
-                    3,
-                    o,
-                )?;
-                let opened = [
-                    rstark_field::ef_from_base([o.row0[0], o.row0[1], o.row0[2]]),
-                    rstark_field::ef_from_base([o.row1[0], o.row1[1], o.row1[2]]),
-                ];
-                if opened[r & 1] != v {
-                    return Err(VerifierError::FriFold { query: q, layer: s });
-                }
-                pair = opened;
-            } else {
-                let xf = coset_point(r, log_final_size, layer_shift(num_folds));
-                if v != eval_poly(&proof.final_poly, xf) {
-                    return Err(VerifierError::FinalPoly { query: q });
-                }
+            pair = opened;
+        } else {
+            let xf = coset_point(r, log_final_size, layer_shift(num_folds));
+            if v != eval_poly(&proof.final_poly, xf) {
+                return Err(VerifierError::FinalPoly { query: q });
             }
         }
     }

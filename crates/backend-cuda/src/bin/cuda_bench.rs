@@ -71,11 +71,18 @@ fn run() -> Result<()> {
     // The two ceilings.
     let copy = ctx.measure_copy_bandwidth(4 << 30)?;
     let keccak = ctx.measure_keccak_rate()?;
+    let mul = ctx.measure_gl_mul_rate()?;
     writeln!(
         report,
         "ceilings: device copy {:.3} TB/s (read+write; brief: 2.86), Keccak-f {:.3} G perm/s (our kernel; brief: >= 3.5)",
         copy / 1e12,
         keccak / 1e9
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "NTT arithmetic ceiling: {:.1} G Goldilocks mul/s (independent chains in registers; each butterfly does one)",
+        mul / 1e9
     )
     .unwrap();
     let ceil = Ceilings {
@@ -93,10 +100,14 @@ fn run() -> Result<()> {
 
     writeln!(
         report,
-        "| rows | cols | blowup | LDE ms | LDE x floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (bound) | G perm/s |"
+        "| rows | cols | blowup | LDE ms | LDE x byte floor | LDE x mul floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (bound) | G perm/s | fused LDE+commit ms |"
     )
     .unwrap();
-    writeln!(report, "|---|---|---|---|---|---|---|---|---|---|---|").unwrap();
+    writeln!(
+        report,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    .unwrap();
 
     let log_ns: Vec<u32> = if quick {
         vec![20, 22]
@@ -105,16 +116,19 @@ fn run() -> Result<()> {
     };
     let widths: Vec<usize> = if quick { vec![8, 64] } else { vec![8, 64, 256] };
     let mut gpu_fused = Vec::new();
+    let mut phase_lines = Vec::new();
     for &log_n in &log_ns {
         for &w in &widths {
             for log_b in 1..=3u32 {
                 let n = 1usize << log_n;
                 let rows = n << log_b;
-                let words_needed = 3 * n * w + 3 * rows * w + 4 * rows;
+                // trace, coefficients, the row-major LDE, a column-major chunk, the nodes
+                let chunk = ((1usize << 31) / rows).clamp(1, 64).min(w);
+                let words_needed = 2 * n * w + rows * w + rows * chunk + 4 * rows;
                 let (free, _) = ctx.mem_info()?;
                 if (words_needed * 8) as f64 > 0.92 * free as f64 {
                     let line = format!(
-                        "| 2^{log_n} | {w} | {} | — | | — | | — | | needs {:.0} GiB | |",
+                        "| 2^{log_n} | {w} | {} | — | | | — | | — | | needs {:.0} GiB | | |",
                         1 << log_b,
                         (words_needed * 8) as f64 / (1u64 << 30) as f64
                     );
@@ -122,26 +136,28 @@ fn run() -> Result<()> {
                     writeln!(report, "{line}").unwrap();
                     continue;
                 }
-                let big = rows * w >= 1 << 31;
-                let (warm, reps) = if big { (1, 3) } else { (2, 7) };
-                let trace =
-                    ctx.random_matrix(n, w, (log_n as u64) << 32 | (w as u64) << 8 | log_b as u64)?;
-                let t_lde = median(&ctx.time_ms(warm, reps, || ctx.lde(&trace, log_b).map(drop))?);
-                let m = ctx.lde(&trace, log_b)?;
-                let t_commit = median(
-                    &ctx.time_ms(warm, reps, || DeviceMerkleTree::commit(&ctx, &m).map(drop))?,
-                );
-                drop(m);
-                let t_fused =
-                    median(&ctx.time_ms(warm, reps, || ctx.lde_commit(&trace, log_b).map(drop))?);
-                drop(trace);
+                let timed = time_config(&ctx, log_n, w, log_b, &mut phase_lines);
                 ctx.trim_pool()?;
+                let (t_lde, t_commit, t_fused, t_fused2) = match timed {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let line = format!("| 2^{log_n} | {w} | {} | error: {e} |", 1 << log_b);
+                        println!("{line}");
+                        writeln!(report, "{line}").unwrap();
+                        continue;
+                    }
+                };
 
                 let leaves = (rows / 2) as f64;
                 let perms = leaves * leaf_perms(w) as f64 + leaves - 1.0;
                 let (nw, mw) = ((n * w * 8) as f64, (rows * w * 8) as f64);
                 let nodes_bytes = (rows * 32) as f64;
                 let f_lde = ceil.floor_ms(nw + mw, 0.0);
+                // one mul per butterfly (inverse on N·W, forward on M·W) + 2 per scaled coefficient
+                let muls = (n * w) as f64 / 2.0 * log_n as f64
+                    + (rows * w) as f64 / 2.0 * log_n as f64
+                    + 2.0 * (rows * w) as f64;
+                let f_mul = muls / mul * 1e3;
                 let f_commit = ceil.floor_ms(mw + nodes_bytes, perms);
                 let f_fused = ceil.floor_ms(nw + mw + nodes_bytes, perms);
                 let bound = if perms / ceil.keccak_ps > (nw + mw + nodes_bytes) / ceil.copy_bps {
@@ -150,18 +166,30 @@ fn run() -> Result<()> {
                     "bytes"
                 };
                 let line = format!(
-                    "| 2^{log_n} | {w} | {} | {t_lde:.2} | {:.1} | {t_commit:.2} | {:.2} | {t_fused:.2} | {:.2} | {f_fused:.2} ({bound}) | {:.2} |",
+                    "| 2^{log_n} | {w} | {} | {t_lde:.2} | {:.1} | {:.2} | {t_commit:.2} | {:.2} | {t_fused:.2} | {:.2} | {f_fused:.2} ({bound}) | {:.2} | {} |",
                     1 << log_b,
                     t_lde / f_lde,
+                    t_lde / f_mul,
                     t_commit / f_commit,
                     t_fused / f_fused,
                     perms / (t_fused * 1e-3) / 1e9,
+                    t_fused2.map_or("—".into(), |t| format!("{t:.2}")),
                 );
                 println!("{line}");
                 writeln!(report, "{line}").unwrap();
                 gpu_fused.push(((log_n, w, log_b), t_fused));
             }
         }
+    }
+
+    writeln!(
+        report,
+        "\nLDE phases (CUDA events, one run after the timed ones):"
+    )
+    .unwrap();
+    for l in &phase_lines {
+        println!("{l}");
+        writeln!(report, "- {l}").unwrap();
     }
 
     if cpu {
@@ -222,4 +250,47 @@ fn run() -> Result<()> {
             .map_err(|e| rstark_backend_cuda::CudaError::Shape(format!("writing {f}: {e}")))?;
     }
     Ok(())
+}
+
+/// LDE, commit, LDE + commit and the fused variant of one shape, in ms.
+fn time_config(
+    ctx: &GpuContext,
+    log_n: u32,
+    w: usize,
+    log_b: u32,
+    phase_lines: &mut Vec<String>,
+) -> Result<(f64, f64, f64, Option<f64>)> {
+    let (n, rows) = (1usize << log_n, 1usize << (log_n + log_b));
+    let big = rows * w >= 1 << 31;
+    let (warm, reps) = if big { (1, 3) } else { (2, 7) };
+    let trace = ctx.random_matrix(n, w, (log_n as u64) << 32 | (w as u64) << 8 | log_b as u64)?;
+    let t_lde = median(&ctx.time_ms(warm, reps, || ctx.lde(&trace, log_b).map(drop))?);
+    let m = ctx.lde(&trace, log_b)?;
+    let t_commit =
+        median(&ctx.time_ms(warm, reps, || DeviceMerkleTree::commit(ctx, &m).map(drop))?);
+    drop(m);
+    let t_fused = median(&ctx.time_ms(warm, reps, || ctx.lde_commit(&trace, log_b).map(drop))?);
+    // the fused variant keeps the whole column-major LDE beside the row-major one
+    let fused_words = 2 * n * w + 2 * rows * w + 4 * rows;
+    let t_fused2 = if (fused_words * 8) as f64 <= 0.9 * ctx.mem_info()?.0 as f64 {
+        Some(median(&ctx.time_ms(warm, reps, || {
+            ctx.lde_commit_fused(&trace, log_b).map(drop)
+        })?))
+    } else {
+        None
+    };
+    if [(20, 8, 1), (22, 64, 1), (24, 8, 3), (22, 256, 1)].contains(&(log_n, w, log_b)) {
+        let phases = ctx.lde_phases(&trace, log_b)?;
+        let txt: Vec<String> = phases
+            .iter()
+            .map(|(p, ms)| format!("{p} {ms:.2}"))
+            .collect();
+        phase_lines.push(format!(
+            "2^{log_n} x {w} blowup {}: {}",
+            1 << log_b,
+            txt.join(", ")
+        ));
+    }
+    drop(trace);
+    Ok((t_lde, t_commit, t_fused, t_fused2))
 }
