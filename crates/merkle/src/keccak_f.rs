@@ -44,12 +44,15 @@ pub(crate) trait Word: Copy {
     fn from_fn(f: impl FnMut(usize) -> u64) -> Self;
     /// Lane `l` (l < LANES).
     fn lane(self, l: usize) -> u64;
-    /// Words j = 0 … LANES−1 of a block: `out[j]` lane l = canonical value of `src[l·stride + j]`
-    /// (Goldilocks internals may be in [p, 2^64): reduced once). A transpose of LANES × LANES.
+    /// A LANES × LANES transpose from memory: `out[j]` lane l = `src[l·stride + j]` (unaligned).
     ///
     /// # Safety
     /// `src[l·stride + j]` must be readable for all l, j < LANES; `out.len() == LANES`.
-    unsafe fn load_canonical_block(src: *const u64, stride: usize, out: &mut [Self]);
+    unsafe fn load_block(src: *const u64, stride: usize, out: &mut [Self]);
+    /// Every lane reduced from [0, 2^64) to [0, p) (a Goldilocks internal value may be ≥ p).
+    fn canonical(self) -> Self;
+    /// Every lane read as little-endian bytes (identity on little-endian targets).
+    fn le_to_native(self) -> Self;
 }
 
 /// The Goldilocks modulus (inputs are reduced to [0, p) before hashing).
@@ -82,10 +85,17 @@ impl Word for u64 {
         self
     }
     #[inline(always)]
-    unsafe fn load_canonical_block(src: *const u64, _stride: usize, out: &mut [Self]) {
+    unsafe fn load_block(src: *const u64, _stride: usize, out: &mut [Self]) {
         // SAFETY: the caller guarantees src[0] is readable.
-        let v = unsafe { src.read_unaligned() };
-        out[0] = if v >= P { v - P } else { v };
+        out[0] = unsafe { src.read_unaligned() };
+    }
+    #[inline(always)]
+    fn canonical(self) -> Self {
+        if self >= P { self - P } else { self }
+    }
+    #[inline(always)]
+    fn le_to_native(self) -> Self {
+        u64::from_le(self)
     }
 }
 
@@ -127,7 +137,7 @@ mod x86 {
             v[l]
         }
         #[inline(always)]
-        unsafe fn load_canonical_block(src: *const u64, stride: usize, out: &mut [Self]) {
+        unsafe fn load_block(src: *const u64, stride: usize, out: &mut [Self]) {
             // SAFETY: the caller guarantees the 4 × 4 words are readable.
             unsafe {
                 let r: [__m256i; 4] =
@@ -137,21 +147,25 @@ mod x86 {
                 let t1 = _mm256_unpackhi_epi64(r[0], r[1]); // x01 x11 x03 x13
                 let t2 = _mm256_unpacklo_epi64(r[2], r[3]); // x20 x30 x22 x32
                 let t3 = _mm256_unpackhi_epi64(r[2], r[3]); // x21 x31 x23 x33
-                let cols = [
-                    _mm256_permute2x128_si256::<0x20>(t0, t2),
-                    _mm256_permute2x128_si256::<0x20>(t1, t3),
-                    _mm256_permute2x128_si256::<0x31>(t0, t2),
-                    _mm256_permute2x128_si256::<0x31>(t1, t3),
-                ];
+                out[0] = _mm256_permute2x128_si256::<0x20>(t0, t2);
+                out[1] = _mm256_permute2x128_si256::<0x20>(t1, t3);
+                out[2] = _mm256_permute2x128_si256::<0x31>(t0, t2);
+                out[3] = _mm256_permute2x128_si256::<0x31>(t1, t3);
+            }
+        }
+        #[inline(always)]
+        fn canonical(self) -> Self {
+            unsafe {
+                // Unsigned v ≥ p  ⟺  signed (v ⊕ 2^63) > (p − 1) ⊕ 2^63.
                 let sign = _mm256_set1_epi64x(i64::MIN);
                 let p_minus_1 = _mm256_set1_epi64x(((P - 1) ^ (1 << 63)) as i64);
-                let p = _mm256_set1_epi64x(P as i64);
-                for (o, v) in out.iter_mut().zip(cols) {
-                    // Unsigned v ≥ p  ⟺  signed (v ⊕ 2^63) > (p − 1) ⊕ 2^63.
-                    let ge = _mm256_cmpgt_epi64(_mm256_xor_si256(v, sign), p_minus_1);
-                    *o = _mm256_sub_epi64(v, _mm256_and_si256(ge, p));
-                }
+                let ge = _mm256_cmpgt_epi64(_mm256_xor_si256(self, sign), p_minus_1);
+                _mm256_sub_epi64(self, _mm256_and_si256(ge, _mm256_set1_epi64x(P as i64)))
             }
+        }
+        #[inline(always)]
+        fn le_to_native(self) -> Self {
+            self // x86-64 is little-endian
         }
     }
 
@@ -185,7 +199,7 @@ mod x86 {
             v[l]
         }
         #[inline(always)]
-        unsafe fn load_canonical_block(src: *const u64, stride: usize, out: &mut [Self]) {
+        unsafe fn load_block(src: *const u64, stride: usize, out: &mut [Self]) {
             // SAFETY: the caller guarantees the 8 × 8 words are readable.
             unsafe {
                 let r: [__m512i; 8] =
@@ -224,12 +238,20 @@ mod x86 {
                     _mm512_permutex2var_epi64(s2, hi4, s6),
                     _mm512_permutex2var_epi64(s3, hi4, s7),
                 ];
-                let p = _mm512_set1_epi64(P as i64);
-                for (o, v) in out.iter_mut().zip(cols) {
-                    let ge = _mm512_cmpge_epu64_mask(v, p);
-                    *o = _mm512_mask_sub_epi64(v, ge, v, p);
-                }
+                out.copy_from_slice(&cols);
             }
+        }
+        #[inline(always)]
+        fn canonical(self) -> Self {
+            unsafe {
+                let p = _mm512_set1_epi64(P as i64);
+                let ge = _mm512_cmpge_epu64_mask(self, p);
+                _mm512_mask_sub_epi64(self, ge, self, p)
+            }
+        }
+        #[inline(always)]
+        fn le_to_native(self) -> Self {
+            self // x86-64 is little-endian
         }
     }
 }

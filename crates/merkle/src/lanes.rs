@@ -132,9 +132,9 @@ fn keccak256_leaf_group<W: Word>(m: &[F], words: usize, out: &mut [Digest]) {
         while k + W::LANES <= RATE_WORDS {
             // SAFETY: base + k + LANES ≤ (blk + 1)·RATE_WORDS ≤ words, so every
             // src[l·words + j] (l, j < LANES) lies inside `m`; F is a transparent u64.
-            unsafe { W::load_canonical_block(raw.add(base + k), words, &mut run[..W::LANES]) };
+            unsafe { W::load_block(raw.add(base + k), words, &mut run[..W::LANES]) };
             for j in 0..W::LANES {
-                state[k + j] = state[k + j].xor(run[j]);
+                state[k + j] = state[k + j].xor(run[j].canonical());
             }
             k += W::LANES;
         }
@@ -288,32 +288,30 @@ fn leaves_lanes<W: Word>(values: &[F], width: usize, out: &mut [Digest]) {
 
 #[inline(always)]
 fn nodes_lanes<W: Word>(children: &[Digest], out: &mut [Digest]) {
-    #[inline(always)]
-    fn word(pair: &[Digest], k: usize) -> u64 {
-        let d = &pair[k / 4];
-        let o = (k % 4) * 8;
-        u64::from_le_bytes([
-            d[o],
-            d[o + 1],
-            d[o + 2],
-            d[o + 3],
-            d[o + 4],
-            d[o + 5],
-            d[o + 6],
-            d[o + 7],
-        ])
-    }
     let mut groups = out.chunks_exact_mut(W::LANES);
     let mut pairs = children.chunks_exact(2 * W::LANES);
     for (g, c) in (&mut groups).zip(&mut pairs) {
-        keccak256_words::<W>(8, |k| W::from_fn(|l| word(&c[2 * l..], k)), g);
+        // Lane l's message is the 8 words of children 2l, 2l + 1: contiguous, stride 8 words.
+        let raw = c.as_ptr().cast::<u64>();
+        let mut msg = [W::splat(0); 8];
+        for k in (0..8).step_by(W::LANES) {
+            // SAFETY: l·8 + k + j < 8·LANES words = the 64·LANES bytes of `c` (unaligned loads).
+            unsafe { W::load_block(raw.add(k), 8, &mut msg[k..k + W::LANES]) };
+        }
+        // Digest bytes are read as LE words: fix the order on big-endian targets.
+        let msg = msg.map(W::le_to_native);
+        keccak256_words::<W>(8, |k| msg[k], g);
     }
     for (d, c) in groups
         .into_remainder()
         .iter_mut()
         .zip(pairs.remainder().chunks_exact(2))
     {
-        keccak256_words::<u64>(8, |k| word(c, k), std::slice::from_mut(d));
+        let word = |k: usize| {
+            let b = &c[k / 4][(k % 4) * 8..(k % 4) * 8 + 8];
+            u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+        };
+        keccak256_words::<u64>(8, word, std::slice::from_mut(d));
     }
 }
 
