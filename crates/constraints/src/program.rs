@@ -193,6 +193,61 @@ impl ConstraintProgram {
         Ok(v)
     }
 
+    /// Checks every instruction: known opcode, operand sources and indices within the program's
+    /// widths, register counts, constant pool and challenges. A program that passes cannot make
+    /// an evaluator (the GPU kernel trusts it) read or write out of bounds.
+    pub fn validate(&self) -> Result<(), ConstraintError> {
+        let bad = |pc: usize, what: &str| {
+            Err(ConstraintError::Malformed(format!(
+                "instruction {pc}: {what}"
+            )))
+        };
+        if !self.code.len().is_multiple_of(INSTR_WORDS) {
+            return Err(ConstraintError::Malformed("code length".into()));
+        }
+        if self.constants.iter().any(|&c| c >= 0xFFFF_FFFF_0000_0001) {
+            return Err(ConstraintError::Malformed("non-canonical constant".into()));
+        }
+        let base_ok = |w: u32| {
+            let i = (w & src::INDEX_MASK) as usize;
+            match w >> src::SHIFT {
+                src::REG => i < self.num_base_regs as usize,
+                src::MAIN_CUR | src::MAIN_NEXT => i < self.main_width,
+                src::PUBLIC => i < self.num_public_values,
+                src::CONST => i < self.constants.len(),
+                src::SEL => i < 3,
+                _ => false,
+            }
+        };
+        let ext_ok = |w: u32| {
+            let i = (w & src::INDEX_MASK) as usize;
+            match w >> src::SHIFT {
+                src::EREG => i < self.num_ext_regs as usize,
+                src::AUX_CUR | src::AUX_NEXT => i < self.aux_ext_width,
+                src::CHAL => i < self.num_challenges(),
+                _ => false,
+            }
+        };
+        for (pc, ins) in self.code.chunks_exact(INSTR_WORDS).enumerate() {
+            let (opcode, dst, a, b) = (ins[0], ins[1], ins[2], ins[3]);
+            let ok = match opcode {
+                op::ADD | op::SUB | op::MUL => dst < self.num_base_regs && base_ok(a) && base_ok(b),
+                op::NEG => dst < self.num_base_regs && base_ok(a),
+                op::ACC => (dst as usize) < self.num_challenges() && base_ok(a),
+                op::EACC => (dst as usize) < self.num_challenges() && ext_ok(a),
+                op::EADD | op::ESUB | op::EMUL => dst < self.num_ext_regs && ext_ok(a) && ext_ok(b),
+                op::EADDB | op::ESUBB | op::EMULB => {
+                    dst < self.num_ext_regs && ext_ok(a) && base_ok(b)
+                }
+                _ => return bad(pc, "unknown opcode"),
+            };
+            if !ok {
+                return bad(pc, "operand or register out of range");
+            }
+        }
+        Ok(())
+    }
+
     /// The constant pool as field elements.
     pub fn constant_values(&self) -> Vec<F> {
         self.constants.iter().map(|&c| F::from_u64(c)).collect()

@@ -50,6 +50,7 @@ fn log_quotient_degree(air: &dyn Table, publics: usize) -> usize {
 fn check(air: &dyn Table, log_n: usize, extra_log_d: usize, seed: u64) -> ConstraintProgram {
     let publics_n = BaseAir::<F>::num_public_values(air);
     let program = compile_table(air, publics_n).expect("compiles");
+    program.validate().expect("compiler output is valid");
     let log_d = log_quotient_degree(air, publics_n) + extra_log_d;
     let q = 1usize << (log_n + log_d);
     let mut rng = Rng(seed);
@@ -227,11 +228,13 @@ fn bad_inputs_are_errors() {
     };
     let mut bad = program.clone();
     bad.code[0] = 99;
+    assert!(bad.validate().is_err());
     assert!(matches!(
         quotient_values(&bad, &ok, &chal),
         Err(ConstraintError::Malformed(_))
     ));
     let mut bad = program.clone();
     bad.code[2] = u32::MAX;
+    assert!(bad.validate().is_err());
     assert!(quotient_values(&bad, &ok, &chal).is_err());
 }
