@@ -120,7 +120,13 @@ fn archs(nvcc: &Path) -> Vec<u32> {
 fn find_nvcc(manifest: &Path) -> Option<PathBuf> {
     let exe = |p: PathBuf| p.is_file().then_some(p);
     if let Some(p) = env::var_os("NVCC") {
-        return exe(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "rstark-backend-cuda: NVCC={} is not a file",
+            p.display()
+        );
+        return Some(p);
     }
     for var in ["CUDA_HOME", "CUDA_PATH"] {
         if let Some(p) = env::var_os(var).and_then(|d| exe(PathBuf::from(d).join("bin/nvcc"))) {

@@ -31,16 +31,69 @@ RS_HD u64 gl_reduce128(u64 lo, u64 hi) {
   return r >= GL_P ? r - GL_P : r;
 }
 
+#ifdef __CUDA_ARCH__
+// On the device: the 128-bit product from 32-bit multiply-adds on one carry chain, and the
+// reduction on carry flags (borrows and carries become masks, no 64-bit compares):
+//   x = r3 2^96 + r2 2^64 + (r1:r0) == (r1:r0) - r3 + r2 (2^32 - 1)   (mod p)
+__device__ __forceinline__ u64 gl_mul_ptx(u64 a, u64 b) {
+  u32 a0 = (u32)a, a1 = (u32)(a >> 32), b0 = (u32)b, b1 = (u32)(b >> 32);
+  u32 r0, r1, r2, r3;
+  asm("mul.lo.u32 %0, %4, %6;\n\t"
+      "mul.hi.u32 %1, %4, %6;\n\t"
+      "mad.lo.cc.u32 %1, %4, %7, %1;\n\t"
+      "madc.hi.u32 %2, %4, %7, 0;\n\t"
+      "mad.lo.cc.u32 %1, %5, %6, %1;\n\t"
+      "madc.hi.cc.u32 %2, %5, %6, %2;\n\t"
+      "addc.u32 %3, 0, 0;\n\t"
+      "mad.lo.cc.u32 %2, %5, %7, %2;\n\t"
+      "madc.hi.u32 %3, %5, %7, %3;"
+      : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+      : "r"(a0), "r"(a1), "r"(b0), "r"(b1));
+  // t0 = (r1:r0) - r3; on borrow subtract 2^64 == EPS once more (cannot borrow again).
+  u32 t0l, t0h, m;
+  asm("sub.cc.u32 %0, %3, %5;\n\t"
+      "subc.cc.u32 %1, %4, 0;\n\t"
+      "subc.u32 %2, 0, 0;"
+      : "=r"(t0l), "=r"(t0h), "=r"(m)
+      : "r"(r0), "r"(r1), "r"(r3));
+  // t1 = r2 (2^32 - 1) = (r2 : 0) - r2; then t0 - (m ? EPS : 0) and r = t0 + t1 with carry c.
+  u32 rl, rh, c;
+  asm("{\n\t"
+      ".reg .u32 t1l, t1h;\n\t"
+      "sub.cc.u32 t1l, 0, %5;\n\t"
+      "subc.u32 t1h, %5, 0;\n\t"
+      "sub.cc.u32 %0, %3, %6;\n\t"
+      "subc.u32 %1, %4, 0;\n\t"
+      "add.cc.u32 %0, %0, t1l;\n\t"
+      "addc.cc.u32 %1, %1, t1h;\n\t"
+      "addc.u32 %2, 0, 0;\n\t"
+      "}"
+      : "=r"(rl), "=r"(rh), "=r"(c)
+      : "r"(t0l), "r"(t0h), "r"(r2), "r"(m));
+  // carry of 2^64 == EPS: add it (cannot carry again); then r >= p iff r + EPS carries out.
+  u32 xl, xh, c2;
+  asm("add.cc.u32 %0, %0, %5;\n\t"
+      "addc.u32 %1, %1, 0;\n\t"
+      "add.cc.u32 %2, %0, 0xffffffff;\n\t"
+      "addc.cc.u32 %3, %1, 0;\n\t"
+      "addc.u32 %4, 0, 0;"
+      : "+r"(rl), "+r"(rh), "=r"(xl), "=r"(xh), "=r"(c2)
+      : "r"(0u - c));
+  if (c2) {
+    rl = xl;
+    rh = xh;
+  }
+  return ((u64)rh << 32) | rl;
+}
+#endif
+
 RS_HD u64 gl_mul(u64 a, u64 b) {
 #ifdef __CUDA_ARCH__
-  u64 lo = a * b;
-  u64 hi = __umul64hi(a, b);
+  return gl_mul_ptx(a, b);
 #else
   unsigned __int128 p = (unsigned __int128)a * b;
-  u64 lo = (u64)p;
-  u64 hi = (u64)(p >> 64);
+  return gl_reduce128((u64)p, (u64)(p >> 64));
 #endif
-  return gl_reduce128(lo, hi);
 }
 
 // Cubic extension element c0 + c1 x + c2 x^2, with x^3 = x + 1.

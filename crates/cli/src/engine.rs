@@ -7,6 +7,7 @@ use rstark_backend_cpu::CpuBackend;
 use rstark_field::F;
 use rstark_protocol::{Proof, StarkParams};
 use rstark_prover::{ProveOptions, ProverError, TableInput, prove_with_options};
+use rstark_verifier::VerifierTable;
 use rstark_workloads::{TableShape, Workload};
 
 use crate::commands::CliError;
@@ -71,27 +72,17 @@ pub fn verify(
     proof: &[u8],
 ) -> Result<Vec<usize>, CliError> {
     let proof = Proof::from_bytes(proof).map_err(|e| CliError::Rejected(e.to_string()))?;
-    if proof.tables.len() != shapes.len() {
-        return Err(CliError::Rejected(format!(
-            "the proof has {} tables, the statement {}",
-            proof.tables.len(),
-            shapes.len()
-        )));
-    }
-    for (s, t) in shapes.iter().zip(&proof.tables) {
-        if let Some(height) = s.height
-            && u32::from(t.log_height) != height.trailing_zeros()
-        {
-            return Err(CliError::Rejected(format!(
-                "table {}: the proof has 2^{} rows, the statement {height}",
-                s.name, t.log_height
-            )));
-        }
-    }
-    let tables: Vec<rstark_verifier::VerifierTable> = shapes
+    // Heights the statement fixes are pinned; the verifier rejects a proof of other heights.
+    let tables: Vec<VerifierTable> = shapes
         .iter()
         .zip(public_values)
-        .map(|(s, pv)| rstark_verifier::VerifierTable::new(s.name, Arc::new(s.air), pv.clone()))
+        .map(|(s, pv)| {
+            let table = VerifierTable::new(s.name, Arc::new(s.air), pv.clone());
+            match s.height {
+                Some(h) => table.with_log_height(h.trailing_zeros() as u8),
+                None => table,
+            }
+        })
         .collect();
     rstark_verifier::verify(params, &tables, &proof)
         .map_err(|e| CliError::Rejected(e.to_string()))?;

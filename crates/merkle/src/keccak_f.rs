@@ -44,7 +44,19 @@ pub(crate) trait Word: Copy {
     fn from_fn(f: impl FnMut(usize) -> u64) -> Self;
     /// Lane `l` (l < LANES).
     fn lane(self, l: usize) -> u64;
+    /// A LANES × LANES transpose from memory: `out[j]` lane l = `src[l·stride + j]` (unaligned).
+    ///
+    /// # Safety
+    /// `src[l·stride + j]` must be readable for all l, j < LANES; `out.len() == LANES`.
+    unsafe fn load_block(src: *const u64, stride: usize, out: &mut [Self]);
+    /// Every lane reduced from [0, 2^64) to [0, p) (a Goldilocks internal value may be ≥ p).
+    fn canonical(self) -> Self;
+    /// Every lane read as little-endian bytes (identity on little-endian targets).
+    fn le_to_native(self) -> Self;
 }
+
+/// The Goldilocks modulus (inputs are reduced to [0, p) before hashing).
+const P: u64 = 0xffff_ffff_0000_0001;
 
 impl Word for u64 {
     const LANES: usize = 1;
@@ -72,13 +84,26 @@ impl Word for u64 {
     fn lane(self, _l: usize) -> u64 {
         self
     }
+    #[inline(always)]
+    unsafe fn load_block(src: *const u64, _stride: usize, out: &mut [Self]) {
+        // SAFETY: the caller guarantees src[0] is readable.
+        out[0] = unsafe { src.read_unaligned() };
+    }
+    #[inline(always)]
+    fn canonical(self) -> Self {
+        if self >= P { self - P } else { self }
+    }
+    #[inline(always)]
+    fn le_to_native(self) -> Self {
+        u64::from_le(self)
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::Word;
+    use super::{P, Word};
 
     // SAFETY (all methods below): the intrinsics need AVX2 resp. AVX-512F; these methods are
     // inlined only into `#[target_feature]` functions that lanes.rs calls after detecting them.
@@ -111,6 +136,37 @@ mod x86 {
             unsafe { _mm256_storeu_si256(v.as_mut_ptr().cast(), self) };
             v[l]
         }
+        #[inline(always)]
+        unsafe fn load_block(src: *const u64, stride: usize, out: &mut [Self]) {
+            // SAFETY: the caller guarantees the 4 × 4 words are readable.
+            unsafe {
+                let r: [__m256i; 4] =
+                    std::array::from_fn(|l| _mm256_loadu_si256(src.add(l * stride).cast()));
+                // r[l] = [x_l0 x_l1 x_l2 x_l3] → out[j] = [x_0j x_1j x_2j x_3j]
+                let t0 = _mm256_unpacklo_epi64(r[0], r[1]); // x00 x10 x02 x12
+                let t1 = _mm256_unpackhi_epi64(r[0], r[1]); // x01 x11 x03 x13
+                let t2 = _mm256_unpacklo_epi64(r[2], r[3]); // x20 x30 x22 x32
+                let t3 = _mm256_unpackhi_epi64(r[2], r[3]); // x21 x31 x23 x33
+                out[0] = _mm256_permute2x128_si256::<0x20>(t0, t2);
+                out[1] = _mm256_permute2x128_si256::<0x20>(t1, t3);
+                out[2] = _mm256_permute2x128_si256::<0x31>(t0, t2);
+                out[3] = _mm256_permute2x128_si256::<0x31>(t1, t3);
+            }
+        }
+        #[inline(always)]
+        fn canonical(self) -> Self {
+            unsafe {
+                // Unsigned v ≥ p  ⟺  signed (v ⊕ 2^63) > (p − 1) ⊕ 2^63.
+                let sign = _mm256_set1_epi64x(i64::MIN);
+                let p_minus_1 = _mm256_set1_epi64x(((P - 1) ^ (1 << 63)) as i64);
+                let ge = _mm256_cmpgt_epi64(_mm256_xor_si256(self, sign), p_minus_1);
+                _mm256_sub_epi64(self, _mm256_and_si256(ge, _mm256_set1_epi64x(P as i64)))
+            }
+        }
+        #[inline(always)]
+        fn le_to_native(self) -> Self {
+            self // x86-64 is little-endian
+        }
     }
 
     impl Word for __m512i {
@@ -141,6 +197,61 @@ mod x86 {
             let mut v = [0u64; 8];
             unsafe { _mm512_storeu_si512(v.as_mut_ptr().cast(), self) };
             v[l]
+        }
+        #[inline(always)]
+        unsafe fn load_block(src: *const u64, stride: usize, out: &mut [Self]) {
+            // SAFETY: the caller guarantees the 8 × 8 words are readable.
+            unsafe {
+                let r: [__m512i; 8] =
+                    std::array::from_fn(|l| _mm512_loadu_si512(src.add(l * stride).cast()));
+                // Stage 1: pairs of rows → t[2i] = [a0 b0 a2 b2 a4 b4 a6 b6], t[2i+1] = odd words.
+                let t: [__m512i; 8] = std::array::from_fn(|i| {
+                    if i % 2 == 0 {
+                        _mm512_unpacklo_epi64(r[i], r[i + 1])
+                    } else {
+                        _mm512_unpackhi_epi64(r[i - 1], r[i])
+                    }
+                });
+                // Stage 2: quads of rows → s0 = [a0 b0 c0 d0 a4 b4 c4 d4], s2 = words 2 and 6, …
+                let lo2 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+                let hi2 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+                let q = |a: __m512i, b: __m512i| {
+                    (
+                        _mm512_permutex2var_epi64(a, lo2, b),
+                        _mm512_permutex2var_epi64(a, hi2, b),
+                    )
+                };
+                let (s0, s2) = q(t[0], t[2]);
+                let (s1, s3) = q(t[1], t[3]);
+                let (s4, s6) = q(t[4], t[6]);
+                let (s5, s7) = q(t[5], t[7]);
+                // Stage 3: all eight rows → column j.
+                let lo4 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+                let hi4 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+                let cols = [
+                    _mm512_permutex2var_epi64(s0, lo4, s4),
+                    _mm512_permutex2var_epi64(s1, lo4, s5),
+                    _mm512_permutex2var_epi64(s2, lo4, s6),
+                    _mm512_permutex2var_epi64(s3, lo4, s7),
+                    _mm512_permutex2var_epi64(s0, hi4, s4),
+                    _mm512_permutex2var_epi64(s1, hi4, s5),
+                    _mm512_permutex2var_epi64(s2, hi4, s6),
+                    _mm512_permutex2var_epi64(s3, hi4, s7),
+                ];
+                out.copy_from_slice(&cols);
+            }
+        }
+        #[inline(always)]
+        fn canonical(self) -> Self {
+            unsafe {
+                let p = _mm512_set1_epi64(P as i64);
+                let ge = _mm512_cmpge_epu64_mask(self, p);
+                _mm512_mask_sub_epi64(self, ge, self, p)
+            }
+        }
+        #[inline(always)]
+        fn le_to_native(self) -> Self {
+            self // x86-64 is little-endian
         }
     }
 }

@@ -115,6 +115,53 @@ pub(crate) fn hash_nodes(children: &[Digest], out: &mut [Digest]) {
     }
 }
 
+/// Keccak-256 of the LANES leaves in `m` (leaf l = `m[l·words .. (l+1)·words]`), one per lane.
+/// In full blocks, runs of LANES words are loaded with vector loads and transposed; the last
+/// (partial) block goes word by word.
+#[inline(always)]
+fn keccak256_leaf_group<W: Word>(m: &[F], words: usize, out: &mut [Digest]) {
+    debug_assert_eq!(m.len(), W::LANES * words);
+    let raw = m.as_ptr().cast::<u64>();
+    let mut state = [W::splat(0); 25];
+    let full_blocks = words / RATE_WORDS;
+    for blk in 0..full_blocks {
+        let base = blk * RATE_WORDS;
+        // Constant trip counts once W is fixed, so this unrolls and `state` stays in registers.
+        let mut run = [W::splat(0); 8];
+        let mut k = 0;
+        while k + W::LANES <= RATE_WORDS {
+            // SAFETY: base + k + LANES ≤ (blk + 1)·RATE_WORDS ≤ words, so every
+            // src[l·words + j] (l, j < LANES) lies inside `m`; F is a transparent u64.
+            unsafe { W::load_block(raw.add(base + k), words, &mut run[..W::LANES]) };
+            for j in 0..W::LANES {
+                state[k + j] = state[k + j].xor(run[j].canonical());
+            }
+            k += W::LANES;
+        }
+        while k < RATE_WORDS {
+            state[k] = state[k].xor(W::from_fn(|l| m[l * words + base + k].as_canonical_u64()));
+            k += 1;
+        }
+        keccak_f(&mut state);
+    }
+    let base = full_blocks * RATE_WORDS;
+    let rest = words - base;
+    for (k, s) in state.iter_mut().take(rest).enumerate() {
+        *s = s.xor(W::from_fn(|l| m[l * words + base + k].as_canonical_u64()));
+    }
+    state[rest] = state[rest].xor(W::splat(0x01));
+    state[RATE_WORDS - 1] = state[RATE_WORDS - 1].xor(W::splat(0x80 << 56));
+    keccak_f(&mut state);
+    for (l, d) in out.iter_mut().enumerate() {
+        for (k, chunk) in d.chunks_exact_mut(8).enumerate() {
+            chunk.copy_from_slice(&state[k].lane(l).to_le_bytes());
+        }
+    }
+}
+
+// Goldilocks is #[repr(transparent)] over its u64 (p3-goldilocks), which the raw loads rely on.
+const _: () = assert!(size_of::<F>() == 8 && align_of::<F>() == align_of::<u64>());
+
 /// Keccak-256 of `out.len()` byte messages of `len` bytes each, stored back to back in `msgs`
 /// (message i = `msgs[i·len .. (i+1)·len]`), several at a time in SIMD lanes. Used where many
 /// short equal-length messages are hashed, e.g. the proof-of-work search.
@@ -228,9 +275,7 @@ fn leaves_lanes<W: Word>(values: &[F], width: usize, out: &mut [Digest]) {
     let mut groups = out.chunks_exact_mut(W::LANES);
     let mut msgs = values.chunks_exact(W::LANES * words);
     for (g, m) in (&mut groups).zip(&mut msgs) {
-        // Word k of lane l is element k of leaf l: a strided gather, canonicalised.
-        let word = |k: usize| W::from_fn(|l| m[l * words + k].as_canonical_u64());
-        keccak256_words::<W>(words, word, g);
+        keccak256_leaf_group::<W>(m, words, g);
     }
     for (d, m) in groups
         .into_remainder()
@@ -243,32 +288,30 @@ fn leaves_lanes<W: Word>(values: &[F], width: usize, out: &mut [Digest]) {
 
 #[inline(always)]
 fn nodes_lanes<W: Word>(children: &[Digest], out: &mut [Digest]) {
-    #[inline(always)]
-    fn word(pair: &[Digest], k: usize) -> u64 {
-        let d = &pair[k / 4];
-        let o = (k % 4) * 8;
-        u64::from_le_bytes([
-            d[o],
-            d[o + 1],
-            d[o + 2],
-            d[o + 3],
-            d[o + 4],
-            d[o + 5],
-            d[o + 6],
-            d[o + 7],
-        ])
-    }
     let mut groups = out.chunks_exact_mut(W::LANES);
     let mut pairs = children.chunks_exact(2 * W::LANES);
     for (g, c) in (&mut groups).zip(&mut pairs) {
-        keccak256_words::<W>(8, |k| W::from_fn(|l| word(&c[2 * l..], k)), g);
+        // Lane l's message is the 8 words of children 2l, 2l + 1: contiguous, stride 8 words.
+        let raw = c.as_ptr().cast::<u64>();
+        let mut msg = [W::splat(0); 8];
+        for k in (0..8).step_by(W::LANES) {
+            // SAFETY: l·8 + k + j < 8·LANES words = the 64·LANES bytes of `c` (unaligned loads).
+            unsafe { W::load_block(raw.add(k), 8, &mut msg[k..k + W::LANES]) };
+        }
+        // Digest bytes are read as LE words: fix the order on big-endian targets.
+        let msg = msg.map(W::le_to_native);
+        keccak256_words::<W>(8, |k| msg[k], g);
     }
     for (d, c) in groups
         .into_remainder()
         .iter_mut()
         .zip(pairs.remainder().chunks_exact(2))
     {
-        keccak256_words::<u64>(8, |k| word(c, k), std::slice::from_mut(d));
+        let word = |k: usize| {
+            let b = &c[k / 4][(k % 4) * 8..(k % 4) * 8 + 8];
+            u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+        };
+        keccak256_words::<u64>(8, word, std::slice::from_mut(d));
     }
 }
 

@@ -50,40 +50,60 @@ fn check_blowup(log_blowup: usize) -> Result<(), PolyError> {
 /// of g·⟨ω_{n+b}⟩, rows in bit-reversed order: row j holds the values at [`lde_point`]`(j, n+b)`.
 /// `log_blowup` ∈ 0..=4 (blowup 1..=16).
 pub fn lde(trace: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
+    let log_n = check_lde(trace, log_blowup)?;
+    let width = trace.width;
+    if log_n > 0 && width > SMALL_BATCH_LDE_MAX_WIDTH {
+        // Allocate the whole output once: p3 grows the input buffer in place to N·B rows.
+        let mut values = Vec::with_capacity(trace.values.len() << log_blowup);
+        values.extend_from_slice(&trace.values);
+        return Ok(lde_checked(RowMajor { values, width }, log_n, log_blowup));
+    }
+    Ok(lde_checked(trace.clone(), log_n, log_blowup))
+}
+
+/// [`lde`] of a trace the caller no longer needs: its buffer becomes the output's (for a large
+/// trace the allocator grows it in place), so no copy of the trace is made.
+pub fn lde_owned(trace: RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
+    let log_n = check_lde(&trace, log_blowup)?;
+    Ok(lde_checked(trace, log_n, log_blowup))
+}
+
+/// Validates an LDE request; returns log2 of the trace height.
+fn check_lde(trace: &RowMajor, log_blowup: usize) -> Result<usize, PolyError> {
     let log_n = trace.log_height()?;
     check_blowup(log_blowup)?;
     let log_size = log_n + log_blowup;
     if log_size > TWO_ADICITY {
         return Err(PolyError::DomainTooLarge { log_size });
     }
+    Ok(log_n)
+}
+
+fn lde_checked(trace: RowMajor, log_n: usize, log_blowup: usize) -> RowMajor {
     let width = trace.width;
     if log_n == 0 {
         // A constant polynomial: every point of the coset takes the trace's only row.
-        return Ok(RowMajor {
+        return RowMajor {
             values: trace.values.repeat(1 << log_blowup),
             width,
-        });
+        };
     }
+    let mat = RowMajorMatrix::new(trace.values, width);
     if width <= SMALL_BATCH_LDE_MAX_WIDTH {
-        let mat = RowMajorMatrix::new(trace.values.clone(), width);
         let mut out = small_dft().coset_lde_batch(mat, log_blowup, GENERATOR);
         reverse_matrix_index_bits(&mut out);
-        return Ok(RowMajor {
+        return RowMajor {
             values: out.values,
             width,
-        });
+        };
     }
-    // Allocate the whole output once: p3 grows the input buffer in place to N·B rows.
-    let mut values = Vec::with_capacity(trace.values.len() << log_blowup);
-    values.extend_from_slice(&trace.values);
-    let mat = RowMajorMatrix::new(values, width);
     let out = dft()
         .coset_lde_batch(mat, log_blowup, GENERATOR)
         .bit_reverse_rows();
-    Ok(RowMajor {
+    RowMajor {
         values: out.values,
         width,
-    })
+    }
 }
 
 /// Inverse of [`lde`]: from N·2^log_blowup bit-reversed coset evaluations back to the N trace

@@ -6,6 +6,7 @@
 //! on some of the sizes, so GPU/CPU ratios come from one machine and one run.
 //!
 //! Usage: rstark-cuda-bench [--quick] [--no-cpu] [--out FILE]   (FILE gets the markdown table)
+//!        rstark-cuda-bench --profile   (a short fixed workload for ncu)
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -52,6 +53,17 @@ fn run() -> Result<()> {
         .cloned();
 
     let ctx = GpuContext::new(0)?;
+    if args.iter().any(|a| a == "--profile") {
+        // A short, fixed workload to run under a profiler (ncu): one LDE + commit of
+        // 2^22 x 64, blowup 2, after one warm-up.
+        let trace = ctx.random_matrix(1 << 22, 64, 1)?;
+        for _ in 0..2 {
+            ctx.lde_commit(&trace, 1)?;
+        }
+        ctx.synchronize()?;
+        println!("profile workload done");
+        return Ok(());
+    }
     let (free, total) = ctx.mem_info()?;
     let cc = ctx.compute_capability()?;
     let mut report = String::new();
