@@ -15,9 +15,6 @@ use crate::error::{CudaError, DriverContext, Result};
 use crate::kernels::{ARCHS, FATBIN};
 use crate::matrix::DeviceMatrix;
 
-/// Words of the frame the kernel reads (see `CPF_*` in kernels/constraints.cu).
-const FRAME_WORDS: usize = 36;
-const MAX_PARTS: usize = 16;
 const THREADS: u32 = 256;
 /// Register scratch budget: the grid shrinks (each thread then takes several rows) so that
 /// (base + 3·ext registers) × threads × 8 bytes stays near this.
@@ -155,7 +152,7 @@ impl ConstraintKernel {
             .iter()
             .flat_map(|&c| ef_to_base(c).map(|v| v.as_canonical_u64()))
             .collect();
-        let frame_words = frame_words(&frame);
+        let frame_words = frame.to_words();
         let pubs = ctx.upload(&pubs, "public values")?;
         let chal = ctx.upload(&chal, "constraint challenges")?;
         let frame_dev = ctx.upload(&frame_words, "quotient frame")?;
@@ -202,17 +199,4 @@ fn thread_count(rows: usize, regs: usize) -> usize {
     let cap = (SCRATCH_BYTES / (8 * regs.max(1))).max(1 << 14);
     let cap = cap / THREADS as usize * THREADS as usize;
     rows.min(cap).max(1)
-}
-
-fn frame_words(f: &QuotientFrame) -> Vec<u64> {
-    let mut w = vec![0u64; FRAME_WORDS];
-    w[0] = f.shift.as_canonical_u64();
-    w[1] = f.omega_q.as_canonical_u64();
-    w[2] = f.omega_inv.as_canonical_u64();
-    w[3] = f.n_inv.as_canonical_u64();
-    for (k, (z, zi)) in f.zh.iter().zip(&f.zh_inv).enumerate().take(MAX_PARTS) {
-        w[4 + k] = z.as_canonical_u64();
-        w[4 + MAX_PARTS + k] = zi.as_canonical_u64();
-    }
-    w
 }

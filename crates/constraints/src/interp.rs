@@ -2,7 +2,7 @@
 //! quotient domain computed with it (the reference the GPU kernel is checked against; equal to
 //! `rstark_backend_cpu::quotient_values`).
 
-use p3_field::{Field, batch_multiplicative_inverse};
+use p3_field::{Field, PrimeField64, batch_multiplicative_inverse};
 use rayon::prelude::*;
 use rstark_field::{EF, F, GENERATOR, PrimeCharacteristicRing, ef_from_base, omega};
 
@@ -192,7 +192,27 @@ impl QuotientFrame {
     pub fn log_size(&self) -> usize {
         self.log_height + self.log_quotient_degree
     }
+
+    /// The frame as the GPU kernel reads it ([`FRAME_WORDS`] canonical words): shift, ω_{n+d},
+    /// ω_n^{−1}, N^{−1}, zh[0..16], zh_inv[0..16] (unused entries zero).
+    pub fn to_words(&self) -> Vec<u64> {
+        let mut w = vec![0u64; FRAME_WORDS];
+        w[0] = self.shift.as_canonical_u64();
+        w[1] = self.omega_q.as_canonical_u64();
+        w[2] = self.omega_inv.as_canonical_u64();
+        w[3] = self.n_inv.as_canonical_u64();
+        for (k, (z, zi)) in self.zh.iter().zip(&self.zh_inv).enumerate() {
+            w[4 + k] = z.as_canonical_u64();
+            w[4 + MAX_PARTS + k] = zi.as_canonical_u64();
+        }
+        w
+    }
 }
+
+/// Largest quotient factor D (docs/PROTOCOL.md §5.4).
+pub const MAX_PARTS: usize = 16;
+/// Words of [`QuotientFrame::to_words`].
+pub const FRAME_WORDS: usize = 4 + 2 * MAX_PARTS;
 
 /// Main and aux rows on the quotient domain (2^{n+d} rows each, bit-reversed, row-major; aux as
 /// flattened extension columns, 3 base words each). Longer matrices are fine: only the first

@@ -18,5 +18,7 @@ pub mod program;
 
 pub use compile::{compile, compile_table};
 pub use error::ConstraintError;
-pub use interp::{QuotientFrame, QuotientInputs, Registers, RowInputs, quotient_values};
+pub use interp::{
+    FRAME_WORDS, MAX_PARTS, QuotientFrame, QuotientInputs, Registers, RowInputs, quotient_values,
+};
 pub use program::{ConstraintProgram, INSTR_WORDS, ProgramStats};
