@@ -159,7 +159,7 @@ impl ConstraintKernel {
 
         let regs = p.num_base_regs as usize + 3 * p.num_ext_regs as usize;
         let n_threads = thread_count(q, regs).min(self.max_threads);
-        let scratch = ctx.alloc_words(regs.max(1) * n_threads, "constraint registers")?;
+        let mut scratch = ctx.alloc_words(regs.max(1) * n_threads, "constraint registers")?;
         let mut out = ctx.alloc_words(3 * q, "quotient values")?;
 
         let n_instr = (p.code.len() / rstark_constraints::INSTR_WORDS) as u32;
@@ -180,7 +180,7 @@ impl ConstraintKernel {
             .arg(&frame_dev)
             .arg(&log_q32)
             .arg(&log_d32)
-            .arg(&scratch)
+            .arg(&mut scratch)
             .arg(&nb)
             .arg(&n_threads64)
             .arg(&mut out);
@@ -197,6 +197,6 @@ impl ConstraintKernel {
 /// Threads of the launch: one per row, fewer when the register scratch would exceed its budget.
 fn thread_count(rows: usize, regs: usize) -> usize {
     let cap = (SCRATCH_BYTES / (8 * regs.max(1))).max(1 << 14);
-    let cap = cap / THREADS as usize * THREADS as usize;
+    let cap = cap.min(1 << 24) / THREADS as usize * THREADS as usize;
     rows.min(cap).max(1)
 }

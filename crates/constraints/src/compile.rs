@@ -311,6 +311,16 @@ impl<'a> Codegen<'a> {
 
     /// Post-order schedule: each constraint's not-yet-computed nodes, then its accumulation.
     fn schedule(&self) -> Vec<Step> {
+        // Height of each node (nodes are made after their operands, so one forward pass).
+        let mut height = vec![0u32; self.dag.nodes.len()];
+        for (i, n) in self.dag.nodes.iter().enumerate() {
+            let (ops, count) = n.operands();
+            height[i] = ops[..count]
+                .iter()
+                .map(|&o| height[o as usize] + 1)
+                .max()
+                .unwrap_or(0);
+        }
         let mut done = vec![false; self.dag.nodes.len()];
         let mut steps = Vec::new();
         let mut stack: Vec<(Id, bool)> = Vec::new();
@@ -326,7 +336,11 @@ impl<'a> Codegen<'a> {
                     steps.push(Step::Compute(id));
                 } else {
                     stack.push((id, true));
-                    let (ops, count) = n.operands();
+                    let (mut ops, count) = n.operands();
+                    // The deeper operand first (Sethi–Ullman): fewer values live meanwhile.
+                    if count == 2 && height[ops[1] as usize] > height[ops[0] as usize] {
+                        ops.swap(0, 1);
+                    }
                     for &o in ops[..count].iter().rev() {
                         if !done[o as usize] {
                             stack.push((o, false));
