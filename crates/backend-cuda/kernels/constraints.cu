@@ -134,8 +134,12 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
     r.ac = aux + j * aux_w;
     r.an = aux + nj * aux_w;
     gl3 acc{0, 0, 0};
+    // The next instruction is loaded while this one runs (its load latency is not on the
+    // critical path of every instruction).
+    uint4 next = code[0];
     for (u32 pc = 0; pc < n_instr; pc++) {
-      uint4 ins = code[pc];
+      uint4 ins = next;
+      if (pc + 1 < n_instr) next = code[pc + 1];
       switch (ins.x) {
         case CP_ADD: r.rb[(u64)ins.y * r.stride] = gl_add(cp_base(r, ins.z), cp_base(r, ins.w)); break;
         case CP_SUB: r.rb[(u64)ins.y * r.stride] = gl_sub(cp_base(r, ins.z), cp_base(r, ins.w)); break;
