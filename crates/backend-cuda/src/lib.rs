@@ -9,6 +9,8 @@
 pub mod plan;
 
 #[cfg(feature = "cuda")]
+pub mod constraints;
+#[cfg(feature = "cuda")]
 mod context;
 #[cfg(feature = "cuda")]
 mod error;

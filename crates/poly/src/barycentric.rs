@@ -1,13 +1,15 @@
-//! Out-of-domain evaluation of trace columns by the barycentric formula over H = ⟨ω_n⟩:
-//! p(z) = (z^N − 1)/N · Σ_i f_i · ω^i / (z − ω^i).
+//! Out-of-domain evaluation of columns by the barycentric formula over a coset s·H,
+//! H = ⟨ω_n⟩, N = 2^n points x_i:
+//! p(z) = (z^N − s^N)/(N·s^N) · Σ_i f_i · x_i/(z − x_i).
+//! Used on a natural-order trace (s = 1) and on the first N rows of an LDE (s = g, bit-reversed).
 
 use rayon::prelude::*;
 use rstark_field::{
-    EF, F, Field, PrimeCharacteristicRing, PrimeField64, batch_multiplicative_inverse,
+    EF, F, Field, GENERATOR, PrimeCharacteristicRing, PrimeField64, batch_multiplicative_inverse,
     ef_from_base, ef_to_base, omega,
 };
 
-use crate::RowMajor;
+use crate::{PolyError, RowMajor, bit_reverse};
 
 const CHUNK_ROWS: usize = 1 << 12;
 
@@ -20,34 +22,97 @@ pub fn eval_columns_at(trace: &RowMajor, z: EF) -> Vec<EF> {
     let log_n = trace
         .log_height()
         .expect("eval_columns_at: trace height must be a power of two");
-    let n = 1usize << log_n;
-    let width = trace.width;
     let w = omega(log_n);
-    let z_n = z.exp_power_of_2(log_n);
-    if z_n == EF::ONE {
-        // z = ω^k for some k: the formula divides by zero, the answer is row k.
-        let mut x = F::ONE;
-        for r in 0..n {
-            if EF::from(x) == z {
-                return trace.row(r).iter().map(|&v| EF::from(v)).collect();
-            }
-            x *= w;
-        }
-        unreachable!("z^N = 1 implies z ∈ H");
+    let natural = |start: usize, count: usize| {
+        let mut x = w.exp_u64(start as u64);
+        (0..count)
+            .map(|_| {
+                let cur = x;
+                x *= w;
+                cur
+            })
+            .collect::<Vec<F>>()
+    };
+    eval_on_coset(&trace.values, trace.width, log_n, F::ONE, z, natural)
+}
+
+/// Evaluates every column of an LDE (PROTOCOL.md §2 layout, blowup 2^log_blowup) at `z`, from
+/// its first N rows — the values on the coset g·H in bit-reversed order — without going back to
+/// the trace. If `z` lies in g·H the matching row is returned exactly.
+pub fn eval_lde_columns_at(lde: &RowMajor, log_blowup: usize, z: EF) -> Result<Vec<EF>, PolyError> {
+    let log_m = lde.log_height()?;
+    if log_blowup > crate::MAX_LOG_BLOWUP {
+        return Err(PolyError::BadBlowup {
+            log_blowup,
+            max: crate::MAX_LOG_BLOWUP,
+        });
     }
-    let sum = trace
-        .values
+    if log_m < log_blowup {
+        return Err(PolyError::LdeTooShort {
+            height: lde.height(),
+            log_blowup,
+        });
+    }
+    let log_n = log_m - log_blowup;
+    let n = 1usize << log_n;
+    // ω^i for i < N, so that row j's point g·ω^{bitrev(j)} is a table look-up.
+    let w = omega(log_n);
+    let mut powers = vec![F::ONE; n];
+    powers
+        .par_chunks_mut(CHUNK_ROWS)
+        .enumerate()
+        .for_each(|(c, out)| {
+            let mut x = w.exp_u64((c * CHUNK_ROWS) as u64);
+            for o in out {
+                *o = x;
+                x *= w;
+            }
+        });
+    let bitrev_coset = |start: usize, count: usize| {
+        (start..start + count)
+            .map(|j| GENERATOR * powers[bit_reverse(j, log_n)])
+            .collect::<Vec<F>>()
+    };
+    Ok(eval_on_coset(
+        &lde.values[..n * lde.width],
+        lde.width,
+        log_n,
+        GENERATOR,
+        z,
+        bitrev_coset,
+    ))
+}
+
+/// p(z) for each column of the N = 2^log_n rows in `values`, row i holding the value at
+/// `points(i, 1)[0]`, all points forming the coset shift·H. `points(start, count)` lists the
+/// points of rows start … start + count − 1.
+fn eval_on_coset(
+    values: &[F],
+    width: usize,
+    log_n: usize,
+    shift: F,
+    z: EF,
+    points: impl Fn(usize, usize) -> Vec<F> + Sync,
+) -> Vec<EF> {
+    let n = 1usize << log_n;
+    let shift_n = shift.exp_power_of_2(log_n);
+    let z_n = z.exp_power_of_2(log_n);
+    if z_n == EF::from(shift_n) {
+        // z is one of the points: the formula divides by zero, the answer is that row.
+        let xs = points(0, n);
+        if let Some(r) = xs.iter().position(|&x| EF::from(x) == z) {
+            return values[r * width..(r + 1) * width]
+                .iter()
+                .map(|&v| EF::from(v))
+                .collect();
+        }
+    }
+    let sum = values
         .par_chunks(CHUNK_ROWS * width)
         .enumerate()
         .map(|(chunk, rows)| {
-            let start = chunk * CHUNK_ROWS;
             let count = rows.len() / width;
-            let mut xs = Vec::with_capacity(count);
-            let mut x = w.exp_u64(start as u64);
-            for _ in 0..count {
-                xs.push(x);
-                x *= w;
-            }
+            let xs = points(chunk * CHUNK_ROWS, count);
             let denoms: Vec<EF> = xs.iter().map(|&x| z - x).collect();
             let inv = batch_multiplicative_inverse(&denoms);
             let weights: Vec<[u64; 3]> = inv
@@ -78,7 +143,7 @@ pub fn eval_columns_at(trace: &RowMajor, z: EF) -> Vec<EF> {
                 a
             },
         );
-    let scale = (z_n - EF::ONE) * F::from_usize(n).inverse();
+    let scale = (z_n - EF::from(shift_n)) * (F::from_usize(n) * shift_n).inverse();
     sum.into_iter().map(|s| s * scale).collect()
 }
 
@@ -133,6 +198,27 @@ mod tests {
             let row: Vec<EF> = trace.row(k).iter().map(|&v| EF::from(v)).collect();
             assert_eq!(eval_columns_at(&trace, zk), row);
         }
+    }
+
+    #[test]
+    fn lde_prefix_evaluation_matches_trace_evaluation() {
+        for (log_n, log_b, width) in [(0, 1, 2), (1, 2, 1), (3, 1, 3), (6, 3, 2), (13, 1, 2)] {
+            let trace = golden::matrix(log_n, width, 5 + log_n as u64);
+            let ext = crate::lde(&trace, log_b).unwrap();
+            let z = ef_from_base([F::new(3), F::new(1 << 40), F::new(77)]);
+            assert_eq!(
+                eval_lde_columns_at(&ext, log_b, z).unwrap(),
+                eval_columns_at(&trace, z)
+            );
+            // A point of the coset g·H (row 1 of the LDE when N > 1) returns that row.
+            let j = usize::from(log_n > 0);
+            let x = EF::from(crate::lde_point(j, log_n + log_b));
+            let row: Vec<EF> = ext.row(j).iter().map(|&v| EF::from(v)).collect();
+            assert_eq!(eval_lde_columns_at(&ext, log_b, x).unwrap(), row);
+        }
+        let ext = golden::matrix(2, 1, 0);
+        assert!(eval_lde_columns_at(&ext, 3, EF::ONE).is_err());
+        assert!(eval_lde_columns_at(&ext, 5, EF::ONE).is_err());
     }
 
     #[test]

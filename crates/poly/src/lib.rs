@@ -11,7 +11,7 @@ pub mod golden;
 mod lde;
 mod matrix;
 
-pub use barycentric::eval_columns_at;
+pub use barycentric::{eval_columns_at, eval_lde_columns_at};
 pub use bitrev::{bit_reverse, bit_reverse_rows};
 pub use error::PolyError;
 pub use lde::{

@@ -1,0 +1,182 @@
+// Composition polynomial on the GPU: interprets a compiled constraint program (crate
+// rstark-constraints, format in docs/ARCHITECTURE.md "Constraint compilation") once per
+// quotient-domain row and writes Q(x_j) = (sum_i alpha^i C_i(x_j)) / Z_H(x_j) as 3 words.
+//
+// One thread per row (grid-stride over rows, so the register scratch is bounded). The program's
+// registers live in a global scratch buffer laid out register-major (register r of thread t at
+// r * n_threads + t), so a warp's accesses to one register are coalesced. The program is uniform
+// across threads: every branch on an opcode or operand source is taken by the whole warp.
+// The host validates the program (ConstraintProgram::validate) before launching: the kernel
+// trusts its indices.
+#include "field.cuh"
+
+#define CP_SHIFT 29
+#define CP_MASK ((1u << CP_SHIFT) - 1u)
+
+// Opcodes and operand sources: crates/constraints/src/program.rs.
+#define CP_ADD 0
+#define CP_SUB 1
+#define CP_MUL 2
+#define CP_NEG 3
+#define CP_ACC 4
+#define CP_EADD 8
+#define CP_ESUB 9
+#define CP_EMUL 10
+#define CP_EADDB 11
+#define CP_ESUBB 12
+#define CP_EMULB 13
+#define CP_EACC 14
+
+// Frame words (QuotientFrame, src/constraints.rs): shift, omega_q, omega_n^-1, N^-1,
+// zh[16], zh_inv[16].
+#define CPF_SHIFT 0
+#define CPF_OMEGA_Q 1
+#define CPF_OMEGA_INV 2
+#define CPF_N_INV 3
+#define CPF_ZH 4
+#define CPF_ZH_INV 20
+
+RS_HD u64 cp_pow(u64 x, u64 e) {
+  u64 r = 1;
+  while (e) {
+    if (e & 1) r = gl_mul(r, x);
+    x = gl_mul(x, x);
+    e >>= 1;
+  }
+  return r;
+}
+
+struct CpRow {
+  const u64* mc;  // main, current row
+  const u64* mn;  // main, next row
+  const u64* ac;  // aux (flattened EF), current row
+  const u64* an;  // aux, next row
+  const u64* pub;
+  const u64* cst;
+  const u64* chal;  // EF, 3 words each
+  u64* rb;          // base registers of this thread (stride `stride`)
+  u64* re;          // ext registers: component c of register r at re[(3r + c) * stride]
+  u64 stride;
+  u64 s0, s1, s2;  // is_first_row, is_last_row, is_transition
+};
+
+__device__ __forceinline__ u64 cp_base(const CpRow& r, u32 w) {
+  u32 i = w & CP_MASK;
+  switch (w >> CP_SHIFT) {
+    case 0: return r.rb[(u64)i * r.stride];
+    case 1: return r.mc[i];
+    case 2: return r.mn[i];
+    case 3: return r.pub[i];
+    case 4: return r.cst[i];
+    default: return i == 0 ? r.s0 : (i == 1 ? r.s1 : r.s2);
+  }
+}
+
+__device__ __forceinline__ gl3 cp_ext(const CpRow& r, u32 w) {
+  u32 i = w & CP_MASK;
+  const u64* p;
+  u64 s = 1;
+  switch (w >> CP_SHIFT) {
+    case 0:
+      p = r.re + (u64)3 * i * r.stride;
+      s = r.stride;
+      break;
+    case 1: p = r.ac + 3 * (u64)i; break;
+    case 2: p = r.an + 3 * (u64)i; break;
+    default: p = r.chal + 3 * (u64)i; break;
+  }
+  return gl3{p[0], p[s], p[2 * s]};
+}
+
+__device__ __forceinline__ void cp_set_ext(const CpRow& r, u32 i, gl3 v) {
+  u64* p = r.re + (u64)3 * i * r.stride;
+  p[0] = v.c0;
+  p[r.stride] = v.c1;
+  p[2 * r.stride] = v.c2;
+}
+
+// out[3j..3j+3] = Q(x_j) for rows j < 2^log_q of the quotient domain g.<omega_q> (bit-reversed).
+// main/aux: row-major matrices whose first 2^log_q rows are that domain (an LDE prefix);
+// scratch: (nb + 3 ne) * n_threads words.
+extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
+    const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
+    const u64* __restrict__ chal, const u64* __restrict__ pub, const u64* __restrict__ main,
+    u32 main_w, const u64* __restrict__ aux, u32 aux_w, const u64* __restrict__ frame, u32 log_q,
+    u32 log_d, u64* __restrict__ scratch, u32 nb, u64 n_threads, u64* __restrict__ out) {
+  u64 tid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (tid >= n_threads) return;
+  const u64 q = 1ull << log_q;
+  const u64 parts = 1ull << log_d;
+  const u64 shift = frame[CPF_SHIFT], omega_q = frame[CPF_OMEGA_Q];
+  const u64 w_inv = frame[CPF_OMEGA_INV], n_inv = frame[CPF_N_INV];
+  CpRow r;
+  r.pub = pub;
+  r.cst = consts;
+  r.chal = chal;
+  r.stride = n_threads;
+  r.rb = scratch + tid;
+  r.re = scratch + (u64)nb * n_threads + tid;
+  for (u64 j = tid; j < q; j += n_threads) {
+    u64 k = bitrev_bits(j, log_q);
+    u64 part = k & (parts - 1);
+    u64 nj = bitrev_bits((k + parts) & (q - 1), log_q);
+    // Selectors at x = g * omega_q^k (docs/PROTOCOL.md 5.4), one inversion for both
+    // denominators.
+    u64 x = gl_mul(shift, cp_pow(omega_q, k));
+    u64 zh = frame[CPF_ZH + part];
+    u64 a = gl_sub(x, 1), b = gl_sub(x, w_inv);
+    u64 inv = cp_pow(gl_mul(a, b), GL_P - 2);
+    r.s0 = gl_mul(gl_mul(zh, gl_mul(inv, b)), n_inv);
+    r.s1 = gl_mul(gl_mul(gl_mul(zh, gl_mul(inv, a)), w_inv), n_inv);
+    r.s2 = b;
+    r.mc = main + j * main_w;
+    r.mn = main + nj * main_w;
+    r.ac = aux + j * aux_w;
+    r.an = aux + nj * aux_w;
+    gl3 acc{0, 0, 0};
+    // The next instruction is loaded while this one runs (its load latency is not on the
+    // critical path of every instruction).
+    uint4 next = code[0];
+    for (u32 pc = 0; pc < n_instr; pc++) {
+      uint4 ins = next;
+      if (pc + 1 < n_instr) next = code[pc + 1];
+      switch (ins.x) {
+        case CP_ADD: r.rb[(u64)ins.y * r.stride] = gl_add(cp_base(r, ins.z), cp_base(r, ins.w)); break;
+        case CP_SUB: r.rb[(u64)ins.y * r.stride] = gl_sub(cp_base(r, ins.z), cp_base(r, ins.w)); break;
+        case CP_MUL: r.rb[(u64)ins.y * r.stride] = gl_mul(cp_base(r, ins.z), cp_base(r, ins.w)); break;
+        case CP_NEG: r.rb[(u64)ins.y * r.stride] = gl_neg(cp_base(r, ins.z)); break;
+        case CP_ACC: {
+          const u64* c = chal + 3 * (u64)ins.y;
+          acc = gl3_add(acc, gl3_scale(gl3{c[0], c[1], c[2]}, cp_base(r, ins.z)));
+          break;
+        }
+        case CP_EACC: {
+          const u64* c = chal + 3 * (u64)ins.y;
+          acc = gl3_add(acc, gl3_mul(gl3{c[0], c[1], c[2]}, cp_ext(r, ins.z)));
+          break;
+        }
+        case CP_EADD: cp_set_ext(r, ins.y, gl3_add(cp_ext(r, ins.z), cp_ext(r, ins.w))); break;
+        case CP_ESUB: cp_set_ext(r, ins.y, gl3_sub(cp_ext(r, ins.z), cp_ext(r, ins.w))); break;
+        case CP_EMUL: cp_set_ext(r, ins.y, gl3_mul(cp_ext(r, ins.z), cp_ext(r, ins.w))); break;
+        case CP_EADDB: {
+          gl3 v = cp_ext(r, ins.z);
+          v.c0 = gl_add(v.c0, cp_base(r, ins.w));
+          cp_set_ext(r, ins.y, v);
+          break;
+        }
+        case CP_ESUBB: {
+          gl3 v = cp_ext(r, ins.z);
+          v.c0 = gl_sub(v.c0, cp_base(r, ins.w));
+          cp_set_ext(r, ins.y, v);
+          break;
+        }
+        case CP_EMULB: cp_set_ext(r, ins.y, gl3_scale(cp_ext(r, ins.z), cp_base(r, ins.w))); break;
+        default: break;  // unreachable for validated programs
+      }
+    }
+    acc = gl3_scale(acc, frame[CPF_ZH_INV + part]);
+    out[3 * j] = acc.c0;
+    out[3 * j + 1] = acc.c1;
+    out[3 * j + 2] = acc.c2;
+  }
+}

@@ -1,0 +1,147 @@
+//! The CUDA kernel's source (crates/backend-cuda/kernels/constraints.cu), compiled for the host by
+//! the C++ compiler (`$CXX`, else `g++`) through tests/host/kernel_host.cpp, gives the
+//! interpreter's quotient values byte for byte: the kernel's logic (operand decoding, register
+//! scratch layout, row/next-row indices, selectors, Z_H) is checked here without a GPU. The GPU
+//! itself is checked by crates/backend-cuda/tests/gpu_constraints.rs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use p3_field::PrimeField64;
+use rstark_air::examples::{FibonacciAir, RangeTableAir, RangeUserAir};
+use rstark_air::logup::LogupChallenges;
+use rstark_air::{BaseAir, Table};
+use rstark_constraints::{QuotientFrame, QuotientInputs, compile_table, quotient_values};
+use rstark_field::{EF, F, ef_from_base, ef_to_base, flatten_ext};
+use rstark_workloads::WorkloadAir;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^ (x >> 31)
+    }
+    fn fs(&mut self, n: usize) -> Vec<F> {
+        (0..n)
+            .map(|_| F::new(self.next() % 0xFFFF_FFFF_0000_0001))
+            .collect()
+    }
+    fn ef(&mut self) -> EF {
+        let v = self.fs(3);
+        ef_from_base([v[0], v[1], v[2]])
+    }
+}
+
+fn build_harness() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let kernels = manifest.join("../backend-cuda/kernels");
+    let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join("constraints_kernel_host");
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "g++".into());
+    let status = Command::new(&cxx)
+        .args(["-O2", "-std=c++17", "-Wall", "-I"])
+        .arg(&kernels)
+        .arg("-o")
+        .arg(&exe)
+        .arg(manifest.join("tests/host/kernel_host.cpp"))
+        .status()
+        .unwrap_or_else(|e| panic!("this test needs a C++ compiler ({cxx}): {e}"));
+    assert!(status.success(), "compiling the kernel for the host failed");
+    exe
+}
+
+fn push_array(out: &mut Vec<u64>, v: &[u64]) {
+    out.push(v.len() as u64);
+    out.extend_from_slice(v);
+}
+
+fn words(v: &[F]) -> Vec<u64> {
+    v.iter().map(|x| x.as_canonical_u64()).collect()
+}
+
+fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, seed: u64) {
+    let mut rng = Rng(seed);
+    let n_pub = BaseAir::<F>::num_public_values(air);
+    let p = compile_table(air, n_pub).unwrap();
+    let interactions = air.interactions();
+    let alpha_pows: Vec<EF> = (0..p.num_constraints).map(|_| rng.ef()).collect();
+    let logup = LogupChallenges::new(rng.ef(), rng.ef(), &[&interactions]);
+    let chal = p
+        .challenge_values(&alpha_pows, logup.alpha, &logup.beta_pows, rng.ef())
+        .unwrap();
+    let q = 1usize << (log_n + log_d);
+    let main = rng.fs(q * p.main_width);
+    let aux_w = 3 * p.aux_ext_width;
+    let aux = rng.fs(q * aux_w);
+    let publics = rng.fs(n_pub);
+    let want = quotient_values(
+        &p,
+        &QuotientInputs {
+            main: &main,
+            main_width: p.main_width,
+            aux: Some(&aux),
+            aux_width: aux_w,
+            log_height: log_n,
+            log_quotient_degree: log_d,
+            public_values: &publics,
+        },
+        &chal,
+    )
+    .unwrap();
+
+    let mut case = Vec::new();
+    let code: Vec<u64> = p.code.iter().map(|&w| w as u64).collect();
+    push_array(&mut case, &code);
+    push_array(&mut case, &p.constants);
+    let chal_words: Vec<u64> = chal
+        .iter()
+        .flat_map(|&c| ef_to_base(c).map(|v| v.as_canonical_u64()))
+        .collect();
+    push_array(&mut case, &chal_words);
+    push_array(&mut case, &words(&publics));
+    push_array(&mut case, &words(&main));
+    push_array(&mut case, &words(&aux));
+    let frame = QuotientFrame::new(log_n, log_d).unwrap();
+    push_array(&mut case, &frame.to_words());
+    case.extend_from_slice(&[
+        p.main_width as u64,
+        aux_w as u64,
+        (log_n + log_d) as u64,
+        log_d as u64,
+        p.num_base_regs as u64,
+        p.num_ext_regs as u64,
+        threads,
+    ]);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let input = dir.join(format!("kernel_case_{seed}.bin"));
+    let output = dir.join(format!("kernel_out_{seed}.bin"));
+    let bytes: Vec<u8> = case.iter().flat_map(|w| w.to_le_bytes()).collect();
+    std::fs::write(&input, bytes).unwrap();
+    let status = Command::new(exe).arg(&input).arg(&output).status().unwrap();
+    assert!(status.success(), "kernel_host failed");
+    let got: Vec<u64> = std::fs::read(&output)
+        .unwrap()
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        words(&flatten_ext(&want)),
+        "seed {seed}, log_n {log_n}, log_d {log_d}"
+    );
+}
+
+#[test]
+fn kernel_source_matches_interpreter() {
+    let exe = build_harness();
+    check(&exe, &FibonacciAir, 3, 0, 8, 1);
+    check(&exe, &FibonacciAir, 4, 2, 7, 2);
+    check(&exe, &RangeTableAir, 3, 1, 16, 3);
+    check(&exe, &RangeUserAir, 5, 1, 5, 4);
+    check(&exe, &WorkloadAir::VmCpu, 3, 1, 3, 5);
+    check(&exe, &WorkloadAir::VmMemory, 3, 1, 64, 6);
+    check(&exe, &WorkloadAir::Keccak, 2, 1, 3, 7);
+}
