@@ -4,6 +4,7 @@
 # device tool's `carry` (default <repo>/gpu-bundle; the device tool sends the lead's checkout, so
 # pass /work/main/gpu-bundle from another worktree). On the GPU machine:
 #     bash gpu-bundle/run.sh [all|parity|bench|quick]      # logs go to $OUT (or ./gpu-logs)
+# "parity" runs every GPU test binary of the crate (tests/gpu_*.rs).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DEST="${1:-$ROOT/gpu-bundle}"
@@ -13,19 +14,21 @@ export RUSTFLAGS="-C target-cpu=x86-64-v3"
 export CARGO_TARGET_DIR="$ROOT/target/gpu-bundle-build"
 
 cargo build --release --locked -p rstark-backend-cuda --features cuda --bin rstark-cuda-bench
-PARITY="$(cargo test --release --locked -p rstark-backend-cuda --features cuda --test gpu_parity --no-run \
+# Every GPU test target of the crate (tests/gpu_*.rs), built in release.
+TESTS="$(cargo test --release --locked -p rstark-backend-cuda --features cuda --tests --no-run \
   --message-format=json 2>/dev/null | python3 -c '
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "gpu_parity" and m.get("executable"):
-        print(m["executable"])')"
-[ -n "$PARITY" ] || { echo "gpu-bundle: gpu_parity test binary not found" >&2; exit 1; }
+    t = m.get("target", {})
+    if m.get("reason") == "compiler-artifact" and t.get("kind") == ["test"] and t["name"].startswith("gpu_") and m.get("executable"):
+        print(t["name"] + " " + m["executable"])')"
+[ -n "$TESTS" ] || { echo "gpu-bundle: no GPU test binaries found" >&2; exit 1; }
 
 rm -rf "$DEST"
 mkdir -p "$DEST/bin"
 cp "$CARGO_TARGET_DIR/release/rstark-cuda-bench" "$DEST/bin/"
-cp "$PARITY" "$DEST/bin/gpu_parity"
+while read -r name exe; do cp "$exe" "$DEST/bin/$name"; done <<< "$TESTS"
 strip "$DEST/bin/"* 2>/dev/null || true
 git rev-parse HEAD > "$DEST/COMMIT" 2>/dev/null || true
 cat > "$DEST/run.sh" <<'RUN'
@@ -39,8 +42,13 @@ MODE="${1:-all}"
 rc=0
 { echo "commit $(cat "$HERE/COMMIT" 2>/dev/null)"; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv; nproc; } > "$OUT/machine.txt" 2>&1
 if [ "$MODE" = all ] || [ "$MODE" = parity ]; then
-  "$HERE/bin/gpu_parity" --test-threads=1 --nocapture 2>&1 | tee "$OUT/parity.log"
-  rc=$(( rc | PIPESTATUS[0] ))
+  # every GPU test binary: gpu_parity -> parity.log, gpu_X -> gpu_X.log
+  for t in "$HERE"/bin/gpu_*; do
+    name="$(basename "$t")"
+    log="$OUT/$name.log"; [ "$name" = gpu_parity ] && log="$OUT/parity.log"
+    "$t" --test-threads=1 --nocapture 2>&1 | tee "$log"
+    rc=$(( rc | PIPESTATUS[0] ))
+  done
 fi
 if [ "$MODE" = all ] || [ "$MODE" = bench ]; then
   "$HERE/bin/rstark-cuda-bench" --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
