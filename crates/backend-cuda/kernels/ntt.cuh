@@ -60,13 +60,14 @@ RS_HD void ntt_butterfly(u64& a, u64& b, u64 w, bool dif) {
 
 // Stage S of a register round (compile-time S, so every x[] index is a constant).
 template <int R, int S, bool DIF>
-RS_HD void ntt_stage_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u64 lo) {
-  u64 h = 1ull << (log_s + j0 + S);
+RS_HD void ntt_stage_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u32 lo) {
+  // 32-bit index arithmetic: twiddle indices stay below N <= 2^27
+  u32 h = 1u << (log_s + j0 + S);
 #ifdef __CUDACC__
 #pragma unroll
 #endif
   for (int mm = 0; mm < (1 << S); mm++) {
-    u64 r = ((u64)(tb_lo + ((u32)mm << j0)) << log_s) + lo;
+    u32 r = ((tb_lo + ((u32)mm << j0)) << log_s) + lo;
     u64 w = tw[h + r];
 #ifdef __CUDACC__
 #pragma unroll
@@ -80,7 +81,7 @@ RS_HD void ntt_stage_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u
 
 // The R stages of a round: DIF from the top one down, DIT from the bottom one up.
 template <int R, bool DIF, int SI = 0>
-RS_HD void ntt_stages_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u64 lo) {
+RS_HD void ntt_stages_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u32 lo) {
   if constexpr (SI < R) {
     constexpr int S = DIF ? R - 1 - SI : SI;
     ntt_stage_regs<R, S, DIF>(x, tw, log_s, j0, tb_lo, lo);
@@ -107,7 +108,7 @@ RS_HD void ntt_round(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32
 #pragma unroll
 #endif
     for (int m = 0; m < M; m++) x[m] = sm[NTT_PAD((((tb + ((u32)m << j0)) << g.log_c) | q))];
-    ntt_stages_regs<R, DIF>(x, tw, g.log_s, j0, tb & lowmask, g.lo0 + q);
+    ntt_stages_regs<R, DIF>(x, tw, g.log_s, j0, tb & lowmask, (u32)(g.lo0 + q));
 #ifdef __CUDACC__
 #pragma unroll
 #endif

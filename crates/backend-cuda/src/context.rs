@@ -40,6 +40,7 @@ pub struct GpuContext {
     transfers: TransferCounter,
     twiddles: Mutex<HashMap<(u32, bool), DevWords>>,
     cosets: Mutex<HashMap<(u32, u32), CosetDev>>,
+    pub(crate) staging: Mutex<Option<crate::staging::Staging>>,
     poison: AtomicBool,
     ntt_round: AtomicU32,
     name: String,
@@ -95,6 +96,7 @@ impl GpuContext {
             transfers: TransferCounter::default(),
             twiddles: Mutex::new(HashMap::new()),
             cosets: Mutex::new(HashMap::new()),
+            staging: Mutex::new(None),
             poison: AtomicBool::new(false),
             ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
             name,
@@ -211,6 +213,11 @@ impl GpuContext {
         self.transfers.d2h_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.d2h_copies.fetch_add(1, Ordering::Relaxed);
         Ok(v)
+    }
+
+    pub(crate) fn count_h2d(&self, bytes: u64) {
+        self.transfers.h2d_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.transfers.h2d_copies.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_d2h(&self, bytes: u64) {

@@ -24,6 +24,8 @@ mod matrix;
 mod merkle;
 #[cfg(feature = "cuda")]
 pub mod probe;
+#[cfg(feature = "cuda")]
+mod staging;
 
 #[cfg(feature = "cuda")]
 pub use context::{GpuContext, TransferStats};

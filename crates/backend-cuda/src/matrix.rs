@@ -1,7 +1,6 @@
 //! Row-major matrices of canonical Goldilocks words held on the device.
 
 use cudarc::driver::{CudaSlice, PushKernelArg};
-use p3_field::PrimeField64;
 use rayon::prelude::*;
 use rstark_field::F;
 use rstark_poly::RowMajor;
@@ -24,11 +23,24 @@ impl DeviceMatrix {
         Self { buf, rows, width }
     }
 
-    /// Upload a host matrix (counted as host->device traffic).
+    /// Upload a host matrix (counted as host->device traffic), through pinned staging buffers
+    /// for large matrices.
     pub fn upload(ctx: &GpuContext, m: &RowMajor) -> Result<Self> {
-        let rows = m.height();
-        let words: Vec<u64> = m.values.par_iter().map(|x| x.as_canonical_u64()).collect();
-        Self::upload_words(ctx, &words, rows, m.width)
+        if m.width == 0 || !m.values.len().is_multiple_of(m.width) {
+            return Err(CudaError::Shape(format!(
+                "{} values cannot form rows of width {}",
+                m.values.len(),
+                m.width
+            )));
+        }
+        let rows = m.values.len() / m.width;
+        let mut buf = ctx.alloc_words(m.values.len(), "a matrix")?;
+        ctx.upload_field_into(&m.values, &mut buf)?;
+        Ok(Self {
+            buf,
+            rows,
+            width: m.width,
+        })
     }
 
     /// Upload canonical words (each < p) as a rows × width matrix.

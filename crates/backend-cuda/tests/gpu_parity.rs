@@ -359,3 +359,20 @@ fn bad_shapes_are_errors_and_only_roots_come_back() {
         hex::encode(tree.root())
     ));
 }
+
+#[test]
+fn uploads_round_trip() {
+    let ctx = gpu();
+    // sizes around the pinned staging path (2^17 words and up, 2^23-word chunks, partial last)
+    for (rows, width) in [(1, 1), (1000, 3), ((1 << 17) / 4, 4), ((1 << 22) + 5, 3)] {
+        let values = golden::elements(rows * width, rows as u64);
+        let m = RowMajor::new(values.clone(), width).unwrap();
+        let dev = DeviceMatrix::upload(&ctx, &m).unwrap();
+        assert_eq!(
+            dev.download(&ctx).unwrap().values,
+            values,
+            "{rows} x {width}"
+        );
+    }
+    log("uploads: pageable and pinned-staged uploads round-trip".into());
+}
