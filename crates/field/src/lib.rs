@@ -40,13 +40,17 @@ pub const TWO_ADICITY: usize = 32;
 ///
 /// # Panics
 /// If `log_n > 32`: no such root exists in Goldilocks. Callers derive `log_n` from sizes they
-/// have already validated.
+/// have already validated; [`try_omega`] is the variant for unvalidated sizes.
 pub fn omega(log_n: usize) -> F {
-    assert!(
-        log_n <= TWO_ADICITY,
-        "omega: log_n = {log_n} exceeds the two-adicity 32"
-    );
-    F::two_adic_generator(log_n)
+    match try_omega(log_n) {
+        Some(w) => w,
+        None => panic!("omega: log_n = {log_n} exceeds the two-adicity 32"),
+    }
+}
+
+/// [`omega`], or `None` if `log_n > 32` (no such root exists in Goldilocks).
+pub fn try_omega(log_n: usize) -> Option<F> {
+    (log_n <= TWO_ADICITY).then(|| F::two_adic_generator(log_n))
 }
 
 #[cfg(test)]
@@ -63,6 +67,13 @@ mod tests {
             assert_ne!(omega(k), F::ONE);
         }
         assert_eq!(omega(1), -F::ONE);
+    }
+
+    #[test]
+    fn try_omega_rejects_sizes_above_two_adicity() {
+        assert_eq!(try_omega(TWO_ADICITY), Some(omega(TWO_ADICITY)));
+        assert_eq!(try_omega(TWO_ADICITY + 1), None);
+        assert_eq!(try_omega(usize::MAX), None);
     }
 
     #[test]

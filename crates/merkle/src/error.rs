@@ -19,4 +19,10 @@ pub enum MerkleError {
     RowWidthMismatch { row0: usize, row1: usize },
     #[error("opening of leaf {index} does not hash to the root")]
     RootMismatch { index: usize },
+    #[error("batch hash: {bytes} message bytes are not {messages} messages of {len} bytes")]
+    BatchLength {
+        bytes: usize,
+        messages: usize,
+        len: usize,
+    },
 }

@@ -10,8 +10,8 @@
 
 use rstark_field::{F, PrimeField64};
 
-use crate::Digest;
 use crate::keccak_f::{Word, keccak_f};
+use crate::{Digest, MerkleError};
 
 /// Rate of Keccak-256 in 64-bit words (136 bytes).
 const RATE_WORDS: usize = 17;
@@ -167,13 +167,28 @@ const _: () = assert!(size_of::<F>() == 8 && align_of::<F>() == align_of::<u64>(
 /// short equal-length messages are hashed, e.g. the proof-of-work search.
 ///
 /// # Panics
-/// If `msgs.len() != out.len() · len` (a caller bug, like a slice-length mismatch).
+/// If `msgs.len() != out.len() · len` (a caller bug, like a slice-length mismatch);
+/// [`try_keccak256_batch`] returns an error instead.
 pub fn keccak256_batch(msgs: &[u8], len: usize, out: &mut [Digest]) {
-    assert_eq!(
-        msgs.len(),
-        out.len() * len,
-        "keccak256_batch: msgs.len() != out.len() * len"
-    );
+    if let Err(e) = try_keccak256_batch(msgs, len, out) {
+        panic!("keccak256_batch: {e}");
+    }
+}
+
+/// [`keccak256_batch`], rejecting `msgs.len() != out.len() · len` (nothing is written then).
+pub fn try_keccak256_batch(msgs: &[u8], len: usize, out: &mut [Digest]) -> Result<(), MerkleError> {
+    if out.len().checked_mul(len) != Some(msgs.len()) {
+        return Err(MerkleError::BatchLength {
+            bytes: msgs.len(),
+            messages: out.len(),
+            len,
+        });
+    }
+    batch_unchecked(msgs, len, out);
+    Ok(())
+}
+
+fn batch_unchecked(msgs: &[u8], len: usize, out: &mut [Digest]) {
     match lane_width() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: lane_width() returns this variant only after detecting AVX-512F.
@@ -412,6 +427,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn batch_rejects_mismatched_lengths() {
+        let mut out = vec![[7u8; 32]; 3];
+        for (bytes, len) in [(10, 4), (12, 3), (0, 1), (5, usize::MAX)] {
+            let err = try_keccak256_batch(&vec![0u8; bytes], len, &mut out).unwrap_err();
+            assert!(
+                matches!(err, MerkleError::BatchLength { .. }),
+                "{bytes} {len}"
+            );
+        }
+        assert_eq!(out, vec![[7u8; 32]; 3], "nothing written on error");
+        try_keccak256_batch(&[1u8; 12], 4, &mut out).unwrap();
+        assert_eq!(out[2], keccak256(&[1u8; 4]));
     }
 
     #[test]

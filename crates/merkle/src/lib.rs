@@ -13,7 +13,7 @@ mod tree;
 
 pub use error::MerkleError;
 pub use hash::{Digest, hash_leaf, hash_node, keccak256};
-pub use lanes::{LaneWidth, keccak256_batch, lane_width};
+pub use lanes::{LaneWidth, keccak256_batch, lane_width, try_keccak256_batch};
 pub use opening::{LeafOpening, open, open_batch, verify_opening};
 pub use tree::{MerkleTree, RootOnlyTree};
 

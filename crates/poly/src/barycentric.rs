@@ -17,11 +17,19 @@ const CHUNK_ROWS: usize = 1 << 12;
 /// If `z` lies in H the matching row is returned exactly.
 ///
 /// # Panics
-/// If the trace's height is not a power of two.
+/// If the trace's height is not a power of two or its shape is ragged;
+/// [`try_eval_columns_at`] returns an error instead.
 pub fn eval_columns_at(trace: &RowMajor, z: EF) -> Vec<EF> {
-    let log_n = trace
-        .log_height()
-        .expect("eval_columns_at: trace height must be a power of two");
+    try_eval_columns_at(trace, z).unwrap_or_else(|e| panic!("eval_columns_at: {e}"))
+}
+
+/// [`eval_columns_at`], rejecting a zero width, a ragged matrix or a height that is not a
+/// power of two (or above 2^32).
+pub fn try_eval_columns_at(trace: &RowMajor, z: EF) -> Result<Vec<EF>, PolyError> {
+    let log_n = trace.log_height()?;
+    if log_n > rstark_field::TWO_ADICITY {
+        return Err(PolyError::DomainTooLarge { log_size: log_n });
+    }
     let w = omega(log_n);
     let natural = |start: usize, count: usize| {
         let mut x = w.exp_u64(start as u64);
@@ -33,7 +41,14 @@ pub fn eval_columns_at(trace: &RowMajor, z: EF) -> Vec<EF> {
             })
             .collect::<Vec<F>>()
     };
-    eval_on_coset(&trace.values, trace.width, log_n, F::ONE, z, natural)
+    Ok(eval_on_coset(
+        &trace.values,
+        trace.width,
+        log_n,
+        F::ONE,
+        z,
+        natural,
+    ))
 }
 
 /// Evaluates every column of an LDE (PROTOCOL.md §2 layout, blowup 2^log_blowup) at `z`, from
@@ -54,6 +69,9 @@ pub fn eval_lde_columns_at(lde: &RowMajor, log_blowup: usize, z: EF) -> Result<V
         });
     }
     let log_n = log_m - log_blowup;
+    if log_n > rstark_field::TWO_ADICITY {
+        return Err(PolyError::DomainTooLarge { log_size: log_n });
+    }
     let n = 1usize << log_n;
     // ω^i for i < N, so that row j's point g·ω^{bitrev(j)} is a table look-up.
     let w = omega(log_n);

@@ -2,6 +2,7 @@ use rayon::prelude::*;
 use rstark_field::F;
 
 /// Reverses the low `log_n` bits of `i` (`i < 2^log_n`); `bit_reverse(i, 0) = 0`.
+/// `log_n ≤ usize::BITS` is the caller's invariant (it is the log size of a domain it holds).
 #[inline]
 pub fn bit_reverse(i: usize, log_n: usize) -> usize {
     if log_n == 0 {
@@ -12,6 +13,10 @@ pub fn bit_reverse(i: usize, log_n: usize) -> usize {
 }
 
 /// Returns the rows of a `height × width` row-major matrix (height 2^k) in bit-reversed order.
+///
+/// # Panics
+/// If `width == 0`. A layout helper for matrices the caller built (e.g. a validated
+/// [`crate::RowMajor`]); a height that is not a power of two is a caller bug (debug-asserted).
 pub fn bit_reverse_rows(values: &[F], width: usize) -> Vec<F> {
     let height = values.len() / width.max(1);
     debug_assert!(height.is_power_of_two());

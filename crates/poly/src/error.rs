@@ -15,4 +15,6 @@ pub enum PolyError {
     DomainTooLarge { log_size: usize },
     #[error("LDE height {height} is smaller than the blowup 2^{log_blowup}")]
     LdeTooShort { height: usize, log_blowup: usize },
+    #[error("{rows} coefficient rows do not fit a domain of 2^{log_size} points")]
+    TooManyCoefficients { rows: usize, log_size: usize },
 }

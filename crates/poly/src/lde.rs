@@ -140,20 +140,24 @@ pub fn interpolate(lde: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyEr
 /// Coefficients of the trace's column polynomials: row k holds the coefficients of x^k.
 ///
 /// # Panics
-/// If the trace's height is not a power of two (validate it with [`lde`] or
-/// [`RowMajor::new`] plus a height check first).
+/// If the trace's height is not a power of two or its shape is ragged; [`try_coefficients`]
+/// returns an error instead.
 pub fn coefficients(trace: &RowMajor) -> RowMajor {
-    let log_n = trace
-        .log_height()
-        .expect("coefficients: trace height must be a power of two");
+    try_coefficients(trace).unwrap_or_else(|e| panic!("coefficients: {e}"))
+}
+
+/// [`coefficients`], rejecting a zero width, a ragged matrix or a height that is not a power
+/// of two.
+pub fn try_coefficients(trace: &RowMajor) -> Result<RowMajor, PolyError> {
+    let log_n = trace.log_height()?;
     if log_n == 0 {
-        return trace.clone();
+        return Ok(trace.clone());
     }
     let out = dft().idft_batch(RowMajorMatrix::new(trace.values.clone(), trace.width));
-    RowMajor {
+    Ok(RowMajor {
         values: out.values,
         width: trace.width,
-    }
+    })
 }
 
 /// Evaluates coefficient columns (row k = coefficient of x^k, at most 2^log_size rows) on
@@ -161,47 +165,66 @@ pub fn coefficients(trace: &RowMajor) -> RowMajor {
 /// With `shift = GENERATOR` and `log_size = n + b` this is [`lde`] of the trace.
 ///
 /// # Panics
-/// If `coeffs` has more than 2^log_size rows, `log_size > 32`, or a ragged/zero width.
+/// If `coeffs` has more than 2^log_size rows, `log_size > 32`, or a ragged/zero width;
+/// [`try_lde_from_coefficients`] returns an error instead.
 pub fn lde_from_coefficients(coeffs: &RowMajor, log_size: usize, shift: F) -> RowMajor {
+    try_lde_from_coefficients(coeffs, log_size, shift)
+        .unwrap_or_else(|e| panic!("lde_from_coefficients: {e}"))
+}
+
+/// [`lde_from_coefficients`], rejecting a zero width, a ragged matrix, `log_size > 32` and
+/// more than 2^log_size coefficient rows. Any number of rows up to 2^log_size is accepted
+/// (zero-padded), not only powers of two.
+pub fn try_lde_from_coefficients(
+    coeffs: &RowMajor,
+    log_size: usize,
+    shift: F,
+) -> Result<RowMajor, PolyError> {
     let width = coeffs.width;
-    assert!(
-        width > 0 && coeffs.values.len().is_multiple_of(width),
-        "lde_from_coefficients: bad matrix"
-    );
-    assert!(
-        log_size <= TWO_ADICITY,
-        "lde_from_coefficients: log_size > 32"
-    );
+    if width == 0 {
+        return Err(PolyError::ZeroWidth);
+    }
+    if !coeffs.values.len().is_multiple_of(width) {
+        return Err(PolyError::RaggedMatrix {
+            len: coeffs.values.len(),
+            width,
+        });
+    }
+    if log_size > TWO_ADICITY {
+        return Err(PolyError::DomainTooLarge { log_size });
+    }
     let size = 1usize << log_size;
-    let h = coeffs.height();
-    assert!(
-        h <= size,
-        "lde_from_coefficients: {h} coefficients do not fit a domain of {size}"
-    );
+    let rows = coeffs.height();
+    if rows > size {
+        return Err(PolyError::TooManyCoefficients { rows, log_size });
+    }
     let mut values = Vec::with_capacity(size * width);
     values.extend_from_slice(&coeffs.values);
     values.resize(size * width, F::ZERO);
     if log_size == 0 {
-        return RowMajor { values, width };
+        return Ok(RowMajor { values, width });
     }
     if width <= SMALL_BATCH_COSET_MAX_WIDTH {
         let mut out = small_dft().coset_dft_batch(RowMajorMatrix::new(values, width), shift);
         reverse_matrix_index_bits(&mut out);
-        return RowMajor {
+        return Ok(RowMajor {
             values: out.values,
             width,
-        };
+        });
     }
     let out = dft()
         .coset_dft_batch(RowMajorMatrix::new(values, width), shift)
         .bit_reverse_rows();
-    RowMajor {
+    Ok(RowMajor {
         values: out.values,
         width,
-    }
+    })
 }
 
 /// The point of LDE row `j` in a domain of 2^log_size: g·ω_log_size^{bitrev(j, log_size)}.
+///
+/// # Panics
+/// If `log_size > 32` (see [`rstark_field::omega`]); callers pass sizes of domains they built.
 pub fn lde_point(j: usize, log_size: usize) -> F {
     GENERATOR * omega(log_size).exp_u64(bit_reverse(j, log_size) as u64)
 }

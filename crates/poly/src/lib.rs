@@ -11,10 +11,11 @@ pub mod golden;
 mod lde;
 mod matrix;
 
-pub use barycentric::{eval_columns_at, eval_lde_columns_at};
+pub use barycentric::{eval_columns_at, eval_lde_columns_at, try_eval_columns_at};
 pub use bitrev::{bit_reverse, bit_reverse_rows};
 pub use error::PolyError;
 pub use lde::{
     MAX_LOG_BLOWUP, coefficients, interpolate, lde, lde_from_coefficients, lde_owned, lde_point,
+    try_coefficients, try_lde_from_coefficients,
 };
 pub use matrix::RowMajor;

@@ -101,13 +101,32 @@ impl Transcript {
             return Err(TranscriptError::BadIndexRange { n });
         }
         let block = self.squeeze_block();
-        let word = u64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
+        let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = block;
+        let word = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
         Ok((word & (n as u64 - 1)) as usize)
     }
 
     /// `count` independent [`Self::sample_index`] draws (duplicates allowed).
+    ///
+    /// # Panics
+    /// If `n` is not a power of two ≤ 2^32; [`Self::try_sample_indices`] returns an error instead.
     pub fn sample_indices(&mut self, count: usize, n: usize) -> Vec<usize> {
-        (0..count).map(|_| self.sample_index(n)).collect()
+        match self.try_sample_indices(count, n) {
+            Ok(v) => v,
+            Err(e) => panic!("sample_indices: {e}"),
+        }
+    }
+
+    /// [`Self::sample_indices`] that rejects a bad `n` (without touching the state).
+    pub fn try_sample_indices(
+        &mut self,
+        count: usize,
+        n: usize,
+    ) -> Result<Vec<usize>, TranscriptError> {
+        if !n.is_power_of_two() || n as u64 > 1 << 32 {
+            return Err(TranscriptError::BadIndexRange { n });
+        }
+        (0..count).map(|_| self.try_sample_index(n)).collect()
     }
 
     /// Proof of work: finds the least nonce whose Keccak256(0x02 ‖ s ‖ le64(nonce)) has `bits`

@@ -69,6 +69,17 @@ fn samples_follow_the_spec() {
     assert!(a.try_sample_index(3).is_err());
     assert!(a.try_sample_index(0).is_err());
     assert!(a.try_sample_index(1 << 33).is_err());
+    let before = a.clone();
+    for n in [0, 3, 1 << 33] {
+        assert!(a.try_sample_indices(5, n).is_err());
+        assert!(a.try_sample_indices(0, n).is_err());
+    }
+    assert_eq!(a, before, "a rejected range leaves the state untouched");
+    let mut c = a.clone();
+    assert_eq!(
+        c.try_sample_indices(3, 8).unwrap(),
+        a.clone().sample_indices(3, 8)
+    );
     let idx = a.sample_indices(100, 1 << 4);
     assert_eq!(idx.len(), 100);
     assert!(idx.iter().all(|&i| i < 16));
