@@ -39,7 +39,13 @@ impl CpuCodeword {
     }
 
     /// f'(x²) = (f(x) + f(−x))/2 + β·(f(x) − f(−x))/(2x), x = shift·ω^{bitrev(2i)}.
-    pub(crate) fn fold(&self, beta: EF) -> CpuCodeword {
+    pub(crate) fn fold(&self, beta: EF) -> Result<CpuCodeword, BackendError> {
+        self.check_size()?;
+        if self.log_size == 0 {
+            return Err(BackendError::BadInput(
+                "cannot fold a codeword of size 1".into(),
+            ));
+        }
         let half = self.values.len() / 2;
         let log_half = self.log_size.saturating_sub(1);
         let w_inv = omega(self.log_size).inverse();
@@ -59,7 +65,19 @@ impl CpuCodeword {
                 ((a + b) + beta * (a - b) * x_inv) * two_inv
             })
             .collect();
-        CpuCodeword::new(values, log_half, self.shift.square())
+        Ok(CpuCodeword::new(values, log_half, self.shift.square()))
+    }
+
+    /// `values` and `log_size` are public fields: check they agree before indexing by them.
+    fn check_size(&self) -> Result<(), BackendError> {
+        if self.log_size >= usize::BITS as usize || self.values.len() != 1 << self.log_size {
+            return Err(BackendError::BadInput(format!(
+                "codeword has {} values, not 2^{}",
+                self.values.len(),
+                self.log_size
+            )));
+        }
+        Ok(())
     }
 
     pub(crate) fn commit(&mut self) -> Result<rstark_merkle::Digest, BackendError> {
@@ -81,6 +99,7 @@ impl CpuCodeword {
     }
 
     pub(crate) fn final_poly(&self, len: usize) -> Result<Vec<EF>, BackendError> {
+        self.check_size()?;
         let coeffs = coset_coefficients(&flatten_ext(&self.values), 3, self.shift);
         let coeffs = unflatten_ext(&coeffs)
             .ok_or_else(|| BackendError::BadInput("ragged codeword".into()))?;

@@ -3,7 +3,7 @@
 
 use p3_field::PackedValue;
 use rayon::prelude::*;
-use rstark_air::logup::eval_logup_constraints;
+use rstark_air::logup::{aux_ext_width, eval_logup_constraints};
 use rstark_air::{Air, PackedF, PackedRowFolder, Selectors};
 use rstark_field::{
     EF, F, Field, GENERATOR, PrimeCharacteristicRing, ef_from_base, ef_to_base, flatten_ext, omega,
@@ -46,6 +46,9 @@ pub(crate) fn commit_composition(
     let height = 1usize << n;
     if inp.main.lde.height() != height << b {
         return Err(BackendError::BadInput("main LDE height mismatch".into()));
+    }
+    if inp.aux.is_some_and(|a| a.lde.height() != height << b) {
+        return Err(BackendError::BadInput("aux LDE height mismatch".into()));
     }
     let main_q = quotient_rows(inp.main, log_q, d, b)?;
     let aux_q = match inp.aux {
@@ -101,6 +104,19 @@ pub fn quotient_values<M: Sync>(
     {
         return Err(BackendError::BadInput(
             "quotient-domain rows have the wrong shape".into(),
+        ));
+    }
+    // The AIR and the LogUp constraints index the rows by these widths.
+    let expected_aux_w = if inp.interactions.is_empty() {
+        0
+    } else {
+        3 * aux_ext_width(inp.interactions.len())
+    };
+    if main_w != rstark_air::BaseAir::<F>::width(inp.air)
+        || rows.aux.map_or(0, |_| aux_w) != expected_aux_w
+    {
+        return Err(BackendError::BadInput(
+            "quotient rows disagree with the AIR's width or its interactions".into(),
         ));
     }
     let main_q = rows.main;

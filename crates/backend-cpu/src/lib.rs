@@ -70,7 +70,7 @@ impl Backend for CpuBackend {
     }
 
     fn fold(&self, cw: &CpuCodeword, beta: EF) -> Result<CpuCodeword, BackendError> {
-        Ok(cw.fold(beta))
+        cw.fold(beta)
     }
 
     fn commit_codeword(&self, cw: &mut CpuCodeword) -> Result<Digest, BackendError> {

@@ -19,5 +19,9 @@ pub use proof::{MerkleOpening, OodValues, Proof, QueryProof, TableProof, TableQu
 /// Version of the proof format and protocol (docs/PROTOCOL.md §5).
 pub const PROTOCOL_VERSION: u16 = 1;
 
+/// Largest table height, as log2 (2^28 rows), that the prover proves and the verifier accepts
+/// (docs/PROTOCOL.md §5.9).
+pub const MAX_LOG_HEIGHT: usize = 28;
+
 /// Label of the Fiat–Shamir transcript.
 pub const TRANSCRIPT_LABEL: &[u8] = b"rstark-stark-v1";

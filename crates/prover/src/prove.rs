@@ -113,6 +113,7 @@ fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError
             t.trace.width, shape.main_width
         )));
     }
+    check_log_height(log_height).map_err(bad)?;
     if log_height + (params.log_blowup as usize).max(shape.log_quotient_degree) > 30 {
         return Err(bad(format!("height 2^{log_height} is too large")));
     }
@@ -120,6 +121,17 @@ fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError
         interactions: t.air.interactions(),
         shape,
     })
+}
+
+/// The verifier accepts at most 2^MAX_LOG_HEIGHT rows; a taller proof could never verify.
+fn check_log_height(log_height: usize) -> Result<(), String> {
+    if log_height > rstark_protocol::MAX_LOG_HEIGHT {
+        return Err(format!(
+            "height 2^{log_height} is above the largest supported 2^{}",
+            rstark_protocol::MAX_LOG_HEIGHT
+        ));
+    }
+    Ok(())
 }
 
 fn powers(x: EF, n: usize) -> Vec<EF> {
@@ -419,4 +431,15 @@ pub fn prove_with_options<B: Backend>(
     report.total = start.elapsed();
     report.proof_bytes = proof.size_bytes();
     Ok((proof, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heights_above_the_verifier_limit_are_refused() {
+        assert!(check_log_height(rstark_protocol::MAX_LOG_HEIGHT).is_ok());
+        assert!(check_log_height(rstark_protocol::MAX_LOG_HEIGHT + 1).is_err());
+    }
 }

@@ -17,9 +17,6 @@ use rstark_protocol::{
 
 use crate::VerifierError;
 
-/// Largest table height the verifier accepts (2^28 rows).
-const MAX_LOG_HEIGHT: u8 = 28;
-
 /// One table of the statement: its name, AIR and public values. The height comes from the proof
 /// (it is bound in the transcript); pin it with [`VerifierTable::with_log_height`] when the
 /// statement depends on it (e.g. "the N-th Fibonacci number").
@@ -216,7 +213,7 @@ pub fn verify(
     let mut checked = Vec::with_capacity(tables.len());
     for (t, tp) in tables.iter().zip(&proof.tables) {
         if tp.log_height == 0
-            || tp.log_height > MAX_LOG_HEIGHT
+            || usize::from(tp.log_height) > rstark_protocol::MAX_LOG_HEIGHT
             || (tp.log_height as usize) < log_final
         {
             return Err(VerifierError::BadHeight {
