@@ -154,14 +154,15 @@ pub fn build_aux_trace(
     Ok((aux, running))
 }
 
-/// Inverts every element (all must be non-zero), in parallel chunks.
-pub fn batch_inverse(values: &[EF]) -> Vec<EF> {
+/// Inverts every element (all must be non-zero: callers check denominators first), in parallel
+/// chunks of Montgomery's trick. For base and extension elements alike.
+pub fn batch_inverse<T: Field>(values: &[T]) -> Vec<T> {
     const CHUNK: usize = 1 << 12;
-    let mut out = vec![EF::ZERO; values.len()];
+    let mut out = vec![T::ZERO; values.len()];
     out.par_chunks_mut(CHUNK)
         .zip(values.par_chunks(CHUNK))
         .for_each(|(o, v)| {
-            let mut acc = EF::ONE;
+            let mut acc = T::ONE;
             for (oi, &vi) in o.iter_mut().zip(v) {
                 *oi = acc;
                 acc *= vi;

@@ -3,7 +3,7 @@
 
 use p3_field::PackedValue;
 use rayon::prelude::*;
-use rstark_air::logup::{aux_ext_width, eval_logup_constraints};
+use rstark_air::logup::{aux_ext_width, batch_inverse, eval_logup_constraints};
 use rstark_air::{Air, PackedF, PackedRowFolder, Selectors};
 use rstark_field::{
     EF, F, Field, GENERATOR, PrimeCharacteristicRing, ef_from_base, ef_to_base, flatten_ext, omega,
@@ -13,7 +13,7 @@ use rstark_poly::{RowMajor, bit_reverse, interpolate, lde, lde_from_coefficients
 use rstark_protocol::{BackendError, CompositionInputs};
 
 use crate::committed::CpuCommitted;
-use crate::util::{batch_inverse_base, coset_coefficients, coset_points, merkle_err};
+use crate::util::{coset_coefficients, coset_points, merkle_err};
 
 const CHUNK: usize = 256;
 
@@ -130,8 +130,8 @@ pub fn quotient_values<M: Sync>(
         .map(|k| g_n * omega(d).exp_u64(k as u64) - F::ONE)
         .collect();
     let zh_inv: Vec<F> = zh.iter().map(|v| v.inverse()).collect();
-    let inv_xm1 = batch_inverse_base(&points.iter().map(|&x| x - F::ONE).collect::<Vec<_>>());
-    let inv_xmw = batch_inverse_base(&points.iter().map(|&x| x - w_inv).collect::<Vec<_>>());
+    let inv_xm1 = batch_inverse(&points.iter().map(|&x| x - F::ONE).collect::<Vec<_>>());
+    let inv_xmw = batch_inverse(&points.iter().map(|&x| x - w_inv).collect::<Vec<_>>());
     let num_air = inp.num_air_constraints.min(inp.alpha_pows.len());
     let air_pows = &inp.alpha_pows[..num_air];
     let logup_pows = &inp.alpha_pows[num_air..];

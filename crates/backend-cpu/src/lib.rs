@@ -51,7 +51,7 @@ impl Backend for CpuBackend {
     }
 
     fn evaluate_at(&self, m: &CpuCommitted, point: EF) -> Result<Vec<EF>, BackendError> {
-        Ok(m.evaluate_at(point))
+        m.evaluate_at(point)
     }
 
     fn composition(

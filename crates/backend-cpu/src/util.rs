@@ -3,7 +3,7 @@
 use p3_dft::{Radix2DitParallel, TwoAdicSubgroupDft};
 use p3_matrix::dense::RowMajorMatrix;
 use rayon::prelude::*;
-use rstark_field::{F, Field, PrimeCharacteristicRing, omega};
+use rstark_field::{F, omega};
 use rstark_merkle::MerkleTree;
 use rstark_poly::{RowMajor, bit_reverse};
 use rstark_protocol::{BackendError, MerkleOpening};
@@ -40,27 +40,6 @@ pub(crate) fn coset_points(log_size: usize, shift: F) -> Vec<F> {
         .into_par_iter()
         .map(|j| natural[bit_reverse(j, log_size)])
         .collect()
-}
-
-/// Inverses of base-field values (all non-zero), in parallel chunks.
-pub(crate) fn batch_inverse_base(values: &[F]) -> Vec<F> {
-    const CHUNK: usize = 1 << 12;
-    let mut out = vec![F::ZERO; values.len()];
-    out.par_chunks_mut(CHUNK)
-        .zip(values.par_chunks(CHUNK))
-        .for_each(|(o, v)| {
-            let mut acc = F::ONE;
-            for (oi, &vi) in o.iter_mut().zip(v) {
-                *oi = acc;
-                acc *= vi;
-            }
-            let mut inv = acc.inverse();
-            for (oi, &vi) in o.iter_mut().zip(v).rev() {
-                *oi *= inv;
-                inv *= vi;
-            }
-        });
-    out
 }
 
 pub(crate) fn merkle_err(e: rstark_merkle::MerkleError) -> BackendError {

@@ -76,9 +76,23 @@ fn keccak256_words<W: Word>(num_words: usize, word: impl Fn(usize) -> W, out: &m
     for (k, s) in state.iter_mut().take(rest).enumerate() {
         *s = s.xor(word(base + k));
     }
+    pad_and_squeeze(&mut state, rest, out);
+}
+
+/// Shared tail of the lane-parallel Keccak-256 of words and of leaves: the last block's
+/// padding (0x01 after its `rest` message words, 0x80 on its last byte), the final
+/// permutation, and the digests.
+#[inline(always)]
+fn pad_and_squeeze<W: Word>(state: &mut [W; 25], rest: usize, out: &mut [Digest]) {
     state[rest] = state[rest].xor(W::splat(0x01));
     state[RATE_WORDS - 1] = state[RATE_WORDS - 1].xor(W::splat(0x80 << 56));
-    keccak_f(&mut state);
+    keccak_f(state);
+    squeeze_lanes(state, out);
+}
+
+/// Lane l's 32-byte digest (the state's first four words) into `out[l]`.
+#[inline(always)]
+fn squeeze_lanes<W: Word>(state: &[W; 25], out: &mut [Digest]) {
     for (l, d) in out.iter_mut().enumerate() {
         for (k, chunk) in d.chunks_exact_mut(8).enumerate() {
             chunk.copy_from_slice(&state[k].lane(l).to_le_bytes());
@@ -149,14 +163,7 @@ fn keccak256_leaf_group<W: Word>(m: &[F], words: usize, out: &mut [Digest]) {
     for (k, s) in state.iter_mut().take(rest).enumerate() {
         *s = s.xor(W::from_fn(|l| m[l * words + base + k].as_canonical_u64()));
     }
-    state[rest] = state[rest].xor(W::splat(0x01));
-    state[RATE_WORDS - 1] = state[RATE_WORDS - 1].xor(W::splat(0x80 << 56));
-    keccak_f(&mut state);
-    for (l, d) in out.iter_mut().enumerate() {
-        for (k, chunk) in d.chunks_exact_mut(8).enumerate() {
-            chunk.copy_from_slice(&state[k].lane(l).to_le_bytes());
-        }
-    }
+    pad_and_squeeze(&mut state, rest, out);
 }
 
 // Goldilocks is #[repr(transparent)] over its u64 (p3-goldilocks), which the raw loads rely on.
@@ -242,11 +249,7 @@ fn keccak256_padded<W: Word>(blocks: usize, word: impl Fn(usize) -> W, out: &mut
         }
         keccak_f(&mut state);
     }
-    for (l, d) in out.iter_mut().enumerate() {
-        for (k, chunk) in d.chunks_exact_mut(8).enumerate() {
-            chunk.copy_from_slice(&state[k].lane(l).to_le_bytes());
-        }
-    }
+    squeeze_lanes(&state, out);
 }
 
 #[inline(always)]

@@ -11,6 +11,8 @@
 
 use rstark_field::{EF, F, PrimeCharacteristicRing};
 
+use crate::OodValues;
+
 #[derive(Clone, Debug)]
 pub struct DeepCoeffs {
     /// δ^0 … δ^{W−1}.
@@ -45,6 +47,22 @@ impl DeepCoeffs {
             v_z,
             v_zw,
         }
+    }
+
+    /// The coefficients of one table from its out-of-domain values, columns in the order of
+    /// PROTOCOL.md §5.6: main, aux, composition at z; main, aux at zω.
+    pub fn from_ood(delta: EF, ood: &OodValues) -> Self {
+        let values_z: Vec<EF> = [&ood.main_z, &ood.aux_z, &ood.comp_z]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        let values_zw: Vec<EF> = [&ood.main_zw, &ood.aux_zw]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        Self::new(delta, &values_z, &values_zw)
     }
 
     /// `(A, C)` of one row given as consecutive base-column values.

@@ -325,18 +325,7 @@ pub fn prove_with_options<B: Backend>(
     let mut deeps = Vec::with_capacity(tables.len());
     let mut scale = EF::ONE;
     for (i, p) in prepared.iter().enumerate() {
-        let ood = &oods[i];
-        let values_z: Vec<EF> = [&ood.main_z, &ood.aux_z, &ood.comp_z]
-            .into_iter()
-            .flatten()
-            .copied()
-            .collect();
-        let values_zw: Vec<EF> = [&ood.main_zw, &ood.aux_zw]
-            .into_iter()
-            .flatten()
-            .copied()
-            .collect();
-        let coeffs = DeepCoeffs::new(delta, &values_z, &values_zw);
+        let coeffs = DeepCoeffs::from_ood(delta, &oods[i]);
         let mut matrices = vec![&mains[i]];
         if let Some((aux, _)) = &auxes[i] {
             matrices.push(aux);

@@ -296,18 +296,7 @@ pub fn verify(
     let mut scales = Vec::with_capacity(checked.len());
     let mut scale = EF::ONE;
     for c in &checked {
-        let o = &c.tp.ood;
-        let vz: Vec<EF> = [&o.main_z, &o.aux_z, &o.comp_z]
-            .into_iter()
-            .flatten()
-            .copied()
-            .collect();
-        let vzw: Vec<EF> = [&o.main_zw, &o.aux_zw]
-            .into_iter()
-            .flatten()
-            .copied()
-            .collect();
-        deep_coeffs.push(DeepCoeffs::new(delta, &vz, &vzw));
+        deep_coeffs.push(DeepCoeffs::from_ood(delta, &c.tp.ood));
         scales.push(scale);
         scale *= gamma;
     }
