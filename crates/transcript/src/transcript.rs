@@ -132,10 +132,25 @@ impl Transcript {
     /// Proof of work: finds the least nonce whose Keccak256(0x02 ‖ s ‖ le64(nonce)) has `bits`
     /// leading zero bits (searched in parallel, deterministic), absorbs le64(nonce), returns it.
     /// `bits = 0` gives nonce 0. Expected work 2^bits hashes: callers pass realistic values.
+    ///
+    /// # Panics
+    /// If `bits > 256` (no digest has that many zero bits; the search would never end);
+    /// [`Self::try_grind`] returns an error instead.
     pub fn grind(&mut self, bits: u32) -> u64 {
+        match self.try_grind(bits) {
+            Ok(nonce) => nonce,
+            Err(e) => panic!("grind: {e}"),
+        }
+    }
+
+    /// [`Self::grind`] that rejects `bits > 256` (state untouched) instead of searching forever.
+    pub fn try_grind(&mut self, bits: u32) -> Result<u64, TranscriptError> {
+        if bits > 256 {
+            return Err(TranscriptError::PowBitsTooLarge { bits });
+        }
         let nonce = pow::least_nonce(&self.state, bits);
         self.absorb_bytes(&nonce.to_le_bytes());
-        nonce
+        Ok(nonce)
     }
 
     /// Checks a proof-of-work nonce against the current state, then absorbs it like [`grind`].

@@ -70,6 +70,10 @@ fn samples_follow_the_spec() {
     assert!(a.try_sample_index(0).is_err());
     assert!(a.try_sample_index(1 << 33).is_err());
     let before = a.clone();
+    assert_eq!(
+        a.try_grind(257),
+        Err(rstark_transcript::TranscriptError::PowBitsTooLarge { bits: 257 })
+    );
     for n in [0, 3, 1 << 33] {
         assert!(a.try_sample_indices(5, n).is_err());
         assert!(a.try_sample_indices(0, n).is_err());
