@@ -9,6 +9,8 @@
 pub mod plan;
 
 #[cfg(feature = "cuda")]
+mod backend;
+#[cfg(feature = "cuda")]
 pub mod constraints;
 #[cfg(feature = "cuda")]
 mod context;
@@ -27,6 +29,8 @@ pub mod probe;
 #[cfg(feature = "cuda")]
 mod staging;
 
+#[cfg(feature = "cuda")]
+pub use backend::{CudaBackend, CudaCodeword, CudaCommitted};
 #[cfg(feature = "cuda")]
 pub use context::{GpuContext, TransferStats};
 #[cfg(feature = "cuda")]

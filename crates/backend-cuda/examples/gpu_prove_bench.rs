@@ -1,0 +1,149 @@
+//! Whole-proof benchmark, CPU backend vs CUDA backend in one run on the device machine:
+//! keccak 2730 and 5461 permutations and the vm workload, preset `default` (blowup 2, 100
+//! queries, 16 PoW bits). Per workload: median of `--reps` proofs with each backend (the CUDA
+//! one after a warm-up proof), their ratio, the proof bytes checked equal, the CUDA prover's
+//! phase times (median run), host<->device bytes per phase, and the distance from the brief's H100
+//! ceilings (Keccak-f 3.5 G perm/s, pinned PCIe 55 GB/s each way).
+//!
+//!     gpu_prove_bench [--reps 3] [--out bench.md] [--quick]
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rstark_backend_cpu::CpuBackend;
+use rstark_backend_cuda::CudaBackend;
+use rstark_protocol::{Backend, presets};
+use rstark_prover::{ProveOptions, ProveReport, TableInput, prove_with_options};
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn run<B: Backend>(be: &B, tables: &[TableInput]) -> (Vec<u8>, ProveReport) {
+    let opts = ProveOptions {
+        check_witness: false,
+        on_phase: None,
+    };
+    let (proof, report) = prove_with_options(be, &presets::DEFAULT, tables, &opts)
+        .unwrap_or_else(|e| panic!("{} prove failed: {e}", be.name()));
+    (proof.to_bytes(), report)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let get = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+    };
+    let reps: usize = get("--reps").and_then(|s| s.parse().ok()).unwrap_or(3);
+    let quick = args.iter().any(|a| a == "--quick");
+    let cases: Vec<(&str, usize)> = if quick {
+        vec![("keccak", 100), ("vm", 4096)]
+    } else {
+        vec![("keccak", 2730), ("keccak", 5461), ("vm", 1 << 16)]
+    };
+    let be = CudaBackend::new(0).unwrap_or_else(|e| panic!("needs a CUDA GPU: {e}"));
+    let mut md = String::new();
+    let threads = rayon::current_num_threads();
+    let _ = writeln!(
+        md,
+        "device: {}; CPU backend on {threads} threads; preset default; {reps} reps, medians\n",
+        be.context().device_name()
+    );
+    let _ = writeln!(
+        md,
+        "| workload | CPU s | CUDA s | CPU/CUDA | identical | H2D MB | D2H KB | perm/s (CUDA) | of 3.5 G/s | H2D at 55 GB/s |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
+    let mut details = String::new();
+    for (name, size) in cases {
+        let t = Instant::now();
+        let w = rstark_workloads::build(name, size).unwrap();
+        let tables: Vec<TableInput> = w
+            .tables
+            .into_iter()
+            .map(|t| TableInput::new(t.name, Arc::new(t.air), t.trace, t.public_values))
+            .collect();
+        let rows: Vec<String> = tables
+            .iter()
+            .map(|t| format!("{}: {}x{}", t.name, t.trace.height(), t.trace.width))
+            .collect();
+        println!(
+            "{name} {size}: traces built in {:.2?} ({})",
+            t.elapsed(),
+            rows.join(", ")
+        );
+
+        let mut cpu_t = Vec::new();
+        let mut cpu_bytes = Vec::new();
+        for _ in 0..reps {
+            let t = Instant::now();
+            let (b, _) = run(&CpuBackend, &tables);
+            cpu_t.push(t.elapsed().as_secs_f64());
+            cpu_bytes = b;
+        }
+        let _ = run(&be, &tables); // warm-up: kernel loads, pool growth, twiddle tables
+        let mut gpu_runs: Vec<(f64, ProveReport, Vec<u8>, _)> = Vec::new();
+        for _ in 0..reps {
+            be.reset_transfers();
+            let t = Instant::now();
+            let (b, rep) = run(&be, &tables);
+            gpu_runs.push((t.elapsed().as_secs_f64(), rep, b, be.transfers_by_phase()));
+        }
+        gpu_runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (gpu_s, rep, gpu_bytes, phases) = &gpu_runs[gpu_runs.len() / 2];
+        let cpu_s = median(&mut cpu_t);
+        let same = *gpu_bytes == cpu_bytes;
+        let h2d: u64 = phases.iter().map(|(_, t)| t.h2d_bytes).sum();
+        let d2h: u64 = phases.iter().map(|(_, t)| t.d2h_bytes).sum();
+        let (perm_s, of_ceiling) = if name == "keccak" {
+            let p = size as f64 / gpu_s;
+            (format!("{:.0}", p), format!("{:.2e}", p / 3.5e9))
+        } else {
+            ("-".into(), "-".into())
+        };
+        let pcie_share = (h2d as f64 / 55e9) / gpu_s;
+        let _ = writeln!(
+            md,
+            "| {name} {size} | {cpu_s:.3} | {gpu_s:.3} | {:.2}x | {same} | {:.1} | {:.1} | {perm_s} | {of_ceiling} | {:.1} ms ({:.1}% of the proof) |",
+            cpu_s / gpu_s,
+            h2d as f64 / 1e6,
+            d2h as f64 / 1e3,
+            h2d as f64 / 55e9 * 1e3,
+            pcie_share * 100.0
+        );
+        let _ = writeln!(
+            details,
+            "\n{name} {size} ({}), CUDA median run, prover phases:",
+            rows.join(", ")
+        );
+        for (p, d) in &rep.phases {
+            let _ = writeln!(details, "  {p}: {:.1} ms", ms(*d));
+        }
+        let _ = writeln!(details, "  host<->device bytes by backend phase:");
+        for (p, t) in phases {
+            let _ = writeln!(
+                details,
+                "    {p}: h2d {} B in {} copies, d2h {} B in {} copies",
+                t.h2d_bytes, t.h2d_copies, t.d2h_bytes, t.d2h_copies
+            );
+        }
+        println!("{name} {size}: cpu {cpu_s:.3} s, cuda {gpu_s:.3} s, identical {same}");
+        if !same {
+            eprintln!("{name} {size}: CUDA proof DIFFERS from the CPU proof");
+        }
+        be.context().trim_pool().ok();
+    }
+    md.push_str(&details);
+    println!("\n{md}");
+    if let Some(out) = get("--out") {
+        std::fs::write(out, &md).unwrap();
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

@@ -1,0 +1,121 @@
+//! FRI codewords on the device: EF values as a width-3 base matrix (`flatten_ext` layout),
+//! folded, added and committed there; only roots, opened rows/paths and the tiny final codeword
+//! come back.
+
+use cudarc::driver::PushKernelArg;
+use rstark_field::{EF, F, Field, PrimeCharacteristicRing, PrimeField64, ef_to_base, omega};
+use rstark_protocol::{Backend, MerkleOpening};
+
+use crate::context::grid_1d;
+use crate::error::{CudaError, Result};
+use crate::matrix::{DeviceMatrix, to_field};
+use crate::merkle::DeviceMerkleTree;
+
+use super::CudaBackend;
+
+/// Evaluations over shift·⟨ω_log_size⟩ (bit-reversed), as a 2^log_size × 3 device matrix.
+pub struct CudaCodeword {
+    pub values: DeviceMatrix,
+    pub log_size: usize,
+    pub shift: F,
+    pub tree: Option<DeviceMerkleTree>,
+}
+
+impl CudaBackend {
+    pub(crate) fn add_cw(&self, acc: &mut CudaCodeword, other: &CudaCodeword) -> Result<()> {
+        if acc.values.rows() != other.values.rows() || acc.tree.is_some() {
+            return Err(CudaError::Shape(
+                "codeword sizes differ (or the accumulator is committed)".into(),
+            ));
+        }
+        let n = (3 * acc.values.rows()) as u64;
+        let mut b = self.ctx.func(&self.pk.add);
+        b.arg(&mut acc.values.buf).arg(other.values.words()).arg(&n);
+        self.ctx.launch(b, grid_1d(n, 256), "pv_add")
+    }
+
+    pub(crate) fn fold_cw(&self, cw: &CudaCodeword, beta: EF) -> Result<CudaCodeword> {
+        let half = cw.values.rows() / 2;
+        if half == 0 {
+            return Err(CudaError::Shape(
+                "cannot fold a codeword of one point".into(),
+            ));
+        }
+        let log_half = cw.log_size - 1;
+        let shift_inv = cw.shift.inverse().as_canonical_u64();
+        let w_inv = omega(cw.log_size).inverse().as_canonical_u64();
+        let two_inv = F::TWO.inverse().as_canonical_u64();
+        let [b0, b1, b2] = ef_to_base(beta).map(|v| v.as_canonical_u64());
+        let mut out = self.ctx.alloc_words(3 * half, "folded codeword")?;
+        let (half64, log_half32) = (half as u64, log_half as u32);
+        let mut b = self.ctx.func(&self.pk.fold);
+        b.arg(cw.values.words())
+            .arg(&half64)
+            .arg(&log_half32)
+            .arg(&shift_inv)
+            .arg(&w_inv)
+            .arg(&b0)
+            .arg(&b1)
+            .arg(&b2)
+            .arg(&two_inv)
+            .arg(&mut out);
+        self.ctx.launch(b, grid_1d(half64, 256), "pv_fold")?;
+        Ok(CudaCodeword {
+            values: DeviceMatrix::from_parts(out, half, 3),
+            log_size: log_half,
+            shift: cw.shift.square(),
+            tree: None,
+        })
+    }
+
+    pub(crate) fn commit_cw(&self, cw: &mut CudaCodeword) -> Result<rstark_merkle::Digest> {
+        let tree = DeviceMerkleTree::commit(&self.ctx, &cw.values)?;
+        let root = tree.root();
+        cw.tree = Some(tree);
+        Ok(root)
+    }
+
+    pub(crate) fn open_cw(&self, cw: &CudaCodeword, leaf: usize) -> Result<MerkleOpening> {
+        let tree = cw
+            .tree
+            .as_ref()
+            .ok_or_else(|| CudaError::Shape("codeword not committed".into()))?;
+        open_leaf(self, &cw.values, tree, leaf)
+    }
+
+    /// The final codeword is tiny: it comes back and the CPU's interpolation gives the bytes.
+    pub(crate) fn final_poly_cw(
+        &self,
+        cw: &CudaCodeword,
+        len: usize,
+    ) -> std::result::Result<Vec<EF>, rstark_protocol::BackendError> {
+        let words = cw
+            .values
+            .download_words(&self.ctx)
+            .and_then(to_field)
+            .map_err(super::dev_err)?;
+        let values = rstark_field::unflatten_ext(&words).ok_or_else(|| {
+            rstark_protocol::BackendError::BadInput("ragged final codeword".into())
+        })?;
+        let host = rstark_backend_cpu::CpuCodeword::new(values, cw.log_size, cw.shift);
+        rstark_backend_cpu::CpuBackend.final_poly(&host, len)
+    }
+}
+
+/// Rows 2·leaf, 2·leaf + 1 and the path, gathered on the device.
+pub(crate) fn open_leaf(
+    be: &CudaBackend,
+    m: &DeviceMatrix,
+    tree: &DeviceMerkleTree,
+    leaf: usize,
+) -> Result<MerkleOpening> {
+    let o = tree
+        .open_batch(&be.ctx, m, &[leaf])?
+        .pop()
+        .ok_or_else(|| CudaError::Shape("empty opening".into()))?;
+    Ok(MerkleOpening {
+        row0: o.row0,
+        row1: o.row1,
+        path: o.path,
+    })
+}

@@ -1,0 +1,43 @@
+//! Handles to the prover-round kernels of `kernels/prover.cu` (loaded from the embedded fatbin).
+
+use std::sync::Arc;
+
+use cudarc::driver::{CudaFunction, CudaModule};
+use cudarc::nvrtc::Ptx;
+
+use crate::context::GpuContext;
+use crate::error::{DriverContext, Result};
+use crate::kernels::{ARCHS, FATBIN};
+
+pub(crate) struct ProverKernels {
+    _module: Arc<CudaModule>,
+    pub ood_weights: CudaFunction,
+    pub ood_partial: CudaFunction,
+    pub ood_reduce: CudaFunction,
+    pub deep: CudaFunction,
+    pub fold: CudaFunction,
+    pub add: CudaFunction,
+}
+
+impl ProverKernels {
+    pub fn load(ctx: &GpuContext) -> Result<Self> {
+        let module = ctx
+            .cuda_context()
+            .load_module(Ptx::from_binary(FATBIN.to_vec()))
+            .ctx(format!("loading the kernel fatbin ({ARCHS})"))?;
+        let f = |name: &str| {
+            module
+                .load_function(name)
+                .ctx(format!("loading kernel {name}"))
+        };
+        Ok(Self {
+            ood_weights: f("pv_ood_weights")?,
+            ood_partial: f("pv_ood_partial")?,
+            ood_reduce: f("pv_ood_reduce")?,
+            deep: f("pv_deep")?,
+            fold: f("pv_fold")?,
+            add: f("pv_add")?,
+            _module: module,
+        })
+    }
+}

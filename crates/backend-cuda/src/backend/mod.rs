@@ -1,0 +1,208 @@
+//! `CudaBackend`: [`rstark_protocol::Backend`] on one GPU. Every round's data — trace LDEs and
+//! trees, composition parts, DEEP and FRI codewords and their trees — stays in device memory;
+//! roots, opened rows and paths, out-of-domain values and the final codeword come back. Proofs
+//! are byte-identical to `rstark_backend_cpu::CpuBackend`'s (tests/gpu_backend.rs).
+//!
+//! Host<->device bytes are counted per prover phase ([`CudaBackend::transfers_by_phase`]).
+
+mod codeword;
+mod committed;
+mod composition;
+mod deep;
+mod kernels;
+
+use std::sync::Mutex;
+
+use rstark_field::EF;
+use rstark_merkle::Digest;
+use rstark_poly::RowMajor;
+use rstark_protocol::{Backend, BackendError, CompositionInputs, DeepInputs, MerkleOpening};
+
+use crate::constraints::ConstraintKernel;
+use crate::context::{GpuContext, TransferStats};
+use crate::error::{CudaError, Result};
+
+pub use codeword::CudaCodeword;
+pub use committed::CudaCommitted;
+
+/// The CUDA backend: one device context, the constraint and prover-round kernels, and the
+/// per-phase transfer counts.
+pub struct CudaBackend {
+    pub(crate) ctx: GpuContext,
+    pub(crate) constraints: ConstraintKernel,
+    pub(crate) pk: kernels::ProverKernels,
+    phases: Mutex<Vec<(&'static str, TransferStats)>>,
+}
+
+pub(crate) fn dev_err(e: CudaError) -> BackendError {
+    BackendError::Device(e.to_string())
+}
+
+impl CudaBackend {
+    /// Opens device `ordinal` and loads the kernels; an error (never a panic) without a GPU.
+    pub fn new(ordinal: usize) -> Result<Self> {
+        let ctx = GpuContext::new(ordinal)?;
+        let constraints = ConstraintKernel::load(&ctx)?;
+        let pk = kernels::ProverKernels::load(&ctx)?;
+        Ok(Self {
+            ctx,
+            constraints,
+            pk,
+            phases: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// Host<->device traffic since the last [`reset_transfers`](Self::reset_transfers), per
+    /// phase, in first-use order.
+    pub fn transfers_by_phase(&self) -> Vec<(&'static str, TransferStats)> {
+        self.phases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The sum over phases.
+    pub fn total_transfers(&self) -> TransferStats {
+        self.transfers_by_phase()
+            .iter()
+            .fold(TransferStats::default(), |a, (_, t)| add(a, *t))
+    }
+
+    pub fn reset_transfers(&self) {
+        self.phases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Runs `f`, charging the bytes it moves to `name`.
+    fn phase_host<T>(
+        &self,
+        name: &'static str,
+        f: impl FnOnce() -> std::result::Result<T, BackendError>,
+    ) -> std::result::Result<T, BackendError> {
+        let before = self.ctx.transfers();
+        let r = f();
+        let after = self.ctx.transfers();
+        let delta = TransferStats {
+            h2d_bytes: after.h2d_bytes - before.h2d_bytes,
+            d2h_bytes: after.d2h_bytes - before.d2h_bytes,
+            h2d_copies: after.h2d_copies - before.h2d_copies,
+            d2h_copies: after.d2h_copies - before.d2h_copies,
+        };
+        let mut p = self.phases.lock().unwrap_or_else(|e| e.into_inner());
+        match p.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, t)) => *t = add(*t, delta),
+            None => p.push((name, delta)),
+        }
+        r
+    }
+
+    fn phase<T>(
+        &self,
+        name: &'static str,
+        f: impl FnOnce() -> Result<T>,
+    ) -> std::result::Result<T, BackendError> {
+        self.phase_host(name, || f().map_err(dev_err))
+    }
+}
+
+fn add(a: TransferStats, b: TransferStats) -> TransferStats {
+    TransferStats {
+        h2d_bytes: a.h2d_bytes + b.h2d_bytes,
+        d2h_bytes: a.d2h_bytes + b.d2h_bytes,
+        h2d_copies: a.h2d_copies + b.h2d_copies,
+        d2h_copies: a.d2h_copies + b.d2h_copies,
+    }
+}
+
+impl Backend for CudaBackend {
+    type Committed = CudaCommitted;
+    type Codeword = CudaCodeword;
+
+    fn name(&self) -> &'static str {
+        "cuda"
+    }
+
+    fn commit_trace(
+        &self,
+        trace: &RowMajor,
+        log_blowup: usize,
+    ) -> std::result::Result<CudaCommitted, BackendError> {
+        self.phase("trace upload + LDE + commit", || {
+            self.commit_rows(trace, log_blowup)
+        })
+    }
+
+    fn root(&self, m: &CudaCommitted) -> Digest {
+        m.tree.root()
+    }
+
+    fn open(
+        &self,
+        m: &CudaCommitted,
+        leaf: usize,
+    ) -> std::result::Result<MerkleOpening, BackendError> {
+        self.phase("openings", || {
+            codeword::open_leaf(self, &m.lde, &m.tree, leaf)
+        })
+    }
+
+    fn evaluate_at(
+        &self,
+        m: &CudaCommitted,
+        point: EF,
+    ) -> std::result::Result<Vec<EF>, BackendError> {
+        self.phase("out-of-domain values", || self.ood_values(m, point))
+    }
+
+    fn composition(
+        &self,
+        inputs: &CompositionInputs<'_, CudaCommitted>,
+    ) -> std::result::Result<CudaCommitted, BackendError> {
+        self.composition_dev(inputs)
+    }
+
+    fn deep(
+        &self,
+        inputs: &DeepInputs<'_, CudaCommitted>,
+    ) -> std::result::Result<CudaCodeword, BackendError> {
+        self.phase("DEEP", || self.deep_cw(inputs))
+    }
+
+    fn add_codeword(
+        &self,
+        acc: &mut CudaCodeword,
+        other: &CudaCodeword,
+    ) -> std::result::Result<(), BackendError> {
+        self.add_cw(acc, other).map_err(dev_err)
+    }
+
+    fn fold(&self, cw: &CudaCodeword, beta: EF) -> std::result::Result<CudaCodeword, BackendError> {
+        self.fold_cw(cw, beta).map_err(dev_err)
+    }
+
+    fn commit_codeword(&self, cw: &mut CudaCodeword) -> std::result::Result<Digest, BackendError> {
+        self.phase("FRI commit", || self.commit_cw(cw))
+    }
+
+    fn open_codeword(
+        &self,
+        cw: &CudaCodeword,
+        leaf: usize,
+    ) -> std::result::Result<MerkleOpening, BackendError> {
+        self.phase("openings", || self.open_cw(cw, leaf))
+    }
+
+    fn final_poly(
+        &self,
+        cw: &CudaCodeword,
+        len: usize,
+    ) -> std::result::Result<Vec<EF>, BackendError> {
+        self.phase_host("FRI final codeword", || self.final_poly_cw(cw, len))
+    }
+}
