@@ -82,6 +82,17 @@ pub trait Backend: Sync {
     /// Opens leaf `leaf` (rows 2·leaf and 2·leaf + 1).
     fn open(&self, m: &Self::Committed, leaf: usize) -> Result<MerkleOpening, BackendError>;
 
+    /// Opens every leaf of `leaves` (in that order, repeats allowed). The queries of a proof open
+    /// each matrix at Q leaves at once, so a device backend gathers them in one pass and one copy
+    /// instead of Q round trips. The default opens them one by one.
+    fn open_many(
+        &self,
+        m: &Self::Committed,
+        leaves: &[usize],
+    ) -> Result<Vec<MerkleOpening>, BackendError> {
+        leaves.iter().map(|&leaf| self.open(m, leaf)).collect()
+    }
+
     /// Values of every base column's polynomial at `point`.
     fn evaluate_at(&self, m: &Self::Committed, point: EF) -> Result<Vec<EF>, BackendError>;
 
@@ -117,6 +128,19 @@ pub trait Backend: Sync {
         cw: &Self::Codeword,
         leaf: usize,
     ) -> Result<MerkleOpening, BackendError>;
+
+    /// Opens every leaf of `leaves` of a committed codeword (in that order, repeats allowed);
+    /// see [`Backend::open_many`].
+    fn open_codeword_many(
+        &self,
+        cw: &Self::Codeword,
+        leaves: &[usize],
+    ) -> Result<Vec<MerkleOpening>, BackendError> {
+        leaves
+            .iter()
+            .map(|&leaf| self.open_codeword(cw, leaf))
+            .collect()
+    }
 
     /// Coefficients (lowest first) of the polynomial of degree < `len` the codeword evaluates;
     /// an error if its degree is larger.

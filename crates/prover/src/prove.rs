@@ -10,8 +10,8 @@ use rstark_poly::RowMajor;
 use rstark_protocol::deep::DeepCoeffs;
 use rstark_protocol::proof::AuxCommitment;
 use rstark_protocol::{
-    Backend, CompositionInputs, DeepInputs, OodValues, Proof, QueryProof, StarkParams, TableProof,
-    TableQuery, TableShape, absorb_instance, derive_shape,
+    Backend, BackendError, CompositionInputs, DeepInputs, OodValues, Proof, QueryProof,
+    StarkParams, TableProof, TableQuery, TableShape, absorb_instance, derive_shape,
 };
 use tracing::info_span;
 
@@ -370,30 +370,48 @@ pub fn prove_with_options<B: Backend>(
     // Queries.
     let t0 = Instant::now();
     let indices = transcript.sample_indices(params.num_queries as usize, 1 << (log_max - 1));
+    // Each matrix is opened at all Q leaves in one backend call (one device gather per matrix).
+    let leaves_at = |shift: usize| -> Vec<usize> { indices.iter().map(|&l| l >> shift).collect() };
+    let mut table_openings = Vec::with_capacity(tables.len());
+    for i in 0..tables.len() {
+        let leaves = leaves_at(log_max - lde_logs[i]);
+        let main = backend.open_many(&mains[i], &leaves)?.into_iter();
+        let aux = match &auxes[i] {
+            Some((a, _)) => Some(backend.open_many(a, &leaves)?.into_iter()),
+            None => None,
+        };
+        let comp = backend.open_many(&comps[i], &leaves)?.into_iter();
+        table_openings.push((main, aux, comp));
+    }
+    let mut layer_openings = fri
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(s, cw)| {
+            Ok(backend
+                .open_codeword_many(cw, &leaves_at(s + 1))?
+                .into_iter())
+        })
+        .collect::<Result<Vec<_>, BackendError>>()?;
+    let missing = || BackendError::BadInput("backend returned too few openings".into());
     let mut queries = Vec::with_capacity(indices.len());
-    for &leaf0 in &indices {
+    for _ in &indices {
         let mut qt = Vec::with_capacity(tables.len());
-        for i in 0..tables.len() {
-            let leaf = leaf0 >> (log_max - lde_logs[i]);
+        for (main, aux, comp) in table_openings.iter_mut() {
             qt.push(TableQuery {
-                main: backend.open(&mains[i], leaf)?,
-                aux: match &auxes[i] {
-                    Some((a, _)) => Some(backend.open(a, leaf)?),
+                main: main.next().ok_or_else(missing)?,
+                aux: match aux {
+                    Some(a) => Some(a.next().ok_or_else(missing)?),
                     None => None,
                 },
-                comp: backend.open(&comps[i], leaf)?,
+                comp: comp.next().ok_or_else(missing)?,
             });
         }
-        let layer_openings = fri
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(s, cw)| backend.open_codeword(cw, leaf0 >> (s + 1)))
+        let layers = layer_openings
+            .iter_mut()
+            .map(|l| l.next().ok_or_else(missing))
             .collect::<Result<Vec<_>, _>>()?;
-        queries.push(QueryProof {
-            tables: qt,
-            layers: layer_openings,
-        });
+        queries.push(QueryProof { tables: qt, layers });
     }
     report.record("query openings", t0.elapsed());
 

@@ -83,6 +83,18 @@ impl CudaBackend {
         open_leaf(self, &cw.values, tree, leaf)
     }
 
+    pub(crate) fn open_cw_many(
+        &self,
+        cw: &CudaCodeword,
+        leaves: &[usize],
+    ) -> Result<Vec<MerkleOpening>> {
+        let tree = cw
+            .tree
+            .as_ref()
+            .ok_or_else(|| CudaError::Shape("codeword not committed".into()))?;
+        open_leaves(self, &cw.values, tree, leaves)
+    }
+
     /// The final codeword is tiny: it comes back and the CPU's interpolation gives the bytes.
     pub(crate) fn final_poly_cw(
         &self,
@@ -103,6 +115,33 @@ impl CudaBackend {
 }
 
 /// Rows 2·leaf, 2·leaf + 1 and the path, gathered on the device.
+/// Openings of `leaves` (in that order, repeats allowed) with one device gather of the distinct
+/// leaves: only the opened rows and paths come back.
+pub(crate) fn open_leaves(
+    be: &CudaBackend,
+    m: &DeviceMatrix,
+    tree: &DeviceMerkleTree,
+    leaves: &[usize],
+) -> Result<Vec<MerkleOpening>> {
+    let distinct = tree.open_batch(&be.ctx, m, leaves)?; // sorted by leaf index
+    leaves
+        .iter()
+        .map(|&leaf| {
+            let k = distinct
+                .binary_search_by_key(&leaf, |o| o.leaf_index)
+                .map_err(|_| {
+                    CudaError::Shape(format!("leaf {leaf} missing from a batch opening"))
+                })?;
+            let o = &distinct[k];
+            Ok(MerkleOpening {
+                row0: o.row0.clone(),
+                row1: o.row1.clone(),
+                path: o.path.clone(),
+            })
+        })
+        .collect()
+}
+
 pub(crate) fn open_leaf(
     be: &CudaBackend,
     m: &DeviceMatrix,

@@ -152,6 +152,16 @@ impl Backend for CudaBackend {
         })
     }
 
+    fn open_many(
+        &self,
+        m: &CudaCommitted,
+        leaves: &[usize],
+    ) -> std::result::Result<Vec<MerkleOpening>, BackendError> {
+        self.phase("openings", || {
+            codeword::open_leaves(self, &m.lde, &m.tree, leaves)
+        })
+    }
+
     fn evaluate_at(
         &self,
         m: &CudaCommitted,
@@ -196,6 +206,14 @@ impl Backend for CudaBackend {
         leaf: usize,
     ) -> std::result::Result<MerkleOpening, BackendError> {
         self.phase("openings", || self.open_cw(cw, leaf))
+    }
+
+    fn open_codeword_many(
+        &self,
+        cw: &CudaCodeword,
+        leaves: &[usize],
+    ) -> std::result::Result<Vec<MerkleOpening>, BackendError> {
+        self.phase("openings", || self.open_cw_many(cw, leaves))
     }
 
     fn final_poly(
