@@ -6,6 +6,45 @@
 #define GL_P 0xFFFFFFFF00000001ull
 #define GL_EPS 0xFFFFFFFFull  // 2^64 mod p
 
+#ifdef __CUDA_ARCH__
+// On the device, on carry flags (the butterfly's add and subtract weigh as much as its
+// product, docs/PERF.md). a + b = a - (p - b): with nb = p - b in [1, p], d = a - nb borrows
+// iff a + b < p, and then d + p == d - EPS (mod 2^64) = a + b cannot borrow again.
+// The borrow is taken as a 0 / 0xffffffff mask (EPS = 2^32 - 1).
+__device__ __forceinline__ u64 gl_add(u64 a, u64 b) {
+  u32 rl, rh;
+  asm("{\n\t"
+      ".reg .u32 nl, nh, m;\n\t"
+      "sub.cc.u32 nl, 1, %4;\n\t"
+      "subc.u32 nh, 0xffffffff, %5;\n\t"
+      "sub.cc.u32 %0, %2, nl;\n\t"
+      "subc.cc.u32 %1, %3, nh;\n\t"
+      "subc.u32 m, 0, 0;\n\t"
+      "sub.cc.u32 %0, %0, m;\n\t"
+      "subc.u32 %1, %1, 0;\n\t"
+      "}"
+      : "=&r"(rl), "=&r"(rh)
+      : "r"((u32)a), "r"((u32)(a >> 32)), "r"((u32)b), "r"((u32)(b >> 32)));
+  return ((u64)rh << 32) | rl;
+}
+
+// d = a - b with borrow; on borrow d + p == d - EPS (mod 2^64), which cannot borrow again
+// (d >= 2^64 - p + 1 > EPS). The borrow is taken as a 0 / 0xffffffff mask.
+__device__ __forceinline__ u64 gl_sub(u64 a, u64 b) {
+  u32 rl, rh;
+  asm("{\n\t"
+      ".reg .u32 m;\n\t"
+      "sub.cc.u32 %0, %2, %4;\n\t"
+      "subc.cc.u32 %1, %3, %5;\n\t"
+      "subc.u32 m, 0, 0;\n\t"
+      "sub.cc.u32 %0, %0, m;\n\t"
+      "subc.u32 %1, %1, 0;\n\t"
+      "}"
+      : "=&r"(rl), "=&r"(rh)
+      : "r"((u32)a), "r"((u32)(a >> 32)), "r"((u32)b), "r"((u32)(b >> 32)));
+  return ((u64)rh << 32) | rl;
+}
+#else
 RS_HD u64 gl_add(u64 a, u64 b) {
   // a + b < 2p: subtract p once if the sum reached p, whether or not it wrapped past 2^64
   // (wrapping arithmetic makes s - p right in both cases).
@@ -16,6 +55,7 @@ RS_HD u64 gl_add(u64 a, u64 b) {
 RS_HD u64 gl_sub(u64 a, u64 b) {
   return a >= b ? a - b : a + (GL_P - b);
 }
+#endif
 
 RS_HD u64 gl_neg(u64 a) { return a == 0 ? 0 : GL_P - a; }
 
