@@ -7,7 +7,7 @@ use rstark_field::PrimeField64;
 use rstark_protocol::{StarkParams, presets};
 use rstark_workloads::{TableShape, Workload, WorkloadError};
 
-use crate::engine;
+use crate::engine::{self, BackendKind};
 use crate::output::{
     self, BenchReport, ParamsReport, Phase, ProveReport, TableReport, VerifyReport,
 };
@@ -35,6 +35,8 @@ pub enum CliError {
     Rejected(String),
     #[error("--runs must be at least 1")]
     Runs,
+    #[error("{0}")]
+    Backend(String),
 }
 
 impl CliError {
@@ -69,6 +71,7 @@ pub fn prove(
     preset: &str,
     out: &Path,
     json: bool,
+    backend: BackendKind,
 ) -> Result<(), CliError> {
     let params = preset_params(preset)?;
     let start = Instant::now();
@@ -78,7 +81,7 @@ pub fn prove(
     let trace_time = start.elapsed();
 
     progress.step(format!("proving {name} (size {size})"));
-    let proved = engine::prove(&params, &workload, true)?;
+    let proved = engine::prove(&params, &workload, true, backend)?;
 
     progress.step("writing the proof file");
     let write_start = Instant::now();
@@ -111,6 +114,8 @@ pub fn prove(
         params: ParamsReport::new(preset, &params),
         tables: table_reports(&workload),
         phases,
+        backend: backend.name(),
+        transfers: proved.transfers,
         prove_seconds: proved.time.as_secs_f64(),
         total_seconds: start.elapsed().as_secs_f64(),
         proof_bytes: file.proof.len(),
@@ -231,6 +236,7 @@ pub fn bench(
     preset: &str,
     runs: usize,
     json: bool,
+    backend: BackendKind,
 ) -> Result<(), CliError> {
     if runs == 0 {
         return Err(CliError::Runs);
@@ -242,6 +248,7 @@ pub fn bench(
     let mut phases_by_run = Vec::new();
     let mut proof_bytes = 0;
     let mut tables = Vec::new();
+    let mut transfers = None;
     for run in 1..=runs {
         progress.step(format!("run {run}/{runs}: generating the witness"));
         let start = Instant::now();
@@ -249,7 +256,7 @@ pub fn bench(
         trace.push(start.elapsed());
         progress.step(format!("run {run}/{runs}: proving"));
         // No witness check: it is not proving work, and the verifier catches a bad witness.
-        let proved = engine::prove(&params, &workload, false)?;
+        let proved = engine::prove(&params, &workload, false, backend)?;
         prove.push(proved.time);
         progress.step(format!("run {run}/{runs}: verifying"));
         let publics: Vec<_> = workload
@@ -262,6 +269,7 @@ pub fn bench(
         verify.push(start.elapsed());
         proof_bytes = proved.proof.len();
         phases_by_run.push((proved.time, proved.phases));
+        transfers = proved.transfers;
         tables = table_reports(&workload);
     }
     drop(progress);
@@ -286,6 +294,8 @@ pub fn bench(
         verify_seconds: verify.iter().map(Duration::as_secs_f64).collect(),
         phases,
         proof_bytes,
+        backend: backend.name(),
+        transfers,
     };
     if json {
         output::json(&report);

@@ -1,11 +1,12 @@
-//! The CLI's only contact with the prover and the verifier (CPU backend).
+//! The CLI's only contact with the prover and the verifier (CPU backend, or CUDA with the
+//! `cuda` feature).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rstark_backend_cpu::CpuBackend;
 use rstark_field::F;
-use rstark_protocol::{Proof, StarkParams};
+use rstark_protocol::{Backend, Proof, StarkParams};
 use rstark_prover::{ProveOptions, ProverError, TableInput, prove_with_options};
 use rstark_verifier::VerifierTable;
 use rstark_workloads::{TableShape, Workload};
@@ -13,16 +14,81 @@ use rstark_workloads::{TableShape, Workload};
 use crate::commands::CliError;
 use crate::output::Phase;
 
+/// Which backend proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// The CPU backend (rayon), the reference.
+    Cpu,
+    /// The CUDA backend (GPU 0); needs a build with `--features cuda`.
+    Cuda,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+        }
+    }
+}
+
+/// Host↔device bytes of one proof (CUDA backend only).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Transfers {
+    pub host_to_device_bytes: u64,
+    pub device_to_host_bytes: u64,
+}
+
 /// A proof's bytes and how long its phases took.
 pub struct Proved {
     pub proof: Vec<u8>,
     pub time: Duration,
     pub phases: Vec<Phase>,
+    pub transfers: Option<Transfers>,
 }
 
 /// Proves a workload on the CPU backend. With `check_witness` every constraint is checked first
 /// (a bad witness is then an error naming its table and row, never a proof that fails later).
 pub fn prove(
+    params: &StarkParams,
+    workload: &Workload,
+    check_witness: bool,
+    backend: BackendKind,
+) -> Result<Proved, CliError> {
+    match backend {
+        BackendKind::Cpu => prove_on(&CpuBackend::new(), params, workload, check_witness),
+        BackendKind::Cuda => prove_cuda(params, workload, check_witness),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn prove_cuda(
+    params: &StarkParams,
+    workload: &Workload,
+    check_witness: bool,
+) -> Result<Proved, CliError> {
+    let gpu = rstark_backend_cuda::CudaBackend::new(0)
+        .map_err(|e| CliError::Backend(format!("cannot start the CUDA backend: {e}")))?;
+    let mut proved = prove_on(&gpu, params, workload, check_witness)?;
+    let t = gpu.total_transfers();
+    proved.transfers = Some(Transfers {
+        host_to_device_bytes: t.h2d_bytes,
+        device_to_host_bytes: t.d2h_bytes,
+    });
+    Ok(proved)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn prove_cuda(_: &StarkParams, _: &Workload, _: bool) -> Result<Proved, CliError> {
+    Err(CliError::Backend(
+        "this rstark was built without the CUDA backend: rebuild with \
+         `cargo build --release --bin rstark --features rstark-cli/cuda`"
+            .into(),
+    ))
+}
+
+fn prove_on<B: Backend>(
+    backend: &B,
     params: &StarkParams,
     workload: &Workload,
     check_witness: bool,
@@ -44,8 +110,8 @@ pub fn prove(
         ..Default::default()
     };
     let start = Instant::now();
-    let (proof, report) = prove_with_options(&CpuBackend::new(), params, &tables, &options)
-        .map_err(|e| match e {
+    let (proof, report) =
+        prove_with_options(backend, params, &tables, &options).map_err(|e| match e {
             e @ (ProverError::ConstraintFailed { .. }
             | ProverError::BusUnbalanced(_)
             | ProverError::Logup { .. }) => CliError::Witness(e.to_string()),
@@ -60,6 +126,7 @@ pub fn prove(
             .iter()
             .map(|&(name, d)| Phase::new(name, d))
             .collect(),
+        transfers: None,
     })
 }
 

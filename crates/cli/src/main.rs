@@ -13,6 +13,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use engine::BackendKind;
+
 #[derive(Parser)]
 #[command(
     name = "rstark",
@@ -43,6 +45,9 @@ enum Command {
         /// Print one JSON object on stdout instead of text.
         #[arg(long)]
         json: bool,
+        /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: BackendKind,
     },
     /// Verify a proof file (the file names its statement).
     Verify {
@@ -68,6 +73,9 @@ enum Command {
         runs: usize,
         #[arg(long)]
         json: bool,
+        /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: BackendKind,
     },
 }
 
@@ -80,7 +88,11 @@ fn main() -> ExitCode {
             preset,
             out,
             json,
-        } => (json, commands::prove(&workload, size, &preset, &out, json)),
+            backend,
+        } => (
+            json,
+            commands::prove(&workload, size, &preset, &out, json, backend),
+        ),
         Command::Verify {
             proof,
             min_security_bits,
@@ -92,7 +104,11 @@ fn main() -> ExitCode {
             preset,
             runs,
             json,
-        } => (json, commands::bench(&workload, size, &preset, runs, json)),
+            backend,
+        } => (
+            json,
+            commands::bench(&workload, size, &preset, runs, json, backend),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::commands::CliError;
+use crate::engine::Transfers;
 
 /// The parameters and security level a proof was made with.
 #[derive(Serialize)]
@@ -73,6 +74,10 @@ pub struct ProveReport {
     pub tables: Vec<TableReport>,
     /// Trace generation, the prover's phases, writing the file.
     pub phases: Vec<Phase>,
+    /// "cpu" or "cuda".
+    pub backend: &'static str,
+    /// Host↔device bytes of the proof (CUDA backend only).
+    pub transfers: Option<Transfers>,
     pub prove_seconds: f64,
     pub total_seconds: f64,
     pub proof_bytes: usize,
@@ -109,6 +114,10 @@ pub struct BenchReport {
     /// The prover's phases of the median run.
     pub phases: Vec<Phase>,
     pub proof_bytes: usize,
+    /// "cpu" or "cuda".
+    pub backend: &'static str,
+    /// Host↔device bytes of the last run's proof (CUDA backend only).
+    pub transfers: Option<Transfers>,
 }
 
 pub fn json<T: Serialize>(report: &T) {
@@ -162,17 +171,30 @@ fn phases_text(phases: &[Phase]) -> String {
     out
 }
 
+/// " · host→device … B, device→host … B" for a CUDA proof, nothing otherwise.
+fn transfers_text(t: Option<Transfers>) -> String {
+    t.map(|t| {
+        format!(
+            "\n  host→device {} B · device→host {} B",
+            t.host_to_device_bytes, t.device_to_host_bytes
+        )
+    })
+    .unwrap_or_default()
+}
+
 impl ProveReport {
     pub fn text(&self) -> String {
         format!(
-            "proved {} (size {}) with {}\n{}\n{}\n  prove {} · total {}\nproof: {} bytes ({} bytes with the file header) → {}\n",
+            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}\nproof: {} bytes ({} bytes with the file header) → {}\n",
             self.workload,
             self.size,
+            self.backend,
             self.params.line(),
             tables_text(&self.tables),
             phases_text(&self.phases),
             seconds(self.prove_seconds),
             seconds(self.total_seconds),
+            transfers_text(self.transfers),
             self.proof_bytes,
             self.file_bytes,
             self.out
@@ -205,9 +227,10 @@ impl VerifyReport {
 impl BenchReport {
     pub fn text(&self) -> String {
         format!(
-            "bench {} (size {}), {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians)\n  proof: {} bytes\n",
+            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}\n  proof: {} bytes\n",
             self.workload,
             self.size,
+            self.backend,
             self.runs,
             self.params.line(),
             tables_text(&self.tables),
@@ -215,6 +238,7 @@ impl BenchReport {
             seconds(self.trace_seconds_median),
             seconds(self.prove_seconds_median),
             seconds(self.verify_seconds_median),
+            transfers_text(self.transfers),
             self.proof_bytes
         )
     }
