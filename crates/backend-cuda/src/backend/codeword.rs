@@ -148,13 +148,7 @@ pub(crate) fn open_leaf(
     tree: &DeviceMerkleTree,
     leaf: usize,
 ) -> Result<MerkleOpening> {
-    let o = tree
-        .open_batch(&be.ctx, m, &[leaf])?
+    open_leaves(be, m, tree, &[leaf])?
         .pop()
-        .ok_or_else(|| CudaError::Shape("empty opening".into()))?;
-    Ok(MerkleOpening {
-        row0: o.row0,
-        row1: o.row1,
-        path: o.path,
-    })
+        .ok_or_else(|| CudaError::Shape("empty opening".into()))
 }
