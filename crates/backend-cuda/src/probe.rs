@@ -130,16 +130,21 @@ impl GpuContext {
         Ok(2.0 * (words * 8) as f64 / (median(&t) * 1e-3))
     }
 
-    /// Goldilocks multiplications per second (independent chains in registers): the arithmetic
-    /// ceiling of the NTT, whose butterflies each do one.
-    pub fn measure_gl_mul_rate(&self) -> Result<f64> {
+    /// Threads for a ceiling kernel: 4 full waves of 2048 threads per multiprocessor.
+    fn ceiling_threads(&self) -> Result<u64> {
         let sms = self
             .cuda_context()
             .attribute(
                 cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
             )
-            .ctx("reading the SM count")? as u64;
-        let threads = sms * 2048 * 4;
+            .ctx("reading the SM count")?;
+        Ok(sms as u64 * 2048 * 4)
+    }
+
+    /// Goldilocks multiplications per second (independent chains in registers): the arithmetic
+    /// ceiling of the NTT, whose butterflies each do one.
+    pub fn measure_gl_mul_rate(&self) -> Result<f64> {
+        let threads = self.ceiling_threads()?;
         let iters: u32 = 1024;
         let mut out = self.alloc_words(threads as usize, "mul ceiling output")?;
         let cfg = LaunchConfig {
@@ -157,13 +162,7 @@ impl GpuContext {
 
     /// Keccak-f[1600] permutations per second: every thread chains permutations in registers.
     pub fn measure_keccak_rate(&self) -> Result<f64> {
-        let sms = self
-            .cuda_context()
-            .attribute(
-                cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
-            )
-            .ctx("reading the SM count")? as u64;
-        let threads = sms * 2048 * 4;
+        let threads = self.ceiling_threads()?;
         let iters: u32 = 256;
         let mut out = self.alloc_words(threads as usize, "keccak ceiling output")?;
         let cfg = LaunchConfig {
