@@ -15,7 +15,7 @@ use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::matrix::DeviceMatrix;
 use crate::merkle::{DeviceMerkleTree, check_leaves};
-use crate::plan::{self, MAX_LOG_N, NttPass};
+use crate::plan::{MAX_LOG_N, NttPass};
 use crate::staging::STAGE_WORDS;
 
 const MAX_GRID_Y: usize = 65_535;
@@ -340,7 +340,7 @@ impl GpuContext {
         let n = 1usize << log_n;
         let (lo, hi, log_lo) = self.coset_tables(log_n, log_blowup)?;
         let tw = self.twiddles(log_n, false)?;
-        let mut passes = plan::ntt_plan(log_n, true);
+        let mut passes = self.ntt_plan(log_n, true);
         if passes.is_empty() {
             // N = 1: the pass only scales
             passes.push(NttPass {
@@ -422,7 +422,7 @@ impl GpuContext {
         batch: usize,
         dif: bool,
     ) -> Result<()> {
-        self.ntt_passes(data, log_n, batch, dif, &plan::ntt_plan(log_n, dif))
+        self.ntt_passes(data, log_n, batch, dif, &self.ntt_plan(log_n, dif))
     }
 
     fn ntt_passes(
