@@ -13,7 +13,7 @@
 #pragma once
 #include "field.cuh"
 
-#define NTT_TILE_LOG 12      // at most 4096 words per tile
+#define NTT_TILE_LOG 13      // at most 8192 words per tile (src/plan.rs NTT_TILE_LOG)
 #define NTT_THREADS 256
 // Register rounds of up to 4 stages (16 values per thread, 3 blocks per SM) or of up to 3
 // (8 values, 4 blocks per SM); the host picks the variant (GpuContext::set_ntt_round).

@@ -36,13 +36,13 @@ static std::vector<Pass> plan(u32 n, bool dif) {
   std::vector<Pass> upper, out;
   u32 k_last = n < NTT_TILE_LOG ? n : NTT_TILE_LOG;
   u32 u = n - k_last;
-  u32 count = (u + 9) / 10;
+  u32 count = (u + (NTT_TILE_LOG - 2) - 1) / (NTT_TILE_LOG - 2);
   u32 hi = n, remaining = u;
   for (u32 i = 0; i < count; i++) {
     u32 k = (remaining + (count - i) - 1) / (count - i);  // ceil(remaining / passes left)
     remaining -= k;
     u32 lo = hi - k;
-    u32 lc = 12 - k < 4 ? 12 - k : 4;
+    u32 lc = NTT_TILE_LOG - k < 4 ? NTT_TILE_LOG - k : 4;
     upper.push_back({lo, k, lc});
     hi = lo;
   }

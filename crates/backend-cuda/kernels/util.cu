@@ -1,6 +1,8 @@
-// Helper kernels: fills, arithmetic probes for the parity tests, and the Keccak-f ceiling.
+// Helper kernels: fills, arithmetic probes for the parity tests, and the ceilings (Keccak-f,
+// Goldilocks products, NTT butterflies, and both of the first and the last in one launch).
 #include "field.cuh"
 #include "keccak.cuh"
+#include "ntt.cuh"
 
 extern "C" __global__ void fill_u64(u64* out, u64 n, u64 value) {
   u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
@@ -81,4 +83,55 @@ extern "C" __global__ void __launch_bounds__(256) gl_mul_ceiling(u64* out, u32 i
     d = gl_mul(d, w);
   }
   out[t] = a ^ b ^ c ^ d;
+}
+
+// One thread's 16-point radix-2 network (4 DIT stages of 8 butterflies, the NTT's own
+// `ntt_butterfly`, stage s with twiddle w[s]), run `iters` times on values in registers.
+RS_HD u64 butterfly_chain(u64 t, u32 iters) {
+  u64 x[16], w[4];
+#pragma unroll
+  for (int i = 0; i < 16; i++) x[i] = splitmix64(t * 16 + i) % GL_P;
+#pragma unroll
+  for (int s = 0; s < 4; s++) w[s] = splitmix64(t * 16 + 100 + s) % GL_P;
+  for (u32 it = 0; it < iters; it++) {
+#pragma unroll
+    for (int s = 0; s < 4; s++) {
+#pragma unroll
+      for (int i = 0; i < 16; i++) {
+        if (i & (1 << s)) continue;
+        ntt_butterfly(x[i], x[i + (1 << s)], w[s], false);
+      }
+    }
+  }
+  u64 r = 0;
+#pragma unroll
+  for (int i = 0; i < 16; i++) r ^= x[i];
+  return r;
+}
+
+// NTT butterfly ceiling: 32 butterflies per thread per iteration, no memory traffic.
+extern "C" __global__ void __launch_bounds__(256) gl_butterfly_ceiling(u64* out, u32 iters) {
+  u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  out[t] = butterfly_chain(t, iters);
+}
+
+// Keccak-f chains in even blocks and butterfly chains in odd blocks of one launch: whether the
+// two share the SM's integer pipes (time = the sum of each alone) or overlap (= the larger).
+extern "C" __global__ void __launch_bounds__(128) keccak_butterfly_mix(u64* out, u32 keccak_iters,
+                                                                       u32 butterfly_iters) {
+  u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (blockIdx.x & 1) {
+    if (butterfly_iters == 0) return;
+    out[t] = butterfly_chain(t, butterfly_iters);
+  } else {
+    if (keccak_iters == 0) return;
+    u64 s[25];
+#pragma unroll
+    for (int i = 0; i < 25; i++) s[i] = splitmix64(t * 25 + i);
+    for (u32 it = 0; it < keccak_iters; it++) keccak_f1600(s);
+    u64 x = 0;
+#pragma unroll
+    for (int i = 0; i < 25; i++) x ^= s[i];
+    out[t] = x;
+  }
 }

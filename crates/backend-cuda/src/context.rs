@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::sys::CUmemPool_attribute;
+use cudarc::driver::sys::{CUfunction_attribute, CUmemPool_attribute};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PushKernelArg,
     result,
@@ -43,6 +43,7 @@ pub struct GpuContext {
     pub(crate) staging: Mutex<Option<crate::staging::Staging>>,
     poison: AtomicBool,
     ntt_round: AtomicU32,
+    ntt_tile_log: AtomicU32,
     name: String,
 }
 
@@ -88,6 +89,19 @@ impl GpuContext {
             .ctx("setting the memory pool's release threshold")?;
         }
         let k = Kernels::load(&ctx)?;
+        // Tiles of up to 2^13 words need more than the default 48 KiB of dynamic shared memory.
+        for f in [
+            &k.ntt_pass,
+            &k.ntt_pass_expand,
+            &k.ntt_pass_r3,
+            &k.ntt_pass_expand_r3,
+        ] {
+            f.set_attribute(
+                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                plan::NTT_MAX_SHARED_BYTES as i32,
+            )
+            .ctx("raising the NTT kernels' shared memory limit")?;
+        }
         let name = ctx.name().unwrap_or_else(|_| "unknown CUDA device".into());
         Ok(Self {
             ctx,
@@ -99,6 +113,7 @@ impl GpuContext {
             staging: Mutex::new(None),
             poison: AtomicBool::new(false),
             ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
+            ntt_tile_log: AtomicU32::new(plan::NTT_TILE_LOG),
             name,
         })
     }
@@ -175,6 +190,20 @@ impl GpuContext {
     /// the same bytes; the benchmark times them.
     pub fn set_ntt_round(&self, max_stages: u32) {
         self.ntt_round.store(max_stages.min(4), Ordering::Relaxed);
+    }
+
+    /// Largest NTT tile, log2 words (default and most [`plan::NTT_TILE_LOG`], least
+    /// [`plan::NTT_MIN_TILE_LOG`]; clamped). All give the same bytes; the benchmark times them.
+    pub fn set_ntt_tile_log(&self, tile_log: u32) {
+        self.ntt_tile_log.store(
+            tile_log.clamp(plan::NTT_MIN_TILE_LOG, plan::NTT_TILE_LOG),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The passes of a size-2^log_n NTT with this context's tile size.
+    pub(crate) fn ntt_plan(&self, log_n: u32, dif: bool) -> Vec<plan::NttPass> {
+        plan::ntt_plan_with(log_n, dif, self.ntt_tile_log.load(Ordering::Relaxed))
     }
 
     /// (in-place pass, first forward pass with coset scaling) kernels for a pass of k stages.

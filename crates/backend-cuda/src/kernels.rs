@@ -43,6 +43,8 @@ kernels!(
     ntt_pass_r3,
     ntt_pass_expand_r3,
     gl_mul_ceiling,
+    gl_butterfly_ceiling,
+    keccak_butterfly_mix,
     hash_leaves_rowmajor,
     hash_leaves_colmajor,
     merkle_layers,

@@ -14,7 +14,7 @@ use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::matrix::DeviceMatrix;
 use crate::merkle::{DeviceMerkleTree, check_leaves};
-use crate::plan::{self, MAX_LOG_N, NttPass};
+use crate::plan::{MAX_LOG_N, NttPass};
 
 const MAX_GRID_Y: usize = 65_535;
 /// Column-major scratch per chunk of the row-major LDE: at most 2^31 words (16 GiB)...
@@ -213,7 +213,7 @@ impl GpuContext {
         let n = 1usize << log_n;
         let (lo, hi, log_lo) = self.coset_tables(log_n, log_blowup)?;
         let tw = self.twiddles(log_n, false)?;
-        let mut passes = plan::ntt_plan(log_n, true);
+        let mut passes = self.ntt_plan(log_n, true);
         if passes.is_empty() {
             // N = 1: the pass only scales
             passes.push(NttPass {
@@ -283,7 +283,7 @@ impl GpuContext {
     /// `batch` transforms of size 2^log_n, stored one after another. DIF (forward, natural in,
     /// bit-reversed out) or DIT (inverse, bit-reversed in, natural out, not scaled by N^-1).
     fn ntt(&self, data: &mut CudaSlice<u64>, log_n: u32, batch: usize, dif: bool) -> Result<()> {
-        self.ntt_passes(data, log_n, batch, dif, &plan::ntt_plan(log_n, dif))
+        self.ntt_passes(data, log_n, batch, dif, &self.ntt_plan(log_n, dif))
     }
 
     fn ntt_passes(

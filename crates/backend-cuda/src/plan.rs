@@ -5,12 +5,20 @@
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField64, TwoAdicField};
 use p3_goldilocks::Goldilocks as F;
 
-/// Largest tile a pass keeps in shared memory: 2^12 words (must match `NTT_TILE_LOG`).
-pub const NTT_TILE_LOG: u32 = 12;
-/// Most stages in a strided pass (its tile keeps at least 4 consecutive groups: 32-byte runs).
-pub const NTT_STRIDED_STAGES: u32 = 10;
+/// Largest tile a pass keeps in shared memory, log2 words (must match `NTT_TILE_LOG` in
+/// kernels/ntt.cuh): 2^13 words are 68 KiB with padding, so 3 blocks still fit an H100 SM
+/// (228 KiB), and 2^23- and 2^24-point transforms take two passes instead of three.
+pub const NTT_TILE_LOG: u32 = 13;
+/// Smallest tile the plan accepts, log2 words (the benchmark compares tile sizes).
+pub const NTT_MIN_TILE_LOG: u32 = 10;
+/// log2 of the fewest consecutive groups a strided tile keeps (4 words: 32-byte runs), so a
+/// strided pass has at most `tile_log - 2` stages.
+pub const NTT_MIN_LOG_C: u32 = 2;
 /// Most consecutive groups per strided tile, log2.
 pub const NTT_MAX_LOG_C: u32 = 4;
+/// Dynamic shared memory of the largest tile in bytes (one pad word per 16, as
+/// [`NttPass::shared_bytes`]); the NTT kernels' launch limit is raised to it.
+pub const NTT_MAX_SHARED_BYTES: u32 = ((1u32 << NTT_TILE_LOG) + (1u32 << NTT_TILE_LOG) / 16) * 8;
 /// `lo` coset table length, log2 (scale = lo[k mod 2^12] * hi[k >> 12]).
 pub const COSET_LO_LOG: u32 = 12;
 /// Largest supported NTT size, log2 (twiddle table of 2^n words; 2^27 is 1 GiB).
@@ -38,14 +46,22 @@ impl NttPass {
     }
 }
 
-/// The passes of a size-2^log_n transform. DIF (natural in, bit-reversed out) runs its stages
-/// from the largest half-size down; DIT (bit-reversed in, natural out) from the smallest up.
-/// The contiguous pass (s = 1) takes up to 12 stages; the rest are split evenly into as few
-/// strided passes of at most 10 stages as possible (2^20..2^22: one; 2^23..2^27: two).
+/// The passes of a size-2^log_n transform with the default tile ([`NTT_TILE_LOG`]).
 pub fn ntt_plan(log_n: u32, dif: bool) -> Vec<NttPass> {
-    let k_last = log_n.min(NTT_TILE_LOG);
+    ntt_plan_with(log_n, dif, NTT_TILE_LOG)
+}
+
+/// The passes of a size-2^log_n transform with tiles of at most 2^tile_log words (clamped to
+/// [`NTT_MIN_TILE_LOG`]..=[`NTT_TILE_LOG`]). DIF (natural in, bit-reversed out) runs its stages
+/// from the largest half-size down; DIT (bit-reversed in, natural out) from the smallest up.
+/// The contiguous pass (s = 1) takes up to tile_log stages; the rest are split evenly into as
+/// few strided passes of at most tile_log - 2 stages as possible (tile_log 13: one for
+/// 2^14..2^24, two for 2^25..2^27).
+pub fn ntt_plan_with(log_n: u32, dif: bool, tile_log: u32) -> Vec<NttPass> {
+    let tile_log = tile_log.clamp(NTT_MIN_TILE_LOG, NTT_TILE_LOG);
+    let k_last = log_n.min(tile_log);
     let upper_stages = log_n - k_last;
-    let count = upper_stages.div_ceil(NTT_STRIDED_STAGES);
+    let count = upper_stages.div_ceil(tile_log - NTT_MIN_LOG_C);
     let mut upper = Vec::new();
     let (mut hi, mut remaining) = (log_n, upper_stages);
     for i in 0..count {
@@ -55,7 +71,7 @@ pub fn ntt_plan(log_n: u32, dif: bool) -> Vec<NttPass> {
         upper.push(NttPass {
             log_s: lo,
             k,
-            log_c: (NTT_TILE_LOG - k).min(NTT_MAX_LOG_C),
+            log_c: (tile_log - k).min(NTT_MAX_LOG_C),
         });
         hi = lo;
     }
@@ -156,9 +172,9 @@ mod tests {
 
     #[test]
     fn plans_cover_every_stage_once() {
-        for log_n in 0..=MAX_LOG_N {
+        for (log_n, tile_log) in (0..=MAX_LOG_N).flat_map(|n| [(n, 12), (n, NTT_TILE_LOG)]) {
             for dif in [false, true] {
-                let plan = ntt_plan(log_n, dif);
+                let plan = ntt_plan_with(log_n, dif, tile_log);
                 // the order the stages run in: DIF from the top down, DIT from the bottom up
                 let stages: Vec<u32> = plan
                     .iter()
@@ -178,13 +194,26 @@ mod tests {
                 };
                 assert_eq!(stages, want, "log_n={log_n} dif={dif}");
                 for p in &plan {
-                    assert!(p.tile_words() <= 1 << NTT_TILE_LOG);
+                    assert!(p.tile_words() <= 1 << tile_log);
                     // a tile's groups are consecutive `lo` values below s
                     assert!(p.log_c <= p.log_s);
                     assert!(p.log_s == 0 || p.log_c >= 2);
                 }
             }
         }
+    }
+
+    #[test]
+    fn default_tile_takes_two_passes_up_to_2_24() {
+        for log_n in 14..=24 {
+            assert_eq!(ntt_plan(log_n, true).len(), 2, "log_n={log_n}");
+        }
+        assert_eq!(ntt_plan(25, true).len(), 3);
+        assert_eq!(ntt_plan_with(23, true, 12).len(), 3);
+        // the shared memory of a largest tile leaves room for 3 blocks per H100 SM
+        let widest = ntt_plan(24, false).iter().map(|p| p.shared_bytes()).max();
+        assert_eq!(widest, Some(NTT_MAX_SHARED_BYTES));
+        const { assert!(3 * NTT_MAX_SHARED_BYTES <= 228 * 1024) };
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Kernels that exist for the parity tests and the benchmarks: arithmetic and Keccak probes,
-//! device-side random matrices, and the two ceilings (copy bandwidth, Keccak-f rate).
+//! device-side random matrices, and the ceilings (copy bandwidth, Keccak-f rate, Goldilocks
+//! products, NTT butterflies) that the benchmarks' floors divide by.
 
 use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{LaunchConfig, PushKernelArg};
@@ -158,6 +159,55 @@ impl GpuContext {
             self.launch(l, cfg, "gl_mul_ceiling")
         })?;
         Ok((threads * 4 * iters as u64) as f64 / (median(&t) * 1e-3))
+    }
+
+    /// NTT butterflies per second (the NTT's own radix-2 butterfly: one product, one sum, one
+    /// difference, all mod p), each thread running a 16-point network on values in registers.
+    pub fn measure_butterfly_rate(&self) -> Result<f64> {
+        let threads = self.ceiling_threads()?;
+        let iters: u32 = 256;
+        let mut out = self.alloc_words(threads as usize, "butterfly ceiling output")?;
+        let cfg = LaunchConfig {
+            grid_dim: ((threads / 256) as u32, 1, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let t = self.time_ms(1, 5, || {
+            let mut l = self.func(&self.k.gl_butterfly_ceiling);
+            l.arg(&mut out).arg(&iters);
+            self.launch(l, cfg, "gl_butterfly_ceiling")
+        })?;
+        Ok((threads * 32 * iters as u64) as f64 / (median(&t) * 1e-3))
+    }
+
+    /// Do Keccak-f and NTT butterflies share the SM's integer pipes? One launch whose even
+    /// blocks chain permutations and odd blocks chain butterflies, timed with only the first
+    /// kind working, only the second, and both (iterations chosen so that each alone takes
+    /// about as long). Returns (keccak alone, butterflies alone, both) in ms: both ≈ the sum
+    /// means the two add up in a floor; both ≈ the larger would mean they overlap.
+    pub fn measure_keccak_butterfly_mix(&self) -> Result<(f64, f64, f64)> {
+        let threads = self.ceiling_threads()?;
+        let mut out = self.alloc_words(threads as usize, "mix ceiling output")?;
+        let cfg = LaunchConfig {
+            grid_dim: ((threads / 128) as u32, 1, 1),
+            block_dim: (128, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let mut time = |k: u32, b: u32| -> Result<f64> {
+            let t = self.time_ms(1, 5, || {
+                let mut l = self.func(&self.k.keccak_butterfly_mix);
+                l.arg(&mut out).arg(&k).arg(&b);
+                self.launch(l, cfg, "keccak_butterfly_mix")
+            })?;
+            Ok(median(&t))
+        };
+        let k_iters: u32 = 128;
+        let t_k = time(k_iters, 0)?;
+        let probe = time(0, 64)?;
+        let b_iters = ((64.0 * t_k / probe.max(1e-6)).round() as u32).max(1);
+        let t_b = time(0, b_iters)?;
+        let t_both = time(k_iters, b_iters)?;
+        Ok((t_k, t_b, t_both))
     }
 
     /// Keccak-f[1600] permutations per second: every thread chains permutations in registers.

@@ -107,11 +107,13 @@ fn check_lde(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, full_no
     let want = lde(&trace, log_b).unwrap();
     let cpu_s = t0.elapsed().as_secs_f64();
     let dev = DeviceMatrix::upload(ctx, &trace).unwrap();
-    // both NTT variants (register rounds of 3 and of 4 stages) must give the same bytes as the
-    // default per-pass choice timed below
+    // the NTT variants (register rounds of 3 or 4 stages; tiles of 2^13, 2^12 or 2^10 words)
+    // must give the same bytes as the default choice timed below
+    const VARIANTS: [(u32, u32); 4] = [(3, 13), (4, 13), (4, 12), (3, 10)];
     let mut variants = Vec::new();
-    for r in [3, 4] {
+    for (r, tile) in VARIANTS {
         ctx.set_ntt_round(r);
+        ctx.set_ntt_tile_log(tile);
         variants.push(
             ctx.lde(&dev, log_b as u32)
                 .unwrap()
@@ -120,6 +122,7 @@ fn check_lde(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, full_no
         );
     }
     ctx.set_ntt_round(0);
+    ctx.set_ntt_tile_log(rstark_backend_cuda::plan::NTT_TILE_LOG);
     let t1 = Instant::now();
     let got = ctx.lde(&dev, log_b as u32).unwrap();
     ctx.synchronize().unwrap();
@@ -127,10 +130,10 @@ fn check_lde(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, full_no
     assert_eq!(got.rows(), want.height());
     let got_words = got.download_words(ctx).unwrap();
     let want_words: Vec<u64> = want.values.iter().map(|x| x.as_canonical_u64()).collect();
-    for (r, v) in [3, 4].iter().zip(&variants) {
+    for ((r, tile), v) in VARIANTS.iter().zip(&variants) {
         assert!(
             v == &want_words,
-            "LDE ({r}-stage rounds) 2^{log_n} x {width} blowup 2^{log_b} differs"
+            "LDE ({r}-stage rounds, 2^{tile}-word tiles) 2^{log_n} x {width} blowup 2^{log_b} differs"
         );
     }
     if let Some(i) = (0..want_words.len()).find(|&i| got_words[i] != want_words[i]) {
@@ -206,7 +209,14 @@ fn lde_small_and_odd_widths() {
 #[test]
 fn lde_large() {
     let ctx = gpu();
-    for (log_n, width, log_b) in [(20, 8, 1), (21, 3, 3), (22, 4, 1), (22, 1, 2), (24, 1, 1)] {
+    for (log_n, width, log_b) in [
+        (20, 8, 1),
+        (21, 3, 3),
+        (22, 4, 1),
+        (22, 1, 2),
+        (23, 2, 1),
+        (24, 1, 1),
+    ] {
         check_lde(&ctx, log_n, width, log_b, false);
     }
 }

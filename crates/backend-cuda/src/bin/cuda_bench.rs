@@ -1,9 +1,15 @@
 //! Microbenchmarks of the CUDA kernels (issue 4): LDE alone, commit alone, and LDE + commit for
 //! 2^20..2^24 trace rows × {8, 64, 256} columns × blowup {2, 4, 8}, timed with CUDA events
-//! (warm-up, then the median of several runs), each against its floor: the bytes it must move
-//! over the measured copy bandwidth, and the Keccak-f permutations it must do over the measured
-//! Keccak-f rate. The same run measures the CPU reference (rstark-poly + rstark-merkle, rayon)
-//! on some of the sizes, so GPU/CPU ratios come from one machine and one run.
+//! (warm-up, then the median of several runs), each against its floor (METHOD.md: the larger of
+//! the bytes it must move over the measured copy bandwidth and the operations it must do over
+//! the measured rates of the units that do them). The operations: the LDE's NTT butterflies
+//! (over the measured butterfly rate; the half-size-1 stages, whose twiddle is 1, are counted
+//! as free) and one coset-scaling product per output coefficient (over the product rate); the
+//! commit's Keccak-f permutations (over the Keccak-f rate). LDE + commit adds the two: both
+//! run on the SM's integer pipes, which the same run checks by timing them in one launch.
+//! The old Keccak-only floor is printed beside it. The same run measures the CPU reference
+//! (rstark-poly + rstark-merkle, rayon) on some of the sizes, so GPU/CPU ratios come from one
+//! machine and one run.
 //!
 //! Usage: rstark-cuda-bench [--quick] [--no-cpu] [--out FILE]   (FILE gets the markdown table)
 //!        rstark-cuda-bench --profile   (a short fixed workload for ncu)
@@ -24,12 +30,27 @@ const BRIEF_KECCAK_PS: f64 = 3.5e9;
 struct Ceilings {
     copy_bps: f64,
     keccak_ps: f64,
+    butterfly_ps: f64,
+    mul_ps: f64,
 }
 
 impl Ceilings {
     fn floor_ms(&self, bytes: f64, perms: f64) -> f64 {
         (bytes / self.copy_bps).max(perms / self.keccak_ps) * 1e3
     }
+
+    /// ms of the LDE's arithmetic: `butterflies` NTT butterflies and `products` scalings.
+    fn ntt_ops_ms(&self, butterflies: f64, products: f64) -> f64 {
+        (butterflies / self.butterfly_ps + products / self.mul_ps) * 1e3
+    }
+}
+
+/// Butterflies of the LDE that do a product: the inverse NTT (N points) and the B forward ones
+/// (N points each) of every column, less each transform's half-size-1 stage (twiddle 1).
+fn lde_butterflies(log_n: u32, w: usize, log_b: u32) -> f64 {
+    let n = (1u64 << log_n) as f64;
+    let per_transform = n / 2.0 * (log_n.max(1) - 1) as f64;
+    per_transform * (1.0 + (1u64 << log_b) as f64) * w as f64
 }
 
 fn leaf_perms(width: usize) -> u64 {
@@ -85,6 +106,8 @@ fn run() -> Result<()> {
     let copy = ctx.measure_copy_bandwidth(4 << 30)?;
     let keccak = ctx.measure_keccak_rate()?;
     let mul = ctx.measure_gl_mul_rate()?;
+    let butterfly = ctx.measure_butterfly_rate()?;
+    let (mix_k, mix_b, mix_both) = ctx.measure_keccak_butterfly_mix()?;
     writeln!(
         report,
         "ceilings: device copy {:.3} TB/s (read+write; brief: 2.86), Keccak-f {:.3} G perm/s (our kernel; brief: >= 3.5)",
@@ -94,8 +117,16 @@ fn run() -> Result<()> {
     .unwrap();
     writeln!(
         report,
-        "NTT arithmetic ceiling: {:.1} G Goldilocks mul/s (independent chains in registers; each butterfly does one)",
-        mul / 1e9
+        "NTT arithmetic ceilings: {:.1} G Goldilocks mul/s (independent chains in registers), {:.1} G butterflies/s (16-point networks in registers, the NTT's own butterfly)",
+        mul / 1e9,
+        butterfly / 1e9
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "Keccak-f and butterflies in one launch: Keccak alone {mix_k:.3} ms, butterflies alone {mix_b:.3} ms, both {mix_both:.3} ms = {:.2} x the sum, {:.2} x the larger",
+        mix_both / (mix_k + mix_b),
+        mix_both / mix_k.max(mix_b)
     )
     .unwrap();
     // Host -> device: a 2 GiB trace through a plain (pageable) copy and through DeviceMatrix::upload
@@ -130,24 +161,28 @@ fn run() -> Result<()> {
     let ceil = Ceilings {
         copy_bps: copy.max(BRIEF_COPY_BPS),
         keccak_ps: keccak.max(BRIEF_KECCAK_PS),
+        butterfly_ps: butterfly,
+        mul_ps: mul,
     };
     writeln!(
         report,
-        "floors use {:.3} TB/s and {:.3} G perm/s (the larger of measured and brief)\n",
+        "floors use {:.3} TB/s and {:.3} G perm/s (the larger of measured and brief), {:.1} G butterflies/s and {:.1} G mul/s (measured)\n",
         ceil.copy_bps / 1e12,
-        ceil.keccak_ps / 1e9
+        ceil.keccak_ps / 1e9,
+        ceil.butterfly_ps / 1e9,
+        ceil.mul_ps / 1e9
     )
     .unwrap();
     print!("{report}");
 
     writeln!(
         report,
-        "| rows | cols | blowup | LDE ms | LDE x byte floor | LDE x mul floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (bound) | G perm/s | fused LDE+commit ms |"
+        "| rows | cols | blowup | LDE ms | LDE x floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (Keccak + NTT, bound) | x Keccak-only floor | G perm/s | fused LDE+commit ms |"
     )
     .unwrap();
     writeln!(
         report,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     .unwrap();
 
@@ -170,7 +205,7 @@ fn run() -> Result<()> {
                 let (free, _) = ctx.mem_info()?;
                 if (words_needed * 8) as f64 > 0.92 * free as f64 {
                     let line = format!(
-                        "| 2^{log_n} | {w} | {} | — | | | — | | — | | needs {:.0} GiB | | |",
+                        "| 2^{log_n} | {w} | {} | — | | — | | — | | needs {:.0} GiB | | | |",
                         1 << log_b,
                         (words_needed * 8) as f64 / (1u64 << 30) as f64
                     );
@@ -194,26 +229,21 @@ fn run() -> Result<()> {
                 let perms = leaves * leaf_perms(w) as f64 + leaves - 1.0;
                 let (nw, mw) = ((n * w * 8) as f64, (rows * w * 8) as f64);
                 let nodes_bytes = (rows * 32) as f64;
-                let f_lde = ceil.floor_ms(nw + mw, 0.0);
-                // one mul per butterfly (inverse on N·W, forward on M·W) + 2 per scaled coefficient
-                let muls = (n * w) as f64 / 2.0 * log_n as f64
-                    + (rows * w) as f64 / 2.0 * log_n as f64
-                    + 2.0 * (rows * w) as f64;
-                let f_mul = muls / mul * 1e3;
+                let ntt_ms = ceil.ntt_ops_ms(lde_butterflies(log_n, w, log_b), (rows * w) as f64);
+                let f_lde = ceil.floor_ms(nw + mw, 0.0).max(ntt_ms);
                 let f_commit = ceil.floor_ms(mw + nodes_bytes, perms);
-                let f_fused = ceil.floor_ms(nw + mw + nodes_bytes, perms);
-                let bound = if perms / ceil.keccak_ps > (nw + mw + nodes_bytes) / ceil.copy_bps {
-                    "keccak"
-                } else {
-                    "bytes"
-                };
+                let f_keccak_only = ceil.floor_ms(nw + mw + nodes_bytes, perms);
+                let bytes_ms = (nw + mw + nodes_bytes) / ceil.copy_bps * 1e3;
+                let ops_ms = perms / ceil.keccak_ps * 1e3 + ntt_ms;
+                let f_fused = bytes_ms.max(ops_ms);
+                let bound = if ops_ms >= bytes_ms { "ops" } else { "bytes" };
                 let line = format!(
-                    "| 2^{log_n} | {w} | {} | {t_lde:.2} | {:.1} | {:.2} | {t_commit:.2} | {:.2} | {t_fused:.2} | {:.2} | {f_fused:.2} ({bound}) | {:.2} | {} |",
+                    "| 2^{log_n} | {w} | {} | {t_lde:.2} | {:.2} | {t_commit:.2} | {:.2} | {t_fused:.2} | {:.2} | {f_fused:.2} ({bound}) | {:.2} | {:.2} | {} |",
                     1 << log_b,
                     t_lde / f_lde,
-                    t_lde / f_mul,
                     t_commit / f_commit,
                     t_fused / f_fused,
+                    t_fused / f_keccak_only,
                     perms / (t_fused * 1e-3) / 1e9,
                     t_fused2.map_or("—".into(), |t| format!("{t:.2}")),
                 );
@@ -222,6 +252,54 @@ fn run() -> Result<()> {
                 gpu_fused.push(((log_n, w, log_b), t_fused));
             }
         }
+    }
+
+    // Old vs new in one run: NTT tiles of 2^12 words (three passes for 2^23 and 2^24 points)
+    // against the default 2^13 (two passes), each timed twice, alternating.
+    writeln!(
+        report,
+        "\nNTT tile size, LDE ms (median of 5 after a warm-up; each variant timed twice, alternating):\n\n| rows | cols | blowup | passes (12 / 13) | tile 2^12 | tile 2^13 | tile 2^12 again | tile 2^13 again | new / old |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    .unwrap();
+    let ab: &[(u32, usize, u32)] = if quick {
+        &[(22, 64, 1)]
+    } else {
+        &[
+            (20, 64, 1),
+            (22, 64, 1),
+            (23, 8, 1),
+            (23, 64, 1),
+            (24, 8, 1),
+            (24, 64, 1),
+            (24, 8, 3),
+        ]
+    };
+    for &(log_n, w, log_b) in ab {
+        let trace = ctx.random_matrix(1 << log_n, w, 99)?;
+        let mut t = Vec::new();
+        for tile in [12, 13, 12, 13] {
+            ctx.set_ntt_tile_log(tile);
+            t.push(median(
+                &ctx.time_ms(1, 5, || ctx.lde(&trace, log_b).map(drop))?,
+            ));
+        }
+        ctx.set_ntt_tile_log(rstark_backend_cuda::plan::NTT_TILE_LOG);
+        let passes = |tile| rstark_backend_cuda::plan::ntt_plan_with(log_n, true, tile).len();
+        let line = format!(
+            "| 2^{log_n} | {w} | {} | {} / {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} |",
+            1 << log_b,
+            passes(12),
+            passes(13),
+            t[0],
+            t[1],
+            t[2],
+            t[3],
+            (t[1] + t[3]) / (t[0] + t[2])
+        );
+        println!("{line}");
+        writeln!(report, "{line}").unwrap();
+        drop(trace);
+        ctx.trim_pool()?;
     }
 
     writeln!(
@@ -235,52 +313,26 @@ fn run() -> Result<()> {
     }
 
     if cpu {
-        writeln!(report, "\nCPU reference on the same machine ({threads} threads): lde + MerkleTree::commit, one warm-up, median of 3\n").unwrap();
+        writeln!(report, "\nCPU reference on the same machine ({threads} threads): lde + MerkleTree::commit of every shape the GPU ran that fits in host memory; one warm-up and the median of 3 below 2^27 LDE words, one run above; at most {CPU_BUDGET_S} s in all\n").unwrap();
         writeln!(report, "| rows | cols | blowup | CPU LDE ms | CPU commit ms | CPU LDE+commit ms | GPU LDE+commit ms | GPU speed-up |").unwrap();
         writeln!(report, "|---|---|---|---|---|---|---|---|").unwrap();
-        let cases: &[(u32, usize, u32)] = if quick {
-            &[(20, 8, 1)]
-        } else {
-            &[
-                (20, 8, 1),
-                (20, 8, 2),
-                (20, 8, 3),
-                (20, 64, 1),
-                (20, 64, 2),
-                (20, 64, 3),
-                (20, 256, 1),
-                (22, 8, 1),
-                (22, 64, 1),
-            ]
-        };
-        for &(log_n, w, log_b) in cases {
-            let trace = golden::matrix(log_n as usize, w, 5);
-            let mut t_l = Vec::new();
-            let mut t_c = Vec::new();
-            for rep in 0..4 {
-                let t0 = Instant::now();
-                let e = lde(&trace, log_b as usize).expect("cpu lde");
-                let t1 = Instant::now();
-                let tree = MerkleTree::commit(&e).expect("cpu commit");
-                let t2 = Instant::now();
-                std::hint::black_box(tree.root());
-                if rep > 0 {
-                    t_l.push((t1 - t0).as_secs_f64() * 1e3);
-                    t_c.push((t2 - t1).as_secs_f64() * 1e3);
-                }
-            }
-            let (l, c) = (median(&t_l), median(&t_c));
+        let cases: Vec<(u32, usize, u32)> = gpu_fused.iter().map(|x| x.0).collect();
+        let started = Instant::now();
+        for (log_n, w, log_b) in cases {
             let g = gpu_fused
                 .iter()
                 .find(|(k, _)| *k == (log_n, w, log_b))
                 .map(|x| x.1);
-            let line = format!(
-                "| 2^{log_n} | {w} | {} | {l:.1} | {c:.1} | {:.1} | {} | {} |",
-                1 << log_b,
-                l + c,
-                g.map_or("—".into(), |g| format!("{g:.2}")),
-                g.map_or("—".into(), |g| format!("{:.0}x", (l + c) / g)),
-            );
+            let line = match cpu_lde_commit_ms(log_n, w, log_b, started) {
+                Ok((l, c)) => format!(
+                    "| 2^{log_n} | {w} | {} | {l:.1} | {c:.1} | {:.1} | {} | {} |",
+                    1 << log_b,
+                    l + c,
+                    g.map_or("—".into(), |g| format!("{g:.2}")),
+                    g.map_or("—".into(), |g| format!("{:.0}x", (l + c) / g)),
+                ),
+                Err(why) => format!("| 2^{log_n} | {w} | {} | {why} | | | | |", 1 << log_b),
+            };
             println!("{line}");
             writeln!(report, "{line}").unwrap();
         }
@@ -292,6 +344,58 @@ fn run() -> Result<()> {
             .map_err(|e| rstark_backend_cuda::CudaError::Shape(format!("writing {f}: {e}")))?;
     }
     Ok(())
+}
+
+/// Wall-clock budget of the CPU reference table, seconds.
+const CPU_BUDGET_S: u64 = 270;
+
+/// The CPU backend's LDE and commit of one shape, in ms (median), or why it was skipped.
+fn cpu_lde_commit_ms(
+    log_n: u32,
+    w: usize,
+    log_b: u32,
+    started: Instant,
+) -> std::result::Result<(f64, f64), String> {
+    let (n, rows) = (1usize << log_n, 1usize << (log_n + log_b));
+    // trace + LDE + the tree's nodes, with room to spare
+    let need = ((n * w + rows * w) * 8 + rows * 32) as f64 * 1.2;
+    if need > host_available_bytes() {
+        return Err(format!(
+            "skipped: needs {:.0} GiB of host memory",
+            need / (1u64 << 30) as f64
+        ));
+    }
+    if started.elapsed().as_secs() > CPU_BUDGET_S {
+        return Err("skipped: CPU time budget spent".into());
+    }
+    let trace = golden::matrix(log_n as usize, w, 5);
+    let runs = if rows * w < 1 << 27 { 4 } else { 1 };
+    let (mut t_l, mut t_c) = (Vec::new(), Vec::new());
+    for rep in 0..runs {
+        let t0 = Instant::now();
+        let e = lde(&trace, log_b as usize).map_err(|e| format!("cpu lde: {e}"))?;
+        let t1 = Instant::now();
+        let tree = MerkleTree::commit(&e).map_err(|e| format!("cpu commit: {e}"))?;
+        let t2 = Instant::now();
+        std::hint::black_box(tree.root());
+        if rep > 0 || runs == 1 {
+            t_l.push((t1 - t0).as_secs_f64() * 1e3);
+            t_c.push((t2 - t1).as_secs_f64() * 1e3);
+        }
+    }
+    Ok((median(&t_l), median(&t_c)))
+}
+
+/// MemAvailable from /proc/meminfo, bytes (0 where it cannot be read: every shape is skipped).
+fn host_available_bytes() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib * 1024.0)
 }
 
 /// LDE, commit, LDE + commit and the fused variant of one shape, in ms.
