@@ -183,18 +183,28 @@ impl<'a> AirBuilder for PointFolder<'a> {
 /// one lane).
 pub type PackedF = <F as p3_field::Field>::Packing;
 
+/// Constraints folded per dot product by [`PackedRowFolder`]: p3's packed Goldilocks dot
+/// products of up to 6 terms sum the full products and reduce once.
+const FOLD_BATCH: usize = 6;
+
 /// Evaluates the AIR on `PackedF::WIDTH` row pairs at once (one per lane): the prover's
 /// composition evaluator. Folds with α^i given by its three base coefficients, keeping one packed
-/// accumulator per coefficient.
+/// accumulator per coefficient; constraints are buffered and folded [`FOLD_BATCH`] at a time with
+/// one modular reduction per dot product. Read the result with [`PackedRowFolder::finish`].
 pub struct PackedRowFolder<'a> {
     pub local: &'a [PackedF],
     pub next: &'a [PackedF],
     pub public_values: &'a [F],
     pub selectors: Selectors<PackedF>,
-    /// α^i as base coefficients.
-    pub alpha_pows: &'a [[F; 3]],
-    pub acc: [PackedF; 3],
-    pub index: usize,
+    /// `alpha_coeffs[k][i]` is base coefficient k of α^i (constraints past their end count
+    /// with coefficient 0).
+    pub alpha_coeffs: [&'a [F]; 3],
+    acc: [PackedF; 3],
+    /// Index of the next constraint.
+    index: usize,
+    /// Constraints `index − num_pending .. index`, not yet folded into `acc`.
+    pending: [PackedF; FOLD_BATCH],
+    num_pending: usize,
     empty: RowWindow<'a, PackedF>,
 }
 
@@ -204,18 +214,59 @@ impl<'a> PackedRowFolder<'a> {
         next: &'a [PackedF],
         public_values: &'a [F],
         selectors: Selectors<PackedF>,
-        alpha_pows: &'a [[F; 3]],
+        alpha_coeffs: [&'a [F]; 3],
     ) -> Self {
         Self {
             local,
             next,
             public_values,
             selectors,
-            alpha_pows,
+            alpha_coeffs,
             acc: [PackedF::ZERO; 3],
             index: 0,
+            pending: [PackedF::ZERO; FOLD_BATCH],
+            num_pending: 0,
             empty: RowWindow::from_two_rows(&[], &[]),
         }
+    }
+
+    /// Folds the pending constraints into the accumulators.
+    #[inline(always)]
+    fn flush(&mut self) {
+        let start = self.index - self.num_pending;
+        for (acc, coeffs) in self.acc.iter_mut().zip(self.alpha_coeffs) {
+            let full = coeffs
+                .get(start..)
+                .and_then(<[F]>::first_chunk::<FOLD_BATCH>)
+                .filter(|_| self.num_pending == FOLD_BATCH);
+            *acc += match full {
+                Some(c) => fold_dot(&self.pending, c),
+                // A partial batch, or past the end of `coeffs`: missing coefficients are 0.
+                None => {
+                    let c: [F; FOLD_BATCH] =
+                        core::array::from_fn(|i| match coeffs.get(start + i) {
+                            Some(&a) if i < self.num_pending => a,
+                            _ => F::ZERO,
+                        });
+                    fold_dot(&self.pending, &c)
+                }
+            };
+        }
+        self.num_pending = 0;
+    }
+
+    /// Σ_i α^i·C_i over the constraints asserted so far, as the three base coefficients'
+    /// packed values.
+    pub fn finish(mut self) -> [PackedF; 3] {
+        if self.num_pending > 0 {
+            self.flush();
+        }
+        self.acc
+    }
+
+    /// Number of constraints asserted so far.
+    pub fn num_constraints(&self) -> usize {
+        self.index
     }
 }
 
@@ -250,16 +301,28 @@ impl<'a> AirBuilder for PackedRowFolder<'a> {
 
     #[inline(always)]
     fn assert_zero<I: Into<PackedF>>(&mut self, x: I) {
-        let x = x.into();
-        if let Some(a) = self.alpha_pows.get(self.index) {
-            self.acc[0] += x * a[0];
-            self.acc[1] += x * a[1];
-            self.acc[2] += x * a[2];
-        }
+        self.pending[self.num_pending] = x.into();
+        self.num_pending += 1;
         self.index += 1;
+        if self.num_pending == FOLD_BATCH {
+            self.flush();
+        }
     }
 
     fn public_values(&self) -> &[F] {
         self.public_values
     }
+}
+
+/// Σ_i x_i·c_i with one reduction: with one lane PackedF is F and Goldilocks' own dot product
+/// sums the 128-bit products; with SIMD lanes p3's packed mixed dot product does the same per lane.
+#[inline(always)]
+fn fold_dot(x: &[PackedF; FOLD_BATCH], c: &[F; FOLD_BATCH]) -> PackedF {
+    use p3_field::{Algebra, PackedValue};
+    if PackedF::WIDTH == 1
+        && let Some(c) = PackedF::pack_slice(c).first_chunk::<FOLD_BATCH>()
+    {
+        return PackedF::dot_product(x, c);
+    }
+    <PackedF as Algebra<F>>::mixed_dot_product(x, c)
 }

@@ -55,3 +55,96 @@ fn logup_sums_cancel_across_the_pair() {
     // The running sum's last entry is the claimed sum.
     assert_eq!(aux_u[64 * 2 - 1], sum_u);
 }
+
+/// 13 constraints (two full fold batches of 6 and one partial) of degree ≤ 3 on 5 columns.
+struct ManyConstraints;
+
+impl<T> p3_air::BaseAir<T> for ManyConstraints {
+    fn width(&self) -> usize {
+        5
+    }
+}
+
+impl<AB: p3_air::AirBuilder> p3_air::Air<AB> for ManyConstraints {
+    fn eval(&self, builder: &mut AB) {
+        use p3_air::WindowAccess;
+        let main = builder.main();
+        let l: Vec<AB::Expr> = main.current_slice().iter().map(|&v| v.into()).collect();
+        let n: Vec<AB::Expr> = main.next_slice().iter().map(|&v| v.into()).collect();
+        for i in 0..13 {
+            let (a, b, c) = (
+                l[i % 5].clone(),
+                n[(i + 1) % 5].clone(),
+                l[(i + 3) % 5].clone(),
+            );
+            builder.assert_zero(a * b.clone() * c + b + AB::Expr::from_u64(i as u64));
+        }
+    }
+}
+
+#[test]
+fn packed_folder_matches_row_folder() {
+    use p3_field::PackedValue;
+    use rstark_air::{PackedF, PackedRowFolder, RowFolder, Selectors};
+    use rstark_field::{ef_from_base, ef_to_base};
+    let lanes = PackedF::WIDTH;
+    let rows: Vec<Vec<F>> = (0..2 * lanes)
+        .map(|r| {
+            (0..5)
+                .map(|c| F::from_u64((r * 7919 + c * 104729) as u64 + (1 << 63)))
+                .collect()
+        })
+        .collect();
+    let alpha = ef_from_base([
+        F::from_u64(3),
+        F::from_u64(u64::MAX - 5),
+        F::from_u64(1 << 40),
+    ]);
+    let pows: Vec<EF> = (0..13)
+        .scan(EF::ONE, |p, _| {
+            let v = *p;
+            *p *= alpha;
+            Some(v)
+        })
+        .collect();
+    // All 13 powers, then fewer powers than constraints (the rest count 0).
+    for num_pows in [13, 8, 0] {
+        let pows = &pows[..num_pows];
+        let coeffs: [Vec<F>; 3] =
+            core::array::from_fn(|k| pows.iter().map(|&a| ef_to_base(a)[k]).collect());
+        let local: Vec<PackedF> = (0..5).map(|c| PackedF::from_fn(|l| rows[l][c])).collect();
+        let next: Vec<PackedF> = (0..5)
+            .map(|c| PackedF::from_fn(|l| rows[lanes + l][c]))
+            .collect();
+        let one = Selectors {
+            is_first_row: PackedF::ONE,
+            is_last_row: PackedF::ONE,
+            is_transition: PackedF::ONE,
+        };
+        let mut packed = PackedRowFolder::new(
+            &local,
+            &next,
+            &[],
+            one,
+            [&coeffs[0], &coeffs[1], &coeffs[2]],
+        );
+        p3_air::Air::eval(&ManyConstraints, &mut packed);
+        assert_eq!(packed.num_constraints(), 13);
+        let acc = packed.finish();
+        for l in 0..lanes {
+            let sel = Selectors {
+                is_first_row: F::ONE,
+                is_last_row: F::ONE,
+                is_transition: F::ONE,
+            };
+            let mut row = RowFolder::new(&rows[l], &rows[lanes + l], &[], sel, pows, false);
+            p3_air::Air::eval(&ManyConstraints, &mut row);
+            let got = ef_from_base([
+                acc[0].as_slice()[l],
+                acc[1].as_slice()[l],
+                acc[2].as_slice()[l],
+            ]);
+            assert_eq!(got, row.acc, "lane {l}, {num_pows} powers");
+        }
+    }
+}

@@ -136,7 +136,10 @@ pub fn quotient_values<M: Sync>(
     let air_pows = &inp.alpha_pows[..num_air];
     let logup_pows = &inp.alpha_pows[num_air..];
 
-    let air_coeffs: Vec<[F; 3]> = air_pows.iter().map(|&a| ef_to_base(a)).collect();
+    // α^i's base coefficients, one vector per coefficient (the folder's dot products read
+    // consecutive constraints' coefficients).
+    let air_coeffs: [Vec<F>; 3] =
+        core::array::from_fn(|k| air_pows.iter().map(|&a| ef_to_base(a)[k]).collect());
     let lanes = PackedF::WIDTH;
     let chunk_rows = CHUNK.max(lanes);
 
@@ -179,10 +182,15 @@ pub fn quotient_values<M: Sync>(
                     is_last_row: PackedF::from_fn(|l| sels[l][1]),
                     is_transition: PackedF::from_fn(|l| sels[l][2]),
                 };
-                let mut folder =
-                    PackedRowFolder::new(&local, &next, inp.public_values, sel, &air_coeffs);
+                let mut folder = PackedRowFolder::new(
+                    &local,
+                    &next,
+                    inp.public_values,
+                    sel,
+                    [&air_coeffs[0], &air_coeffs[1], &air_coeffs[2]],
+                );
                 Air::<PackedRowFolder<'_>>::eval(inp.air, &mut folder);
-                let acc = folder.acc;
+                let acc = folder.finish();
                 for l in 0..lanes.min(out.len() - group) {
                     let j = rows[l];
                     let nj = next_rows[l];

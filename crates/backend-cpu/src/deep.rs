@@ -2,7 +2,8 @@
 
 use rayon::prelude::*;
 use rstark_air::logup::batch_inverse;
-use rstark_field::{EF, F, GENERATOR, PrimeCharacteristicRing};
+use rstark_field::{EF, GENERATOR, PrimeCharacteristicRing};
+use rstark_poly::{dot_ext_base, ext_to_u64s};
 use rstark_protocol::{BackendError, DeepInputs};
 
 use crate::codeword::CpuCodeword;
@@ -27,6 +28,9 @@ pub(crate) fn deep_codeword(
     if total != coeffs.pows.len() {
         return Err(BackendError::BadInput("DEEP: column count mismatch".into()));
     }
+    // δ^k as canonical integers: each row's Σ δ^k f_k(x) is then summed exactly and reduced
+    // once (rstark_poly::dot_ext_base), not reduced after every product.
+    let pows: Vec<[u64; 3]> = coeffs.pows.iter().map(|&p| ext_to_u64s(p)).collect();
     let values: Vec<EF> = (0..size)
         .into_par_iter()
         .map(|j| {
@@ -35,7 +39,7 @@ pub(crate) fn deep_codeword(
             let mut off = 0;
             for m in &inp.matrices {
                 let row = m.lde.row(j);
-                let s = dot(&coeffs.pows[off..off + row.len()], row);
+                let s = dot_ext_base(&pows[off..off + row.len()], row);
                 if off < coeffs.n_shifted {
                     a += s;
                 } else {
@@ -47,10 +51,4 @@ pub(crate) fn deep_codeword(
         })
         .collect();
     Ok(CpuCodeword::new(values, log_size, GENERATOR))
-}
-
-/// Σ_k pows[k] · row[k] (EF × F products).
-#[inline]
-fn dot(pows: &[EF], row: &[F]) -> EF {
-    pows.iter().zip(row).map(|(&p, &v)| p * v).sum()
 }

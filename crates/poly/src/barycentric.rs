@@ -9,6 +9,7 @@ use rstark_field::{
     ef_from_base, ef_to_base, omega,
 };
 
+use crate::wide::Wide;
 use crate::{PolyError, RowMajor, bit_reverse};
 
 const CHUNK_ROWS: usize = 1 << 12;
@@ -165,32 +166,6 @@ fn eval_on_coset(
     sum.into_iter().map(|s| s * scale).collect()
 }
 
-/// A sum of u64 × u64 products kept exactly: `low` plus `carries`·2^128.
-#[derive(Clone, Copy)]
-struct Wide {
-    low: u128,
-    carries: u64,
-}
-
-impl Wide {
-    const ZERO: Self = Self { low: 0, carries: 0 };
-
-    #[inline(always)]
-    fn add_product(&mut self, a: u64, b: u64) {
-        let (low, carry) = self.low.overflowing_add(a as u128 * b as u128);
-        self.low = low;
-        self.carries += carry as u64;
-    }
-
-    /// The sum mod p, using 2^64 ≡ 2^32 − 1 (mod p).
-    fn reduce(self) -> F {
-        let two64 = F::from_u64(0xffff_ffff);
-        let lo = F::from_u64(self.low as u64);
-        let hi = F::from_u64((self.low >> 64) as u64);
-        lo + hi * two64 + F::from_u64(self.carries) * two64.square()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,18 +212,5 @@ mod tests {
         let ext = golden::matrix(2, 1, 0);
         assert!(eval_lde_columns_at(&ext, 3, EF::ONE).is_err());
         assert!(eval_lde_columns_at(&ext, 5, EF::ONE).is_err());
-    }
-
-    #[test]
-    fn wide_sums_reduce_exactly() {
-        let big = u64::MAX;
-        let mut w = Wide::ZERO;
-        let mut want = F::ZERO;
-        for _ in 0..1000 {
-            w.add_product(big, big);
-            want += F::from_u64(big) * F::from_u64(big);
-        }
-        assert!(w.carries > 0);
-        assert_eq!(w.reduce(), want);
     }
 }

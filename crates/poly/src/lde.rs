@@ -9,6 +9,7 @@ use p3_matrix::Matrix;
 use p3_matrix::bitrev::BitReversibleMatrix;
 use p3_matrix::dense::RowMajorMatrix;
 use p3_matrix::util::reverse_matrix_index_bits;
+use rayon::prelude::*;
 use rstark_field::{F, GENERATOR, PrimeCharacteristicRing, TWO_ADICITY, omega};
 
 use crate::{PolyError, RowMajor, bit_reverse, bit_reverse_rows};
@@ -55,10 +56,30 @@ pub fn lde(trace: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
     if log_n > 0 && width > SMALL_BATCH_LDE_MAX_WIDTH {
         // Allocate the whole output once: p3 grows the input buffer in place to N·B rows.
         let mut values = Vec::with_capacity(trace.values.len() << log_blowup);
-        values.extend_from_slice(&trace.values);
+        par_extend_from_slice(&mut values, &trace.values);
         return Ok(lde_checked(RowMajor { values, width }, log_n, log_blowup));
     }
     Ok(lde_checked(trace.clone(), log_n, log_blowup))
+}
+
+/// Elements per task of [`par_extend_from_slice`] (2 MiB).
+const COPY_CHUNK: usize = 1 << 18;
+
+/// `dst.extend_from_slice(src)` on all threads, for an empty `dst` with room for `src`. The
+/// copy of a large trace into fresh pages is mostly page faults; a serial copy would leave
+/// the other cores idle for all of them.
+fn par_extend_from_slice(dst: &mut Vec<F>, src: &[F]) {
+    assert!(dst.is_empty() && dst.capacity() >= src.len());
+    dst.spare_capacity_mut()[..src.len()]
+        .par_chunks_mut(COPY_CHUNK)
+        .zip(src.par_chunks(COPY_CHUNK))
+        .for_each(|(d, s)| {
+            for (d, &s) in d.iter_mut().zip(s) {
+                d.write(s);
+            }
+        });
+    // SAFETY: the loop above initialised the first src.len() elements (capacity checked).
+    unsafe { dst.set_len(src.len()) };
 }
 
 /// [`lde`] of a trace the caller no longer needs: its buffer becomes the output's (for a large

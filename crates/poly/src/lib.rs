@@ -10,6 +10,7 @@ mod error;
 pub mod golden;
 mod lde;
 mod matrix;
+mod wide;
 
 pub use barycentric::{eval_columns_at, eval_lde_columns_at, try_eval_columns_at};
 pub use bitrev::{bit_reverse, bit_reverse_rows};
@@ -19,3 +20,4 @@ pub use lde::{
     try_coefficients, try_lde_from_coefficients,
 };
 pub use matrix::RowMajor;
+pub use wide::{dot_ext_base, ext_to_u64s};

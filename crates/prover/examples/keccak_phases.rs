@@ -63,7 +63,10 @@ fn main() {
         "total",
         report.total.as_secs_f64() * 1e3
     );
-    println!("proof: {} bytes", report.proof_bytes);
+    let digest = rstark_merkle::keccak256(&proof.to_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    // The hash lets runs of two builds be compared byte for byte.
+    println!("proof: {} bytes, keccak {hex}…", report.proof_bytes);
     let stmt = vec![VerifierTable::new("keccak", Arc::new(Keccak), vec![])];
     let t = Instant::now();
     verify(&params, &stmt, &proof).unwrap();
