@@ -5,14 +5,22 @@
 //! phase times (median run), host<->device bytes per phase, and the distance from the brief's H100
 //! ceilings (Keccak-f 3.5 G perm/s, pinned PCIe 55 GB/s each way).
 //!
+//! For Keccak it also profiles the main-trace commit (upload, LDE phases by CUDA events, tree),
+//! and every workload's whole proofs are timed once per trace upload mode (`UploadMode`).
+//!
 //!     gpu_prove_bench [--reps 3] [--out bench.md] [--quick]
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use rstark_backend_cpu::CpuBackend;
-use rstark_backend_cuda::CudaBackend;
+use rstark_backend_cuda::{
+    CudaBackend, DEFAULT_UPLOAD_MODE, DeviceMatrix, DeviceMerkleTree, UploadMode,
+};
+use rstark_field::PrimeField64;
+use rstark_poly::RowMajor;
 use rstark_protocol::{Backend, presets};
 use rstark_prover::{ProveOptions, ProveReport, TableInput, prove_with_options};
 
@@ -93,6 +101,21 @@ fn main() {
             let (b, rep) = run(&be, &tables);
             gpu_runs.push((t.elapsed().as_secs_f64(), rep, b, be.transfers_by_phase()));
         }
+        // the same proofs with each trace upload mode
+        let mut by_mode = Vec::new();
+        for mode in UploadMode::ALL {
+            be.set_upload_mode(mode);
+            let mut t_mode = Vec::new();
+            let mut same_mode = true;
+            for _ in 0..reps {
+                let t = Instant::now();
+                let (b, _) = run(&be, &tables);
+                t_mode.push(t.elapsed().as_secs_f64());
+                same_mode &= b == cpu_bytes;
+            }
+            by_mode.push((mode, median(&mut t_mode), same_mode));
+        }
+        be.set_upload_mode(DEFAULT_UPLOAD_MODE);
         gpu_runs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (gpu_s, rep, gpu_bytes, phases) = &gpu_runs[gpu_runs.len() / 2];
         let cpu_s = median(&mut cpu_t);
@@ -120,6 +143,20 @@ fn main() {
             "\n{name} {size} ({}), CUDA median run, prover phases:",
             rows.join(", ")
         );
+        for (mode, t, same) in &by_mode {
+            let _ = writeln!(
+                details,
+                "  whole proof with the {mode:?} trace upload: {t:.3} s (median of {reps}), identical to CPU: {same}"
+            );
+        }
+        let _ = writeln!(
+            details,
+            "  constraint-program cache: {:?}",
+            be.constraint_cache_stats()
+        );
+        if name == "keccak" {
+            profile_commit(&be, &tables[0].trace, reps, &mut details);
+        }
         for (p, d) in &rep.phases {
             let _ = writeln!(details, "  {p}: {:.1} ms", ms(*d));
         }
@@ -142,6 +179,73 @@ fn main() {
     if let Some(out) = get("--out") {
         std::fs::write(out, &md).unwrap();
     }
+}
+
+/// The main-trace commit taken apart: the upload alone, the LDE's phases (CUDA events), the
+/// tree, and `commit_trace` whole with the pipelined upload off and on (wall, medians).
+fn profile_commit(be: &CudaBackend, trace: &RowMajor, reps: usize, out: &mut String) {
+    let ctx = be.context();
+    let timed = |f: &mut dyn FnMut()| {
+        let mut v: Vec<f64> = (0..reps.max(3))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                ctx.synchronize().unwrap();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        median(&mut v)
+    };
+    let upload = timed(&mut || drop(DeviceMatrix::upload(ctx, trace).unwrap()));
+    let dev = DeviceMatrix::upload(ctx, trace).unwrap();
+    let lde_ms = timed(&mut || drop(ctx.lde(&dev, 1).unwrap()));
+    let phases = ctx.lde_phases(&dev, 1).unwrap();
+    let lde = ctx.lde(&dev, 1).unwrap();
+    let tree = timed(&mut || drop(DeviceMerkleTree::commit(ctx, &lde).unwrap()));
+    drop((dev, lde));
+    let mut host = DeviceMatrix::upload(ctx, trace).unwrap();
+    let registered = timed(&mut || {
+        host = DeviceMatrix::upload_registered(ctx, trace).unwrap();
+    });
+    drop(host);
+    let convert = timed(&mut || {
+        let v: Vec<u64> = trace
+            .values
+            .par_iter()
+            .map(|x| x.as_canonical_u64())
+            .collect();
+        std::hint::black_box(v);
+    });
+    let mut whole = Vec::new();
+    for mode in UploadMode::ALL {
+        be.set_upload_mode(mode);
+        whole.push((
+            mode,
+            timed(&mut || drop(rstark_protocol::Backend::commit_trace(be, trace, 1).unwrap())),
+        ));
+    }
+    be.set_upload_mode(DEFAULT_UPLOAD_MODE);
+    let bytes = trace.values.len() as f64 * 8.0;
+    let _ = writeln!(
+        out,
+        "  main-trace commit profile ({} x {}, blowup 2; ms, medians): upload alone staged \
+         {upload:.1} ({:.1} GB/s), registered {registered:.1} ({:.1} GB/s); host conversion alone \
+         (to a new Vec) {convert:.1}; LDE {lde_ms:.1} (events: {}), tree {tree:.1}; commit_trace {}",
+        trace.height(),
+        trace.width,
+        bytes / upload / 1e6,
+        bytes / registered / 1e6,
+        phases
+            .iter()
+            .map(|(p, t)| format!("{p} {t:.1}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        whole
+            .iter()
+            .map(|(m, t)| format!("{m:?} {t:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }
 
 fn ms(d: Duration) -> f64 {

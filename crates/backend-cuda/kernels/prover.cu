@@ -152,3 +152,30 @@ extern "C" __global__ void pv_add(u64* acc, const u64* other, u64 n) {
   u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) acc[i] = gl_add(acc[i], other[i]);
 }
+
+// dst[c * rows + r] = src[r * w + c]: a row-major matrix in column-major order (the quotient,
+// w = 3, before its inverse NTT).
+extern "C" __global__ void pv_rows_to_cols(const u64* __restrict__ src, u64 rows, u32 w,
+                                           u64* __restrict__ dst) {
+  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= rows * w) return;
+  u64 r = i / w, c = i % w;
+  dst[c * rows + r] = src[i];
+}
+
+// The quotient's D parts from its inverse NTT. `in`: 3 columns of N*D words, column e holding
+// N*D * coefficient e of c_k * g^k (c_k = the quotient's k-th coefficient, EF, k < N*D; the
+// inverse NTT of the values on g*<w_{n+d}> gives the coefficients of Q(g*y)). `out`: 3D columns
+// of N words (column-major parts matrix: part i in columns 3i..3i+2), column 3i+e, row r =
+// in[e][iN + r] * factor * g^-(iN + r); factor = (N*D)^-1 gives the coefficients themselves,
+// D^-1 gives N * them (what the LDE's forward pass expects).
+extern "C" __global__ void pv_split_parts(const u64* __restrict__ in, u32 log_n, u32 log_d,
+                                          u64 g_inv, u64 factor, u64* __restrict__ out) {
+  u64 k = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  u64 size = 1ull << (log_n + log_d);
+  if (k >= size) return;
+  u64 n = 1ull << log_n;
+  u64 i = k >> log_n, r = k & (n - 1);
+  u64 s = gl_mul(factor, pv_pow(g_inv, k));
+  for (u32 e = 0; e < 3; e++) out[((3 * i + e) << log_n) + r] = gl_mul(in[e * size + k], s);
+}

@@ -36,6 +36,7 @@ macro_rules! kernels {
 
 kernels!(
     colmajor_to_rowmajor,
+    submatrix_into_rowmajor,
     trace_to_colmajor_bitrev,
     trace_to_colmajor_bitrev_small,
     ntt_pass,
@@ -51,6 +52,7 @@ kernels!(
     gather_paths,
     gather_rows,
     fill_u64,
+    canonicalize_words,
     fill_random_field,
     field_probe,
     ext_probe,

@@ -8,13 +8,15 @@
 //! row-major one.
 
 use cudarc::driver::sys::CUevent_flags;
-use cudarc::driver::{CudaEvent, CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaEvent, CudaSlice, CudaViewMut, LaunchConfig, PushKernelArg};
+use rstark_poly::RowMajor;
 
 use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::matrix::DeviceMatrix;
 use crate::merkle::{DeviceMerkleTree, check_leaves};
 use crate::plan::{MAX_LOG_N, NttPass};
+use crate::staging::STAGE_WORDS;
 
 const MAX_GRID_Y: usize = 65_535;
 /// Column-major scratch per chunk of the row-major LDE: at most 2^31 words (16 GiB)...
@@ -74,8 +76,29 @@ impl GpuContext {
         marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
     ) -> Result<DeviceMatrix> {
         let coef = self.lde_coefficients(trace, log_blowup, marks)?;
-        let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
-        let rows = trace.rows() << log_blowup;
+        let log_n = trace.rows().trailing_zeros();
+        let out = self.extend_coefficients(&coef, log_n, trace.width(), log_blowup)?;
+        self.mark(marks, "forward NTT + row-major write")?;
+        Ok(out)
+    }
+
+    /// The row-major LDE from N·(coefficients): `coef` holds W columns of N words, natural
+    /// order, scaled by N (what the inverse NTT of the LDE's first half gives).
+    pub(crate) fn extend_coefficients(
+        &self,
+        coef: &CudaSlice<u64>,
+        log_n: u32,
+        w: usize,
+        log_blowup: u32,
+    ) -> Result<DeviceMatrix> {
+        check_lde_shape(log_n, w, log_blowup)?;
+        if coef.len() < w << log_n {
+            return Err(CudaError::Shape(format!(
+                "{} coefficient words for {w} columns of 2^{log_n}",
+                coef.len()
+            )));
+        }
+        let rows = 1usize << (log_n + log_blowup);
         let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
         // Column chunks bound the column-major scratch (at most 2^31 words, 64 columns), so the
         // LDE needs little more than the trace, its coefficients and the result.
@@ -83,10 +106,57 @@ impl GpuContext {
         let mut ext = self.alloc_words(rows * chunk, "the LDE (column-major chunk)")?;
         for c0 in (0..w).step_by(chunk) {
             let cw = chunk.min(w - c0);
-            self.forward_columns(&coef, c0, cw, log_n, log_blowup, &mut ext)?;
+            self.forward_columns(coef, c0, cw, log_n, log_blowup, &mut ext)?;
             self.colmajor_into_rowmajor(&ext, rows, cw, &mut out, w, c0)?;
         }
-        self.mark(marks, "forward NTT + row-major write")?;
+        Ok(DeviceMatrix::from_parts(out, rows, w))
+    }
+
+    /// [`extend_coefficients`](Self::extend_coefficients), then the Merkle commitment.
+    pub(crate) fn extend_commit_coefficients(
+        &self,
+        coef: &CudaSlice<u64>,
+        log_n: u32,
+        w: usize,
+        log_blowup: u32,
+    ) -> Result<(DeviceMatrix, DeviceMerkleTree)> {
+        let m = self.extend_coefficients(coef, log_n, w, log_blowup)?;
+        let tree = DeviceMerkleTree::commit(self, &m)?;
+        Ok((m, tree))
+    }
+
+    /// `batch` columns of 2^log_n words, each bit-reversed in place of its values, to
+    /// 2^log_n·(coefficients) in natural order (the DIT inverse NTT, not scaled).
+    pub(crate) fn inverse_ntt_columns(
+        &self,
+        data: &mut CudaSlice<u64>,
+        log_n: u32,
+        batch: usize,
+    ) -> Result<()> {
+        if log_n > MAX_LOG_N || batch == 0 || batch > MAX_GRID_Y || data.len() < batch << log_n {
+            return Err(CudaError::Shape(format!(
+                "inverse NTT of {batch} columns of 2^{log_n} words in a buffer of {}",
+                data.len()
+            )));
+        }
+        self.ntt(&mut data.as_view_mut(), log_n, batch, false)
+    }
+
+    /// A column-major matrix (w columns of `rows` words) as a row-major device matrix.
+    pub(crate) fn colmajor_matrix(
+        &self,
+        src: &CudaSlice<u64>,
+        rows: usize,
+        w: usize,
+    ) -> Result<DeviceMatrix> {
+        if !rows.is_power_of_two() || w == 0 || src.len() < rows * w {
+            return Err(CudaError::Shape(format!(
+                "column-major {rows} x {w} from {} words",
+                src.len()
+            )));
+        }
+        let mut out = self.alloc_words(rows * w, "a row-major matrix")?;
+        self.colmajor_into_rowmajor(src, rows, w, &mut out, w, 0)?;
         Ok(DeviceMatrix::from_parts(out, rows, w))
     }
 
@@ -156,21 +226,28 @@ impl GpuContext {
             )));
         }
         let log_n = n_rows.trailing_zeros();
-        if log_blowup > 4 || log_n + log_blowup > MAX_LOG_N {
-            return Err(CudaError::Shape(format!(
-                "LDE of 2^{log_n} rows with blowup 2^{log_blowup}: blowup must be 1..16 and the \
-                 result at most 2^{MAX_LOG_N} rows"
-            )));
-        }
-        if w == 0 || (w << log_blowup) > MAX_GRID_Y {
-            return Err(CudaError::Shape(format!(
-                "LDE of width {w} with blowup 2^{log_blowup}: width x blowup must be 1..={MAX_GRID_Y}"
-            )));
-        }
+        check_lde_shape(log_n, w, log_blowup)?;
         let total = n_rows * w;
 
         // row-major -> column-major with bit-reversed rows, in one pass
         let mut coef = self.alloc_words(total, "LDE coefficients")?;
+        self.transpose_bitrev(&trace.buf, &mut coef.as_view_mut(), log_n, w)?;
+        self.mark(marks, "transpose + bit-reverse")?;
+
+        // inverse NTT: N * coefficients, natural order
+        self.ntt(&mut coef.as_view_mut(), log_n, w, false)?;
+        self.mark(marks, "inverse NTT")?;
+        Ok(coef)
+    }
+
+    /// Row-major `src` (2^log_n × w) into column-major `dst` with bit-reversed rows.
+    fn transpose_bitrev(
+        &self,
+        src: &CudaSlice<u64>,
+        dst: &mut CudaViewMut<'_, u64>,
+        log_n: u32,
+        w: usize,
+    ) -> Result<()> {
         let wd = w as u32;
         if log_n >= 10 {
             let cfg = LaunchConfig {
@@ -179,23 +256,73 @@ impl GpuContext {
                 shared_mem_bytes: 0,
             };
             let mut b = self.func(&self.k.trace_to_colmajor_bitrev);
-            b.arg(&trace.buf).arg(&mut coef).arg(&log_n).arg(&wd);
-            self.launch(b, cfg, "trace_to_colmajor_bitrev")?;
+            b.arg(src).arg(dst).arg(&log_n).arg(&wd);
+            self.launch(b, cfg, "trace_to_colmajor_bitrev")
         } else {
+            let total = (w as u64) << log_n;
             let mut b = self.func(&self.k.trace_to_colmajor_bitrev_small);
-            b.arg(&trace.buf).arg(&mut coef).arg(&log_n).arg(&wd);
+            b.arg(src).arg(dst).arg(&log_n).arg(&wd);
             self.launch(
                 b,
-                crate::context::grid_1d(total as u64, 256),
+                crate::context::grid_1d(total, 256),
                 "trace_to_colmajor_bitrev_small",
-            )?;
+            )
         }
-        self.mark(marks, "transpose + bit-reverse")?;
+    }
 
-        // inverse NTT: N * coefficients, natural order
-        self.ntt(&mut coef, log_n, w, false)?;
-        self.mark(marks, "inverse NTT")?;
-        Ok(coef)
+    /// Uploads a host trace and extends it in one pipeline: column chunks go up through the
+    /// pinned staging on the copy stream while the compute stream puts the previous chunk in
+    /// the device trace and runs its whole LDE (transpose, inverse NTT, coset expansion,
+    /// forward NTT, row-major write). Returns (the trace on the device, its LDE); the same
+    /// words as `DeviceMatrix::upload` then [`lde`](Self::lde).
+    pub(crate) fn upload_lde(
+        &self,
+        trace: &RowMajor,
+        log_blowup: u32,
+    ) -> Result<(DeviceMatrix, DeviceMatrix)> {
+        let w = trace.width;
+        let n_rows = trace.values.len().checked_div(w).unwrap_or(0);
+        if !n_rows.is_power_of_two() || trace.values.len() != n_rows * w {
+            return Err(CudaError::Shape(format!(
+                "LDE of {n_rows} rows of width {w}: not a power of two"
+            )));
+        }
+        let log_n = n_rows.trailing_zeros();
+        check_lde_shape(log_n, w, log_blowup)?;
+        let rows = n_rows << log_blowup;
+        let chunk = (STAGE_WORDS / n_rows)
+            .min(MAX_SCRATCH_WORDS / rows)
+            .clamp(1, MAX_CHUNK_COLS)
+            .min(w);
+        let mut dev = self.alloc_words(n_rows * w, "a matrix")?;
+        let mut coef = self.alloc_words(n_rows * w, "LDE coefficients")?;
+        let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
+        let mut ext = self.alloc_words(rows * chunk, "the LDE (column-major chunk)")?;
+        let (n64, wide) = (n_rows as u64, w as u64);
+        self.upload_column_chunks(trace, chunk, |sub, c0, cw| {
+            let (cw32, c064) = (cw as u32, c0 as u64);
+            let mut b = self.func(&self.k.submatrix_into_rowmajor);
+            b.arg(sub)
+                .arg(&n64)
+                .arg(&cw32)
+                .arg(&mut dev)
+                .arg(&wide)
+                .arg(&c064);
+            self.launch(
+                b,
+                crate::context::grid_1d(n64 * cw as u64, 256),
+                "submatrix_into_rowmajor",
+            )?;
+            let mut cols = coef.slice_mut(c0 * n_rows..(c0 + cw) * n_rows);
+            self.transpose_bitrev(sub, &mut cols, log_n, cw)?;
+            self.ntt(&mut cols, log_n, cw, false)?;
+            self.forward_columns(&coef, c0, cw, log_n, log_blowup, &mut ext)?;
+            self.colmajor_into_rowmajor(&ext, rows, cw, &mut out, w, c0)
+        })?;
+        Ok((
+            DeviceMatrix::from_parts(dev, n_rows, w),
+            DeviceMatrix::from_parts(out, rows, w),
+        ))
     }
 
     /// Columns c0 .. c0+cw of the column-major LDE into `ext` (cw·B transforms of N words): B
@@ -241,7 +368,13 @@ impl GpuContext {
             ntt_cfg(log_n, first, cw << log_blowup),
             "ntt_pass_expand",
         )?;
-        self.ntt_passes(ext, log_n, cw << log_blowup, true, &passes[1..])
+        self.ntt_passes(
+            &mut ext.as_view_mut(),
+            log_n,
+            cw << log_blowup,
+            true,
+            &passes[1..],
+        )
     }
 
     /// Column-major `src` (cw columns of `rows` words) into columns c0 .. c0+cw of the
@@ -282,13 +415,19 @@ impl GpuContext {
 
     /// `batch` transforms of size 2^log_n, stored one after another. DIF (forward, natural in,
     /// bit-reversed out) or DIT (inverse, bit-reversed in, natural out, not scaled by N^-1).
-    fn ntt(&self, data: &mut CudaSlice<u64>, log_n: u32, batch: usize, dif: bool) -> Result<()> {
+    fn ntt(
+        &self,
+        data: &mut CudaViewMut<'_, u64>,
+        log_n: u32,
+        batch: usize,
+        dif: bool,
+    ) -> Result<()> {
         self.ntt_passes(data, log_n, batch, dif, &self.ntt_plan(log_n, dif))
     }
 
     fn ntt_passes(
         &self,
-        data: &mut CudaSlice<u64>,
+        data: &mut CudaViewMut<'_, u64>,
         log_n: u32,
         batch: usize,
         dif: bool,
@@ -312,6 +451,22 @@ impl GpuContext {
         }
         Ok(())
     }
+}
+
+/// The LDE's limits: blowup 1..16, at most 2^MAX_LOG_N rows, width × blowup within the grid.
+fn check_lde_shape(log_n: u32, w: usize, log_blowup: u32) -> Result<()> {
+    if log_blowup > 4 || log_n + log_blowup > MAX_LOG_N {
+        return Err(CudaError::Shape(format!(
+            "LDE of 2^{log_n} rows with blowup 2^{log_blowup}: blowup must be 1..16 and the \
+             result at most 2^{MAX_LOG_N} rows"
+        )));
+    }
+    if w == 0 || (w << log_blowup) > MAX_GRID_Y {
+        return Err(CudaError::Shape(format!(
+            "LDE of width {w} with blowup 2^{log_blowup}: width x blowup must be 1..={MAX_GRID_Y}"
+        )));
+    }
+    Ok(())
 }
 
 /// Grid of one NTT pass: tiles of the column along x, the batch along y.

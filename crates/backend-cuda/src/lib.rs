@@ -2,11 +2,13 @@
 //! openings run on the GPU and stay there; only roots, opened rows and paths come back.
 //! Every kernel reproduces the CPU reference (rstark-poly, rstark-merkle) bit for bit.
 //!
-//! Without the `cuda` feature only [`plan`] (host-side tables and pass planning) is built.
+//! Without the `cuda` feature only [`plan`] (host-side tables and pass planning) and
+//! [`program_cache`] (compiled constraint programs by table) are built.
 //! With it, `build.rs` compiles `kernels/*.cu` into a fatbin embedded in the binary, and the
 //! runtime below loads it through the CUDA driver (cudarc, loaded dynamically). See docs/GPU.md.
 
 pub mod plan;
+pub mod program_cache;
 
 #[cfg(feature = "cuda")]
 mod backend;
@@ -30,7 +32,7 @@ pub mod probe;
 mod staging;
 
 #[cfg(feature = "cuda")]
-pub use backend::{CudaBackend, CudaCodeword, CudaCommitted};
+pub use backend::{CudaBackend, CudaCodeword, CudaCommitted, DEFAULT_UPLOAD_MODE};
 #[cfg(feature = "cuda")]
 pub use context::{GpuContext, TransferStats};
 #[cfg(feature = "cuda")]
@@ -39,3 +41,5 @@ pub use error::{CudaError, Result};
 pub use matrix::DeviceMatrix;
 #[cfg(feature = "cuda")]
 pub use merkle::DeviceMerkleTree;
+#[cfg(feature = "cuda")]
+pub use staging::UploadMode;

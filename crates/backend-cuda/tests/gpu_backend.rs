@@ -81,6 +81,20 @@ fn parity(be: &CudaBackend, what: &str, params: &StarkParams, tables: &[TableInp
         ));
     }
     assert!(cpu == gpu, "{what}: CUDA proof differs from the CPU proof");
+    // the same proof with every trace upload mode
+    let default = be.upload_mode();
+    for mode in rstark_backend_cuda::UploadMode::ALL {
+        be.set_upload_mode(mode);
+        let other = prove(be, params, tables)
+            .unwrap_or_else(|e| panic!("{what}: CUDA prove ({mode:?} upload) failed: {e}"))
+            .to_bytes();
+        assert!(
+            other == cpu,
+            "{what}: CUDA proof with the {mode:?} upload differs"
+        );
+    }
+    be.set_upload_mode(default);
+    log(format!("{what}: identical with every upload mode"));
     gpu
 }
 
@@ -200,6 +214,174 @@ fn bad_input_is_an_error() {
         .unwrap();
     assert!(be.open(&ok, 1 << 20).is_err());
     log("bad inputs give typed errors".into());
+}
+
+/// The device split of the quotient into its parts (and their LDE and tree) equals the CPU's
+/// `split_quotient` + `lde_from_coefficients` + `MerkleTree::commit`, byte for byte, on random
+/// quotient values (any values are a quotient of degree < N·D) of several shapes.
+#[test]
+fn quotient_split_matches_host() {
+    use rstark_backend_cuda::DeviceMatrix;
+    use rstark_field::{GENERATOR, unflatten_ext};
+    use rstark_merkle::MerkleTree;
+    use rstark_poly::{golden, lde_from_coefficients};
+
+    let be = gpu();
+    let cases = [
+        (1, 0, 1),
+        (1, 1, 1),
+        (2, 4, 2),
+        (3, 2, 1),
+        (5, 3, 2),
+        (9, 1, 1),
+        (10, 4, 3),
+        (12, 2, 1),
+        (13, 0, 2),
+        (16, 1, 1),
+    ];
+    for (seed, &(n, d, b)) in cases.iter().enumerate() {
+        let size = 1usize << (n + d);
+        let values = golden::elements(3 * size, 1000 + seed as u64);
+        let quotient = unflatten_ext(&values).unwrap();
+        let host = rstark_backend_cpu::split_quotient(&quotient, n, d).unwrap();
+        let dev_q = DeviceMatrix::upload(be.context(), &RowMajor::new(values, 3).unwrap()).unwrap();
+        let parts = be
+            .split_quotient(&dev_q, n, d)
+            .unwrap()
+            .download(be.context())
+            .unwrap();
+        assert_eq!(parts.width, host.width, "n={n} d={d}: width");
+        assert!(parts.values == host.values, "n={n} d={d}: parts differ");
+        let committed = be.commit_quotient_parts(&dev_q, n, d, b).unwrap();
+        let host_lde = lde_from_coefficients(&host, n + b, GENERATOR);
+        let dev_lde = committed.lde.download(be.context()).unwrap();
+        assert!(
+            dev_lde.values == host_lde.values,
+            "n={n} d={d} b={b}: LDE differs"
+        );
+        assert_eq!(
+            committed.tree.root(),
+            MerkleTree::commit(&host_lde).unwrap().root(),
+            "n={n} d={d} b={b}: root differs"
+        );
+        log(format!(
+            "quotient split n={n} d={d} b={b}: parts, LDE and root equal the CPU's"
+        ));
+    }
+    // wrong shapes are errors, not panics
+    let q = DeviceMatrix::upload(
+        be.context(),
+        &RowMajor::new(golden::elements(3 * 8, 7), 3).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        be.split_quotient(&q, 2, 0).is_err(),
+        "8 points for 2^2 x 2^0"
+    );
+    assert!(be.split_quotient(&q, 1, 5).is_err(), "32 parts");
+    assert!(be.commit_quotient_parts(&q, 3, 0, 9).is_err(), "blowup 2^9");
+}
+
+/// Every upload mode (staged; pipelined: column chunks on the copy stream, each extended while
+/// the next goes up; registered: the trace's own pages locked for one DMA, reduced on the
+/// device) commits the same LDE, root and device trace as the CPU, for shapes with one chunk,
+/// several, a ragged last one, and non-canonical input words.
+#[test]
+fn upload_modes_commit_the_same_words() {
+    use rstark_backend_cuda::UploadMode;
+    use rstark_poly::golden;
+    use rstark_protocol::Backend;
+
+    let be = gpu();
+    for (seed, &(log_n, w, b)) in [
+        (12usize, 40usize, 1usize),
+        (10, 300, 1),
+        (14, 129, 2),
+        (17, 70, 1),
+        (7, 2633, 1),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut trace = RowMajor::new(golden::elements(w << log_n, 50 + seed as u64), w).unwrap();
+        // p3 keeps Goldilocks values not necessarily canonical: put p + small values in
+        // (the same field elements), which the registered path must reduce on the device.
+        let p_plus = |v: u64| {
+            let x: rstark_field::F = unsafe { std::mem::transmute(rstark_field::P + v) };
+            x
+        };
+        for i in (0..trace.values.len()).step_by(97) {
+            trace.values[i] = p_plus(i as u64 % 1000);
+        }
+        let cpu = CpuBackend.commit_trace(&trace, b).unwrap();
+        let canonical: Vec<rstark_field::F> = trace
+            .values
+            .iter()
+            .map(|x| rstark_field::F::new(rstark_field::PrimeField64::as_canonical_u64(x)))
+            .collect();
+        for mode in UploadMode::ALL {
+            be.set_upload_mode(mode);
+            let what = format!("{mode:?} 2^{log_n} x {w}, blowup 2^{b}");
+            let dev = be.commit_trace(&trace, b).unwrap();
+            assert_eq!(dev.tree.root(), cpu.tree.root(), "{what}: root vs CPU");
+            let lde = dev.lde.download(be.context()).unwrap();
+            assert!(lde.values == cpu.lde.values, "{what}: LDE differs");
+            let dev_trace = dev.trace.as_ref().unwrap().download(be.context()).unwrap();
+            assert!(
+                dev_trace.values == canonical,
+                "{what}: device trace differs"
+            );
+            log(format!(
+                "commit {what}: LDE, root and trace equal the CPU's"
+            ));
+        }
+        be.set_upload_mode(rstark_backend_cuda::DEFAULT_UPLOAD_MODE);
+    }
+}
+
+/// A second proof of the same AIR reuses the compiled constraint program, and the composition
+/// round moves nothing but the constraint kernel's small inputs and one root.
+#[test]
+fn constraint_cache_and_composition_traffic() {
+    let be = gpu();
+    let tables = workload("keccak", 4);
+    parity(&be, "keccak 4 (cache miss)", &presets::FAST_TEST, &tables);
+    let after_first = be.constraint_cache_stats();
+    parity(&be, "keccak 4 (cache hit)", &presets::FAST_TEST, &tables);
+    let after_second = be.constraint_cache_stats();
+    log(format!(
+        "constraint cache: after one proof {after_first:?}, after two {after_second:?}"
+    ));
+    // (parity proves once more per upload mode: every proof after the first is a hit)
+    assert_eq!(after_first.misses, 1, "one table, compiled once");
+    assert_eq!(after_second.misses, 1, "the second proof recompiled");
+    assert!(after_second.hits > after_first.hits);
+    // the second proof's own traffic (parity also proves once per upload mode: reset first)
+    be.reset_transfers();
+    prove(&be, &presets::FAST_TEST, &tables).unwrap();
+    let phases = be.transfers_by_phase();
+    let get = |name: &str| {
+        phases
+            .iter()
+            .find(|(p, _)| *p == name)
+            .map(|(_, t)| *t)
+            .unwrap_or_else(|| panic!("no phase {name}"))
+    };
+    let split = get("composition (split + parts LDE + commit)");
+    assert_eq!(
+        (split.h2d_bytes, split.d2h_bytes),
+        (0, 32),
+        "the split moves only the root"
+    );
+    let kernel = get("composition (constraint kernel)");
+    let alpha_pows = 24 * (rstark_air::constraint_info(tables[0].air.as_ref(), 0).num_constraints);
+    assert_eq!(kernel.d2h_bytes, 0);
+    assert!(
+        kernel.h2d_bytes < alpha_pows as u64 + 4096,
+        "constraint kernel: {} B up on a cache hit (the α powers are {alpha_pows} B; the \
+         program is not uploaded again)",
+        kernel.h2d_bytes
+    );
 }
 
 /// Runs both backends in lockstep through a whole proof and names every method whose result

@@ -20,8 +20,9 @@ pub struct CudaCommitted {
     pub lde: DeviceMatrix,
     pub tree: DeviceMerkleTree,
     pub log_blowup: usize,
-    /// Values on H (natural order) of the committed columns.
-    pub trace: DeviceMatrix,
+    /// Values on H (natural order) of the committed columns, kept for traces (the quotient
+    /// extension reads them); `None` for the composition parts, committed from coefficients.
+    pub trace: Option<DeviceMatrix>,
 }
 
 impl CudaCommitted {

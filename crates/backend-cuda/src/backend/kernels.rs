@@ -17,6 +17,8 @@ pub(crate) struct ProverKernels {
     pub deep: CudaFunction,
     pub fold: CudaFunction,
     pub add: CudaFunction,
+    pub rows_to_cols: CudaFunction,
+    pub split_parts: CudaFunction,
 }
 
 impl ProverKernels {
@@ -37,6 +39,8 @@ impl ProverKernels {
             deep: f("pv_deep")?,
             fold: f("pv_fold")?,
             add: f("pv_add")?,
+            rows_to_cols: f("pv_rows_to_cols")?,
+            split_parts: f("pv_split_parts")?,
             _module: module,
         })
     }

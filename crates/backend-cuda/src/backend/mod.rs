@@ -12,25 +12,34 @@ mod deep;
 mod kernels;
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use rstark_field::EF;
 use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
 use rstark_protocol::{Backend, BackendError, CompositionInputs, DeepInputs, MerkleOpening};
 
-use crate::constraints::ConstraintKernel;
+use crate::constraints::{ConstraintKernel, DeviceConstraintProgram};
 use crate::context::{GpuContext, TransferStats};
 use crate::error::{CudaError, Result};
+use crate::program_cache::{CacheStats, ProgramCache};
+use crate::staging::UploadMode;
+
+/// The upload a new backend uses (docs/PERF.md, "gpu-prover": the measured comparison).
+pub const DEFAULT_UPLOAD_MODE: UploadMode = UploadMode::Staged;
 
 pub use codeword::CudaCodeword;
 pub use committed::CudaCommitted;
 
-/// The CUDA backend: one device context, the constraint and prover-round kernels, and the
-/// per-phase transfer counts.
+/// The CUDA backend: one device context, the constraint and prover-round kernels, the compiled
+/// constraint programs already on the device (by table), and the per-phase transfer counts.
 pub struct CudaBackend {
     pub(crate) ctx: GpuContext,
     pub(crate) constraints: ConstraintKernel,
     pub(crate) pk: kernels::ProverKernels,
+    pub(crate) programs: ProgramCache<DeviceConstraintProgram>,
+    /// How large traces go up ([`UploadMode`], stored as its number).
+    pub(crate) upload_mode: AtomicU8,
     phases: Mutex<Vec<(&'static str, TransferStats)>>,
 }
 
@@ -48,12 +57,30 @@ impl CudaBackend {
             ctx,
             constraints,
             pk,
+            programs: ProgramCache::new(),
+            upload_mode: AtomicU8::new(DEFAULT_UPLOAD_MODE.to_u8()),
             phases: Mutex::new(Vec::new()),
         })
     }
 
     pub fn context(&self) -> &GpuContext {
         &self.ctx
+    }
+
+    /// How large traces are uploaded ([`DEFAULT_UPLOAD_MODE`] unless set); every mode commits
+    /// the same words, the benchmark compares their speed.
+    pub fn set_upload_mode(&self, mode: UploadMode) {
+        self.upload_mode.store(mode.to_u8(), Ordering::Relaxed);
+    }
+
+    pub fn upload_mode(&self) -> UploadMode {
+        UploadMode::from_u8(self.upload_mode.load(Ordering::Relaxed))
+    }
+
+    /// Hits and misses of the constraint-program cache: a table is compiled (and its program
+    /// uploaded) once per backend, on its first composition round.
+    pub fn constraint_cache_stats(&self) -> CacheStats {
+        self.programs.stats()
     }
 
     /// Host<->device traffic since the last [`reset_transfers`](Self::reset_transfers), per
