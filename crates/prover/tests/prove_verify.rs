@@ -577,3 +577,62 @@ fn no_fri_folds() {
     bad.final_poly[7] += EF::ONE;
     assert!(verify(&params, &statement(&inputs), &bad).is_err());
 }
+
+/// An AIR that reads public values 0 and 1 without declaring them (`num_public_values` is 0):
+/// given fewer, the prover and the verifier return a shape error instead of the AIR indexing
+/// past the slice it is handed.
+#[test]
+fn undeclared_public_values_are_typed_errors() {
+    use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
+
+    struct ReadsTwoPublics;
+    impl<T> BaseAir<T> for ReadsTwoPublics {
+        fn width(&self) -> usize {
+            1
+        }
+    }
+    impl<AB: AirBuilder> Air<AB> for ReadsTwoPublics {
+        fn eval(&self, builder: &mut AB) {
+            let a = builder.main().current_slice()[0];
+            let pv = builder.public_values();
+            let (p0, p1): (AB::Expr, AB::Expr) = (pv[0].into(), pv[1].into());
+            builder.when_first_row().assert_eq(a, p0 + p1);
+        }
+    }
+    impl rstark_air::Interactions for ReadsTwoPublics {}
+
+    let trace = RowMajor::new(vec![F::from_u64(5); 8], 1).unwrap();
+    for publics in [vec![], vec![F::from_u64(2)]] {
+        let inputs = vec![TableInput::new(
+            "t",
+            Arc::new(ReadsTwoPublics),
+            trace.clone(),
+            publics.clone(),
+        )];
+        match prove(&CpuBackend, &PARAMS, &inputs) {
+            Err(ProverError::Shape(rstark_protocol::ShapeError::PublicValues {
+                expected: 2,
+                got,
+                ..
+            })) => assert_eq!(got, publics.len()),
+            other => panic!("unexpected: {:?}", other.map(|_| ())),
+        }
+    }
+    // With both values it proves; a statement that drops one is a shape error for the verifier.
+    let inputs = vec![TableInput::new(
+        "t",
+        Arc::new(ReadsTwoPublics),
+        trace,
+        vec![F::from_u64(2), F::from_u64(3)],
+    )];
+    let proof = prove_with_options(&CpuBackend, &PARAMS, &inputs, &checked())
+        .unwrap()
+        .0;
+    verify(&PARAMS, &statement(&inputs), &proof).unwrap();
+    let mut stmt = statement(&inputs);
+    stmt[0].public_values.pop();
+    assert!(matches!(
+        verify(&PARAMS, &stmt, &proof),
+        Err(VerifierError::Shape(_))
+    ));
+}
