@@ -151,7 +151,7 @@ fn host_trace<'a, B: Backend>(
         TraceSource::Host(m) => return Ok(Some(Cow::Borrowed(m))),
         TraceSource::Generated(g) => g,
     };
-    if !check_witness && p.interactions.is_empty() && backend.generates(g.as_ref()) {
+    if !check_witness && p.interactions.is_empty() && backend_generates(backend, t) {
         return Ok(None);
     }
     let m = g.generate();
@@ -168,6 +168,11 @@ fn host_trace<'a, B: Backend>(
         });
     }
     Ok(Some(Cow::Owned(m)))
+}
+
+/// Whether `t`'s trace is a generator that `backend` runs itself.
+fn backend_generates<B: Backend>(backend: &B, t: &TableInput) -> bool {
+    matches!(&t.trace, TraceSource::Generated(g) if backend.generates(g.as_ref()))
 }
 
 /// The host values [`host_trace`] kept; it keeps them wherever the protocol reads them.
@@ -221,7 +226,7 @@ pub fn prove_with_options<B: Backend>(
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
     let t0 = Instant::now();
-    let hosts = tables
+    let mut hosts = tables
         .iter()
         .zip(&prepared)
         .map(|(t, p)| host_trace(backend, t, p, options.check_witness))
@@ -251,6 +256,13 @@ pub fn prove_with_options<B: Backend>(
             }
         }
         report.record("witness check", t0.elapsed());
+        // A trace the backend generates itself was on the host for the check only: free it
+        // (LogUp keeps the ones it reads), and let the backend generate its own below.
+        for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
+            if p.interactions.is_empty() && backend_generates(backend, t) {
+                *host = None;
+            }
+        }
     }
 
     let shapes: Vec<TableShape> = prepared.iter().map(|p| p.shape.clone()).collect();
