@@ -43,7 +43,7 @@ static std::vector<Pass> plan(u32 n, bool dif) {
     u32 k = (remaining + (count - i) - 1) / (count - i);  // ceil(remaining / passes left)
     remaining -= k;
     u32 lo = hi - k;
-    u32 lc = NTT_TILE_LOG - k < 4 ? NTT_TILE_LOG - k : 4;
+    u32 lc = NTT_TILE_LOG - k < lo ? NTT_TILE_LOG - k : lo;  // fill the tile, at most s groups
     upper.push_back({lo, k, lc});
     hi = lo;
   }
@@ -185,6 +185,7 @@ int main() {
   for (u32 n = 0; n <= 9; n++)
     for (u32 b = 1; b <= 3; b++) check_lde(n, b);
   check_lde(13, 1);
+  check_lde(15, 1);  // a 2-stage strided pass with a filled 2^13-word tile
   for (u32 n : {12u, 13u, 16u, 21u, 22u, 24u}) check_roundtrip(n);
   printf("selfcheck: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
   return failures ? 1 : 0;

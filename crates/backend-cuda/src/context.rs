@@ -44,6 +44,7 @@ pub struct GpuContext {
     poison: AtomicBool,
     ntt_round: AtomicU32,
     ntt_tile_log: AtomicU32,
+    ntt_max_log_c: AtomicU32,
     name: String,
 }
 
@@ -114,6 +115,7 @@ impl GpuContext {
             poison: AtomicBool::new(false),
             ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
             ntt_tile_log: AtomicU32::new(plan::NTT_TILE_LOG),
+            ntt_max_log_c: AtomicU32::new(plan::NTT_MAX_LOG_C),
             name,
         })
     }
@@ -201,9 +203,21 @@ impl GpuContext {
         );
     }
 
-    /// The passes of a size-2^log_n NTT with this context's tile size.
+    /// Most consecutive groups of a strided NTT tile, log2 (default [`plan::NTT_MAX_LOG_C`]:
+    /// as many as fill the tile; [`plan::NTT_OLD_MAX_LOG_C`] is the earlier cap). All give the
+    /// same bytes; the benchmark times them.
+    pub fn set_ntt_max_log_c(&self, max_log_c: u32) {
+        self.ntt_max_log_c.store(max_log_c, Ordering::Relaxed);
+    }
+
+    /// The passes of a size-2^log_n NTT with this context's tile settings.
     pub(crate) fn ntt_plan(&self, log_n: u32, dif: bool) -> Vec<plan::NttPass> {
-        plan::ntt_plan_with(log_n, dif, self.ntt_tile_log.load(Ordering::Relaxed))
+        plan::ntt_plan_with(
+            log_n,
+            dif,
+            self.ntt_tile_log.load(Ordering::Relaxed),
+            self.ntt_max_log_c.load(Ordering::Relaxed),
+        )
     }
 
     /// (in-place pass, first forward pass with coset scaling) kernels for a pass of k stages.

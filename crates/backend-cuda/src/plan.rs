@@ -14,8 +14,12 @@ pub const NTT_MIN_TILE_LOG: u32 = 10;
 /// log2 of the fewest consecutive groups a strided tile keeps (4 words: 32-byte runs), so a
 /// strided pass has at most `tile_log - 2` stages.
 pub const NTT_MIN_LOG_C: u32 = 2;
-/// Most consecutive groups per strided tile, log2.
-pub const NTT_MAX_LOG_C: u32 = 4;
+/// Most consecutive groups per strided tile, log2, by default: none beyond the tile, so a
+/// strided pass of few stages still fills its tile (2^17 points: 4 stages × 2^9 groups, where a
+/// cap of 2^4 groups left 256-word tiles and 16 of 256 threads busy).
+pub const NTT_MAX_LOG_C: u32 = NTT_TILE_LOG;
+/// The cap this plan used before (kept selectable so the benchmark can compare).
+pub const NTT_OLD_MAX_LOG_C: u32 = 4;
 /// Dynamic shared memory of the largest tile in bytes (one pad word per 16, as
 /// [`NttPass::shared_bytes`]); the NTT kernels' launch limit is raised to it.
 pub const NTT_MAX_SHARED_BYTES: u32 = ((1u32 << NTT_TILE_LOG) + (1u32 << NTT_TILE_LOG) / 16) * 8;
@@ -48,7 +52,7 @@ impl NttPass {
 
 /// The passes of a size-2^log_n transform with the default tile ([`NTT_TILE_LOG`]).
 pub fn ntt_plan(log_n: u32, dif: bool) -> Vec<NttPass> {
-    ntt_plan_with(log_n, dif, NTT_TILE_LOG)
+    ntt_plan_with(log_n, dif, NTT_TILE_LOG, NTT_MAX_LOG_C)
 }
 
 /// The passes of a size-2^log_n transform with tiles of at most 2^tile_log words (clamped to
@@ -56,8 +60,9 @@ pub fn ntt_plan(log_n: u32, dif: bool) -> Vec<NttPass> {
 /// from the largest half-size down; DIT (bit-reversed in, natural out) from the smallest up.
 /// The contiguous pass (s = 1) takes up to tile_log stages; the rest are split evenly into as
 /// few strided passes of at most tile_log - 2 stages as possible (tile_log 13: one for
-/// 2^14..2^24, two for 2^25..2^27).
-pub fn ntt_plan_with(log_n: u32, dif: bool, tile_log: u32) -> Vec<NttPass> {
+/// 2^14..2^24, two for 2^25..2^27). A strided tile takes as many consecutive groups as fill it,
+/// at most 2^max_log_c (and never more than the stride s).
+pub fn ntt_plan_with(log_n: u32, dif: bool, tile_log: u32, max_log_c: u32) -> Vec<NttPass> {
     let tile_log = tile_log.clamp(NTT_MIN_TILE_LOG, NTT_TILE_LOG);
     let k_last = log_n.min(tile_log);
     let upper_stages = log_n - k_last;
@@ -71,7 +76,7 @@ pub fn ntt_plan_with(log_n: u32, dif: bool, tile_log: u32) -> Vec<NttPass> {
         upper.push(NttPass {
             log_s: lo,
             k,
-            log_c: (tile_log - k).min(NTT_MAX_LOG_C),
+            log_c: (tile_log - k).min(max_log_c.max(NTT_MIN_LOG_C)).min(lo),
         });
         hi = lo;
     }
@@ -172,9 +177,15 @@ mod tests {
 
     #[test]
     fn plans_cover_every_stage_once() {
-        for (log_n, tile_log) in (0..=MAX_LOG_N).flat_map(|n| [(n, 12), (n, NTT_TILE_LOG)]) {
+        let variants = [(12, NTT_OLD_MAX_LOG_C), (NTT_TILE_LOG, NTT_OLD_MAX_LOG_C)];
+        let variants = variants
+            .into_iter()
+            .chain([(NTT_TILE_LOG, NTT_MAX_LOG_C), (10, 2)]);
+        for ((tile_log, max_log_c), log_n) in
+            variants.flat_map(|v| (0..=MAX_LOG_N).map(move |n| (v, n)))
+        {
             for dif in [false, true] {
-                let plan = ntt_plan_with(log_n, dif, tile_log);
+                let plan = ntt_plan_with(log_n, dif, tile_log, max_log_c);
                 // the order the stages run in: DIF from the top down, DIT from the bottom up
                 let stages: Vec<u32> = plan
                     .iter()
@@ -209,7 +220,13 @@ mod tests {
             assert_eq!(ntt_plan(log_n, true).len(), 2, "log_n={log_n}");
         }
         assert_eq!(ntt_plan(25, true).len(), 3);
-        assert_eq!(ntt_plan_with(23, true, 12).len(), 3);
+        assert_eq!(ntt_plan_with(23, true, 12, NTT_OLD_MAX_LOG_C).len(), 3);
+        // strided passes of few stages still fill their tiles
+        for log_n in 14..=24 {
+            for p in ntt_plan(log_n, true) {
+                assert_eq!(p.tile_words(), 1 << NTT_TILE_LOG, "log_n={log_n} {p:?}");
+            }
+        }
         // the shared memory of a largest tile leaves room for 3 blocks per H100 SM
         let widest = ntt_plan(24, false).iter().map(|p| p.shared_bytes()).max();
         assert_eq!(widest, Some(NTT_MAX_SHARED_BYTES));

@@ -254,47 +254,67 @@ fn run() -> Result<()> {
         }
     }
 
-    // Old vs new in one run: NTT tiles of 2^12 words (three passes for 2^23 and 2^24 points)
-    // against the default 2^13 (two passes), each timed twice, alternating.
+    // Old vs new in one run: the NTT plan as it was before this session (tiles of 2^12 words,
+    // strided tiles capped at 2^4 groups), with 2^13-word tiles (same cap), and the default
+    // (2^13-word tiles that strided passes fill), each timed twice, alternating.
     writeln!(
         report,
-        "\nNTT tile size, LDE ms (median of 5 after a warm-up; each variant timed twice, alternating):\n\n| rows | cols | blowup | passes (12 / 13) | tile 2^12 | tile 2^13 | tile 2^12 again | tile 2^13 again | new / old |\n|---|---|---|---|---|---|---|---|---|"
+        "\nNTT plan variants, LDE ms (median of 5 after a warm-up; each variant timed twice, alternating): A = 2^12-word tiles, strided tiles of at most 2^4 groups (before this session); B = 2^13-word tiles, same cap; C = 2^13-word tiles that strided passes fill (default)\n\n| rows | cols | blowup | passes A / C | A | B | C | A again | B again | C again | C / A | C / B |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     .unwrap();
     let ab: &[(u32, usize, u32)] = if quick {
-        &[(22, 64, 1)]
+        &[(17, 256, 1), (22, 64, 1)]
     } else {
         &[
+            (14, 256, 1),
+            (16, 256, 1),
+            (17, 256, 1),
+            (17, 2633, 1),
+            (18, 64, 1),
+            (20, 8, 1),
             (20, 64, 1),
+            (21, 64, 1),
             (22, 64, 1),
-            (23, 8, 1),
             (23, 64, 1),
             (24, 8, 1),
-            (24, 64, 1),
-            (24, 8, 3),
         ]
     };
+    use rstark_backend_cuda::plan::{
+        NTT_MAX_LOG_C, NTT_OLD_MAX_LOG_C, NTT_TILE_LOG, ntt_plan_with,
+    };
+    let variants = [
+        (12, NTT_OLD_MAX_LOG_C),
+        (NTT_TILE_LOG, NTT_OLD_MAX_LOG_C),
+        (NTT_TILE_LOG, NTT_MAX_LOG_C),
+    ];
     for &(log_n, w, log_b) in ab {
         let trace = ctx.random_matrix(1 << log_n, w, 99)?;
         let mut t = Vec::new();
-        for tile in [12, 13, 12, 13] {
-            ctx.set_ntt_tile_log(tile);
-            t.push(median(
-                &ctx.time_ms(1, 5, || ctx.lde(&trace, log_b).map(drop))?,
-            ));
+        for _ in 0..2 {
+            for (tile, cap) in variants {
+                ctx.set_ntt_tile_log(tile);
+                ctx.set_ntt_max_log_c(cap);
+                t.push(median(
+                    &ctx.time_ms(1, 5, || ctx.lde(&trace, log_b).map(drop))?,
+                ));
+            }
         }
-        ctx.set_ntt_tile_log(rstark_backend_cuda::plan::NTT_TILE_LOG);
-        let passes = |tile| rstark_backend_cuda::plan::ntt_plan_with(log_n, true, tile).len();
+        ctx.set_ntt_tile_log(NTT_TILE_LOG);
+        ctx.set_ntt_max_log_c(NTT_MAX_LOG_C);
+        let passes = |(tile, cap): (u32, u32)| ntt_plan_with(log_n, true, tile, cap).len();
         let line = format!(
-            "| 2^{log_n} | {w} | {} | {} / {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} |",
+            "| 2^{log_n} | {w} | {} | {} / {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} |",
             1 << log_b,
-            passes(12),
-            passes(13),
+            passes(variants[0]),
+            passes(variants[2]),
             t[0],
             t[1],
             t[2],
             t[3],
-            (t[1] + t[3]) / (t[0] + t[2])
+            t[4],
+            t[5],
+            (t[2] + t[5]) / (t[0] + t[3]),
+            (t[2] + t[5]) / (t[1] + t[4]),
         );
         println!("{line}");
         writeln!(report, "{line}").unwrap();
