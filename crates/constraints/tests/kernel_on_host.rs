@@ -2,7 +2,9 @@
 //! the C++ compiler (`$CXX`, else `g++`) through tests/host/kernel_host.cpp, gives the
 //! interpreter's quotient values byte for byte: the kernel's logic (operand decoding, register
 //! scratch layout, row/next-row indices, selectors, Z_H) is checked here without a GPU. The GPU
-//! itself is checked by crates/backend-cuda/tests/gpu_constraints.rs.
+//! itself is checked by crates/backend-cuda/tests/gpu_constraints.rs. Both kernels (v1 and v2, the
+//! latter with several shared-register cut-offs, row-major or column-major reads, one or two row
+//! chunks) are run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -116,22 +118,44 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
         threads,
     ]);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let input = dir.join(format!("kernel_case_{seed}.bin"));
-    let output = dir.join(format!("kernel_out_{seed}.bin"));
-    let bytes: Vec<u8> = case.iter().flat_map(|w| w.to_le_bytes()).collect();
-    std::fs::write(&input, bytes).unwrap();
-    let status = Command::new(exe).arg(&input).arg(&output).status().unwrap();
-    assert!(status.success(), "kernel_host failed");
-    let got: Vec<u64> = std::fs::read(&output)
-        .unwrap()
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    assert_eq!(
-        got,
-        words(&flatten_ext(&want)),
-        "seed {seed}, log_n {log_n}, log_d {log_d}"
-    );
+    let want = words(&flatten_ext(&want));
+    let (nb, ne) = (p.num_base_regs, p.num_ext_regs);
+    // v1, then v2 with: nothing in shared memory and row-major reads; a few registers shared
+    // and two chunks of columns; every register that fits in 24 slots and one chunk.
+    let half = (q as u64 / 2).max(1);
+    let variants: [Option<[u64; 4]>; 4] = [
+        None,
+        Some([0, 0, 0, q as u64]),
+        Some([nb.min(3) as u64, ne.min(1) as u64, 1, half]),
+        Some([
+            nb.min(24) as u64,
+            ne.min((24 - nb.min(24)) / 3) as u64,
+            1,
+            q as u64,
+        ]),
+    ];
+    for (vi, v) in variants.iter().enumerate() {
+        let mut case = case.clone();
+        if let Some(v) = v {
+            case.push(1);
+            case.extend_from_slice(v);
+        }
+        let input = dir.join(format!("kernel_case_{seed}_{vi}.bin"));
+        let output = dir.join(format!("kernel_out_{seed}_{vi}.bin"));
+        let bytes: Vec<u8> = case.iter().flat_map(|w| w.to_le_bytes()).collect();
+        std::fs::write(&input, bytes).unwrap();
+        let status = Command::new(exe).arg(&input).arg(&output).status().unwrap();
+        assert!(status.success(), "kernel_host failed");
+        let got: Vec<u64> = std::fs::read(&output)
+            .unwrap()
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(
+            got, want,
+            "seed {seed}, log_n {log_n}, log_d {log_d}, variant {v:?}"
+        );
+    }
 }
 
 #[test]
