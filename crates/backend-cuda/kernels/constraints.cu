@@ -12,6 +12,10 @@
 
 #define CP_SHIFT 29
 #define CP_MASK ((1u << CP_SHIFT) - 1u)
+// v2 only (programs from ConstraintProgram::forward_results): operand source "the previous
+// instruction's result", and the dst of a result that needs no register.
+#define CP_PREV 6
+#define CP_NO_REG 0xFFFFFFFFu
 
 // Opcodes and operand sources: crates/constraints/src/program.rs.
 #define CP_ADD 0
@@ -182,7 +186,10 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Version 2 (docs/GPU.md "Constraint kernel v2"). Same program, same results; what moves:
+// Version 2 (docs/GPU.md "Constraint kernel v2"). Same values; what moves:
+// - it runs the program with results forwarded (ConstraintProgram::forward_results): the last
+//   base result stays in a hardware register (`last`, operand source CP_PREV), and results read
+//   only there are written nowhere (dst CP_NO_REG); most register traffic goes away;
 // - the program's hottest registers live in shared memory: the compiler numbers registers by
 //   access count (hottest first), so base registers r < kb and extension registers e < ke sit in
 //   slots of this block's dynamic shared memory (slot s of thread x at sm[s * blockDim + x]); the
@@ -193,6 +200,10 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
 // One launch covers the chunk of rows [row0, row0 + chunk); a thread takes rows t, t + n_threads...
 // of the chunk.
 
+// v2's registers in shared memory (dynamic size: (kb + 3 ke) * blockDim.x words). Indexed from
+// the array itself, not through a pointer, so the accesses compile to shared loads and stores.
+extern __shared__ u64 cp_smem[];
+
 struct CpRow2 {
   const u64* mc;   // main, current row: column i at mc[i * mcs]
   u64 mcs;
@@ -202,22 +213,23 @@ struct CpRow2 {
   const u64* pub;
   const u64* cst;
   const u64* chal;
-  u64* sm;         // shared slots of this thread (stride blockDim.x)
+  u32 smo;         // this thread's first shared slot word in cp_smem (slot s at smo + s * sms)
   u32 sms;
   u32 kb, ke;      // registers below these are in shared memory
   u64* rb;         // global base registers kb.. of this thread (stride `stride`)
   u64* re;         // global ext registers ke.. (component c of register e at (3(e-ke)+c)*stride)
   u64 stride;
   u64 s0, s1, s2;
+  u64 last;        // the previous instruction's result (operand source CP_PREV)
 };
 
 __device__ __forceinline__ u64 cp2_reg(const CpRow2& r, u32 i) {
-  return i < r.kb ? r.sm[i * r.sms] : r.rb[(u64)(i - r.kb) * r.stride];
+  return i < r.kb ? cp_smem[r.smo + i * r.sms] : r.rb[(u64)(i - r.kb) * r.stride];
 }
 
 __device__ __forceinline__ void cp2_set(const CpRow2& r, u32 i, u64 v) {
   if (i < r.kb)
-    r.sm[i * r.sms] = v;
+    cp_smem[r.smo + i * r.sms] = v;
   else
     r.rb[(u64)(i - r.kb) * r.stride] = v;
 }
@@ -230,8 +242,15 @@ __device__ __forceinline__ u64 cp2_base(const CpRow2& r, u32 w) {
     case 2: return r.mn[i];
     case 3: return r.pub[i];
     case 4: return r.cst[i];
-    default: return i == 0 ? r.s0 : (i == 1 ? r.s1 : r.s2);
+    case 5: return i == 0 ? r.s0 : (i == 1 ? r.s1 : r.s2);
+    default: return r.last;  // CP_PREV
   }
+}
+
+// A base operation's result: kept as `last`, written to its register unless dst is CP_NO_REG.
+__device__ __forceinline__ void cp2_put(CpRow2& r, u32 dst, u64 v) {
+  r.last = v;
+  if (dst != CP_NO_REG) cp2_set(r, dst, v);
 }
 
 __device__ __forceinline__ gl3 cp2_ext(const CpRow2& r, u32 w) {
@@ -241,12 +260,11 @@ __device__ __forceinline__ gl3 cp2_ext(const CpRow2& r, u32 w) {
   switch (w >> CP_SHIFT) {
     case 0:
       if (i < r.ke) {
-        p = r.sm + (r.kb + 3 * i) * r.sms;
-        s = r.sms;
-      } else {
-        p = r.re + (u64)3 * (i - r.ke) * r.stride;
-        s = r.stride;
+        u32 o = r.smo + (r.kb + 3 * i) * r.sms;
+        return gl3{cp_smem[o], cp_smem[o + r.sms], cp_smem[o + 2 * r.sms]};
       }
+      p = r.re + (u64)3 * (i - r.ke) * r.stride;
+      s = r.stride;
       break;
     case 1: p = r.ac + 3 * (u64)i; break;
     case 2: p = r.an + 3 * (u64)i; break;
@@ -256,18 +274,17 @@ __device__ __forceinline__ gl3 cp2_ext(const CpRow2& r, u32 w) {
 }
 
 __device__ __forceinline__ void cp2_set_ext(const CpRow2& r, u32 i, gl3 v) {
-  u64* p;
-  u64 s;
   if (i < r.ke) {
-    p = r.sm + (r.kb + 3 * i) * r.sms;
-    s = r.sms;
-  } else {
-    p = r.re + (u64)3 * (i - r.ke) * r.stride;
-    s = r.stride;
+    u32 o = r.smo + (r.kb + 3 * i) * r.sms;
+    cp_smem[o] = v.c0;
+    cp_smem[o + r.sms] = v.c1;
+    cp_smem[o + 2 * r.sms] = v.c2;
+    return;
   }
+  u64* p = r.re + (u64)3 * (i - r.ke) * r.stride;
   p[0] = v.c0;
-  p[s] = v.c1;
-  p[2 * s] = v.c2;
+  p[r.stride] = v.c1;
+  p[2 * r.stride] = v.c2;
 }
 
 // dst[c * rows + t] = src[(row0 + t) * w + c] for t < rows, c < w: rows [row0, row0 + rows) of a
@@ -299,7 +316,6 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     u32 main_w, const u64* __restrict__ main_cols, const u64* __restrict__ aux, u32 aux_w,
     const u64* __restrict__ frame, u32 log_q, u32 log_d, u64 row0, u64 chunk, u32 kb, u32 ke,
     u64* __restrict__ scratch, u32 nb_g, u64 n_threads, u64* __restrict__ out) {
-  extern __shared__ u64 cp_smem[];
   u64 tid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (tid >= n_threads) return;
   const u64 q = 1ull << log_q;
@@ -310,7 +326,7 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
   r.pub = pub;
   r.cst = consts;
   r.chal = chal;
-  r.sm = cp_smem + threadIdx.x;
+  r.smo = threadIdx.x;
   r.sms = blockDim.x;
   r.kb = kb;
   r.ke = ke;
@@ -339,16 +355,17 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     r.mn = main + nj * main_w;
     r.ac = aux + j * aux_w;
     r.an = aux + nj * aux_w;
+    r.last = 0;
     gl3 acc{0, 0, 0};
     uint4 next = code[0];
     for (u32 pc = 0; pc < n_instr; pc++) {
       uint4 ins = next;
       if (pc + 1 < n_instr) next = code[pc + 1];
       switch (ins.x) {
-        case CP_ADD: cp2_set(r, ins.y, gl_add(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
-        case CP_SUB: cp2_set(r, ins.y, gl_sub(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
-        case CP_MUL: cp2_set(r, ins.y, gl_mul(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
-        case CP_NEG: cp2_set(r, ins.y, gl_neg(cp2_base(r, ins.z))); break;
+        case CP_ADD: cp2_put(r, ins.y, gl_add(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_SUB: cp2_put(r, ins.y, gl_sub(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_MUL: cp2_put(r, ins.y, gl_mul(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_NEG: cp2_put(r, ins.y, gl_neg(cp2_base(r, ins.z))); break;
         case CP_ACC: {
           const u64* c = chal + 3 * (u64)ins.y;
           acc = gl3_add(acc, gl3_scale(gl3{c[0], c[1], c[2]}, cp2_base(r, ins.z)));

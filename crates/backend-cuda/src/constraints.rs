@@ -66,11 +66,15 @@ pub struct ConstraintKernel {
     variant: Mutex<ConstraintVariant>,
 }
 
-/// A validated program on the device.
+/// A validated program on the device: as compiled (kernel v1) and with results forwarded
+/// (kernel v2, [`ConstraintProgram::forward_results`]).
 pub struct DeviceConstraintProgram {
     code: CudaSlice<u32>,
+    code_fwd: CudaSlice<u32>,
     constants: CudaSlice<u64>,
     program: ConstraintProgram,
+    /// Register counts of the forwarded program.
+    fwd_regs: (u32, u32),
 }
 
 impl DeviceConstraintProgram {
@@ -79,16 +83,24 @@ impl DeviceConstraintProgram {
         program
             .validate()
             .map_err(|e| shape(format!("constraint program: {e}")))?;
-        let mut code = program.code.clone();
-        if code.is_empty() {
-            code.resize(rstark_constraints::INSTR_WORDS, 0);
-        }
+        let fwd = program.forward_results();
+        fwd.validate()
+            .map_err(|e| shape(format!("forwarded constraint program: {e}")))?;
+        let padded = |p: &ConstraintProgram| {
+            let mut code = p.code.clone();
+            if code.is_empty() {
+                code.resize(rstark_constraints::INSTR_WORDS, 0);
+            }
+            code
+        };
         let mut constants = program.constants.clone();
         constants.push(0);
         Ok(Self {
-            code: ctx.upload(&code, "constraint program")?,
+            code: ctx.upload(&padded(program), "constraint program")?,
+            code_fwd: ctx.upload(&padded(&fwd), "constraint program (forwarded)")?,
             constants: ctx.upload(&constants, "constraint constants")?,
             program: program.clone(),
+            fwd_regs: (fwd.num_base_regs, fwd.num_ext_regs),
         })
     }
 
@@ -254,7 +266,9 @@ impl ConstraintKernel {
             ConstraintVariant::Shared { slots, columns } => (slots.min(MAX_SLOTS), columns),
         };
 
-        // v2: registers below kb / ke in shared memory (the compiler numbers them hottest first).
+        // v2 runs the forwarded program: registers below kb / ke in shared memory (numbered
+        // hottest first).
+        let (nb, ne) = program.fwd_regs;
         let kb = nb.min(slots);
         let ke = ne.min((slots - kb) / 3);
         let shared_words = kb + 3 * ke;
@@ -295,7 +309,7 @@ impl ConstraintKernel {
                 ctx.launch(t, cfg, "cp_rows_to_cols")?;
             }
             let mut b = ctx.func(&self.func_v2);
-            b.arg(&program.code)
+            b.arg(&program.code_fwd)
                 .arg(&n_instr)
                 .arg(&program.constants)
                 .arg(&chal)

@@ -12,6 +12,7 @@ use rstark_field::F;
 
 use crate::dag::{Dag, Id, Node};
 use crate::error::ConstraintError;
+use crate::forward::renumber_hottest_first;
 use crate::program::{
     ConstraintProgram, INSTR_WORDS, SEL_FIRST, SEL_LAST, SEL_TRANSITION, op, src,
 };
@@ -435,11 +436,11 @@ impl<'a> Codegen<'a> {
                 }
             }
         }
-        renumber_hottest_first(&mut words, base.count, ext.count);
+        let (base_regs, ext_regs) = renumber_hottest_first(&mut words, base.count, ext.count);
         Ok(Code {
             words,
-            base_regs: base.count,
-            ext_regs: ext.count,
+            base_regs,
+            ext_regs,
         })
     }
 
@@ -464,66 +465,5 @@ impl<'a> Codegen<'a> {
                 operand(if n.is_ext() { src::EREG } else { src::REG }, r)
             }
         })
-    }
-}
-
-/// Renames registers so that the most accessed ones (reads + writes) get the lowest numbers, in
-/// each register file (ties keep the allocator's order). A pure renaming: the program computes
-/// the same values. The GPU kernel keeps registers below a cut-off in shared memory
-/// (docs/GPU.md, "Constraint kernel v2"), so the low numbers should carry most of the traffic.
-fn renumber_hottest_first(words: &mut [u32], base_regs: u32, ext_regs: u32) {
-    // Which words of an instruction name a base / ext register (operands only when their source
-    // is a register): (dst is base, dst is ext, a kind, b kind) with kind 0 none, 1 base, 2 ext.
-    fn roles(opcode: u32) -> (u8, u8, u8) {
-        match opcode {
-            op::ADD | op::SUB | op::MUL => (1, 1, 1),
-            op::NEG => (1, 1, 0),
-            op::ACC => (0, 1, 0),
-            op::EACC => (0, 2, 0),
-            op::EADD | op::ESUB | op::EMUL => (2, 2, 2),
-            _ => (2, 2, 1), // EADDB, ESUBB, EMULB
-        }
-    }
-    let reg_of = |kind: u8, w: u32| -> Option<(u8, u32)> {
-        (kind != 0 && w >> src::SHIFT == src::REG).then_some((kind, w & src::INDEX_MASK))
-    };
-    let mut count = [
-        vec![0u64; base_regs as usize],
-        vec![0u64; ext_regs as usize],
-    ];
-    for ins in words.chunks_exact(INSTR_WORDS) {
-        let (d, a, b) = roles(ins[0]);
-        if d != 0 {
-            count[d as usize - 1][ins[1] as usize] += 1;
-        }
-        for (kind, w) in [(a, ins[2]), (b, ins[3])] {
-            if let Some((k, r)) = reg_of(kind, w) {
-                count[k as usize - 1][r as usize] += 1;
-            }
-        }
-    }
-    // new name of each old register
-    let rename: Vec<Vec<u32>> = count
-        .iter()
-        .map(|c| {
-            let mut order: Vec<u32> = (0..c.len() as u32).collect();
-            order.sort_by_key(|&r| std::cmp::Reverse(c[r as usize]));
-            let mut new = vec![0u32; c.len()];
-            for (n, &old) in order.iter().enumerate() {
-                new[old as usize] = n as u32;
-            }
-            new
-        })
-        .collect();
-    for ins in words.chunks_exact_mut(INSTR_WORDS) {
-        let (d, a, b) = roles(ins[0]);
-        if d != 0 {
-            ins[1] = rename[d as usize - 1][ins[1] as usize];
-        }
-        for (kind, j) in [(a, 2), (b, 3)] {
-            if let Some((k, r)) = reg_of(kind, ins[j]) {
-                ins[j] = src::operand(src::REG, rename[k as usize - 1][r as usize]);
-            }
-        }
     }
 }

@@ -94,32 +94,39 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
     )
     .unwrap();
 
-    let mut case = Vec::new();
-    let code: Vec<u64> = p.code.iter().map(|&w| w as u64).collect();
-    push_array(&mut case, &code);
-    push_array(&mut case, &p.constants);
-    let chal_words: Vec<u64> = chal
-        .iter()
-        .flat_map(|&c| ef_to_base(c).map(|v| v.as_canonical_u64()))
-        .collect();
-    push_array(&mut case, &chal_words);
-    push_array(&mut case, &words(&publics));
-    push_array(&mut case, &words(&main));
-    push_array(&mut case, &words(&aux));
-    let frame = QuotientFrame::new(log_n, log_d).unwrap();
-    push_array(&mut case, &frame.to_words());
-    case.extend_from_slice(&[
-        p.main_width as u64,
-        aux_w as u64,
-        (log_n + log_d) as u64,
-        log_d as u64,
-        p.num_base_regs as u64,
-        p.num_ext_regs as u64,
-        threads,
-    ]);
+    // v1 runs the program as compiled, v2 with results forwarded (ConstraintProgram::forward_results)
+    let fwd = p.forward_results();
+    let make_case = |p: &rstark_constraints::ConstraintProgram| {
+        let mut case = Vec::new();
+        let code: Vec<u64> = p.code.iter().map(|&w| w as u64).collect();
+        push_array(&mut case, &code);
+        push_array(&mut case, &p.constants);
+        let chal_words: Vec<u64> = chal
+            .iter()
+            .flat_map(|&c| ef_to_base(c).map(|v| v.as_canonical_u64()))
+            .collect();
+        push_array(&mut case, &chal_words);
+        push_array(&mut case, &words(&publics));
+        push_array(&mut case, &words(&main));
+        push_array(&mut case, &words(&aux));
+        let frame = QuotientFrame::new(log_n, log_d).unwrap();
+        push_array(&mut case, &frame.to_words());
+        case.extend_from_slice(&[
+            p.main_width as u64,
+            aux_w as u64,
+            (log_n + log_d) as u64,
+            log_d as u64,
+            p.num_base_regs as u64,
+            p.num_ext_regs as u64,
+            threads,
+        ]);
+        case
+    };
+    let plain_case = make_case(&p);
+    let fwd_case = make_case(&fwd);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let want = words(&flatten_ext(&want));
-    let (nb, ne) = (p.num_base_regs, p.num_ext_regs);
+    let (nb, ne) = (fwd.num_base_regs, fwd.num_ext_regs);
     // v1, then v2 with: nothing in shared memory and row-major reads; a few registers shared
     // and two chunks of columns; every register that fits in 24 slots and one chunk.
     let half = (q as u64 / 2).max(1);
@@ -135,7 +142,11 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
         ]),
     ];
     for (vi, v) in variants.iter().enumerate() {
-        let mut case = case.clone();
+        let mut case = if v.is_some() {
+            fwd_case.clone()
+        } else {
+            plain_case.clone()
+        };
         if let Some(v) = v {
             case.push(1);
             case.extend_from_slice(v);

@@ -24,7 +24,7 @@ static Dim3 blockIdx, blockDim, threadIdx;
 
 // constraints_quotient_v2's dynamic shared memory: threads run one after another, each in its
 // own slots, and every register is written before it is read in a row.
-u64 cp_smem[64 * 128];
+u64 cp_smem[64 * 128];  // defines the kernel's `extern __shared__` array
 
 static std::vector<u64> words;
 static size_t pos = 0;
