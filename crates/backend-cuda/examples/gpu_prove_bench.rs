@@ -7,7 +7,8 @@
 //!
 //! For Keccak it also profiles the main-trace commit (upload, LDE phases by CUDA events, tree),
 //! and every workload's whole proofs are timed once per trace upload mode (`UploadMode`) and
-//! once per constraint kernel (v1 `ConstraintVariant::Global` against the default).
+//! once per constraint kernel (v1 `ConstraintVariant::Global`, the default, and v2 variants),
+//! each proof checked equal to the CPU's.
 //!
 //!     gpu_prove_bench [--reps 3] [--out bench.md] [--quick]
 
@@ -120,7 +121,25 @@ fn main() {
         be.set_upload_mode(DEFAULT_UPLOAD_MODE);
         // the same proofs with each constraint kernel (v1 against the default)
         let mut by_kernel = Vec::new();
-        for v in [ConstraintVariant::Global, DEFAULT_CONSTRAINT_VARIANT] {
+        for v in [
+            ConstraintVariant::Global,
+            DEFAULT_CONSTRAINT_VARIANT,
+            ConstraintVariant::Shared {
+                slots: 8,
+                columns: true,
+                prefetch: 0,
+            },
+            ConstraintVariant::Shared {
+                slots: 8,
+                columns: true,
+                prefetch: 32,
+            },
+            ConstraintVariant::Shared {
+                slots: 8,
+                columns: false,
+                prefetch: 16,
+            },
+        ] {
             be.set_constraint_variant(v);
             let mut t_v = Vec::new();
             let mut same_v = true;

@@ -196,7 +196,9 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
 //   rest stay in the global scratch, numbered from kb / ke;
 // - current-row main operands come from a column-major copy of a chunk of rows (made by
 //   cp_rows_to_cols), so a warp's read of one column is 256 contiguous bytes instead of 32
-//   different rows' lines. Next-row operands (few) still come from the row-major matrix.
+//   different rows' lines. Next-row operands (few) still come from the row-major matrix;
+// - an instruction's current-row main operands are loaded while the instruction before it runs,
+//   and (`prefetch` > 0) main operands `prefetch` instructions ahead are prefetched into L2.
 // One launch covers the chunk of rows [row0, row0 + chunk); a thread takes rows t, t + n_threads...
 // of the chunk.
 
@@ -234,16 +236,51 @@ __device__ __forceinline__ void cp2_set(const CpRow2& r, u32 i, u64 v) {
     r.rb[(u64)(i - r.kb) * r.stride] = v;
 }
 
-__device__ __forceinline__ u64 cp2_base(const CpRow2& r, u32 w) {
+// `pre`: this operand's current-row main value, loaded one instruction ahead (cp2_preload).
+__device__ __forceinline__ u64 cp2_base(const CpRow2& r, u32 w, u64 pre) {
   u32 i = w & CP_MASK;
   switch (w >> CP_SHIFT) {
     case 0: return cp2_reg(r, i);
-    case 1: return r.mc[(u64)i * r.mcs];
+    case 1: return pre;
     case 2: return r.mn[i];
     case 3: return r.pub[i];
     case 4: return r.cst[i];
     case 5: return i == 0 ? r.s0 : (i == 1 ? r.s1 : r.s2);
     default: return r.last;  // CP_PREV
+  }
+}
+
+// Whether operand a / b of an instruction is a base operand (else none or an extension one).
+__device__ __forceinline__ bool cp2_base_a(u32 op) { return op <= CP_ACC; }
+__device__ __forceinline__ bool cp2_base_b(u32 op) {
+  return op <= CP_MUL || (op >= CP_EADDB && op <= CP_EMULB);
+}
+
+// The current-row main operands of `ins`, loaded before the instruction ahead of it runs (they
+// depend on nothing computed, so their latency overlaps that instruction).
+__device__ __forceinline__ void cp2_preload(const CpRow2& r, uint4 ins, u64& pa, u64& pb) {
+  pa = (cp2_base_a(ins.x) && (ins.z >> CP_SHIFT) == 1) ? r.mc[(u64)(ins.z & CP_MASK) * r.mcs] : 0;
+  pb = (cp2_base_b(ins.x) && (ins.w >> CP_SHIFT) == 1) ? r.mc[(u64)(ins.w & CP_MASK) * r.mcs] : 0;
+}
+
+__device__ __forceinline__ void cp2_prefetch_addr(const u64* p) {
+#ifdef __CUDA_ARCH__
+  asm volatile("prefetch.L2 [%0];" ::"l"(p));
+#else
+  (void)p;
+#endif
+}
+
+// Prefetch into L2 the main operands (current or next row) of an instruction further ahead.
+__device__ __forceinline__ void cp2_prefetch(const CpRow2& r, uint4 ins) {
+  u32 ka = ins.z >> CP_SHIFT, kb = ins.w >> CP_SHIFT;
+  if (cp2_base_a(ins.x)) {
+    if (ka == 1) cp2_prefetch_addr(r.mc + (u64)(ins.z & CP_MASK) * r.mcs);
+    if (ka == 2) cp2_prefetch_addr(r.mn + (ins.z & CP_MASK));
+  }
+  if (cp2_base_b(ins.x)) {
+    if (kb == 1) cp2_prefetch_addr(r.mc + (u64)(ins.w & CP_MASK) * r.mcs);
+    if (kb == 2) cp2_prefetch_addr(r.mn + (ins.w & CP_MASK));
   }
 }
 
@@ -315,7 +352,7 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     const u64* __restrict__ chal, const u64* __restrict__ pub, const u64* __restrict__ main,
     u32 main_w, const u64* __restrict__ main_cols, const u64* __restrict__ aux, u32 aux_w,
     const u64* __restrict__ frame, u32 log_q, u32 log_d, u64 row0, u64 chunk, u32 kb, u32 ke,
-    u64* __restrict__ scratch, u32 nb_g, u64 n_threads, u64* __restrict__ out) {
+    u64* __restrict__ scratch, u32 nb_g, u64 n_threads, u32 prefetch, u64* __restrict__ out) {
   u64 tid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (tid >= n_threads) return;
   const u64 q = 1ull << log_q;
@@ -358,17 +395,26 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     r.last = 0;
     gl3 acc{0, 0, 0};
     uint4 next = code[0];
+    u64 pa, pb;
+    cp2_preload(r, next, pa, pb);
+    if (prefetch)
+      for (u32 f = 0; f < prefetch && f < n_instr; f++) cp2_prefetch(r, code[f]);
     for (u32 pc = 0; pc < n_instr; pc++) {
       uint4 ins = next;
-      if (pc + 1 < n_instr) next = code[pc + 1];
+      u64 va = pa, vb = pb;
+      if (pc + 1 < n_instr) {
+        next = code[pc + 1];
+        cp2_preload(r, next, pa, pb);
+      }
+      if (prefetch && pc + prefetch < n_instr) cp2_prefetch(r, code[pc + prefetch]);
       switch (ins.x) {
-        case CP_ADD: cp2_put(r, ins.y, gl_add(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
-        case CP_SUB: cp2_put(r, ins.y, gl_sub(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
-        case CP_MUL: cp2_put(r, ins.y, gl_mul(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
-        case CP_NEG: cp2_put(r, ins.y, gl_neg(cp2_base(r, ins.z))); break;
+        case CP_ADD: cp2_put(r, ins.y, gl_add(cp2_base(r, ins.z, va), cp2_base(r, ins.w, vb))); break;
+        case CP_SUB: cp2_put(r, ins.y, gl_sub(cp2_base(r, ins.z, va), cp2_base(r, ins.w, vb))); break;
+        case CP_MUL: cp2_put(r, ins.y, gl_mul(cp2_base(r, ins.z, va), cp2_base(r, ins.w, vb))); break;
+        case CP_NEG: cp2_put(r, ins.y, gl_neg(cp2_base(r, ins.z, va))); break;
         case CP_ACC: {
           const u64* c = chal + 3 * (u64)ins.y;
-          acc = gl3_add(acc, gl3_scale(gl3{c[0], c[1], c[2]}, cp2_base(r, ins.z)));
+          acc = gl3_add(acc, gl3_scale(gl3{c[0], c[1], c[2]}, cp2_base(r, ins.z, va)));
           break;
         }
         case CP_EACC: {
@@ -381,17 +427,17 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
         case CP_EMUL: cp2_set_ext(r, ins.y, gl3_mul(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
         case CP_EADDB: {
           gl3 v = cp2_ext(r, ins.z);
-          v.c0 = gl_add(v.c0, cp2_base(r, ins.w));
+          v.c0 = gl_add(v.c0, cp2_base(r, ins.w, vb));
           cp2_set_ext(r, ins.y, v);
           break;
         }
         case CP_ESUBB: {
           gl3 v = cp2_ext(r, ins.z);
-          v.c0 = gl_sub(v.c0, cp2_base(r, ins.w));
+          v.c0 = gl_sub(v.c0, cp2_base(r, ins.w, vb));
           cp2_set_ext(r, ins.y, v);
           break;
         }
-        case CP_EMULB: cp2_set_ext(r, ins.y, gl3_scale(cp2_ext(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_EMULB: cp2_set_ext(r, ins.y, gl3_scale(cp2_ext(r, ins.z), cp2_base(r, ins.w, vb))); break;
         default: break;  // unreachable for validated programs
       }
     }

@@ -42,17 +42,23 @@ fn shape(msg: impl Into<String>) -> CudaError {
 pub enum ConstraintVariant {
     /// v1: every register in the global scratch, main rows read row-major.
     Global,
-    /// v2: registers of the program's `slots` hottest words per thread (base registers first,
-    /// then extension registers, 3 words each; at most 48) in shared memory, the rest in the
-    /// global scratch; with `columns`, current-row main operands from a column-major copy of each
-    /// chunk of rows.
-    Shared { slots: u32, columns: bool },
+    /// v2 (the forwarded program): registers of the program's `slots` hottest words per thread
+    /// (base registers first, then extension registers, 3 words each; at most 48) in shared
+    /// memory, the rest in the global scratch; with `columns`, current-row main operands from a
+    /// column-major copy of each chunk of rows; with `prefetch` > 0, main operands that many
+    /// instructions ahead prefetched into L2.
+    Shared {
+        slots: u32,
+        columns: bool,
+        prefetch: u32,
+    },
 }
 
 /// The variant a new kernel handle runs.
 pub const DEFAULT_CONSTRAINT_VARIANT: ConstraintVariant = ConstraintVariant::Shared {
-    slots: 24,
+    slots: 8,
     columns: true,
+    prefetch: 16,
 };
 
 /// The constraint kernels, loaded from the embedded fatbin.
@@ -231,7 +237,7 @@ impl ConstraintKernel {
         let nb = p.num_base_regs;
         let ne = p.num_ext_regs;
 
-        let (slots, columns) = match self.variant() {
+        let (slots, columns, prefetch) = match self.variant() {
             ConstraintVariant::Global => {
                 let regs = nb as usize + 3 * ne as usize;
                 let n_threads = thread_count(q, regs, THREADS).min(self.max_threads);
@@ -263,7 +269,11 @@ impl ConstraintKernel {
                 ctx.launch(b, cfg, "constraints_quotient")?;
                 return Ok(DeviceMatrix::from_parts(out, q, 3));
             }
-            ConstraintVariant::Shared { slots, columns } => (slots.min(MAX_SLOTS), columns),
+            ConstraintVariant::Shared {
+                slots,
+                columns,
+                prefetch,
+            } => (slots.min(MAX_SLOTS), columns, prefetch),
         };
 
         // v2 runs the forwarded program: registers below kb / ke in shared memory (numbered
@@ -332,6 +342,7 @@ impl ConstraintKernel {
                 .arg(&mut scratch)
                 .arg(&nb_g)
                 .arg(&n_threads64)
+                .arg(&prefetch)
                 .arg(&mut out);
             let cfg = LaunchConfig {
                 grid_dim: ((n_threads as u32).div_ceil(THREADS_V2), 1, 1),

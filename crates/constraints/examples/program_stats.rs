@@ -91,12 +91,13 @@ fn main() {
                     &ext_src[..4]
                 );
                 println!(
-                    "  base reg accesses {total_base}; distinct main operands {}; lowest-16/32/64/128 regs take {:.2}/{:.2}/{:.2}/{:.2}; hottest-16/32/64 {:.2}/{:.2}/{:.2}",
+                    "  base reg accesses {total_base}; distinct main operands {}; lowest-8/16/24/32/64 regs take {:.2}/{:.2}/{:.2}/{:.2}/{:.2}; hottest-16/32/64 {:.2}/{:.2}/{:.2}",
                     main_cols.len(),
+                    share(8, &base_reg_acc),
                     share(16, &base_reg_acc),
+                    share(24, &base_reg_acc),
                     share(32, &base_reg_acc),
                     share(64, &base_reg_acc),
-                    share(128, &base_reg_acc),
                     share(16, &sorted),
                     share(32, &sorted),
                     share(64, &sorted),

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
         constraints_quotient_v2(code.data(), (u32)code.size(), consts.data(), chal.data(),
                                 pub.data(), main_m.data(), main_w,
                                 columns ? cols.data() : nullptr, aux.data(), aux_w, frame.data(),
-                                log_q, log_d, row0, rows, kb, ke, scratch.data(), nb - kb, threads,
+                                log_q, log_d, row0, rows, kb, ke, scratch.data(), nb - kb, threads, 4,
                                 out.data());
       }
     }
