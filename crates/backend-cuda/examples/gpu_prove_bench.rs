@@ -121,24 +121,20 @@ fn main() {
         be.set_upload_mode(DEFAULT_UPLOAD_MODE);
         // the same proofs with each constraint kernel (v1 against the default)
         let mut by_kernel = Vec::new();
+        let v2 = |slots, columns, prefetch, rows_per_thread| ConstraintVariant::Shared {
+            slots,
+            columns,
+            prefetch,
+            rows_per_thread,
+        };
         for v in [
             ConstraintVariant::Global,
             DEFAULT_CONSTRAINT_VARIANT,
-            ConstraintVariant::Shared {
-                slots: 8,
-                columns: true,
-                prefetch: 0,
-            },
-            ConstraintVariant::Shared {
-                slots: 8,
-                columns: true,
-                prefetch: 32,
-            },
-            ConstraintVariant::Shared {
-                slots: 8,
-                columns: false,
-                prefetch: 16,
-            },
+            v2(8, true, 0, 1),
+            v2(8, true, 16, 1),
+            v2(8, true, 0, 2),
+            v2(16, true, 16, 2),
+            v2(8, false, 16, 2),
         ] {
             be.set_constraint_variant(v);
             let mut t_v = Vec::new();

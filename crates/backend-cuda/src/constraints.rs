@@ -46,11 +46,13 @@ pub enum ConstraintVariant {
     /// (base registers first, then extension registers, 3 words each; at most 48) in shared
     /// memory, the rest in the global scratch; with `columns`, current-row main operands from a
     /// column-major copy of each chunk of rows; with `prefetch` > 0, main operands that many
-    /// instructions ahead prefetched into L2.
+    /// instructions ahead prefetched into L2; `rows_per_thread` 1 or 2 (each instruction is
+    /// fetched and dispatched once for that many rows; slots × rows ≤ 48).
     Shared {
         slots: u32,
         columns: bool,
         prefetch: u32,
+        rows_per_thread: u32,
     },
 }
 
@@ -59,6 +61,7 @@ pub const DEFAULT_CONSTRAINT_VARIANT: ConstraintVariant = ConstraintVariant::Sha
     slots: 8,
     columns: true,
     prefetch: 16,
+    rows_per_thread: 2,
 };
 
 /// The constraint kernels, loaded from the embedded fatbin.
@@ -66,6 +69,7 @@ pub struct ConstraintKernel {
     _module: Arc<CudaModule>,
     func: CudaFunction,
     func_v2: CudaFunction,
+    func_v2x2: CudaFunction,
     rows_to_cols: CudaFunction,
     max_threads: usize,
     columns_bytes: usize,
@@ -139,6 +143,7 @@ impl ConstraintKernel {
         Ok(Self {
             func: load("constraints_quotient")?,
             func_v2: load("constraints_quotient_v2")?,
+            func_v2x2: load("constraints_quotient_v2x2")?,
             rows_to_cols: load("cp_rows_to_cols")?,
             _module: module,
             max_threads: usize::MAX,
@@ -237,7 +242,7 @@ impl ConstraintKernel {
         let nb = p.num_base_regs;
         let ne = p.num_ext_regs;
 
-        let (slots, columns, prefetch) = match self.variant() {
+        let (slots, columns, prefetch, rows_per_thread) = match self.variant() {
             ConstraintVariant::Global => {
                 let regs = nb as usize + 3 * ne as usize;
                 let n_threads = thread_count(q, regs, THREADS).min(self.max_threads);
@@ -273,7 +278,11 @@ impl ConstraintKernel {
                 slots,
                 columns,
                 prefetch,
-            } => (slots.min(MAX_SLOTS), columns, prefetch),
+                rows_per_thread,
+            } => {
+                let r = rows_per_thread.clamp(1, 2);
+                (slots.min(MAX_SLOTS / r), columns, prefetch, r)
+            }
         };
 
         // v2 runs the forwarded program: registers below kb / ke in shared memory (numbered
@@ -296,9 +305,16 @@ impl ConstraintKernel {
         } else {
             None
         };
-        let n_threads = thread_count(chunk, global_regs, THREADS_V2).min(self.max_threads);
+        let r = rows_per_thread as usize;
+        let n_threads =
+            thread_count(chunk.div_ceil(r), global_regs * r, THREADS_V2).min(self.max_threads);
         let mut scratch =
-            ctx.alloc_words(global_regs.max(1) * n_threads, "constraint registers")?;
+            ctx.alloc_words(global_regs.max(1) * r * n_threads, "constraint registers")?;
+        let func = if r == 2 {
+            &self.func_v2x2
+        } else {
+            &self.func_v2
+        };
         let n_threads64 = n_threads as u64;
         let chunk64 = chunk as u64;
         let null = 0u64;
@@ -318,7 +334,7 @@ impl ConstraintKernel {
                 };
                 ctx.launch(t, cfg, "cp_rows_to_cols")?;
             }
-            let mut b = ctx.func(&self.func_v2);
+            let mut b = ctx.func(func);
             b.arg(&program.code_fwd)
                 .arg(&n_instr)
                 .arg(&program.constants)
@@ -347,7 +363,7 @@ impl ConstraintKernel {
             let cfg = LaunchConfig {
                 grid_dim: ((n_threads as u32).div_ceil(THREADS_V2), 1, 1),
                 block_dim: (THREADS_V2, 1, 1),
-                shared_mem_bytes: shared_words * THREADS_V2 * 8,
+                shared_mem_bytes: shared_words * rows_per_thread * THREADS_V2 * 8,
             };
             ctx.launch(b, cfg, "constraints_quotient_v2")?;
         }

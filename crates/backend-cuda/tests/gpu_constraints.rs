@@ -158,7 +158,7 @@ fn compare(
 }
 
 /// Every kernel variant the parity tests run.
-const VARIANTS: [ConstraintVariant; 11] = [
+const VARIANTS: [ConstraintVariant; 17] = [
     ConstraintVariant::Global,
     shared(0, false, 0),
     shared(2, true, 0),
@@ -170,6 +170,12 @@ const VARIANTS: [ConstraintVariant; 11] = [
     shared(8, true, 32),
     shared(8, false, 16),
     shared(16, true, 16),
+    shared2(0, false, 0),
+    shared2(3, true, 5),
+    shared2(8, true, 0),
+    shared2(8, true, 16),
+    shared2(16, true, 16),
+    shared2(8, false, 16),
 ];
 
 const fn shared(slots: u32, columns: bool, prefetch: u32) -> ConstraintVariant {
@@ -177,6 +183,16 @@ const fn shared(slots: u32, columns: bool, prefetch: u32) -> ConstraintVariant {
         slots,
         columns,
         prefetch,
+        rows_per_thread: 1,
+    }
+}
+
+const fn shared2(slots: u32, columns: bool, prefetch: u32) -> ConstraintVariant {
+    ConstraintVariant::Shared {
+        slots,
+        columns,
+        prefetch,
+        rows_per_thread: 2,
     }
 }
 
@@ -363,15 +379,20 @@ fn keccak_variants_timing() {
         ConstraintVariant::Global,
         shared(8, true, 0),
         shared(24, true, 0),
-        shared(4, true, 16),
         shared(8, true, 8),
         shared(8, true, 16),
         shared(8, true, 32),
         shared(16, true, 16),
-        shared(24, true, 16),
-        shared(0, false, 16),
         shared(8, false, 16),
-        shared(8, false, 32),
+        shared2(0, true, 0),
+        shared2(4, true, 0),
+        shared2(8, true, 0),
+        shared2(4, true, 16),
+        shared2(8, true, 16),
+        shared2(8, true, 32),
+        shared2(16, true, 16),
+        shared2(24, true, 16),
+        shared2(8, false, 16),
         ConstraintVariant::Global,
     ];
     for log_n in [17usize, 16] {
