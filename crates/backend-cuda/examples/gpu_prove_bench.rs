@@ -7,8 +7,7 @@
 //!
 //! For Keccak it also profiles the main-trace commit (upload, LDE phases by CUDA events, tree),
 //! and every workload's whole proofs are timed once per trace upload mode (`UploadMode`) and
-//! once per constraint kernel (v1 `ConstraintVariant::Global`, the default, and v2 variants),
-//! each proof checked equal to the CPU's.
+//! once per constraint kernel (v1 `ConstraintVariant::Global` against the default).
 //!
 //!     gpu_prove_bench [--reps 3] [--out bench.md] [--quick]
 
@@ -121,21 +120,7 @@ fn main() {
         be.set_upload_mode(DEFAULT_UPLOAD_MODE);
         // the same proofs with each constraint kernel (v1 against the default)
         let mut by_kernel = Vec::new();
-        let v2 = |slots, columns, prefetch, rows_per_thread| ConstraintVariant::Shared {
-            slots,
-            columns,
-            prefetch,
-            rows_per_thread,
-        };
-        for v in [
-            ConstraintVariant::Global,
-            DEFAULT_CONSTRAINT_VARIANT,
-            v2(8, true, 0, 1),
-            v2(8, true, 16, 1),
-            v2(8, true, 0, 2),
-            v2(16, true, 16, 2),
-            v2(8, false, 16, 2),
-        ] {
+        for v in [ConstraintVariant::Global, DEFAULT_CONSTRAINT_VARIANT] {
             be.set_constraint_variant(v);
             let mut t_v = Vec::new();
             let mut same_v = true;

@@ -196,9 +196,7 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
 //   rest stay in the global scratch, numbered from kb / ke;
 // - current-row main operands come from a column-major copy of a chunk of rows (made by
 //   cp_rows_to_cols), so a warp's read of one column is 256 contiguous bytes instead of 32
-//   different rows' lines. Next-row operands (few) still come from the row-major matrix;
-// - an instruction's current-row main operands are loaded while the instruction before it runs,
-//   and (`prefetch` > 0) main operands `prefetch` instructions ahead are prefetched into L2.
+//   different rows' lines. Next-row operands (few) still come from the row-major matrix.
 // One launch covers the chunk of rows [row0, row0 + chunk); a thread takes rows t, t + n_threads...
 // of the chunk.
 
@@ -236,51 +234,16 @@ __device__ __forceinline__ void cp2_set(const CpRow2& r, u32 i, u64 v) {
     r.rb[(u64)(i - r.kb) * r.stride] = v;
 }
 
-// `pre`: this operand's current-row main value, loaded one instruction ahead (cp2_preload).
-__device__ __forceinline__ u64 cp2_base(const CpRow2& r, u32 w, u64 pre) {
+__device__ __forceinline__ u64 cp2_base(const CpRow2& r, u32 w) {
   u32 i = w & CP_MASK;
   switch (w >> CP_SHIFT) {
     case 0: return cp2_reg(r, i);
-    case 1: return pre;
+    case 1: return r.mc[(u64)i * r.mcs];
     case 2: return r.mn[i];
     case 3: return r.pub[i];
     case 4: return r.cst[i];
     case 5: return i == 0 ? r.s0 : (i == 1 ? r.s1 : r.s2);
     default: return r.last;  // CP_PREV
-  }
-}
-
-// Whether operand a / b of an instruction is a base operand (else none or an extension one).
-__device__ __forceinline__ bool cp2_base_a(u32 op) { return op <= CP_ACC; }
-__device__ __forceinline__ bool cp2_base_b(u32 op) {
-  return op <= CP_MUL || (op >= CP_EADDB && op <= CP_EMULB);
-}
-
-// The current-row main operands of `ins`, loaded before the instruction ahead of it runs (they
-// depend on nothing computed, so their latency overlaps that instruction).
-__device__ __forceinline__ void cp2_preload(const CpRow2& r, uint4 ins, u64& pa, u64& pb) {
-  pa = (cp2_base_a(ins.x) && (ins.z >> CP_SHIFT) == 1) ? r.mc[(u64)(ins.z & CP_MASK) * r.mcs] : 0;
-  pb = (cp2_base_b(ins.x) && (ins.w >> CP_SHIFT) == 1) ? r.mc[(u64)(ins.w & CP_MASK) * r.mcs] : 0;
-}
-
-__device__ __forceinline__ void cp2_prefetch_addr(const u64* p) {
-#ifdef __CUDA_ARCH__
-  asm volatile("prefetch.L2 [%0];" ::"l"(p));
-#else
-  (void)p;
-#endif
-}
-
-// Prefetch into L2 the main operands (current or next row) of an instruction further ahead.
-__device__ __forceinline__ void cp2_prefetch(const CpRow2& r, uint4 ins) {
-  u32 ka = ins.z >> CP_SHIFT, kb = ins.w >> CP_SHIFT;
-  if (cp2_base_a(ins.x)) {
-    if (ka == 1) cp2_prefetch_addr(r.mc + (u64)(ins.z & CP_MASK) * r.mcs);
-    if (ka == 2) cp2_prefetch_addr(r.mn + (ins.z & CP_MASK));
-  }
-  if (cp2_base_b(ins.x)) {
-    if (kb == 1) cp2_prefetch_addr(r.mc + (u64)(ins.w & CP_MASK) * r.mcs);
-    if (kb == 2) cp2_prefetch_addr(r.mn + (ins.w & CP_MASK));
   }
 }
 
@@ -343,182 +306,98 @@ extern "C" __global__ void __launch_bounds__(256) cp_rows_to_cols(const u64* __r
   }
 }
 
-// As constraints_quotient, for rows [row0, row0 + chunk) of the quotient domain, R rows per
-// thread: thread `tid` takes rows t + k * n_threads (k < R) for t = tid, tid + R n_threads, ...
-// and interprets each instruction for its R rows at once (one fetch and dispatch; R independent
-// chains the scheduler can overlap). Sub-row k is a virtual thread of its own: shared slot s at
-// cp_smem[(s R + k) blockDim + x], global register i at scratch[(i - kb) R n_threads + tid +
-// k n_threads]. `main_cols`: the chunk's main rows column-major (chunk words per column), or null
-// to read current rows from the row-major `main` too. Dynamic shared memory: (kb + 3 ke) R
-// blockDim.x words. scratch: (nb - kb + 3 (ne - ke)) R n_threads words (nb_g = nb - kb).
-#define CP_EACH(...) \
-  _Pragma("unroll") for (int k = 0; k < R; k++) { __VA_ARGS__; }
-
-template <int R>
-__device__ __forceinline__ void cp2_rows(
+// As constraints_quotient, for rows [row0, row0 + chunk) of the quotient domain. `main_cols`:
+// the chunk's main rows column-major (chunk words per column), or null to read current rows from
+// the row-major `main` too. Dynamic shared memory: (kb + 3 ke) * blockDim.x words. scratch:
+// (nb - kb + 3 (ne - ke)) * n_threads words (nb_g = nb - kb global base registers).
+extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
     const u64* __restrict__ chal, const u64* __restrict__ pub, const u64* __restrict__ main,
     u32 main_w, const u64* __restrict__ main_cols, const u64* __restrict__ aux, u32 aux_w,
     const u64* __restrict__ frame, u32 log_q, u32 log_d, u64 row0, u64 chunk, u32 kb, u32 ke,
-    u64* __restrict__ scratch, u32 nb_g, u64 n_threads, u32 prefetch, u64* __restrict__ out) {
+    u64* __restrict__ scratch, u32 nb_g, u64 n_threads, u64* __restrict__ out) {
   u64 tid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (tid >= n_threads) return;
   const u64 q = 1ull << log_q;
   const u64 parts = 1ull << log_d;
   const u64 shift = frame[CPF_SHIFT], omega_q = frame[CPF_OMEGA_Q];
   const u64 w_inv = frame[CPF_OMEGA_INV], n_inv = frame[CPF_N_INV];
-  const u64 vstride = (u64)R * n_threads;  // global registers: one per virtual thread
-  CpRow2 r[R];
-  CP_EACH({
-    r[k].pub = pub;
-    r[k].cst = consts;
-    r[k].chal = chal;
-    r[k].smo = k * blockDim.x + threadIdx.x;
-    r[k].sms = R * blockDim.x;
-    r[k].kb = kb;
-    r[k].ke = ke;
-    r[k].stride = vstride;
-    r[k].rb = scratch + tid + k * n_threads;
-    r[k].re = scratch + (u64)nb_g * vstride + tid + k * n_threads;
-  });
-  for (u64 t = tid; t < chunk; t += vstride) {
-    u64 part[R];
-    bool valid[R];
-    CP_EACH({
-      u64 tk = t + k * n_threads;
-      valid[k] = tk < chunk;
-      if (!valid[k]) tk = t;  // a spare lane: reads row t, writes nothing
-      u64 j = row0 + tk;
-      u64 kk = bitrev_bits(j, log_q);
-      part[k] = kk & (parts - 1);
-      u64 nj = bitrev_bits((kk + parts) & (q - 1), log_q);
-      // Selectors at x = g * omega_q^kk (docs/PROTOCOL.md 5.4), one inversion for both
-      u64 x = gl_mul(shift, cp_pow(omega_q, kk));
-      u64 zh = frame[CPF_ZH + part[k]];
-      u64 a = gl_sub(x, 1), b = gl_sub(x, w_inv);
-      u64 inv = cp_pow(gl_mul(a, b), GL_P - 2);
-      r[k].s0 = gl_mul(gl_mul(zh, gl_mul(inv, b)), n_inv);
-      r[k].s1 = gl_mul(gl_mul(gl_mul(zh, gl_mul(inv, a)), w_inv), n_inv);
-      r[k].s2 = b;
-      if (main_cols) {
-        r[k].mc = main_cols + tk;
-        r[k].mcs = chunk;
-      } else {
-        r[k].mc = main + j * main_w;
-        r[k].mcs = 1;
-      }
-      r[k].mn = main + nj * main_w;
-      r[k].ac = aux + j * aux_w;
-      r[k].an = aux + nj * aux_w;
-      r[k].last = 0;
-    });
-    gl3 acc[R];
-    CP_EACH(acc[k] = (gl3{0, 0, 0}));
+  CpRow2 r;
+  r.pub = pub;
+  r.cst = consts;
+  r.chal = chal;
+  r.smo = threadIdx.x;
+  r.sms = blockDim.x;
+  r.kb = kb;
+  r.ke = ke;
+  r.stride = n_threads;
+  r.rb = scratch + tid;
+  r.re = scratch + (u64)nb_g * n_threads + tid;
+  for (u64 t = tid; t < chunk; t += n_threads) {
+    u64 j = row0 + t;
+    u64 k = bitrev_bits(j, log_q);
+    u64 part = k & (parts - 1);
+    u64 nj = bitrev_bits((k + parts) & (q - 1), log_q);
+    u64 x = gl_mul(shift, cp_pow(omega_q, k));
+    u64 zh = frame[CPF_ZH + part];
+    u64 a = gl_sub(x, 1), b = gl_sub(x, w_inv);
+    u64 inv = cp_pow(gl_mul(a, b), GL_P - 2);
+    r.s0 = gl_mul(gl_mul(zh, gl_mul(inv, b)), n_inv);
+    r.s1 = gl_mul(gl_mul(gl_mul(zh, gl_mul(inv, a)), w_inv), n_inv);
+    r.s2 = b;
+    if (main_cols) {
+      r.mc = main_cols + t;
+      r.mcs = chunk;
+    } else {
+      r.mc = main + j * main_w;
+      r.mcs = 1;
+    }
+    r.mn = main + nj * main_w;
+    r.ac = aux + j * aux_w;
+    r.an = aux + nj * aux_w;
+    r.last = 0;
+    gl3 acc{0, 0, 0};
     uint4 next = code[0];
-    u64 pa[R], pb[R];
-    CP_EACH(cp2_preload(r[k], next, pa[k], pb[k]));
-    if (prefetch)
-      for (u32 f = 0; f < prefetch && f < n_instr; f++) {
-        uint4 fi = code[f];
-        CP_EACH(cp2_prefetch(r[k], fi));
-      }
     for (u32 pc = 0; pc < n_instr; pc++) {
       uint4 ins = next;
-      u64 va[R], vb[R];
-      CP_EACH({
-        va[k] = pa[k];
-        vb[k] = pb[k];
-      });
-      if (pc + 1 < n_instr) {
-        next = code[pc + 1];
-        CP_EACH(cp2_preload(r[k], next, pa[k], pb[k]));
-      }
-      if (prefetch && pc + prefetch < n_instr) {
-        uint4 fi = code[pc + prefetch];
-        CP_EACH(cp2_prefetch(r[k], fi));
-      }
+      if (pc + 1 < n_instr) next = code[pc + 1];
       switch (ins.x) {
-        case CP_ADD:
-          CP_EACH(cp2_put(r[k], ins.y, gl_add(cp2_base(r[k], ins.z, va[k]), cp2_base(r[k], ins.w, vb[k]))));
-          break;
-        case CP_SUB:
-          CP_EACH(cp2_put(r[k], ins.y, gl_sub(cp2_base(r[k], ins.z, va[k]), cp2_base(r[k], ins.w, vb[k]))));
-          break;
-        case CP_MUL:
-          CP_EACH(cp2_put(r[k], ins.y, gl_mul(cp2_base(r[k], ins.z, va[k]), cp2_base(r[k], ins.w, vb[k]))));
-          break;
-        case CP_NEG: CP_EACH(cp2_put(r[k], ins.y, gl_neg(cp2_base(r[k], ins.z, va[k])))); break;
+        case CP_ADD: cp2_put(r, ins.y, gl_add(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_SUB: cp2_put(r, ins.y, gl_sub(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_MUL: cp2_put(r, ins.y, gl_mul(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_NEG: cp2_put(r, ins.y, gl_neg(cp2_base(r, ins.z))); break;
         case CP_ACC: {
           const u64* c = chal + 3 * (u64)ins.y;
-          gl3 cv{c[0], c[1], c[2]};
-          CP_EACH(acc[k] = gl3_add(acc[k], gl3_scale(cv, cp2_base(r[k], ins.z, va[k]))));
+          acc = gl3_add(acc, gl3_scale(gl3{c[0], c[1], c[2]}, cp2_base(r, ins.z)));
           break;
         }
         case CP_EACC: {
           const u64* c = chal + 3 * (u64)ins.y;
-          gl3 cv{c[0], c[1], c[2]};
-          CP_EACH(acc[k] = gl3_add(acc[k], gl3_mul(cv, cp2_ext(r[k], ins.z))));
+          acc = gl3_add(acc, gl3_mul(gl3{c[0], c[1], c[2]}, cp2_ext(r, ins.z)));
           break;
         }
-        case CP_EADD:
-          CP_EACH(cp2_set_ext(r[k], ins.y, gl3_add(cp2_ext(r[k], ins.z), cp2_ext(r[k], ins.w))));
+        case CP_EADD: cp2_set_ext(r, ins.y, gl3_add(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
+        case CP_ESUB: cp2_set_ext(r, ins.y, gl3_sub(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
+        case CP_EMUL: cp2_set_ext(r, ins.y, gl3_mul(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
+        case CP_EADDB: {
+          gl3 v = cp2_ext(r, ins.z);
+          v.c0 = gl_add(v.c0, cp2_base(r, ins.w));
+          cp2_set_ext(r, ins.y, v);
           break;
-        case CP_ESUB:
-          CP_EACH(cp2_set_ext(r[k], ins.y, gl3_sub(cp2_ext(r[k], ins.z), cp2_ext(r[k], ins.w))));
+        }
+        case CP_ESUBB: {
+          gl3 v = cp2_ext(r, ins.z);
+          v.c0 = gl_sub(v.c0, cp2_base(r, ins.w));
+          cp2_set_ext(r, ins.y, v);
           break;
-        case CP_EMUL:
-          CP_EACH(cp2_set_ext(r[k], ins.y, gl3_mul(cp2_ext(r[k], ins.z), cp2_ext(r[k], ins.w))));
-          break;
-        case CP_EADDB:
-          CP_EACH({
-            gl3 v = cp2_ext(r[k], ins.z);
-            v.c0 = gl_add(v.c0, cp2_base(r[k], ins.w, vb[k]));
-            cp2_set_ext(r[k], ins.y, v);
-          });
-          break;
-        case CP_ESUBB:
-          CP_EACH({
-            gl3 v = cp2_ext(r[k], ins.z);
-            v.c0 = gl_sub(v.c0, cp2_base(r[k], ins.w, vb[k]));
-            cp2_set_ext(r[k], ins.y, v);
-          });
-          break;
-        case CP_EMULB:
-          CP_EACH(cp2_set_ext(r[k], ins.y, gl3_scale(cp2_ext(r[k], ins.z), cp2_base(r[k], ins.w, vb[k]))));
-          break;
+        }
+        case CP_EMULB: cp2_set_ext(r, ins.y, gl3_scale(cp2_ext(r, ins.z), cp2_base(r, ins.w))); break;
         default: break;  // unreachable for validated programs
       }
     }
-    CP_EACH({
-      if (valid[k]) {
-        gl3 v = gl3_scale(acc[k], frame[CPF_ZH_INV + part[k]]);
-        u64 j = row0 + t + k * n_threads;
-        out[3 * j] = v.c0;
-        out[3 * j + 1] = v.c1;
-        out[3 * j + 2] = v.c2;
-      }
-    });
+    acc = gl3_scale(acc, frame[CPF_ZH_INV + part]);
+    out[3 * j] = acc.c0;
+    out[3 * j + 1] = acc.c1;
+    out[3 * j + 2] = acc.c2;
   }
-}
-
-#define CP2_PARAMS                                                                             \
-  const uint4 *__restrict__ code, u32 n_instr, const u64 *__restrict__ consts,                 \
-      const u64 *__restrict__ chal, const u64 *__restrict__ pub, const u64 *__restrict__ main, \
-      u32 main_w, const u64 *__restrict__ main_cols, const u64 *__restrict__ aux, u32 aux_w,   \
-      const u64 *__restrict__ frame, u32 log_q, u32 log_d, u64 row0, u64 chunk, u32 kb,        \
-      u32 ke, u64 *__restrict__ scratch, u32 nb_g, u64 n_threads, u32 prefetch,                \
-      u64 *__restrict__ out
-#define CP2_ARGS                                                                            \
-  code, n_instr, consts, chal, pub, main, main_w, main_cols, aux, aux_w, frame, log_q, log_d, \
-      row0, chunk, kb, ke, scratch, nb_g, n_threads, prefetch, out
-
-// One row per thread: 64 registers, 8 blocks of 128 per SM.
-extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(CP2_PARAMS) {
-  cp2_rows<1>(CP2_ARGS);
-}
-
-// Two rows per thread: 128 registers, 4 blocks of 128 per SM (the same rows in flight, half
-// the fetch and dispatch per row, two independent chains per thread).
-extern "C" __global__ void __launch_bounds__(128, 4) constraints_quotient_v2x2(CP2_PARAMS) {
-  cp2_rows<2>(CP2_ARGS);
 }

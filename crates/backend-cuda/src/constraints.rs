@@ -42,26 +42,17 @@ fn shape(msg: impl Into<String>) -> CudaError {
 pub enum ConstraintVariant {
     /// v1: every register in the global scratch, main rows read row-major.
     Global,
-    /// v2 (the forwarded program): registers of the program's `slots` hottest words per thread
-    /// (base registers first, then extension registers, 3 words each; at most 48) in shared
-    /// memory, the rest in the global scratch; with `columns`, current-row main operands from a
-    /// column-major copy of each chunk of rows; with `prefetch` > 0, main operands that many
-    /// instructions ahead prefetched into L2; `rows_per_thread` 1 or 2 (each instruction is
-    /// fetched and dispatched once for that many rows; slots × rows ≤ 48).
-    Shared {
-        slots: u32,
-        columns: bool,
-        prefetch: u32,
-        rows_per_thread: u32,
-    },
+    /// v2: registers of the program's `slots` hottest words per thread (base registers first,
+    /// then extension registers, 3 words each; at most 48) in shared memory, the rest in the
+    /// global scratch; with `columns`, current-row main operands from a column-major copy of each
+    /// chunk of rows.
+    Shared { slots: u32, columns: bool },
 }
 
 /// The variant a new kernel handle runs.
 pub const DEFAULT_CONSTRAINT_VARIANT: ConstraintVariant = ConstraintVariant::Shared {
-    slots: 8,
+    slots: 24,
     columns: true,
-    prefetch: 16,
-    rows_per_thread: 2,
 };
 
 /// The constraint kernels, loaded from the embedded fatbin.
@@ -69,7 +60,6 @@ pub struct ConstraintKernel {
     _module: Arc<CudaModule>,
     func: CudaFunction,
     func_v2: CudaFunction,
-    func_v2x2: CudaFunction,
     rows_to_cols: CudaFunction,
     max_threads: usize,
     columns_bytes: usize,
@@ -143,7 +133,6 @@ impl ConstraintKernel {
         Ok(Self {
             func: load("constraints_quotient")?,
             func_v2: load("constraints_quotient_v2")?,
-            func_v2x2: load("constraints_quotient_v2x2")?,
             rows_to_cols: load("cp_rows_to_cols")?,
             _module: module,
             max_threads: usize::MAX,
@@ -242,7 +231,7 @@ impl ConstraintKernel {
         let nb = p.num_base_regs;
         let ne = p.num_ext_regs;
 
-        let (slots, columns, prefetch, rows_per_thread) = match self.variant() {
+        let (slots, columns) = match self.variant() {
             ConstraintVariant::Global => {
                 let regs = nb as usize + 3 * ne as usize;
                 let n_threads = thread_count(q, regs, THREADS).min(self.max_threads);
@@ -274,15 +263,7 @@ impl ConstraintKernel {
                 ctx.launch(b, cfg, "constraints_quotient")?;
                 return Ok(DeviceMatrix::from_parts(out, q, 3));
             }
-            ConstraintVariant::Shared {
-                slots,
-                columns,
-                prefetch,
-                rows_per_thread,
-            } => {
-                let r = rows_per_thread.clamp(1, 2);
-                (slots.min(MAX_SLOTS / r), columns, prefetch, r)
-            }
+            ConstraintVariant::Shared { slots, columns } => (slots.min(MAX_SLOTS), columns),
         };
 
         // v2 runs the forwarded program: registers below kb / ke in shared memory (numbered
@@ -305,16 +286,9 @@ impl ConstraintKernel {
         } else {
             None
         };
-        let r = rows_per_thread as usize;
-        let n_threads =
-            thread_count(chunk.div_ceil(r), global_regs * r, THREADS_V2).min(self.max_threads);
+        let n_threads = thread_count(chunk, global_regs, THREADS_V2).min(self.max_threads);
         let mut scratch =
-            ctx.alloc_words(global_regs.max(1) * r * n_threads, "constraint registers")?;
-        let func = if r == 2 {
-            &self.func_v2x2
-        } else {
-            &self.func_v2
-        };
+            ctx.alloc_words(global_regs.max(1) * n_threads, "constraint registers")?;
         let n_threads64 = n_threads as u64;
         let chunk64 = chunk as u64;
         let null = 0u64;
@@ -334,7 +308,7 @@ impl ConstraintKernel {
                 };
                 ctx.launch(t, cfg, "cp_rows_to_cols")?;
             }
-            let mut b = ctx.func(func);
+            let mut b = ctx.func(&self.func_v2);
             b.arg(&program.code_fwd)
                 .arg(&n_instr)
                 .arg(&program.constants)
@@ -358,12 +332,11 @@ impl ConstraintKernel {
                 .arg(&mut scratch)
                 .arg(&nb_g)
                 .arg(&n_threads64)
-                .arg(&prefetch)
                 .arg(&mut out);
             let cfg = LaunchConfig {
                 grid_dim: ((n_threads as u32).div_ceil(THREADS_V2), 1, 1),
                 block_dim: (THREADS_V2, 1, 1),
-                shared_mem_bytes: shared_words * rows_per_thread * THREADS_V2 * 8,
+                shared_mem_bytes: shared_words * THREADS_V2 * 8,
             };
             ctx.launch(b, cfg, "constraints_quotient_v2")?;
         }

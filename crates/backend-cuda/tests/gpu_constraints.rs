@@ -158,43 +158,29 @@ fn compare(
 }
 
 /// Every kernel variant the parity tests run.
-const VARIANTS: [ConstraintVariant; 17] = [
+const VARIANTS: [ConstraintVariant; 6] = [
     ConstraintVariant::Global,
-    shared(0, false, 0),
-    shared(2, true, 0),
-    shared(24, true, 0),
-    shared(24, false, 3),
-    shared(48, true, 1),
-    shared(8, true, 0),
-    shared(8, true, 16),
-    shared(8, true, 32),
-    shared(8, false, 16),
-    shared(16, true, 16),
-    shared2(0, false, 0),
-    shared2(3, true, 5),
-    shared2(8, true, 0),
-    shared2(8, true, 16),
-    shared2(16, true, 16),
-    shared2(8, false, 16),
+    ConstraintVariant::Shared {
+        slots: 0,
+        columns: false,
+    },
+    ConstraintVariant::Shared {
+        slots: 2,
+        columns: true,
+    },
+    ConstraintVariant::Shared {
+        slots: 24,
+        columns: true,
+    },
+    ConstraintVariant::Shared {
+        slots: 24,
+        columns: false,
+    },
+    ConstraintVariant::Shared {
+        slots: 48,
+        columns: true,
+    },
 ];
-
-const fn shared(slots: u32, columns: bool, prefetch: u32) -> ConstraintVariant {
-    ConstraintVariant::Shared {
-        slots,
-        columns,
-        prefetch,
-        rows_per_thread: 1,
-    }
-}
-
-const fn shared2(slots: u32, columns: bool, prefetch: u32) -> ConstraintVariant {
-    ConstraintVariant::Shared {
-        slots,
-        columns,
-        prefetch,
-        rows_per_thread: 2,
-    }
-}
 
 /// Random rows (twice the quotient domain, so only the prefix must be read).
 fn random_rows(
@@ -377,22 +363,38 @@ fn keccak_variants_timing() {
     let dev = DeviceConstraintProgram::upload(&ctx, &c.program).unwrap();
     let variants = [
         ConstraintVariant::Global,
-        shared(8, true, 0),
-        shared(24, true, 0),
-        shared(8, true, 8),
-        shared(8, true, 16),
-        shared(8, true, 32),
-        shared(16, true, 16),
-        shared(8, false, 16),
-        shared2(0, true, 0),
-        shared2(4, true, 0),
-        shared2(8, true, 0),
-        shared2(4, true, 16),
-        shared2(8, true, 16),
-        shared2(8, true, 32),
-        shared2(16, true, 16),
-        shared2(24, true, 16),
-        shared2(8, false, 16),
+        ConstraintVariant::Shared {
+            slots: 0,
+            columns: false,
+        },
+        ConstraintVariant::Shared {
+            slots: 0,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 24,
+            columns: false,
+        },
+        ConstraintVariant::Shared {
+            slots: 8,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 16,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 24,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 32,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 48,
+            columns: true,
+        },
         ConstraintVariant::Global,
     ];
     for log_n in [17usize, 16] {

@@ -24,7 +24,7 @@ static Dim3 blockIdx, blockDim, threadIdx;
 
 // constraints_quotient_v2's dynamic shared memory: threads run one after another, each in its
 // own slots, and every register is written before it is read in a row.
-u64 cp_smem[64 * 128 * 2];  // defines the kernel's `extern __shared__` array
+u64 cp_smem[64 * 128];  // defines the kernel's `extern __shared__` array
 
 static std::vector<u64> words;
 static size_t pos = 0;
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   u32 nb = (u32)next(), ne = (u32)next();
   u64 n_threads = next();
   // Trailing words (optional): variant (0 = constraints_quotient, 1 = v2), kb, ke, columns,
-  // chunk rows, rows per thread (1: constraints_quotient_v2, 2: constraints_quotient_v2x2).
+  // chunk rows.
   u64 variant = pos < words.size() ? next() : 0;
   std::vector<u64> out(3ull << log_q);
   if (variant == 0) {
@@ -79,9 +79,8 @@ int main(int argc, char** argv) {
     u32 kb = (u32)next(), ke = (u32)next();
     bool columns = next() != 0;
     u64 chunk = next();
-    u64 rows_per_thread = next();
     u32 block = 128;
-    if ((kb + 3 * ke) > 64 || (rows_per_thread != 1 && rows_per_thread != 2)) return 3;
+    if ((kb + 3 * ke) > 64) return 3;
     u64 q = 1ull << log_q;
     for (u64 row0 = 0; row0 < q; row0 += chunk) {
       u64 rows = chunk < q - row0 ? chunk : q - row0;
@@ -91,25 +90,17 @@ int main(int argc, char** argv) {
         for (u64 t = 0; t < rows; t++)
           for (u32 c = 0; c < main_w; c++) cols[c * rows + t] = main_m[(row0 + t) * main_w + c];
       }
-      u64 want = (rows + rows_per_thread - 1) / rows_per_thread;
-      u64 threads = n_threads < want ? n_threads : want;
-      std::vector<u64> scratch((nb - kb + 3 * (u64)(ne - ke)) * rows_per_thread * threads + 1);
+      u64 threads = n_threads < rows ? n_threads : rows;
+      std::vector<u64> scratch((nb - kb + 3 * (u64)(ne - ke)) * threads + 1);
       blockDim = Dim3{block, 1, 1};
       for (u64 t = 0; t < (threads + block - 1) / block * block; t++) {
         blockIdx = Dim3{(unsigned)(t / block), 0, 0};
         threadIdx = Dim3{(unsigned)(t % block), 0, 0};
-        if (rows_per_thread == 1)
-          constraints_quotient_v2(code.data(), (u32)code.size(), consts.data(), chal.data(),
-                                  pub.data(), main_m.data(), main_w,
-                                  columns ? cols.data() : nullptr, aux.data(), aux_w,
-                                  frame.data(), log_q, log_d, row0, rows, kb, ke, scratch.data(),
-                                  nb - kb, threads, 4, out.data());
-        else
-          constraints_quotient_v2x2(code.data(), (u32)code.size(), consts.data(), chal.data(),
-                                    pub.data(), main_m.data(), main_w,
-                                    columns ? cols.data() : nullptr, aux.data(), aux_w,
-                                    frame.data(), log_q, log_d, row0, rows, kb, ke,
-                                    scratch.data(), nb - kb, threads, 4, out.data());
+        constraints_quotient_v2(code.data(), (u32)code.size(), consts.data(), chal.data(),
+                                pub.data(), main_m.data(), main_w,
+                                columns ? cols.data() : nullptr, aux.data(), aux_w, frame.data(),
+                                log_q, log_d, row0, rows, kb, ke, scratch.data(), nb - kb, threads,
+                                out.data());
       }
     }
   }
