@@ -2,7 +2,7 @@
 //! composition challenge: `acc = Σ_i α^i · C_i` in the order the AIR asserts them.
 
 use p3_air::{AirBuilder, RowWindow};
-use p3_field::PrimeCharacteristicRing;
+use p3_field::{PackedValue, PrimeCharacteristicRing};
 use rstark_field::{EF, F};
 
 /// Values of the three row selectors at one point.
@@ -301,6 +301,18 @@ impl<'a> AirBuilder for PackedRowFolder<'a> {
 
     #[inline(always)]
     fn assert_zero<I: Into<PackedF>>(&mut self, x: I) {
+        if PackedF::WIDTH == 1 {
+            // One lane (no SIMD target features): multiply-adding at once measured faster
+            // than buffering (composition 1347 -> 1297 ms at 2^15 × 2633, 2 threads).
+            let x = x.into();
+            for (acc, coeffs) in self.acc.iter_mut().zip(self.alpha_coeffs) {
+                if let Some(&a) = coeffs.get(self.index) {
+                    *acc += x * a;
+                }
+            }
+            self.index += 1;
+            return;
+        }
         self.pending[self.num_pending] = x.into();
         self.num_pending += 1;
         self.index += 1;
@@ -318,7 +330,7 @@ impl<'a> AirBuilder for PackedRowFolder<'a> {
 /// sums the 128-bit products; with SIMD lanes p3's packed mixed dot product does the same per lane.
 #[inline(always)]
 fn fold_dot(x: &[PackedF; FOLD_BATCH], c: &[F; FOLD_BATCH]) -> PackedF {
-    use p3_field::{Algebra, PackedValue};
+    use p3_field::Algebra;
     if PackedF::WIDTH == 1
         && let Some(c) = PackedF::pack_slice(c).first_chunk::<FOLD_BATCH>()
     {

@@ -1,9 +1,21 @@
 //! Constraint count and degree, read from p3's symbolic builder.
 
-use p3_air::{Air, AirLayout, BaseAir, SymbolicAirBuilder};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use p3_air::{
+    Air, AirLayout, BaseAir, BaseEntry, BaseLeaf, SymbolicAirBuilder, SymbolicExpr,
+    SymbolicExpression,
+};
 use rstark_field::F;
 
 use crate::Table;
+
+/// Public values the symbolic evaluation offers beyond those the table is proved with, so that
+/// an AIR reading more than it is given (e.g. one that does not declare its count) is caught by
+/// [`ConstraintInfo::public_values_read`] instead of indexing out of bounds in its own code.
+/// (An AIR reading this far past its given values still panics there.)
+pub const PUBLIC_VALUES_SLACK: usize = 1 << 10;
 
 /// What the symbolic evaluation of a table's AIR tells the prover and verifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,10 +25,13 @@ pub struct ConstraintInfo {
     /// Largest constraint degree (selectors `is_first_row`/`is_last_row` count 1,
     /// `is_transition` counts 0, as in p3).
     pub max_degree: usize,
+    /// One past the largest public-value index the constraints read (0 if they read none).
+    pub public_values_read: usize,
 }
 
 /// Evaluates `air` symbolically. `num_public_values` is the number of public values the table
-/// is proved with (the builder must offer at least as many as the AIR reads).
+/// is proved with; the builder offers [`PUBLIC_VALUES_SLACK`] more (and at least the AIR's
+/// declared count), and `public_values_read` says how many the constraints use.
 pub fn constraint_info(air: &dyn Table, num_public_values: usize) -> ConstraintInfo {
     let constraints = symbolic_constraints(air, num_public_values);
     ConstraintInfo {
@@ -26,6 +41,7 @@ pub fn constraint_info(air: &dyn Table, num_public_values: usize) -> ConstraintI
             .map(|c| c.degree_multiple())
             .max()
             .unwrap_or(0),
+        public_values_read: public_values_read(&constraints),
     }
 }
 
@@ -38,10 +54,41 @@ pub fn symbolic_constraints(
     let layout = AirLayout {
         preprocessed_width: 0,
         main_width: BaseAir::<F>::width(air),
-        num_public_values: num_public_values.max(BaseAir::<F>::num_public_values(air)),
+        num_public_values: num_public_values.max(BaseAir::<F>::num_public_values(air))
+            + PUBLIC_VALUES_SLACK,
         ..Default::default()
     };
     let mut builder = SymbolicAirBuilder::<F>::new(layout);
     Air::<SymbolicAirBuilder<F>>::eval(air, &mut builder);
     builder.base_constraints()
+}
+
+/// One past the largest public-value index in `constraints`. Shared subtrees are visited once.
+fn public_values_read(constraints: &[SymbolicExpression<F>]) -> usize {
+    let mut seen: HashSet<*const SymbolicExpression<F>> = HashSet::new();
+    let mut stack: Vec<&SymbolicExpression<F>> = constraints.iter().collect();
+    let mut read = 0;
+    while let Some(e) = stack.pop() {
+        match e {
+            SymbolicExpr::Leaf(BaseLeaf::Variable(v)) if v.entry == BaseEntry::Public => {
+                read = read.max(v.index + 1);
+            }
+            SymbolicExpr::Leaf(_) => {}
+            SymbolicExpr::Neg { x, .. } => {
+                if seen.insert(Arc::as_ptr(x)) {
+                    stack.push(x);
+                }
+            }
+            SymbolicExpr::Add { x, y, .. }
+            | SymbolicExpr::Sub { x, y, .. }
+            | SymbolicExpr::Mul { x, y, .. } => {
+                for c in [x, y] {
+                    if seen.insert(Arc::as_ptr(c)) {
+                        stack.push(c);
+                    }
+                }
+            }
+        }
+    }
+    read
 }

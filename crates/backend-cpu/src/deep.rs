@@ -19,9 +19,11 @@ pub(crate) fn deep_codeword(
         return Err(BackendError::BadInput("DEEP: matrix heights differ".into()));
     }
     let points = coset_points(log_size, GENERATOR);
-    let mut denoms = Vec::with_capacity(2 * size);
-    denoms.extend(points.iter().map(|&x| EF::from(x) - inp.z));
-    denoms.extend(points.iter().map(|&x| EF::from(x) - inp.z_next));
+    let denoms: Vec<EF> = points
+        .par_iter()
+        .map(|&x| EF::from(x) - inp.z)
+        .chain(points.par_iter().map(|&x| EF::from(x) - inp.z_next))
+        .collect();
     let inv = batch_inverse(&denoms);
     let coeffs = inp.coeffs;
     let total: usize = inp.matrices.iter().map(|m| m.lde.width).sum();

@@ -3,7 +3,7 @@
 use p3_dft::{Radix2DitParallel, TwoAdicSubgroupDft};
 use p3_matrix::dense::RowMajorMatrix;
 use rayon::prelude::*;
-use rstark_field::{F, omega};
+use rstark_field::{F, PrimeCharacteristicRing, omega};
 use rstark_merkle::MerkleTree;
 use rstark_poly::{RowMajor, bit_reverse};
 use rstark_protocol::{BackendError, MerkleOpening};
@@ -28,14 +28,20 @@ pub(crate) fn coset_coefficients(bitrev_values: &[F], width: usize, shift: F) ->
 
 /// The points shift·ω_log_size^{bitrev(j)} of a bit-reversed coset, j = 0 … 2^log_size − 1.
 pub(crate) fn coset_points(log_size: usize, shift: F) -> Vec<F> {
+    const CHUNK: usize = 1 << 12;
     let size = 1usize << log_size;
     let w = omega(log_size);
-    let mut natural = Vec::with_capacity(size);
-    let mut x = shift;
-    for _ in 0..size {
-        natural.push(x);
-        x *= w;
-    }
+    let mut natural = vec![F::ZERO; size];
+    natural
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, out)| {
+            let mut x = shift * w.exp_u64((c * CHUNK) as u64);
+            for o in out {
+                *o = x;
+                x *= w;
+            }
+        });
     (0..size)
         .into_par_iter()
         .map(|j| natural[bit_reverse(j, log_size)])

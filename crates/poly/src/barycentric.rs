@@ -126,12 +126,13 @@ fn eval_on_coset(
                 .collect();
         }
     }
+    let chunk_rows = sum_chunk_rows(n, width);
     let sum = values
-        .par_chunks(CHUNK_ROWS * width)
+        .par_chunks(chunk_rows * width)
         .enumerate()
         .map(|(chunk, rows)| {
             let count = rows.len() / width;
-            let xs = points(chunk * CHUNK_ROWS, count);
+            let xs = points(chunk * chunk_rows, count);
             let denoms: Vec<EF> = xs.iter().map(|&x| z - x).collect();
             let inv = batch_multiplicative_inverse(&denoms);
             let weights: Vec<[u64; 3]> = inv
@@ -164,6 +165,16 @@ fn eval_on_coset(
         );
     let scale = (z_n - EF::from(shift_n)) * (F::from_usize(n) * shift_n).inverse();
     sum.into_iter().map(|s| s * scale).collect()
+}
+
+/// Rows per task of the barycentric sums: at least 4 tasks per thread (16 threads get 64 tasks
+/// for 2^16 rows; 4096-row tasks gave them one each, so one slow thread held up the phase), at
+/// most 4096 rows, and at least ~2^18 elements so a task's accumulators (3 wide words per
+/// column) are small next to its rows.
+fn sum_chunk_rows(n: usize, width: usize) -> usize {
+    let per_thread = n / (4 * rayon::current_num_threads()).max(1);
+    let min_rows = ((1usize << 18) / width.max(1)).max(16);
+    per_thread.clamp(min_rows.min(CHUNK_ROWS), CHUNK_ROWS)
 }
 
 #[cfg(test)]

@@ -135,6 +135,15 @@ pub fn derive_shape(
         }
     }
     let info = rstark_air::constraint_info(air, num_public_values);
+    // An AIR that reads public values it does not declare: refuse the statement here, before
+    // any folder hands it a slice shorter than it indexes.
+    if info.public_values_read > num_public_values {
+        return Err(ShapeError::PublicValues {
+            table: name.to_string(),
+            expected: info.public_values_read,
+            got: num_public_values,
+        });
+    }
     let mut degree = info.max_degree;
     if !interactions.is_empty() {
         degree = degree.max(rstark_air::logup::LOGUP_CONSTRAINT_DEGREE);

@@ -109,7 +109,7 @@ fn mixed_statement_with_blowup_4() {
 #[test]
 fn wrong_witness_names_table_row_constraint() {
     let mut input = fib_input(16);
-    input.trace.values[2 * 5 + 1] += F::ONE; // b at row 5
+    input.trace.host_mut().values[2 * 5 + 1] += F::ONE; // b at row 5
     match prove_with_options(&CpuBackend, &PARAMS, &[input], &checked()) {
         Err(ProverError::ConstraintFailed {
             table,
@@ -127,7 +127,7 @@ fn wrong_witness_names_table_row_constraint() {
 #[test]
 fn wrong_witness_without_check_fails_verification() {
     let mut input = fib_input(16);
-    input.trace.values[2 * 5 + 1] += F::ONE;
+    input.trace.host_mut().values[2 * 5 + 1] += F::ONE;
     let opts = ProveOptions {
         check_witness: false,
         ..Default::default()
@@ -142,7 +142,7 @@ fn wrong_witness_without_check_fails_verification() {
 #[test]
 fn unbalanced_bus_is_rejected_by_the_prover() {
     let mut inputs = range_inputs(16, 16);
-    inputs[0].trace.values[1] += F::ONE; // multiplicity of value 0
+    inputs[0].trace.host_mut().values[1] += F::ONE; // multiplicity of value 0
     match prove(&CpuBackend, &PARAMS, &inputs) {
         Err(ProverError::BusUnbalanced(u)) => {
             assert_eq!(u.buses, vec![rstark_air::examples::RANGE_BUS]);
@@ -323,7 +323,9 @@ fn tampered_sections_are_rejected() {
 #[test]
 fn bad_inputs_are_typed_errors() {
     let mut input = fib_input(16);
-    input.trace = RowMajor::new(input.trace.values[..24].to_vec(), 2).unwrap();
+    input.trace = RowMajor::new(input.trace.host().values[..24].to_vec(), 2)
+        .unwrap()
+        .into();
     assert!(matches!(
         prove(&CpuBackend, &PARAMS, &[input]),
         Err(ProverError::TraceShape { .. })
@@ -574,4 +576,63 @@ fn no_fri_folds() {
     let mut bad = proof.clone();
     bad.final_poly[7] += EF::ONE;
     assert!(verify(&params, &statement(&inputs), &bad).is_err());
+}
+
+/// An AIR that reads public values 0 and 1 without declaring them (`num_public_values` is 0):
+/// given fewer, the prover and the verifier return a shape error instead of the AIR indexing
+/// past the slice it is handed.
+#[test]
+fn undeclared_public_values_are_typed_errors() {
+    use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
+
+    struct ReadsTwoPublics;
+    impl<T> BaseAir<T> for ReadsTwoPublics {
+        fn width(&self) -> usize {
+            1
+        }
+    }
+    impl<AB: AirBuilder> Air<AB> for ReadsTwoPublics {
+        fn eval(&self, builder: &mut AB) {
+            let a = builder.main().current_slice()[0];
+            let pv = builder.public_values();
+            let (p0, p1): (AB::Expr, AB::Expr) = (pv[0].into(), pv[1].into());
+            builder.when_first_row().assert_eq(a, p0 + p1);
+        }
+    }
+    impl rstark_air::Interactions for ReadsTwoPublics {}
+
+    let trace = RowMajor::new(vec![F::from_u64(5); 8], 1).unwrap();
+    for publics in [vec![], vec![F::from_u64(2)]] {
+        let inputs = vec![TableInput::new(
+            "t",
+            Arc::new(ReadsTwoPublics),
+            trace.clone(),
+            publics.clone(),
+        )];
+        match prove(&CpuBackend, &PARAMS, &inputs) {
+            Err(ProverError::Shape(rstark_protocol::ShapeError::PublicValues {
+                expected: 2,
+                got,
+                ..
+            })) => assert_eq!(got, publics.len()),
+            other => panic!("unexpected: {:?}", other.map(|_| ())),
+        }
+    }
+    // With both values it proves; a statement that drops one is a shape error for the verifier.
+    let inputs = vec![TableInput::new(
+        "t",
+        Arc::new(ReadsTwoPublics),
+        trace,
+        vec![F::from_u64(2), F::from_u64(3)],
+    )];
+    let proof = prove_with_options(&CpuBackend, &PARAMS, &inputs, &checked())
+        .unwrap()
+        .0;
+    verify(&PARAMS, &statement(&inputs), &proof).unwrap();
+    let mut stmt = statement(&inputs);
+    stmt[0].public_values.pop();
+    assert!(matches!(
+        verify(&PARAMS, &stmt, &proof),
+        Err(VerifierError::Shape(_))
+    ));
 }
