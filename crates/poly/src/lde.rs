@@ -92,7 +92,7 @@ pub fn lde_with_blocks(
             GENERATOR,
             |_, _| {},
             |block_height| {
-                let odd = block_height % 2 != 0;
+                let odd = !block_height.is_multiple_of(2);
                 odd_blocks.set(odd);
                 move |first_row: usize, block: RowMajorMatrixView<'_, F>| {
                     if !odd {
@@ -373,7 +373,10 @@ mod tests {
                 let n = rows.len() / width;
                 assert_eq!(rows, &want.values[first * width..(first + n) * width]);
                 if want.height() >= 2 {
-                    assert!(first % 2 == 0 && n % 2 == 0, "block {first}+{n}");
+                    assert!(
+                        first.is_multiple_of(2) && n.is_multiple_of(2),
+                        "block {first}+{n}"
+                    );
                 }
                 for c in &mut seen.lock().unwrap()[first..first + n] {
                     *c += 1;
