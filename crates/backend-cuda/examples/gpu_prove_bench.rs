@@ -6,9 +6,11 @@
 //! ceilings (Keccak-f 3.5 G perm/s, pinned PCIe 55 GB/s each way).
 //!
 //! For Keccak it also profiles the main-trace commit (upload, LDE phases by CUDA events, tree),
-//! and every workload's whole proofs are timed once per trace upload mode (`UploadMode`).
+//! and proves once more with the trace generated on the device (`build_generated`: only the
+//! inputs go up); every workload's whole proofs are timed once per trace upload mode
+//! (`UploadMode`) unless `--no-modes`.
 //!
-//!     gpu_prove_bench [--reps 3] [--out bench.md] [--quick]
+//!     gpu_prove_bench [--reps 3] [--out bench.md] [--quick] [--no-modes] [--cases keccak:5461,vm:65536]
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -21,12 +23,19 @@ use rstark_backend_cuda::{
 };
 use rstark_field::PrimeField64;
 use rstark_poly::RowMajor;
-use rstark_protocol::{Backend, presets};
+use rstark_protocol::{Backend, KeccakTrace, presets};
 use rstark_prover::{ProveOptions, ProveReport, TableInput, prove_with_options};
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
+}
+
+fn table_inputs(w: rstark_workloads::Workload) -> Vec<TableInput> {
+    w.tables
+        .into_iter()
+        .map(|t| TableInput::new(t.name, Arc::new(t.air), t.trace, t.public_values))
+        .collect()
 }
 
 fn run<B: Backend>(be: &B, tables: &[TableInput]) -> (Vec<u8>, ProveReport) {
@@ -48,7 +57,16 @@ fn main() {
     };
     let reps: usize = get("--reps").and_then(|s| s.parse().ok()).unwrap_or(3);
     let quick = args.iter().any(|a| a == "--quick");
-    let cases: Vec<(&str, usize)> = if quick {
+    let modes = !args.iter().any(|a| a == "--no-modes");
+    let listed: Option<Vec<(&str, usize)>> = get("--cases").map(|c| {
+        c.split(',')
+            .filter_map(|kv| kv.split_once(':'))
+            .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+            .collect()
+    });
+    let cases: Vec<(&str, usize)> = if let Some(c) = listed {
+        c
+    } else if quick {
         vec![("keccak", 100), ("vm", 4096)]
     } else {
         vec![("keccak", 2730), ("keccak", 5461), ("vm", 1 << 16)]
@@ -69,19 +87,14 @@ fn main() {
     let mut details = String::new();
     for (name, size) in cases {
         let t = Instant::now();
-        let w = rstark_workloads::build(name, size).unwrap();
-        let tables: Vec<TableInput> = w
-            .tables
-            .into_iter()
-            .map(|t| TableInput::new(t.name, Arc::new(t.air), t.trace, t.public_values))
-            .collect();
+        let tables = table_inputs(rstark_workloads::build(name, size).unwrap());
+        let host_build = t.elapsed();
         let rows: Vec<String> = tables
             .iter()
-            .map(|t| format!("{}: {}x{}", t.name, t.trace.height(), t.trace.width))
+            .map(|t| format!("{}: {}x{}", t.name, t.trace.height(), t.trace.width()))
             .collect();
         println!(
-            "{name} {size}: traces built in {:.2?} ({})",
-            t.elapsed(),
+            "{name} {size}: traces built in {host_build:.2?} ({})",
             rows.join(", ")
         );
 
@@ -103,7 +116,7 @@ fn main() {
         }
         // the same proofs with each trace upload mode
         let mut by_mode = Vec::new();
-        for mode in UploadMode::ALL {
+        for mode in UploadMode::ALL.into_iter().filter(|_| modes) {
             be.set_upload_mode(mode);
             let mut t_mode = Vec::new();
             let mut same_mode = true;
@@ -129,6 +142,23 @@ fn main() {
             ("-".into(), "-".into())
         };
         let pcie_share = (h2d as f64 / 55e9) / gpu_s;
+        // Keccak once more with the trace generated on the device (only the inputs go up).
+        let mut generated = None;
+        if name == "keccak" {
+            let t = Instant::now();
+            let gen_tables = table_inputs(rstark_workloads::build_generated(name, size).unwrap());
+            let gen_build = t.elapsed();
+            let _ = run(&be, &gen_tables); // warm-up
+            let mut runs: Vec<(f64, ProveReport, Vec<u8>, _)> = Vec::new();
+            for _ in 0..reps {
+                be.reset_transfers();
+                let t = Instant::now();
+                let (b, rep) = run(&be, &gen_tables);
+                runs.push((t.elapsed().as_secs_f64(), rep, b, be.transfers_by_phase()));
+            }
+            runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            generated = Some((gen_build, runs.swap_remove(runs.len() / 2)));
+        }
         let _ = writeln!(
             md,
             "| {name} {size} | {cpu_s:.3} | {gpu_s:.3} | {:.2}x | {same} | {:.1} | {:.1} | {perm_s} | {of_ceiling} | {:.1} ms ({:.1}% of the proof) |",
@@ -138,10 +168,27 @@ fn main() {
             h2d as f64 / 55e9 * 1e3,
             pcie_share * 100.0
         );
+        if let Some((_, (g_s, _, g_bytes, g_phases))) = &generated {
+            let g_h2d: u64 = g_phases.iter().map(|(_, t)| t.h2d_bytes).sum();
+            let g_d2h: u64 = g_phases.iter().map(|(_, t)| t.d2h_bytes).sum();
+            let p = size as f64 / g_s;
+            let _ = writeln!(
+                md,
+                "| {name} {size}, trace generated on the device | {cpu_s:.3} | {g_s:.3} | {:.2}x | {} | {:.3} | {:.1} | {p:.0} | {:.2e} | {:.3} ms ({:.2}% of the proof) |",
+                cpu_s / g_s,
+                *g_bytes == cpu_bytes,
+                g_h2d as f64 / 1e6,
+                g_d2h as f64 / 1e3,
+                p / 3.5e9,
+                g_h2d as f64 / 55e9 * 1e3,
+                (g_h2d as f64 / 55e9) / g_s * 100.0
+            );
+        }
         let _ = writeln!(
             details,
-            "\n{name} {size} ({}), CUDA median run, prover phases:",
-            rows.join(", ")
+            "\n{name} {size} ({}; host trace built in {:.1} ms), CUDA median run, prover phases:",
+            rows.join(", "),
+            ms(host_build)
         );
         for (mode, t, same) in &by_mode {
             let _ = writeln!(
@@ -155,22 +202,29 @@ fn main() {
             be.constraint_cache_stats()
         );
         if name == "keccak" {
-            profile_commit(&be, &tables[0].trace, reps, &mut details);
+            profile_commit(&be, &tables[0].trace.host(), reps, &mut details);
+            profile_generation(&be, size, reps, &mut details);
         }
-        for (p, d) in &rep.phases {
-            let _ = writeln!(details, "  {p}: {:.1} ms", ms(*d));
-        }
-        let _ = writeln!(details, "  host<->device bytes by backend phase:");
-        for (p, t) in phases {
+        phase_details(&mut details, &rep.phases, phases);
+        if let Some((gen_build, (g_s, g_rep, g_bytes, g_phases))) = &generated {
             let _ = writeln!(
                 details,
-                "    {p}: h2d {} B in {} copies, d2h {} B in {} copies",
-                t.h2d_bytes, t.h2d_copies, t.d2h_bytes, t.d2h_copies
+                "  with the trace generated on the device (inputs built in {:.2} ms): {g_s:.3} s, \
+                 identical to CPU: {}; phases:",
+                ms(*gen_build),
+                *g_bytes == cpu_bytes
             );
+            phase_details(&mut details, &g_rep.phases, g_phases);
         }
         println!("{name} {size}: cpu {cpu_s:.3} s, cuda {gpu_s:.3} s, identical {same}");
         if !same {
             eprintln!("{name} {size}: CUDA proof DIFFERS from the CPU proof");
+        }
+        if let Some((_, (g_s, _, g_bytes, _))) = &generated {
+            println!(
+                "{name} {size}: cuda with the device-generated trace {g_s:.3} s, identical {}",
+                *g_bytes == cpu_bytes
+            );
         }
         be.context().trim_pool().ok();
     }
@@ -245,6 +299,61 @@ fn profile_commit(be: &CudaBackend, trace: &RowMajor, reps: usize, out: &mut Str
             .map(|(m, t)| format!("{m:?} {t:.1}"))
             .collect::<Vec<_>>()
             .join(", ")
+    );
+}
+
+fn phase_details(
+    out: &mut String,
+    phases: &[(&'static str, Duration)],
+    transfers: &[(&'static str, rstark_backend_cuda::TransferStats)],
+) {
+    for (p, d) in phases {
+        let _ = writeln!(out, "  {p}: {:.1} ms", ms(*d));
+    }
+    let _ = writeln!(out, "  host<->device bytes by backend phase:");
+    for (p, t) in transfers {
+        let _ = writeln!(
+            out,
+            "    {p}: h2d {} B in {} copies, d2h {} B in {} copies",
+            t.h2d_bytes, t.h2d_copies, t.d2h_bytes, t.d2h_copies
+        );
+    }
+}
+
+/// The Keccak trace generated on the device (kernel + input upload) and the whole
+/// `commit_generated` (generation + LDE + tree), wall medians.
+fn profile_generation(be: &CudaBackend, perms: usize, reps: usize, out: &mut String) {
+    let ctx = be.context();
+    let inputs = rstark_workloads::keccak::keccak_inputs(perms);
+    let timed = |f: &mut dyn FnMut()| {
+        let mut v: Vec<f64> = (0..reps.max(3))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                ctx.synchronize().unwrap();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        median(&mut v)
+    };
+    let gen_ms = timed(&mut || drop(ctx.keccak_trace(&inputs).unwrap()));
+    let dev = ctx.keccak_trace(&inputs).unwrap();
+    let bytes = (dev.rows() * dev.width() * 8) as f64;
+    drop(dev);
+    let g = KeccakTrace::new(inputs.clone());
+    let commit = timed(&mut || drop(be.commit_generated(&g, 1).unwrap()));
+    let host = timed(&mut || {
+        drop(std::hint::black_box(
+            rstark_protocol::TraceGenerator::generate(&g),
+        ))
+    });
+    let _ = writeln!(
+        out,
+        "  device trace generation ({perms} permutations): kernel + {} B of inputs {gen_ms:.2} ms \
+         ({:.0} GB/s written, of 2.86 TB/s copy); commit_generated (generation + LDE + tree) \
+         {commit:.1} ms; the same trace on the host (p3 generate_trace_rows) {host:.1} ms",
+        inputs.len() * 200,
+        bytes / gen_ms / 1e6
     );
 }
 

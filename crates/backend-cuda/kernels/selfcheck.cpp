@@ -7,6 +7,7 @@
 #include <vector>
 #include "field.cuh"
 #include "keccak.cuh"
+#include "keccak_trace.cuh"
 #include "ntt.cuh"
 
 static u64 gl_pow(u64 b, u64 e) {
@@ -160,6 +161,24 @@ int main() {
     CHECK(gl_add(a, b) == (u64)(((unsigned __int128)a + b) % GL_P), "add");
     CHECK(gl_sub(a, b) == (u64)(((unsigned __int128)a + GL_P - b) % GL_P), "sub");
     if (failures) break;
+  }
+  // Keccak trace rounds (keccak_trace.cuh): 24 rounds of the row generator end in Keccak-f, and
+  // the row's limbs and bits re-assemble the lanes (the device parity test compares with p3).
+  {
+    u64 in[25], ref[25];
+    for (int i = 0; i < 25; i++) in[i] = ref[i] = ((u64)rnd() << 7) ^ (u64)i;
+    keccak_f1600(ref);
+    KtRound s;
+    for (int i = 0; i < 25; i++) s.a[i] = in[i];
+    for (int r = 0; r < 24; r++) {
+      kt_round(s, r);
+      u64 a00 = 0, c0 = 0;
+      for (u32 l = 0; l < 4; l++) a00 |= kt_value(s, in, r, 125 + l) << (16 * l);
+      for (u32 z = 0; z < 64; z++) c0 |= kt_value(s, in, r, 225 + z) << z;
+      CHECK(a00 == s.a[0] && c0 == s.c[0] && kt_value(s, in, r, (u32)r) == 1, "keccak trace row");
+      for (int i = 0; i < 25; i++) s.a[i] = i == 0 ? s.appp00 : s.app[i];
+    }
+    CHECK(memcmp(s.a, ref, sizeof ref) == 0, "keccak trace rounds end in Keccak-f");
   }
   u64 w = omega(32);
   CHECK(gl_pow(w, 1ull << 31) == GL_P - 1, "omega(32) has order 2^32");

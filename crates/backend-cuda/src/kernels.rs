@@ -58,4 +58,5 @@ kernels!(
     ext_probe,
     keccak_probe,
     keccak_ceiling,
+    keccak_trace,
 );

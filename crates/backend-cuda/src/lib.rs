@@ -30,6 +30,8 @@ mod merkle;
 pub mod probe;
 #[cfg(feature = "cuda")]
 mod staging;
+#[cfg(feature = "cuda")]
+mod tracegen;
 
 #[cfg(feature = "cuda")]
 pub use backend::{CudaBackend, CudaCodeword, CudaCommitted, DEFAULT_UPLOAD_MODE};
@@ -43,3 +45,5 @@ pub use matrix::DeviceMatrix;
 pub use merkle::DeviceMerkleTree;
 #[cfg(feature = "cuda")]
 pub use staging::UploadMode;
+#[cfg(feature = "cuda")]
+pub use tracegen::KECCAK_TRACE_WIDTH;

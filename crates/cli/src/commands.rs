@@ -58,8 +58,8 @@ fn table_reports(w: &Workload) -> Vec<TableReport> {
         .iter()
         .map(|t| TableReport {
             name: t.name.to_string(),
-            rows: t.trace.values.len() / t.trace.width,
-            width: t.trace.width,
+            rows: t.trace.height(),
+            width: t.trace.width(),
             public_values: t.public_values.len(),
         })
         .collect()
@@ -77,7 +77,7 @@ pub fn prove(
     let start = Instant::now();
     let progress = Progress::new(json);
     progress.step(format!("generating the {name} witness (size {size})"));
-    let workload = rstark_workloads::build(name, size)?;
+    let workload = engine::build(name, size, backend)?;
     let trace_time = start.elapsed();
 
     progress.step(format!("proving {name} (size {size})"));
@@ -252,7 +252,7 @@ pub fn bench(
     for run in 1..=runs {
         progress.step(format!("run {run}/{runs}: generating the witness"));
         let start = Instant::now();
-        let workload = rstark_workloads::build(name, size)?;
+        let workload = engine::build(name, size, backend)?;
         trace.push(start.elapsed());
         progress.step(format!("run {run}/{runs}: proving"));
         // No witness check: it is not proving work, and the verifier catches a bad witness.

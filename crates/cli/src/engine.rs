@@ -47,6 +47,16 @@ pub struct Proved {
     pub transfers: Option<Transfers>,
 }
 
+/// Builds a workload's tables for `backend`: the CUDA backend generates Keccak's trace on the
+/// device from its inputs ([`rstark_workloads::build_generated`]), so it is never built on the
+/// host unless the witness check reads it; the CPU backend gets host traces.
+pub fn build(name: &str, size: usize, backend: BackendKind) -> Result<Workload, CliError> {
+    Ok(match backend {
+        BackendKind::Cpu => rstark_workloads::build(name, size)?,
+        BackendKind::Cuda => rstark_workloads::build_generated(name, size)?,
+    })
+}
+
 /// Proves a workload on the CPU backend. With `check_witness` every constraint is checked first
 /// (a bad witness is then an error naming its table and row, never a proof that fails later).
 pub fn prove(

@@ -13,6 +13,7 @@ use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
 
 use crate::proof::MerkleOpening;
+use crate::trace::TraceGenerator;
 
 /// A backend failure (allocation, device fault, malformed input).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +77,23 @@ pub trait Backend: Sync {
         trace: &RowMajor,
         log_blowup: usize,
     ) -> Result<Self::Committed, BackendError>;
+
+    /// Whether [`Backend::commit_generated`] runs `generator` itself (e.g. on the device, so its
+    /// trace never crosses PCIe) rather than committing its host values. The prover then skips
+    /// the host trace unless the protocol reads it. Default: no.
+    fn generates(&self, _generator: &dyn TraceGenerator) -> bool {
+        false
+    }
+
+    /// [`Backend::commit_trace`] of the trace `generator` produces. The default generates it on
+    /// the host; a backend that [`generates`](Backend::generates) it must commit the same values.
+    fn commit_generated(
+        &self,
+        generator: &dyn TraceGenerator,
+        log_blowup: usize,
+    ) -> Result<Self::Committed, BackendError> {
+        self.commit_trace(&generator.generate(), log_blowup)
+    }
 
     fn root(&self, m: &Self::Committed) -> Digest;
 

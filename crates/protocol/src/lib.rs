@@ -9,12 +9,14 @@ pub mod domain;
 pub mod instance;
 pub mod params;
 pub mod proof;
+pub mod trace;
 
 pub use backend::{Backend, BackendError, CompositionInputs, DeepInputs};
 pub use codec::ProofFormatError;
 pub use instance::{ShapeError, TableShape, absorb_instance, derive_shape};
 pub use params::{ParamsError, StarkParams, presets};
 pub use proof::{MerkleOpening, OodValues, Proof, QueryProof, TableProof, TableQuery};
+pub use trace::{KeccakTrace, TraceGenerator, TraceSource};
 
 /// Version of the proof format and protocol (docs/PROTOCOL.md §5).
 pub const PROTOCOL_VERSION: u16 = 1;

@@ -1,5 +1,6 @@
 //! The proving rounds, in transcript order (docs/PROTOCOL.md §5).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,19 +12,19 @@ use rstark_protocol::deep::DeepCoeffs;
 use rstark_protocol::proof::AuxCommitment;
 use rstark_protocol::{
     Backend, BackendError, CompositionInputs, DeepInputs, OodValues, Proof, QueryProof,
-    StarkParams, TableProof, TableQuery, TableShape, absorb_instance, derive_shape,
+    StarkParams, TableProof, TableQuery, TableShape, TraceSource, absorb_instance, derive_shape,
 };
 use tracing::info_span;
 
 use crate::{ProveReport, ProverError, fri};
 
-/// One table to prove: its AIR, its main trace (natural order, power-of-two height) and the
-/// public values its AIR reads.
+/// One table to prove: its AIR, its main trace (natural order, power-of-two height: host values
+/// or a generator, see [`TraceSource`]) and the public values its AIR reads.
 #[derive(Clone)]
 pub struct TableInput {
     pub name: String,
     pub air: Arc<dyn Table>,
-    pub trace: RowMajor,
+    pub trace: TraceSource,
     pub public_values: Vec<F>,
 }
 
@@ -31,13 +32,13 @@ impl TableInput {
     pub fn new(
         name: impl Into<String>,
         air: Arc<dyn Table>,
-        trace: RowMajor,
+        trace: impl Into<TraceSource>,
         public_values: Vec<F>,
     ) -> Self {
         Self {
             name: name.into(),
             air,
-            trace,
+            trace: trace.into(),
             public_values,
         }
     }
@@ -92,8 +93,12 @@ fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError
         table: t.name.clone(),
         reason,
     };
-    let height = t.trace.height();
-    if t.trace.width == 0 || t.trace.values.len() != height * t.trace.width {
+    let (height, width) = (t.trace.height(), t.trace.width());
+    let ragged = match &t.trace {
+        TraceSource::Host(m) => m.values.len() != height * width,
+        TraceSource::Generated(_) => false,
+    };
+    if width == 0 || ragged {
         return Err(bad("malformed matrix".into()));
     }
     if !height.is_power_of_two() || height < 2 {
@@ -107,10 +112,10 @@ fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError
         )));
     }
     let shape = derive_shape(&t.name, t.air.as_ref(), t.public_values.len(), log_height)?;
-    if shape.main_width != t.trace.width {
+    if shape.main_width != width {
         return Err(bad(format!(
-            "trace width {} but the AIR has width {}",
-            t.trace.width, shape.main_width
+            "trace width {width} but the AIR has width {}",
+            shape.main_width
         )));
     }
     check_log_height(log_height).map_err(bad)?;
@@ -132,6 +137,53 @@ fn check_log_height(log_height: usize) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A table's host trace if the protocol reads it (witness check, LogUp) or `backend` cannot
+/// generate it itself; a generated one must have the shape its generator announced.
+fn host_trace<'a, B: Backend>(
+    backend: &B,
+    t: &'a TableInput,
+    p: &Prepared,
+    check_witness: bool,
+) -> Result<Option<Cow<'a, RowMajor>>, ProverError> {
+    let g = match &t.trace {
+        TraceSource::Host(m) => return Ok(Some(Cow::Borrowed(m))),
+        TraceSource::Generated(g) => g,
+    };
+    if !check_witness && p.interactions.is_empty() && backend_generates(backend, t) {
+        return Ok(None);
+    }
+    let m = g.generate();
+    if m.width != g.width() || m.values.len() != g.width() * g.height() {
+        return Err(ProverError::TraceShape {
+            table: t.name.clone(),
+            reason: format!(
+                "the generator announced {}x{} but produced {} values of width {}",
+                g.height(),
+                g.width(),
+                m.values.len(),
+                m.width
+            ),
+        });
+    }
+    Ok(Some(Cow::Owned(m)))
+}
+
+/// Whether `t`'s trace is a generator that `backend` runs itself.
+fn backend_generates<B: Backend>(backend: &B, t: &TableInput) -> bool {
+    matches!(&t.trace, TraceSource::Generated(g) if backend.generates(g.as_ref()))
+}
+
+/// The host values [`host_trace`] kept; it keeps them wherever the protocol reads them.
+fn host_values<'a>(
+    t: &TableInput,
+    host: &'a Option<Cow<'_, RowMajor>>,
+) -> Result<&'a RowMajor, ProverError> {
+    host.as_deref().ok_or_else(|| ProverError::TraceShape {
+        table: t.name.clone(),
+        reason: "internal: the host trace was not generated".into(),
+    })
 }
 
 fn powers(x: EF, n: usize) -> Vec<EF> {
@@ -171,17 +223,31 @@ pub fn prove_with_options<B: Backend>(
         .map(|t| prepare(params, t))
         .collect::<Result<Vec<_>, _>>()?;
 
+    // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
+    // the backend does not generate the trace itself; `None`: the backend generates it.
+    let t0 = Instant::now();
+    let mut hosts = tables
+        .iter()
+        .zip(&prepared)
+        .map(|(t, p)| host_trace(backend, t, p, options.check_witness))
+        .collect::<Result<Vec<_>, _>>()?;
+    if tables
+        .iter()
+        .zip(&hosts)
+        .any(|(t, h)| matches!((&t.trace, h), (TraceSource::Generated(_), Some(_))))
+    {
+        report.record("trace generation", t0.elapsed());
+    }
+
     // Witness check.
     if options.check_witness {
         let _s = info_span!("witness_check").entered();
         let t0 = Instant::now();
-        for t in tables {
-            if let Some(f) = first_failing_constraint(
-                t.air.as_ref(),
-                &t.trace.values,
-                t.trace.width,
-                &t.public_values,
-            ) {
+        for (t, host) in tables.iter().zip(&hosts) {
+            let host = host_values(t, host)?;
+            if let Some(f) =
+                first_failing_constraint(t.air.as_ref(), &host.values, host.width, &t.public_values)
+            {
                 return Err(ProverError::ConstraintFailed {
                     table: t.name.clone(),
                     row: f.row,
@@ -190,6 +256,13 @@ pub fn prove_with_options<B: Backend>(
             }
         }
         report.record("witness check", t0.elapsed());
+        // A trace the backend generates itself was on the host for the check only: free it
+        // (LogUp keeps the ones it reads), and let the backend generate its own below.
+        for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
+            if p.interactions.is_empty() && backend_generates(backend, t) {
+                *host = None;
+            }
+        }
     }
 
     let shapes: Vec<TableShape> = prepared.iter().map(|p| p.shape.clone()).collect();
@@ -202,7 +275,14 @@ pub fn prove_with_options<B: Backend>(
         let _s = info_span!("commit_main").entered();
         tables
             .iter()
-            .map(|t| backend.commit_trace(&t.trace, log_blowup))
+            .zip(&hosts)
+            .map(|(t, host)| match (host, &t.trace) {
+                (Some(m), _) => backend.commit_trace(m, log_blowup),
+                (None, TraceSource::Generated(g)) => {
+                    backend.commit_generated(g.as_ref(), log_blowup)
+                }
+                (None, TraceSource::Host(m)) => backend.commit_trace(m, log_blowup),
+            })
             .collect::<Result<Vec<_>, _>>()?
     };
     for m in &mains {
@@ -222,18 +302,17 @@ pub fn prove_with_options<B: Backend>(
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
         let _s = info_span!("commit_aux").entered();
-        for (t, p) in tables.iter().zip(&prepared) {
+        for ((t, p), host) in tables.iter().zip(&prepared).zip(&hosts) {
             if p.interactions.is_empty() {
                 auxes.push(None);
                 continue;
             }
-            let (aux, claimed) =
-                build_aux_trace(&p.interactions, &logup, &t.trace.values, t.trace.width).map_err(
-                    |source| ProverError::Logup {
-                        table: t.name.clone(),
-                        source,
-                    },
-                )?;
+            let host = host_values(t, host)?;
+            let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
+                .map_err(|source| ProverError::Logup {
+                    table: t.name.clone(),
+                    source,
+                })?;
             let k = p.interactions.len();
             for (j, inter) in p.interactions.iter().enumerate() {
                 let col: EF = aux.iter().skip(j).step_by(k + 1).copied().sum();

@@ -109,7 +109,7 @@ fn mixed_statement_with_blowup_4() {
 #[test]
 fn wrong_witness_names_table_row_constraint() {
     let mut input = fib_input(16);
-    input.trace.values[2 * 5 + 1] += F::ONE; // b at row 5
+    input.trace.host_mut().values[2 * 5 + 1] += F::ONE; // b at row 5
     match prove_with_options(&CpuBackend, &PARAMS, &[input], &checked()) {
         Err(ProverError::ConstraintFailed {
             table,
@@ -127,7 +127,7 @@ fn wrong_witness_names_table_row_constraint() {
 #[test]
 fn wrong_witness_without_check_fails_verification() {
     let mut input = fib_input(16);
-    input.trace.values[2 * 5 + 1] += F::ONE;
+    input.trace.host_mut().values[2 * 5 + 1] += F::ONE;
     let opts = ProveOptions {
         check_witness: false,
         ..Default::default()
@@ -142,7 +142,7 @@ fn wrong_witness_without_check_fails_verification() {
 #[test]
 fn unbalanced_bus_is_rejected_by_the_prover() {
     let mut inputs = range_inputs(16, 16);
-    inputs[0].trace.values[1] += F::ONE; // multiplicity of value 0
+    inputs[0].trace.host_mut().values[1] += F::ONE; // multiplicity of value 0
     match prove(&CpuBackend, &PARAMS, &inputs) {
         Err(ProverError::BusUnbalanced(u)) => {
             assert_eq!(u.buses, vec![rstark_air::examples::RANGE_BUS]);
@@ -323,7 +323,9 @@ fn tampered_sections_are_rejected() {
 #[test]
 fn bad_inputs_are_typed_errors() {
     let mut input = fib_input(16);
-    input.trace = RowMajor::new(input.trace.values[..24].to_vec(), 2).unwrap();
+    input.trace = RowMajor::new(input.trace.host().values[..24].to_vec(), 2)
+        .unwrap()
+        .into();
     assert!(matches!(
         prove(&CpuBackend, &PARAMS, &[input]),
         Err(ProverError::TraceShape { .. })

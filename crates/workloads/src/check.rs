@@ -12,7 +12,8 @@ use crate::WorkloadTable;
 
 /// The first violated constraint of a table, as "table T: row R: constraint #C".
 pub fn check_constraints(table: &WorkloadTable) -> Result<(), String> {
-    let trace = RowMajorMatrix::new(table.trace.values.clone(), table.trace.width);
+    let host = table.trace.host();
+    let trace = RowMajorMatrix::new(host.values.clone(), host.width);
     let report = p3_air::check_all_constraints(&table.air, &trace, &table.public_values, Some(1));
     match report.failures.first() {
         None => Ok(()),
@@ -29,8 +30,8 @@ pub fn bus_sums(tables: &[WorkloadTable], alpha: EF, beta: EF) -> BTreeMap<u32, 
     let mut sums = BTreeMap::new();
     for table in tables {
         let interactions = table.air.interactions();
-        let width = table.trace.width;
-        for row in table.trace.values.chunks_exact(width) {
+        let host = table.trace.host();
+        for row in host.values.chunks_exact(host.width) {
             for it in &interactions {
                 let m = it.multiplicity.eval(row);
                 let sum = sums.entry(it.bus).or_insert(EF::ZERO);

@@ -14,6 +14,7 @@ pub mod vm;
 
 use rstark_field::F;
 use rstark_poly::RowMajor;
+use rstark_protocol::{KeccakTrace, TraceSource};
 
 pub use air::WorkloadAir;
 
@@ -81,7 +82,8 @@ pub struct TableShape {
 pub struct WorkloadTable {
     pub name: &'static str,
     pub air: WorkloadAir,
-    pub trace: RowMajor,
+    /// Host values ([`build`]), or a generator ([`build_generated`]).
+    pub trace: TraceSource,
     pub public_values: Vec<F>,
 }
 
@@ -141,6 +143,32 @@ fn fib_rows(size: usize) -> usize {
 pub fn build(name: &str, size: usize) -> Result<Workload, WorkloadError> {
     let kind = Kind::parse(name)?;
     check_size(kind, size)?;
+    build_host(kind, size)
+}
+
+/// Like [`build`], but a table whose trace follows from small inputs (Keccak's: 200 bytes per
+/// permutation) gets a [`TraceSource::Generated`] instead of host values, so a backend that
+/// generates it itself (CUDA) never has the trace on the host. Same statement, same proof.
+pub fn build_generated(name: &str, size: usize) -> Result<Workload, WorkloadError> {
+    let kind = Kind::parse(name)?;
+    check_size(kind, size)?;
+    if kind != Kind::Keccak {
+        return build_host(kind, size);
+    }
+    let trace = TraceSource::generated(KeccakTrace::new(keccak::keccak_inputs(size)));
+    Ok(Workload {
+        kind,
+        size,
+        tables: vec![WorkloadTable {
+            name: "keccak",
+            air: WorkloadAir::Keccak,
+            trace,
+            public_values: Vec::new(),
+        }],
+    })
+}
+
+fn build_host(kind: Kind, size: usize) -> Result<Workload, WorkloadError> {
     let table = |name, air: WorkloadAir, values: Vec<F>, public_values| {
         // Every generator writes whole rows of the AIR's width, so this cannot fail.
         let trace = RowMajor::new(values, air.main_width()).map_err(|e| WorkloadError::Trace {
@@ -150,7 +178,7 @@ pub fn build(name: &str, size: usize) -> Result<Workload, WorkloadError> {
         Ok(WorkloadTable {
             name,
             air,
-            trace,
+            trace: trace.into(),
             public_values,
         })
     };

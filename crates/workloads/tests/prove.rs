@@ -9,7 +9,7 @@ use rstark_field::{F, PrimeCharacteristicRing};
 use rstark_protocol::{Proof, presets};
 use rstark_prover::{ProveOptions, ProverError, TableInput, prove_with_options};
 use rstark_verifier::{VerifierTable, verify};
-use rstark_workloads::{Workload, build};
+use rstark_workloads::{Workload, build, build_generated};
 
 fn inputs(w: &Workload) -> Vec<TableInput> {
     w.tables
@@ -46,6 +46,40 @@ fn prove(w: &Workload) -> Result<Proof, ProverError> {
     .map(|(proof, _)| proof)
 }
 
+/// A generated trace (the CPU backend generates it on the host) proves the same bytes as the
+/// host trace.
+#[test]
+fn generated_keccak_trace_proves_the_same_bytes() {
+    for size in [1, 3] {
+        let host = build("keccak", size).unwrap();
+        let generated = build_generated("keccak", size).unwrap();
+        assert!(matches!(
+            generated.tables[0].trace,
+            rstark_protocol::TraceSource::Generated(_)
+        ));
+        assert_eq!(
+            *generated.tables[0].trace.host(),
+            *host.tables[0].trace.host()
+        );
+        let options = ProveOptions::default();
+        let (a, _) = prove_with_options(
+            &CpuBackend::new(),
+            &presets::FAST_TEST,
+            &inputs(&host),
+            &options,
+        )
+        .unwrap();
+        let (b, _) = prove_with_options(
+            &CpuBackend::new(),
+            &presets::FAST_TEST,
+            &inputs(&generated),
+            &options,
+        )
+        .unwrap();
+        assert_eq!(a.to_bytes(), b.to_bytes(), "size {size}");
+    }
+}
+
 #[test]
 fn workloads_prove_and_verify() {
     for (name, size) in [("fib", 32), ("keccak", 1), ("vm", 100)] {
@@ -61,8 +95,8 @@ fn workloads_prove_and_verify() {
 fn corrupted_trace_is_refused_by_the_prover() {
     let mut w = build("vm", 64).unwrap();
     let cpu = &mut w.tables[0];
-    let width = cpu.trace.width;
-    cpu.trace.values[20 * width + rstark_workloads::vm::cpu::col::REG] += F::ONE;
+    let width = cpu.trace.width();
+    cpu.trace.host_mut().values[20 * width + rstark_workloads::vm::cpu::col::REG] += F::ONE;
     match prove(&w) {
         Err(ProverError::ConstraintFailed { table, row, .. }) => {
             assert_eq!((table.as_str(), row), ("cpu", 19));
@@ -73,7 +107,8 @@ fn corrupted_trace_is_refused_by_the_prover() {
     // A range-table multiplicity: every AIR constraint holds, the bus does not balance.
     let mut w = build("vm", 64).unwrap();
     let range = &mut w.tables[2];
-    range.trace.values[3 * range.trace.width + rstark_workloads::vm::range::col::MULT] += F::ONE;
+    let i = 3 * range.trace.width() + rstark_workloads::vm::range::col::MULT;
+    range.trace.host_mut().values[i] += F::ONE;
     assert!(matches!(prove(&w), Err(ProverError::BusUnbalanced(_))));
 }
 

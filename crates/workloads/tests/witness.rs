@@ -21,7 +21,7 @@ fn assert_shapes_match(name: &str, size: usize, w: &Workload) {
     assert_eq!(shapes.len(), w.tables.len());
     for (s, t) in shapes.iter().zip(&w.tables) {
         assert_eq!((s.name, s.air), (t.name, t.air));
-        let rows = t.trace.values.len() / t.trace.width;
+        let rows = t.trace.height();
         assert!(s.height.is_none_or(|h| h == rows), "{}", s.name);
     }
 }
@@ -46,13 +46,9 @@ fn valid_witnesses() {
 #[test]
 fn vm_tables_have_different_heights() {
     let w = build("vm", 1 << 10).unwrap();
-    let heights: Vec<usize> = w
-        .tables
-        .iter()
-        .map(|t| t.trace.values.len() / t.trace.width)
-        .collect();
+    let heights: Vec<usize> = w.tables.iter().map(|t| t.trace.height()).collect();
     assert_eq!(heights, vec![1024, 256, 65536]);
-    let mem = &w.tables[1].trace;
+    let mem = w.tables[1].trace.host();
     let real = mem
         .rows()
         .filter(|r| r[vm::memory::col::IS_REAL] == F::ONE)
@@ -69,8 +65,8 @@ fn bad_names_and_sizes_are_errors() {
 
 fn corrupt(w: &mut Workload, table: &str, row: usize, column: usize) {
     let t = w.tables.iter_mut().find(|t| t.name == table).unwrap();
-    let i = row * t.trace.width + column;
-    t.trace.values[i] += F::ONE;
+    let i = row * t.trace.width() + column;
+    t.trace.host_mut().values[i] += F::ONE;
 }
 
 fn first_failure(w: &Workload) -> Option<String> {
@@ -98,8 +94,9 @@ fn corrupted_traces_are_rejected() {
     let mem = &w.tables[1];
     let row = mem
         .trace
+        .host()
         .values
-        .chunks_exact(mem.trace.width)
+        .chunks_exact(mem.trace.width())
         .position(|r| {
             use vm::memory::col;
             r[col::SAME] == F::ZERO && r[col::IS_WRITE] == F::ONE && r[col::IS_REAL] == F::ONE

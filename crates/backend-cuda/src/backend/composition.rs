@@ -276,4 +276,20 @@ impl CudaBackend {
             trace: Some(dev),
         })
     }
+
+    /// Commits a trace already in device memory (e.g. generated there).
+    pub(crate) fn commit_device_trace(
+        &self,
+        dev: DeviceMatrix,
+        log_blowup: usize,
+    ) -> Result<CudaCommitted> {
+        let lde = self.ctx.lde(&dev, log_blowup as u32)?;
+        let tree = DeviceMerkleTree::commit(&self.ctx, &lde)?;
+        Ok(CudaCommitted {
+            lde,
+            tree,
+            log_blowup,
+            trace: Some(dev),
+        })
+    }
 }

@@ -17,7 +17,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use rstark_field::EF;
 use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
-use rstark_protocol::{Backend, BackendError, CompositionInputs, DeepInputs, MerkleOpening};
+use rstark_protocol::{
+    Backend, BackendError, CompositionInputs, DeepInputs, KeccakTrace, MerkleOpening,
+    TraceGenerator,
+};
 
 use crate::constraints::{ConstraintKernel, DeviceConstraintProgram};
 use crate::context::{GpuContext, TransferStats};
@@ -163,6 +166,25 @@ impl Backend for CudaBackend {
         self.phase("trace upload + LDE + commit", || {
             self.commit_rows(trace, log_blowup)
         })
+    }
+
+    /// Keccak traces ([`KeccakTrace`]) are generated on the device from their inputs.
+    fn generates(&self, generator: &dyn TraceGenerator) -> bool {
+        generator.as_any().is::<KeccakTrace>()
+    }
+
+    fn commit_generated(
+        &self,
+        generator: &dyn TraceGenerator,
+        log_blowup: usize,
+    ) -> std::result::Result<CudaCommitted, BackendError> {
+        match generator.as_any().downcast_ref::<KeccakTrace>() {
+            Some(k) => self.phase("trace generation + LDE + commit", || {
+                let dev = self.ctx.keccak_trace(&k.inputs)?;
+                self.commit_device_trace(dev, log_blowup)
+            }),
+            None => self.commit_trace(&generator.generate(), log_blowup),
+        }
     }
 
     fn root(&self, m: &CudaCommitted) -> Digest {
