@@ -1,9 +1,11 @@
 //! The CPU handle of a committed matrix.
 
 use rayon::prelude::*;
-use rstark_field::{EF, PrimeCharacteristicRing};
-use rstark_merkle::MerkleTree;
-use rstark_poly::{RowMajor, eval_lde_columns_at, lde};
+use std::sync::Mutex;
+
+use rstark_field::{EF, F, PrimeCharacteristicRing};
+use rstark_merkle::{Digest, MerkleTree, hash_row_pairs};
+use rstark_poly::{RowMajor, eval_lde_columns_at, lde_with_blocks};
 use rstark_protocol::BackendError;
 
 use crate::util::merkle_err;
@@ -20,9 +22,33 @@ pub struct CpuCommitted {
 }
 
 impl CpuCommitted {
+    /// LDE and Merkle tree of a trace. The leaves are hashed from each block of LDE rows as the
+    /// DFT finishes it (still in cache), not in a second pass over the whole LDE.
     pub fn from_trace(trace: &RowMajor, log_blowup: usize) -> Result<Self, BackendError> {
-        let lde = lde(trace, log_blowup).map_err(|e| BackendError::Poly(e.to_string()))?;
-        let tree = MerkleTree::commit(&lde).map_err(merkle_err)?;
+        let width = trace.width;
+        // (first leaf, digests) of each block; blocks arrive from several threads.
+        let blocks: Mutex<Vec<(usize, Vec<Digest>)>> = Mutex::new(Vec::new());
+        let hash_block = |first_row: usize, rows: &[F]| {
+            let mut digests = vec![[0u8; 32]; rows.len() / (2 * width).max(1)];
+            // A failure leaves the block out; the assembly below then reports it.
+            if hash_row_pairs(rows, width, &mut digests).is_ok()
+                && let Ok(mut b) = blocks.lock()
+            {
+                b.push((first_row / 2, digests));
+            }
+        };
+        let lde = lde_with_blocks(trace, log_blowup, &hash_block)
+            .map_err(|e| BackendError::Poly(e.to_string()))?;
+        let tree = if lde.height() < 2 {
+            // No leaf (one row): the same error as committing it directly.
+            MerkleTree::commit(&lde).map_err(merkle_err)?
+        } else {
+            let blocks = blocks
+                .into_inner()
+                .map_err(|_| BackendError::Merkle("a leaf-hashing task panicked".into()))?;
+            MerkleTree::from_leaves(&assemble_leaves(blocks, lde.height() / 2)?)
+                .map_err(merkle_err)?
+        };
         Ok(Self {
             lde,
             tree,
@@ -47,6 +73,28 @@ impl CpuCommitted {
     }
 }
 
+/// The leaf digests of all blocks in leaf order; an error unless they cover 0..num_leaves once.
+fn assemble_leaves(
+    mut blocks: Vec<(usize, Vec<Digest>)>,
+    num_leaves: usize,
+) -> Result<Vec<Digest>, BackendError> {
+    blocks.sort_unstable_by_key(|(first, _)| *first);
+    let mut leaves = Vec::with_capacity(num_leaves);
+    for (first, digests) in blocks {
+        if first != leaves.len() {
+            break;
+        }
+        leaves.extend_from_slice(&digests);
+    }
+    if leaves.len() != num_leaves {
+        return Err(BackendError::Merkle(format!(
+            "LDE blocks hashed {} of {num_leaves} leaves",
+            leaves.len()
+        )));
+    }
+    Ok(leaves)
+}
+
 fn horner_columns(c: &RowMajor, point: EF) -> Vec<EF> {
     let w = c.width;
     (0..w)
@@ -60,4 +108,27 @@ fn horner_columns(c: &RowMajor, point: EF) -> Vec<EF> {
                 .fold(EF::ZERO, |acc, &v| acc * point + v)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_from_lde_blocks_equals_commit_of_the_lde() {
+        for (log_n, log_b, width) in [(1, 1, 2), (3, 2, 5), (2, 1, 9), (6, 1, 40), (9, 1, 17)] {
+            let trace = rstark_poly::golden::matrix(log_n, width, 21 + log_n as u64);
+            let c = CpuCommitted::from_trace(&trace, log_b).unwrap();
+            let lde = rstark_poly::lde(&trace, log_b).unwrap();
+            assert_eq!(c.lde, lde);
+            assert_eq!(
+                c.tree,
+                MerkleTree::commit(&lde).unwrap(),
+                "{log_n} {log_b} {width}"
+            );
+        }
+        // One row: no leaf, the same error as committing it.
+        let one = rstark_poly::golden::matrix(0, 12, 1);
+        assert!(CpuCommitted::from_trace(&one, 0).is_err());
+    }
 }

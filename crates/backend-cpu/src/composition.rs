@@ -168,23 +168,30 @@ pub fn quotient_values<M: Sync>(
                         zh_j * inv_xmw[j] * w_inv * n_inv,
                         points[j] - w_inv,
                     ];
-                    let (lr, nr) = (
-                        &main_q[j * main_w..(j + 1) * main_w],
-                        &main_q[next_rows[l] * main_w..(next_rows[l] + 1) * main_w],
-                    );
-                    for c in 0..main_w {
-                        local[c].as_slice_mut()[l] = lr[c];
-                        next[c].as_slice_mut()[l] = nr[c];
-                    }
                 }
+                let row_of = |r: usize| &main_q[r * main_w..(r + 1) * main_w];
+                // One lane: the folder reads the rows in place. Several: column c of the
+                // lanes' rows becomes one packed value.
+                let (local, next): (&[PackedF], &[PackedF]) = if lanes == 1 {
+                    (
+                        PackedF::pack_slice(row_of(rows[0])),
+                        PackedF::pack_slice(row_of(next_rows[0])),
+                    )
+                } else {
+                    for (c, (lc, nc)) in local.iter_mut().zip(next.iter_mut()).enumerate() {
+                        *lc = PackedF::from_fn(|l| main_q[rows[l] * main_w + c]);
+                        *nc = PackedF::from_fn(|l| main_q[next_rows[l] * main_w + c]);
+                    }
+                    (&local, &next)
+                };
                 let sel = Selectors {
                     is_first_row: PackedF::from_fn(|l| sels[l][0]),
                     is_last_row: PackedF::from_fn(|l| sels[l][1]),
                     is_transition: PackedF::from_fn(|l| sels[l][2]),
                 };
                 let mut folder = PackedRowFolder::new(
-                    &local,
-                    &next,
+                    local,
+                    next,
                     inp.public_values,
                     sel,
                     [&air_coeffs[0], &air_coeffs[1], &air_coeffs[2]],

@@ -8,7 +8,8 @@
 //! For Keccak it also profiles the main-trace commit (upload, LDE phases by CUDA events, tree),
 //! and proves once more with the trace generated on the device (`build_generated`: only the
 //! inputs go up); every workload's whole proofs are timed once per trace upload mode
-//! (`UploadMode`) unless `--no-modes`.
+//! (`UploadMode`) unless `--no-modes`, and once per constraint kernel (v1
+//! `ConstraintVariant::Global` against the default).
 //!
 //!     gpu_prove_bench [--reps 3] [--out bench.md] [--quick] [--no-modes] [--cases keccak:5461,vm:65536]
 
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use rstark_backend_cpu::CpuBackend;
+use rstark_backend_cuda::constraints::{ConstraintVariant, DEFAULT_CONSTRAINT_VARIANT};
 use rstark_backend_cuda::{
     CudaBackend, DEFAULT_UPLOAD_MODE, DeviceMatrix, DeviceMerkleTree, UploadMode,
 };
@@ -129,6 +131,30 @@ fn main() {
             by_mode.push((mode, median(&mut t_mode), same_mode));
         }
         be.set_upload_mode(DEFAULT_UPLOAD_MODE);
+        // the same proofs with each constraint kernel (v1 against the default)
+        let mut by_kernel = Vec::new();
+        for v in [ConstraintVariant::Global, DEFAULT_CONSTRAINT_VARIANT] {
+            be.set_constraint_variant(v);
+            let mut t_v = Vec::new();
+            let mut same_v = true;
+            for _ in 0..reps {
+                let t = Instant::now();
+                let (b, rep) = run(&be, &tables);
+                t_v.push((t.elapsed().as_secs_f64(), rep));
+                same_v &= b == cpu_bytes;
+            }
+            t_v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (t, rep) = &t_v[t_v.len() / 2];
+            let comp = rep
+                .phases
+                .iter()
+                .filter(|(p, _)| p.contains("composition"))
+                .map(|(p, d)| format!("{p} {:.1} ms", ms(*d)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            by_kernel.push((v, *t, same_v, comp));
+        }
+        be.set_constraint_variant(DEFAULT_CONSTRAINT_VARIANT);
         gpu_runs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (gpu_s, rep, gpu_bytes, phases) = &gpu_runs[gpu_runs.len() / 2];
         let cpu_s = median(&mut cpu_t);
@@ -194,6 +220,12 @@ fn main() {
             let _ = writeln!(
                 details,
                 "  whole proof with the {mode:?} trace upload: {t:.3} s (median of {reps}), identical to CPU: {same}"
+            );
+        }
+        for (v, t, same, comp) in &by_kernel {
+            let _ = writeln!(
+                details,
+                "  whole proof with constraint kernel {v:?}: {t:.3} s (median of {reps}; {comp}), identical to CPU: {same}"
             );
         }
         let _ = writeln!(

@@ -12,6 +12,10 @@
 
 #define CP_SHIFT 29
 #define CP_MASK ((1u << CP_SHIFT) - 1u)
+// v2 only (programs from ConstraintProgram::forward_results): operand source "the previous
+// instruction's result", and the dst of a result that needs no register.
+#define CP_PREV 6
+#define CP_NO_REG 0xFFFFFFFFu
 
 // Opcodes and operand sources: crates/constraints/src/program.rs.
 #define CP_ADD 0
@@ -171,6 +175,223 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
           break;
         }
         case CP_EMULB: cp_set_ext(r, ins.y, gl3_scale(cp_ext(r, ins.z), cp_base(r, ins.w))); break;
+        default: break;  // unreachable for validated programs
+      }
+    }
+    acc = gl3_scale(acc, frame[CPF_ZH_INV + part]);
+    out[3 * j] = acc.c0;
+    out[3 * j + 1] = acc.c1;
+    out[3 * j + 2] = acc.c2;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Version 2 (docs/GPU.md "Constraint kernel v2"). Same values; what moves:
+// - it runs the program with results forwarded (ConstraintProgram::forward_results): the last
+//   base result stays in a hardware register (`last`, operand source CP_PREV), and results read
+//   only there are written nowhere (dst CP_NO_REG); most register traffic goes away;
+// - the program's hottest registers live in shared memory: the compiler numbers registers by
+//   access count (hottest first), so base registers r < kb and extension registers e < ke sit in
+//   slots of this block's dynamic shared memory (slot s of thread x at sm[s * blockDim + x]); the
+//   rest stay in the global scratch, numbered from kb / ke;
+// - current-row main operands come from a column-major copy of a chunk of rows (made by
+//   cp_rows_to_cols), so a warp's read of one column is 256 contiguous bytes instead of 32
+//   different rows' lines. Next-row operands (few) still come from the row-major matrix.
+// One launch covers the chunk of rows [row0, row0 + chunk); a thread takes rows t, t + n_threads...
+// of the chunk.
+
+// v2's registers in shared memory (dynamic size: (kb + 3 ke) * blockDim.x words). Indexed from
+// the array itself, not through a pointer, so the accesses compile to shared loads and stores.
+extern __shared__ u64 cp_smem[];
+
+struct CpRow2 {
+  const u64* mc;   // main, current row: column i at mc[i * mcs]
+  u64 mcs;
+  const u64* mn;   // main, next row (row-major)
+  const u64* ac;
+  const u64* an;
+  const u64* pub;
+  const u64* cst;
+  const u64* chal;
+  u32 smo;         // this thread's first shared slot word in cp_smem (slot s at smo + s * sms)
+  u32 sms;
+  u32 kb, ke;      // registers below these are in shared memory
+  u64* rb;         // global base registers kb.. of this thread (stride `stride`)
+  u64* re;         // global ext registers ke.. (component c of register e at (3(e-ke)+c)*stride)
+  u64 stride;
+  u64 s0, s1, s2;
+  u64 last;        // the previous instruction's result (operand source CP_PREV)
+};
+
+__device__ __forceinline__ u64 cp2_reg(const CpRow2& r, u32 i) {
+  return i < r.kb ? cp_smem[r.smo + i * r.sms] : r.rb[(u64)(i - r.kb) * r.stride];
+}
+
+__device__ __forceinline__ void cp2_set(const CpRow2& r, u32 i, u64 v) {
+  if (i < r.kb)
+    cp_smem[r.smo + i * r.sms] = v;
+  else
+    r.rb[(u64)(i - r.kb) * r.stride] = v;
+}
+
+__device__ __forceinline__ u64 cp2_base(const CpRow2& r, u32 w) {
+  u32 i = w & CP_MASK;
+  switch (w >> CP_SHIFT) {
+    case 0: return cp2_reg(r, i);
+    case 1: return r.mc[(u64)i * r.mcs];
+    case 2: return r.mn[i];
+    case 3: return r.pub[i];
+    case 4: return r.cst[i];
+    case 5: return i == 0 ? r.s0 : (i == 1 ? r.s1 : r.s2);
+    default: return r.last;  // CP_PREV
+  }
+}
+
+// A base operation's result: kept as `last`, written to its register unless dst is CP_NO_REG.
+__device__ __forceinline__ void cp2_put(CpRow2& r, u32 dst, u64 v) {
+  r.last = v;
+  if (dst != CP_NO_REG) cp2_set(r, dst, v);
+}
+
+__device__ __forceinline__ gl3 cp2_ext(const CpRow2& r, u32 w) {
+  u32 i = w & CP_MASK;
+  const u64* p;
+  u64 s = 1;
+  switch (w >> CP_SHIFT) {
+    case 0:
+      if (i < r.ke) {
+        u32 o = r.smo + (r.kb + 3 * i) * r.sms;
+        return gl3{cp_smem[o], cp_smem[o + r.sms], cp_smem[o + 2 * r.sms]};
+      }
+      p = r.re + (u64)3 * (i - r.ke) * r.stride;
+      s = r.stride;
+      break;
+    case 1: p = r.ac + 3 * (u64)i; break;
+    case 2: p = r.an + 3 * (u64)i; break;
+    default: p = r.chal + 3 * (u64)i; break;
+  }
+  return gl3{p[0], p[s], p[2 * s]};
+}
+
+__device__ __forceinline__ void cp2_set_ext(const CpRow2& r, u32 i, gl3 v) {
+  if (i < r.ke) {
+    u32 o = r.smo + (r.kb + 3 * i) * r.sms;
+    cp_smem[o] = v.c0;
+    cp_smem[o + r.sms] = v.c1;
+    cp_smem[o + 2 * r.sms] = v.c2;
+    return;
+  }
+  u64* p = r.re + (u64)3 * (i - r.ke) * r.stride;
+  p[0] = v.c0;
+  p[r.stride] = v.c1;
+  p[2 * r.stride] = v.c2;
+}
+
+// dst[c * rows + t] = src[(row0 + t) * w + c] for t < rows, c < w: rows [row0, row0 + rows) of a
+// row-major matrix as a column-major one. 32 x 32 tiles through shared memory (both sides
+// coalesced); block (32, 8), grid (ceil(w / 32), ceil(rows / 32)).
+extern "C" __global__ void __launch_bounds__(256) cp_rows_to_cols(const u64* __restrict__ src,
+                                                                  u32 w, u64 row0, u64 rows,
+                                                                  u64* __restrict__ dst) {
+  __shared__ u64 tile[32][33];
+  u64 c0 = (u64)blockIdx.x * 32, t0 = (u64)blockIdx.y * 32;
+  for (u32 k = threadIdx.y; k < 32; k += 8) {
+    u64 t = t0 + k, c = c0 + threadIdx.x;
+    if (t < rows && c < w) tile[k][threadIdx.x] = src[(row0 + t) * w + c];
+  }
+  __syncthreads();
+  for (u32 k = threadIdx.y; k < 32; k += 8) {
+    u64 c = c0 + k, t = t0 + threadIdx.x;
+    if (t < rows && c < w) dst[c * rows + t] = tile[threadIdx.x][k];
+  }
+}
+
+// As constraints_quotient, for rows [row0, row0 + chunk) of the quotient domain. `main_cols`:
+// the chunk's main rows column-major (chunk words per column), or null to read current rows from
+// the row-major `main` too. Dynamic shared memory: (kb + 3 ke) * blockDim.x words. scratch:
+// (nb - kb + 3 (ne - ke)) * n_threads words (nb_g = nb - kb global base registers).
+extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
+    const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
+    const u64* __restrict__ chal, const u64* __restrict__ pub, const u64* __restrict__ main,
+    u32 main_w, const u64* __restrict__ main_cols, const u64* __restrict__ aux, u32 aux_w,
+    const u64* __restrict__ frame, u32 log_q, u32 log_d, u64 row0, u64 chunk, u32 kb, u32 ke,
+    u64* __restrict__ scratch, u32 nb_g, u64 n_threads, u64* __restrict__ out) {
+  u64 tid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (tid >= n_threads) return;
+  const u64 q = 1ull << log_q;
+  const u64 parts = 1ull << log_d;
+  const u64 shift = frame[CPF_SHIFT], omega_q = frame[CPF_OMEGA_Q];
+  const u64 w_inv = frame[CPF_OMEGA_INV], n_inv = frame[CPF_N_INV];
+  CpRow2 r;
+  r.pub = pub;
+  r.cst = consts;
+  r.chal = chal;
+  r.smo = threadIdx.x;
+  r.sms = blockDim.x;
+  r.kb = kb;
+  r.ke = ke;
+  r.stride = n_threads;
+  r.rb = scratch + tid;
+  r.re = scratch + (u64)nb_g * n_threads + tid;
+  for (u64 t = tid; t < chunk; t += n_threads) {
+    u64 j = row0 + t;
+    u64 k = bitrev_bits(j, log_q);
+    u64 part = k & (parts - 1);
+    u64 nj = bitrev_bits((k + parts) & (q - 1), log_q);
+    u64 x = gl_mul(shift, cp_pow(omega_q, k));
+    u64 zh = frame[CPF_ZH + part];
+    u64 a = gl_sub(x, 1), b = gl_sub(x, w_inv);
+    u64 inv = cp_pow(gl_mul(a, b), GL_P - 2);
+    r.s0 = gl_mul(gl_mul(zh, gl_mul(inv, b)), n_inv);
+    r.s1 = gl_mul(gl_mul(gl_mul(zh, gl_mul(inv, a)), w_inv), n_inv);
+    r.s2 = b;
+    if (main_cols) {
+      r.mc = main_cols + t;
+      r.mcs = chunk;
+    } else {
+      r.mc = main + j * main_w;
+      r.mcs = 1;
+    }
+    r.mn = main + nj * main_w;
+    r.ac = aux + j * aux_w;
+    r.an = aux + nj * aux_w;
+    r.last = 0;
+    gl3 acc{0, 0, 0};
+    uint4 next = code[0];
+    for (u32 pc = 0; pc < n_instr; pc++) {
+      uint4 ins = next;
+      if (pc + 1 < n_instr) next = code[pc + 1];
+      switch (ins.x) {
+        case CP_ADD: cp2_put(r, ins.y, gl_add(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_SUB: cp2_put(r, ins.y, gl_sub(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_MUL: cp2_put(r, ins.y, gl_mul(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
+        case CP_NEG: cp2_put(r, ins.y, gl_neg(cp2_base(r, ins.z))); break;
+        case CP_ACC: {
+          const u64* c = chal + 3 * (u64)ins.y;
+          acc = gl3_add(acc, gl3_scale(gl3{c[0], c[1], c[2]}, cp2_base(r, ins.z)));
+          break;
+        }
+        case CP_EACC: {
+          const u64* c = chal + 3 * (u64)ins.y;
+          acc = gl3_add(acc, gl3_mul(gl3{c[0], c[1], c[2]}, cp2_ext(r, ins.z)));
+          break;
+        }
+        case CP_EADD: cp2_set_ext(r, ins.y, gl3_add(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
+        case CP_ESUB: cp2_set_ext(r, ins.y, gl3_sub(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
+        case CP_EMUL: cp2_set_ext(r, ins.y, gl3_mul(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
+        case CP_EADDB: {
+          gl3 v = cp2_ext(r, ins.z);
+          v.c0 = gl_add(v.c0, cp2_base(r, ins.w));
+          cp2_set_ext(r, ins.y, v);
+          break;
+        }
+        case CP_ESUBB: {
+          gl3 v = cp2_ext(r, ins.z);
+          v.c0 = gl_sub(v.c0, cp2_base(r, ins.w));
+          cp2_set_ext(r, ins.y, v);
+          break;
+        }
+        case CP_EMULB: cp2_set_ext(r, ins.y, gl3_scale(cp2_ext(r, ins.z), cp2_base(r, ins.w))); break;
         default: break;  // unreachable for validated programs
       }
     }

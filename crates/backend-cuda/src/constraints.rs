@@ -1,8 +1,13 @@
 //! The composition polynomial on the GPU: a table's constraints compiled by rstark-constraints,
 //! interpreted by `kernels/constraints.cu` on every quotient-domain row of the main/aux LDEs
 //! already on the device. Gives exactly `rstark_backend_cpu::quotient_values`.
+//!
+//! Two kernels give the same values ([`ConstraintVariant`]): v1 keeps every register in a global
+//! scratch and reads main rows row-major; v2 (the default) keeps the hottest registers in shared
+//! memory and reads current-row main operands from a column-major copy of each chunk of rows
+//! (docs/GPU.md, "Constraint kernel v2").
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cudarc::driver::{CudaFunction, CudaModule, CudaSlice, LaunchConfig, PushKernelArg};
 use cudarc::nvrtc::Ptx;
@@ -16,6 +21,13 @@ use crate::kernels::{ARCHS, FATBIN};
 use crate::matrix::DeviceMatrix;
 
 const THREADS: u32 = 256;
+/// v2's block size (its `__launch_bounds__(128, 8)`: 64 registers, 8 blocks per SM).
+const THREADS_V2: u32 = 128;
+/// v2: shared-memory words per thread at most (48 KB of dynamic shared memory per block, the
+/// limit without an opt-in attribute).
+const MAX_SLOTS: u32 = 48;
+/// v2: the column-major copy of a chunk of main rows stays near this (chunks are powers of two).
+const COLUMNS_BYTES: usize = 3 << 30;
 /// Register scratch budget: the grid shrinks (each thread then takes several rows) so that
 /// (base + 3·ext registers) × threads × 8 bytes stays near this.
 const SCRATCH_BYTES: usize = 256 << 20;
@@ -24,18 +36,45 @@ fn shape(msg: impl Into<String>) -> CudaError {
     CudaError::Shape(msg.into())
 }
 
-/// The constraint kernel, loaded from the embedded fatbin.
+/// Which kernel evaluates the program; every variant gives the same values (the parity tests
+/// run each), they differ in speed (docs/PERF.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConstraintVariant {
+    /// v1: every register in the global scratch, main rows read row-major.
+    Global,
+    /// v2: registers of the program's `slots` hottest words per thread (base registers first,
+    /// then extension registers, 3 words each; at most 48) in shared memory, the rest in the
+    /// global scratch; with `columns`, current-row main operands from a column-major copy of each
+    /// chunk of rows.
+    Shared { slots: u32, columns: bool },
+}
+
+/// The variant a new kernel handle runs.
+pub const DEFAULT_CONSTRAINT_VARIANT: ConstraintVariant = ConstraintVariant::Shared {
+    slots: 24,
+    columns: true,
+};
+
+/// The constraint kernels, loaded from the embedded fatbin.
 pub struct ConstraintKernel {
     _module: Arc<CudaModule>,
     func: CudaFunction,
+    func_v2: CudaFunction,
+    rows_to_cols: CudaFunction,
     max_threads: usize,
+    columns_bytes: usize,
+    variant: Mutex<ConstraintVariant>,
 }
 
-/// A validated program on the device.
+/// A validated program on the device: as compiled (kernel v1) and with results forwarded
+/// (kernel v2, [`ConstraintProgram::forward_results`]).
 pub struct DeviceConstraintProgram {
     code: CudaSlice<u32>,
+    code_fwd: CudaSlice<u32>,
     constants: CudaSlice<u64>,
     program: ConstraintProgram,
+    /// Register counts of the forwarded program.
+    fwd_regs: (u32, u32),
 }
 
 impl DeviceConstraintProgram {
@@ -44,16 +83,24 @@ impl DeviceConstraintProgram {
         program
             .validate()
             .map_err(|e| shape(format!("constraint program: {e}")))?;
-        let mut code = program.code.clone();
-        if code.is_empty() {
-            code.resize(rstark_constraints::INSTR_WORDS, 0);
-        }
+        let fwd = program.forward_results();
+        fwd.validate()
+            .map_err(|e| shape(format!("forwarded constraint program: {e}")))?;
+        let padded = |p: &ConstraintProgram| {
+            let mut code = p.code.clone();
+            if code.is_empty() {
+                code.resize(rstark_constraints::INSTR_WORDS, 0);
+            }
+            code
+        };
         let mut constants = program.constants.clone();
         constants.push(0);
         Ok(Self {
-            code: ctx.upload(&code, "constraint program")?,
+            code: ctx.upload(&padded(program), "constraint program")?,
+            code_fwd: ctx.upload(&padded(&fwd), "constraint program (forwarded)")?,
             constants: ctx.upload(&constants, "constraint constants")?,
             program: program.clone(),
+            fwd_regs: (fwd.num_base_regs, fwd.num_ext_regs),
         })
     }
 
@@ -78,19 +125,39 @@ impl ConstraintKernel {
             .cuda_context()
             .load_module(Ptx::from_binary(FATBIN.to_vec()))
             .ctx(format!("loading the kernel fatbin ({ARCHS})"))?;
-        let func = module
-            .load_function("constraints_quotient")
-            .ctx("loading kernel constraints_quotient")?;
+        let load = |name: &str| {
+            module
+                .load_function(name)
+                .ctx(format!("loading kernel {name}"))
+        };
         Ok(Self {
+            func: load("constraints_quotient")?,
+            func_v2: load("constraints_quotient_v2")?,
+            rows_to_cols: load("cp_rows_to_cols")?,
             _module: module,
-            func,
             max_threads: usize::MAX,
+            columns_bytes: COLUMNS_BYTES,
+            variant: Mutex::new(DEFAULT_CONSTRAINT_VARIANT),
         })
     }
 
     /// Caps the launch's threads (tests use it so that each thread takes several rows).
     pub fn set_max_threads(&mut self, n: usize) {
         self.max_threads = n.max(1);
+    }
+
+    /// Caps v2's column-major chunk (tests use it so that a launch covers part of the rows).
+    pub fn set_columns_bytes(&mut self, bytes: usize) {
+        self.columns_bytes = bytes.max(1);
+    }
+
+    /// Selects the kernel later calls run ([`DEFAULT_CONSTRAINT_VARIANT`] unless set).
+    pub fn set_variant(&self, v: ConstraintVariant) {
+        *self.variant.lock().unwrap_or_else(|e| e.into_inner()) = v;
+    }
+
+    pub fn variant(&self) -> ConstraintVariant {
+        *self.variant.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Q(x_j) = Σ_i α^i C_i(x_j) / Z_H(x_j) on every row j of the quotient domain, as a
@@ -157,46 +224,129 @@ impl ConstraintKernel {
         let chal = ctx.upload(&chal, "constraint challenges")?;
         let frame_dev = ctx.upload(&frame_words, "quotient frame")?;
 
-        let regs = p.num_base_regs as usize + 3 * p.num_ext_regs as usize;
-        let n_threads = thread_count(q, regs).min(self.max_threads);
-        let mut scratch = ctx.alloc_words(regs.max(1) * n_threads, "constraint registers")?;
         let mut out = ctx.alloc_words(3 * q, "quotient values")?;
-
         let n_instr = (p.code.len() / rstark_constraints::INSTR_WORDS) as u32;
         let main_w = main.width() as u32;
         let (log_q32, log_d32) = (log_q as u32, frame.log_quotient_degree as u32);
         let nb = p.num_base_regs;
-        let n_threads64 = n_threads as u64;
-        let mut b = ctx.func(&self.func);
-        b.arg(&program.code)
-            .arg(&n_instr)
-            .arg(&program.constants)
-            .arg(&chal)
-            .arg(&pubs)
-            .arg(main.words())
-            .arg(&main_w)
-            .arg(aux_buf)
-            .arg(&aux_w)
-            .arg(&frame_dev)
-            .arg(&log_q32)
-            .arg(&log_d32)
-            .arg(&mut scratch)
-            .arg(&nb)
-            .arg(&n_threads64)
-            .arg(&mut out);
-        let cfg = LaunchConfig {
-            grid_dim: ((n_threads as u32).div_ceil(THREADS), 1, 1),
-            block_dim: (THREADS, 1, 1),
-            shared_mem_bytes: 0,
+        let ne = p.num_ext_regs;
+
+        let (slots, columns) = match self.variant() {
+            ConstraintVariant::Global => {
+                let regs = nb as usize + 3 * ne as usize;
+                let n_threads = thread_count(q, regs, THREADS).min(self.max_threads);
+                let mut scratch =
+                    ctx.alloc_words(regs.max(1) * n_threads, "constraint registers")?;
+                let n_threads64 = n_threads as u64;
+                let mut b = ctx.func(&self.func);
+                b.arg(&program.code)
+                    .arg(&n_instr)
+                    .arg(&program.constants)
+                    .arg(&chal)
+                    .arg(&pubs)
+                    .arg(main.words())
+                    .arg(&main_w)
+                    .arg(aux_buf)
+                    .arg(&aux_w)
+                    .arg(&frame_dev)
+                    .arg(&log_q32)
+                    .arg(&log_d32)
+                    .arg(&mut scratch)
+                    .arg(&nb)
+                    .arg(&n_threads64)
+                    .arg(&mut out);
+                let cfg = LaunchConfig {
+                    grid_dim: ((n_threads as u32).div_ceil(THREADS), 1, 1),
+                    block_dim: (THREADS, 1, 1),
+                    shared_mem_bytes: 0,
+                };
+                ctx.launch(b, cfg, "constraints_quotient")?;
+                return Ok(DeviceMatrix::from_parts(out, q, 3));
+            }
+            ConstraintVariant::Shared { slots, columns } => (slots.min(MAX_SLOTS), columns),
         };
-        ctx.launch(b, cfg, "constraints_quotient")?;
+
+        // v2 runs the forwarded program: registers below kb / ke in shared memory (numbered
+        // hottest first).
+        let (nb, ne) = program.fwd_regs;
+        let kb = nb.min(slots);
+        let ke = ne.min((slots - kb) / 3);
+        let shared_words = kb + 3 * ke;
+        let nb_g = nb - kb;
+        let global_regs = nb_g as usize + 3 * (ne - ke) as usize;
+        // Rows per launch: all, or (column-major copy) a power of two whose copy fits its budget.
+        let chunk = if columns && main_w > 0 {
+            let fit = (self.columns_bytes / (8 * main.width())).max(1);
+            q.min(1 << fit.ilog2()).min(1 << 21)
+        } else {
+            q
+        };
+        let mut cols = if columns && main_w > 0 {
+            Some(ctx.alloc_words(chunk * main.width(), "main rows (column-major chunk)")?)
+        } else {
+            None
+        };
+        let n_threads = thread_count(chunk, global_regs, THREADS_V2).min(self.max_threads);
+        let mut scratch =
+            ctx.alloc_words(global_regs.max(1) * n_threads, "constraint registers")?;
+        let n_threads64 = n_threads as u64;
+        let chunk64 = chunk as u64;
+        let null = 0u64;
+        for row0 in (0..q).step_by(chunk) {
+            let row0_64 = row0 as u64;
+            if let Some(cols) = cols.as_mut() {
+                let mut t = ctx.func(&self.rows_to_cols);
+                t.arg(main.words())
+                    .arg(&main_w)
+                    .arg(&row0_64)
+                    .arg(&chunk64)
+                    .arg(cols);
+                let cfg = LaunchConfig {
+                    grid_dim: (main_w.div_ceil(32), (chunk as u32).div_ceil(32), 1),
+                    block_dim: (32, 8, 1),
+                    shared_mem_bytes: 0,
+                };
+                ctx.launch(t, cfg, "cp_rows_to_cols")?;
+            }
+            let mut b = ctx.func(&self.func_v2);
+            b.arg(&program.code_fwd)
+                .arg(&n_instr)
+                .arg(&program.constants)
+                .arg(&chal)
+                .arg(&pubs)
+                .arg(main.words())
+                .arg(&main_w);
+            match cols.as_ref() {
+                Some(c) => b.arg(c),
+                None => b.arg(&null),
+            };
+            b.arg(aux_buf)
+                .arg(&aux_w)
+                .arg(&frame_dev)
+                .arg(&log_q32)
+                .arg(&log_d32)
+                .arg(&row0_64)
+                .arg(&chunk64)
+                .arg(&kb)
+                .arg(&ke)
+                .arg(&mut scratch)
+                .arg(&nb_g)
+                .arg(&n_threads64)
+                .arg(&mut out);
+            let cfg = LaunchConfig {
+                grid_dim: ((n_threads as u32).div_ceil(THREADS_V2), 1, 1),
+                block_dim: (THREADS_V2, 1, 1),
+                shared_mem_bytes: shared_words * THREADS_V2 * 8,
+            };
+            ctx.launch(b, cfg, "constraints_quotient_v2")?;
+        }
         Ok(DeviceMatrix::from_parts(out, q, 3))
     }
 }
 
 /// Threads of the launch: one per row, fewer when the register scratch would exceed its budget.
-fn thread_count(rows: usize, regs: usize) -> usize {
+fn thread_count(rows: usize, regs: usize, block: u32) -> usize {
     let cap = (SCRATCH_BYTES / (8 * regs.max(1))).max(1 << 14);
-    let cap = cap.min(1 << 24) / THREADS as usize * THREADS as usize;
+    let cap = cap.min(1 << 24) / block as usize * block as usize;
     rows.min(cap).max(1)
 }

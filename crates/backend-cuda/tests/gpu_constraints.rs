@@ -3,8 +3,10 @@
 //! quotient values the GPU computes on every quotient-domain row equal the CPU interpreter's
 //! (rstark-constraints, itself checked equal to `rstark_backend_cpu::quotient_values`) byte for
 //! byte. Random rows, α powers, LogUp challenges and public values; several sizes; outputs
-//! poisoned first. Also from real device LDEs. Built only with `--features cuda`; without a GPU
-//! every test FAILS (never skips).
+//! poisoned first. Also from real device LDEs. Every kernel variant (`ConstraintVariant`: v1, and
+//! v2 with several shared-register cut-offs, with and without the column-major chunk) is checked
+//! on every case. Built only with `--features cuda`; without a GPU every test FAILS (never skips).
+//! `keccak_variants_timing` (ignored: run with `--ignored`) times the variants at full size.
 #![cfg(feature = "cuda")]
 
 use std::time::Instant;
@@ -14,7 +16,9 @@ use rstark_air::examples::{
 };
 use rstark_air::logup::{LogupChallenges, build_aux_trace};
 use rstark_air::{BaseAir, Table};
-use rstark_backend_cuda::constraints::{ConstraintKernel, DeviceConstraintProgram, QuotientDomain};
+use rstark_backend_cuda::constraints::{
+    ConstraintKernel, ConstraintVariant, DeviceConstraintProgram, QuotientDomain,
+};
 use rstark_backend_cuda::{DeviceMatrix, GpuContext};
 use rstark_constraints::{ConstraintProgram, QuotientInputs, compile_table, quotient_values};
 use rstark_field::{EF, F, PrimeField64, ef_from_base, flatten_ext};
@@ -99,19 +103,6 @@ fn compare(
         log_height: log_n,
         log_quotient_degree: log_d,
     };
-    let run = || {
-        let out = kernel
-            .quotient_values(ctx, &dev, &domain, &c.publics, &c.challenges)
-            .unwrap();
-        ctx.synchronize().unwrap();
-        out
-    };
-    drop(run()); // warm-up (first launch)
-    let t = Instant::now();
-    let got = run();
-    let gpu_s = t.elapsed().as_secs_f64();
-    assert_eq!((got.rows(), got.width()), (q, 3));
-    let got = got.download_words(ctx).unwrap();
     let main_h = main.download(ctx).unwrap();
     let aux_h = aux.map(|a| a.download(ctx).unwrap());
     let t = Instant::now();
@@ -131,22 +122,65 @@ fn compare(
     .unwrap();
     let cpu_s = t.elapsed().as_secs_f64();
     let want = words(&flatten_ext(&want));
-    if let Some(i) = (0..want.len()).find(|&i| got[i] != want[i]) {
-        panic!(
-            "{what}: quotient row {} (of {q}) coefficient {} differs: gpu {:#x} cpu {:#x}",
-            i / 3,
-            i % 3,
-            got[i],
-            want[i]
-        );
+    let before = kernel.variant();
+    for v in VARIANTS {
+        kernel.set_variant(v);
+        let run = || {
+            let out = kernel
+                .quotient_values(ctx, &dev, &domain, &c.publics, &c.challenges)
+                .unwrap();
+            ctx.synchronize().unwrap();
+            out
+        };
+        drop(run()); // warm-up (first launch)
+        let t = Instant::now();
+        let got = run();
+        let gpu_s = t.elapsed().as_secs_f64();
+        assert_eq!((got.rows(), got.width()), (q, 3));
+        let got = got.download_words(ctx).unwrap();
+        if let Some(i) = (0..want.len()).find(|&i| got[i] != want[i]) {
+            panic!(
+                "{what} ({v:?}): quotient row {} (of {q}) coefficient {} differs: gpu {:#x} cpu {:#x}",
+                i / 3,
+                i % 3,
+                got[i],
+                want[i]
+            );
+        }
+        let instr = (q * c.program.num_instructions()) as f64;
+        log(format!(
+            "{what} ({v:?}): 2^{log_n} rows, D = 2^{log_d}: {q} quotient rows match \
+             (gpu {gpu_s:.5} s = {:.2} G instr/s incl. uploads, cpu interpreter {cpu_s:.4} s)",
+            instr / gpu_s / 1e9
+        ));
     }
-    let instr = (q * c.program.num_instructions()) as f64;
-    log(format!(
-        "{what}: 2^{log_n} rows, D = 2^{log_d}: {q} quotient rows match \
-         (gpu {gpu_s:.5} s = {:.2} G instr/s incl. uploads, cpu interpreter {cpu_s:.4} s)",
-        instr / gpu_s / 1e9
-    ));
+    kernel.set_variant(before);
 }
+
+/// Every kernel variant the parity tests run.
+const VARIANTS: [ConstraintVariant; 6] = [
+    ConstraintVariant::Global,
+    ConstraintVariant::Shared {
+        slots: 0,
+        columns: false,
+    },
+    ConstraintVariant::Shared {
+        slots: 2,
+        columns: true,
+    },
+    ConstraintVariant::Shared {
+        slots: 24,
+        columns: true,
+    },
+    ConstraintVariant::Shared {
+        slots: 24,
+        columns: false,
+    },
+    ConstraintVariant::Shared {
+        slots: 48,
+        columns: true,
+    },
+];
 
 /// Random rows (twice the quotient domain, so only the prefix must be read).
 fn random_rows(
@@ -230,6 +264,8 @@ fn several_rows_per_thread_match() {
     ] {
         kernel.set_max_threads(threads);
         let c = case(&air, &mut rng);
+        // v2's column-major chunk of 32 rows: 4 launches over the 128 rows
+        kernel.set_columns_bytes(32 * 8 * c.program.main_width);
         let (main, aux) = random_rows(&ctx, &mut rng, &c, 1 << 7);
         compare(&ctx, &kernel, &c, &main, aux.as_ref(), 6, 1, "grid-stride");
     }
@@ -310,4 +346,100 @@ fn bad_shapes_are_errors() {
     let mut bad = c.program.clone();
     bad.code[2] = u32::MAX;
     assert!(DeviceConstraintProgram::upload(&ctx, &bad).is_err());
+}
+
+/// Full-size timing of every variant on the Keccak program (2^17 trace rows, D = 2: 2^18
+/// quotient rows, as in keccak 5461; then 2^16 as in keccak 2730), random main rows made on the
+/// device; every variant's values equal v1's. Medians of CUDA-event timings (allocations and the
+/// small uploads of each call included, as the prover pays them).
+#[test]
+#[ignore]
+fn keccak_variants_timing() {
+    let ctx = gpu();
+    ctx.set_poison(false);
+    let kernel = ConstraintKernel::load(&ctx).unwrap();
+    let mut rng = Rng(17);
+    let c = case(&WorkloadAir::Keccak, &mut rng);
+    let dev = DeviceConstraintProgram::upload(&ctx, &c.program).unwrap();
+    let variants = [
+        ConstraintVariant::Global,
+        ConstraintVariant::Shared {
+            slots: 0,
+            columns: false,
+        },
+        ConstraintVariant::Shared {
+            slots: 0,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 24,
+            columns: false,
+        },
+        ConstraintVariant::Shared {
+            slots: 8,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 16,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 24,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 32,
+            columns: true,
+        },
+        ConstraintVariant::Shared {
+            slots: 48,
+            columns: true,
+        },
+        ConstraintVariant::Global,
+    ];
+    for log_n in [17usize, 16] {
+        let q = 1usize << (log_n + 1);
+        let main = ctx
+            .random_matrix(q, c.program.main_width, 1000 + log_n as u64)
+            .unwrap();
+        let domain = QuotientDomain {
+            main: &main,
+            aux: None,
+            log_height: log_n,
+            log_quotient_degree: 1,
+        };
+        let mut reference: Option<Vec<u64>> = None;
+        for v in variants {
+            kernel.set_variant(v);
+            let mut out = None;
+            let t = ctx
+                .time_ms(1, 5, || {
+                    out = Some(kernel.quotient_values(
+                        &ctx,
+                        &dev,
+                        &domain,
+                        &c.publics,
+                        &c.challenges,
+                    )?);
+                    Ok(())
+                })
+                .unwrap();
+            let mut sorted = t.clone();
+            sorted.sort_by(|a, b| a.total_cmp(b));
+            let got = out.unwrap().download_words(&ctx).unwrap();
+            match &reference {
+                None => reference = Some(got),
+                Some(r) => assert!(*r == got, "{v:?} differs from v1 at 2^{log_n}"),
+            }
+            let instr = (q * c.program.num_instructions()) as f64;
+            println!(
+                "[timing] keccak 2^{log_n} x D=2 ({q} rows, {} instr): {v:?}: median {:.2} ms (min {:.2}, max {:.2}) = {:.1} G instr/s",
+                c.program.num_instructions(),
+                sorted[sorted.len() / 2],
+                sorted[0],
+                sorted[sorted.len() - 1],
+                instr / (sorted[sorted.len() / 2] * 1e-3) / 1e9
+            );
+        }
+    }
 }

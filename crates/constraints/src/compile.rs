@@ -12,6 +12,7 @@ use rstark_field::F;
 
 use crate::dag::{Dag, Id, Node};
 use crate::error::ConstraintError;
+use crate::forward::renumber_hottest_first;
 use crate::program::{
     ConstraintProgram, INSTR_WORDS, SEL_FIRST, SEL_LAST, SEL_TRANSITION, op, src,
 };
@@ -435,10 +436,11 @@ impl<'a> Codegen<'a> {
                 }
             }
         }
+        let (base_regs, ext_regs) = renumber_hottest_first(&mut words, base.count, ext.count);
         Ok(Code {
             words,
-            base_regs: base.count,
-            ext_regs: ext.count,
+            base_regs,
+            ext_regs,
         })
     }
 

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use rstark_field::{EF, F, GENERATOR, PrimeCharacteristicRing, ef_from_base, omega};
 
 use crate::error::ConstraintError;
-use crate::program::{ConstraintProgram, INSTR_WORDS, op, src};
+use crate::program::{ConstraintProgram, INSTR_WORDS, NO_REG, op, src};
 
 /// The values one row of the program reads.
 pub struct RowInputs<'a> {
@@ -67,10 +67,12 @@ impl ConstraintProgram {
         regs: &mut Registers,
     ) -> Result<EF, ConstraintError> {
         self.check_row(r, constants)?;
-        let base = |w: u32, regs: &Registers| -> Option<F> {
+        // `prev`: the previous instruction's result when it was a base operation (src::PREV)
+        let base = |w: u32, regs: &Registers, prev: Option<F>| -> Option<F> {
             let i = (w & src::INDEX_MASK) as usize;
             match w >> src::SHIFT {
                 src::REG => regs.base.get(i).copied(),
+                src::PREV if i == 0 => prev,
                 src::MAIN_CUR => r.main_cur.get(i).copied(),
                 src::MAIN_NEXT => r.main_next.get(i).copied(),
                 src::PUBLIC => r.public_values.get(i).copied(),
@@ -91,9 +93,12 @@ impl ConstraintProgram {
         };
         let malformed = |pc: usize| ConstraintError::Malformed(format!("instruction {pc}"));
         let mut acc = EF::ZERO;
+        let mut prev: Option<F> = None;
         for (pc, ins) in self.code.chunks_exact(INSTR_WORDS).enumerate() {
             let (opcode, dst, a, b) = (ins[0], ins[1] as usize, ins[2], ins[3]);
             let bad = || malformed(pc);
+            let p = prev.take();
+            let base = |w: u32, regs: &Registers| base(w, regs, p);
             match opcode {
                 op::ADD | op::SUB | op::MUL | op::NEG => {
                     let x = base(a, regs).ok_or_else(bad)?;
@@ -108,7 +113,10 @@ impl ConstraintProgram {
                             }
                         }
                     };
-                    *regs.base.get_mut(dst).ok_or_else(bad)? = v;
+                    if ins[1] != NO_REG {
+                        *regs.base.get_mut(dst).ok_or_else(bad)? = v;
+                    }
+                    prev = Some(v);
                 }
                 op::ACC => {
                     let x = base(a, regs).ok_or_else(bad)?;

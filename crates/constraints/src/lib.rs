@@ -13,6 +13,7 @@
 mod compile;
 mod dag;
 mod error;
+mod forward;
 mod interp;
 pub mod program;
 

@@ -64,6 +64,9 @@ pub mod src {
     pub const CONST: u32 = 4;
     /// row selector: 0 = is_first_row, 1 = is_last_row, 2 = is_transition
     pub const SEL: u32 = 5;
+    /// the previous instruction's result (index 0; that instruction must be a base operation):
+    /// a GPU evaluator keeps it in a hardware register ([`ConstraintProgram::forward_results`])
+    pub const PREV: u32 = 6;
     // Extension operands.
     /// extension register
     pub const EREG: u32 = 0;
@@ -79,6 +82,10 @@ pub mod src {
         (kind << SHIFT) | index
     }
 }
+
+/// `dst` of a base operation whose result is only read through [`src::PREV`]: no register is
+/// written.
+pub const NO_REG: u32 = u32::MAX;
 
 /// Selector indices (operands `SEL`).
 pub const SEL_FIRST: u32 = 0;
@@ -208,9 +215,12 @@ impl ConstraintProgram {
         if self.constants.iter().any(|&c| c >= 0xFFFF_FFFF_0000_0001) {
             return Err(ConstraintError::Malformed("non-canonical constant".into()));
         }
-        let base_ok = |w: u32| {
+        let is_base_op = |o: u32| matches!(o, op::ADD | op::SUB | op::MUL | op::NEG);
+        let mut prev_is_base = false;
+        let base_ok = |w: u32, prev_is_base: bool| {
             let i = (w & src::INDEX_MASK) as usize;
             match w >> src::SHIFT {
+                src::PREV => i == 0 && prev_is_base,
                 src::REG => i < self.num_base_regs as usize,
                 src::MAIN_CUR | src::MAIN_NEXT => i < self.main_width,
                 src::PUBLIC => i < self.num_public_values,
@@ -230,17 +240,20 @@ impl ConstraintProgram {
         };
         for (pc, ins) in self.code.chunks_exact(INSTR_WORDS).enumerate() {
             let (opcode, dst, a, b) = (ins[0], ins[1], ins[2], ins[3]);
+            let p = prev_is_base;
+            let base_dst = dst < self.num_base_regs || dst == NO_REG;
             let ok = match opcode {
-                op::ADD | op::SUB | op::MUL => dst < self.num_base_regs && base_ok(a) && base_ok(b),
-                op::NEG => dst < self.num_base_regs && base_ok(a),
-                op::ACC => (dst as usize) < self.num_challenges() && base_ok(a),
+                op::ADD | op::SUB | op::MUL => base_dst && base_ok(a, p) && base_ok(b, p),
+                op::NEG => base_dst && base_ok(a, p),
+                op::ACC => (dst as usize) < self.num_challenges() && base_ok(a, p),
                 op::EACC => (dst as usize) < self.num_challenges() && ext_ok(a),
                 op::EADD | op::ESUB | op::EMUL => dst < self.num_ext_regs && ext_ok(a) && ext_ok(b),
                 op::EADDB | op::ESUBB | op::EMULB => {
-                    dst < self.num_ext_regs && ext_ok(a) && base_ok(b)
+                    dst < self.num_ext_regs && ext_ok(a) && base_ok(b, p)
                 }
                 _ => return bad(pc, "unknown opcode"),
             };
+            prev_is_base = is_base_op(opcode);
             if !ok {
                 return bad(pc, "operand or register out of range");
             }

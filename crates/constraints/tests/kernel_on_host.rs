@@ -2,7 +2,9 @@
 //! the C++ compiler (`$CXX`, else `g++`) through tests/host/kernel_host.cpp, gives the
 //! interpreter's quotient values byte for byte: the kernel's logic (operand decoding, register
 //! scratch layout, row/next-row indices, selectors, Z_H) is checked here without a GPU. The GPU
-//! itself is checked by crates/backend-cuda/tests/gpu_constraints.rs.
+//! itself is checked by crates/backend-cuda/tests/gpu_constraints.rs. Both kernels (v1 and v2, the
+//! latter with several shared-register cut-offs, row-major or column-major reads, one or two row
+//! chunks) are run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,46 +94,79 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
     )
     .unwrap();
 
-    let mut case = Vec::new();
-    let code: Vec<u64> = p.code.iter().map(|&w| w as u64).collect();
-    push_array(&mut case, &code);
-    push_array(&mut case, &p.constants);
-    let chal_words: Vec<u64> = chal
-        .iter()
-        .flat_map(|&c| ef_to_base(c).map(|v| v.as_canonical_u64()))
-        .collect();
-    push_array(&mut case, &chal_words);
-    push_array(&mut case, &words(&publics));
-    push_array(&mut case, &words(&main));
-    push_array(&mut case, &words(&aux));
-    let frame = QuotientFrame::new(log_n, log_d).unwrap();
-    push_array(&mut case, &frame.to_words());
-    case.extend_from_slice(&[
-        p.main_width as u64,
-        aux_w as u64,
-        (log_n + log_d) as u64,
-        log_d as u64,
-        p.num_base_regs as u64,
-        p.num_ext_regs as u64,
-        threads,
-    ]);
+    // v1 runs the program as compiled, v2 with results forwarded (ConstraintProgram::forward_results)
+    let fwd = p.forward_results();
+    let make_case = |p: &rstark_constraints::ConstraintProgram| {
+        let mut case = Vec::new();
+        let code: Vec<u64> = p.code.iter().map(|&w| w as u64).collect();
+        push_array(&mut case, &code);
+        push_array(&mut case, &p.constants);
+        let chal_words: Vec<u64> = chal
+            .iter()
+            .flat_map(|&c| ef_to_base(c).map(|v| v.as_canonical_u64()))
+            .collect();
+        push_array(&mut case, &chal_words);
+        push_array(&mut case, &words(&publics));
+        push_array(&mut case, &words(&main));
+        push_array(&mut case, &words(&aux));
+        let frame = QuotientFrame::new(log_n, log_d).unwrap();
+        push_array(&mut case, &frame.to_words());
+        case.extend_from_slice(&[
+            p.main_width as u64,
+            aux_w as u64,
+            (log_n + log_d) as u64,
+            log_d as u64,
+            p.num_base_regs as u64,
+            p.num_ext_regs as u64,
+            threads,
+        ]);
+        case
+    };
+    let plain_case = make_case(&p);
+    let fwd_case = make_case(&fwd);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let input = dir.join(format!("kernel_case_{seed}.bin"));
-    let output = dir.join(format!("kernel_out_{seed}.bin"));
-    let bytes: Vec<u8> = case.iter().flat_map(|w| w.to_le_bytes()).collect();
-    std::fs::write(&input, bytes).unwrap();
-    let status = Command::new(exe).arg(&input).arg(&output).status().unwrap();
-    assert!(status.success(), "kernel_host failed");
-    let got: Vec<u64> = std::fs::read(&output)
-        .unwrap()
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    assert_eq!(
-        got,
-        words(&flatten_ext(&want)),
-        "seed {seed}, log_n {log_n}, log_d {log_d}"
-    );
+    let want = words(&flatten_ext(&want));
+    let (nb, ne) = (fwd.num_base_regs, fwd.num_ext_regs);
+    // v1, then v2 with: nothing in shared memory and row-major reads; a few registers shared
+    // and two chunks of columns; every register that fits in 24 slots and one chunk.
+    let half = (q as u64 / 2).max(1);
+    let variants: [Option<[u64; 4]>; 4] = [
+        None,
+        Some([0, 0, 0, q as u64]),
+        Some([nb.min(3) as u64, ne.min(1) as u64, 1, half]),
+        Some([
+            nb.min(24) as u64,
+            ne.min((24 - nb.min(24)) / 3) as u64,
+            1,
+            q as u64,
+        ]),
+    ];
+    for (vi, v) in variants.iter().enumerate() {
+        let mut case = if v.is_some() {
+            fwd_case.clone()
+        } else {
+            plain_case.clone()
+        };
+        if let Some(v) = v {
+            case.push(1);
+            case.extend_from_slice(v);
+        }
+        let input = dir.join(format!("kernel_case_{seed}_{vi}.bin"));
+        let output = dir.join(format!("kernel_out_{seed}_{vi}.bin"));
+        let bytes: Vec<u8> = case.iter().flat_map(|w| w.to_le_bytes()).collect();
+        std::fs::write(&input, bytes).unwrap();
+        let status = Command::new(exe).arg(&input).arg(&output).status().unwrap();
+        assert!(status.success(), "kernel_host failed");
+        let got: Vec<u64> = std::fs::read(&output)
+            .unwrap()
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(
+            got, want,
+            "seed {seed}, log_n {log_n}, log_d {log_d}, variant {v:?}"
+        );
+    }
 }
 
 #[test]

@@ -93,29 +93,65 @@ fn check(air: &dyn Table, log_n: usize, extra_log_d: usize, seed: u64) -> Constr
     let challenges = program
         .challenge_values(&alpha_pows, logup.alpha, &logup.beta_pows, claimed_sum)
         .unwrap();
+    // the program as compiled, and with results forwarded (what the GPU kernel v2 runs)
+    let forwarded = program.forward_results();
+    forwarded.validate().expect("forwarded program is valid");
+    assert!(forwarded.num_base_regs <= program.num_base_regs);
+    for p in [&program, &forwarded] {
+        check_values(
+            p,
+            &main,
+            width,
+            &aux,
+            k,
+            aux_w,
+            log_n,
+            log_d,
+            &publics,
+            &challenges,
+            &want,
+        );
+    }
+    program
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_values(
+    program: &ConstraintProgram,
+    main: &[F],
+    width: usize,
+    aux: &[F],
+    k: usize,
+    aux_w: usize,
+    log_n: usize,
+    log_d: usize,
+    publics: &[F],
+    challenges: &[EF],
+    want: &[EF],
+) {
+    let q = 1usize << (log_n + log_d);
     let got = quotient_values(
-        &program,
+        program,
         &QuotientInputs {
-            main: &main,
+            main,
             main_width: width,
-            aux: (k > 0).then_some(&aux[..]),
+            aux: (k > 0).then_some(aux),
             aux_width: aux_w,
             log_height: log_n,
             log_quotient_degree: log_d,
-            public_values: &publics,
+            public_values: publics,
         },
-        &challenges,
+        challenges,
     )
     .unwrap();
     assert_eq!(got.len(), q);
-    for (j, (g, w)) in got.iter().zip(&want).enumerate() {
+    for (j, (g, w)) in got.iter().zip(want).enumerate() {
         assert_eq!(
             ef_to_bytes(*g),
             ef_to_bytes(*w),
             "row {j} of {q} (log_n {log_n}, log_d {log_d})"
         );
     }
-    program
 }
 
 #[test]

@@ -15,7 +15,7 @@ pub use error::MerkleError;
 pub use hash::{Digest, hash_leaf, hash_node, keccak256};
 pub use lanes::{LaneWidth, keccak256_batch, lane_width, try_keccak256_batch};
 pub use opening::{LeafOpening, open, open_batch, verify_opening};
-pub use tree::{MerkleTree, RootOnlyTree};
+pub use tree::{MerkleTree, RootOnlyTree, hash_row_pairs};
 
 /// Rows hashed into one leaf.
 pub const ROWS_PER_LEAF: usize = 2;

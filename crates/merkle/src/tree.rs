@@ -1,4 +1,5 @@
 use rayon::prelude::*;
+use rstark_field::F;
 use rstark_poly::RowMajor;
 
 use crate::Digest;
@@ -36,6 +37,27 @@ impl MerkleTree {
             .par_chunks_mut(LEAF_CHUNK)
             .zip(matrix.values.par_chunks(LEAF_CHUNK * 2 * width))
             .for_each(|(out, values)| hash_leaves(values, width, out));
+        Ok(Self::from_nodes(nodes))
+    }
+
+    /// The tree over leaf digests computed elsewhere, e.g. by [`hash_row_pairs`] on blocks of
+    /// a matrix as it is produced: equal to [`MerkleTree::commit`] of the rows they hash. The
+    /// number of leaves must be a power of two ≥ 1.
+    pub fn from_leaves(leaves: &[Digest]) -> Result<Self, MerkleError> {
+        let num_leaves = leaves.len();
+        if !num_leaves.is_power_of_two() {
+            return Err(MerkleError::BadRowCount {
+                rows: 2 * num_leaves,
+            });
+        }
+        let mut nodes = vec![[0u8; 32]; 2 * num_leaves];
+        nodes[num_leaves..].copy_from_slice(leaves);
+        Ok(Self::from_nodes(nodes))
+    }
+
+    /// Fills the internal nodes of a heap whose leaves (the upper half) are set.
+    fn from_nodes(mut nodes: Vec<Digest>) -> Self {
+        let num_leaves = nodes.len() / 2;
         // Layer [k, 2k) is built from layer [2k, 4k).
         let mut k = num_leaves / 2;
         while k >= 1 {
@@ -52,7 +74,7 @@ impl MerkleTree {
             }
             k /= 2;
         }
-        Ok(Self { nodes, num_leaves })
+        Self { nodes, num_leaves }
     }
 
     /// The root (`nodes[1]`; the only leaf when L = 1).
@@ -93,6 +115,20 @@ impl MerkleTree {
             num_leaves: self.num_leaves,
         }
     }
+}
+
+/// Leaf digests of consecutive row pairs of a row-major block of `width` columns, on the calling
+/// thread: `out[i]` = [`crate::hash_leaf`] of rows 2i and 2i+1. `rows` must hold exactly
+/// `2·width·out.len()` elements.
+pub fn hash_row_pairs(rows: &[F], width: usize, out: &mut [Digest]) -> Result<(), MerkleError> {
+    if width == 0 || rows.len() != 2 * width * out.len() {
+        return Err(MerkleError::MalformedMatrix {
+            len: rows.len(),
+            width,
+        });
+    }
+    hash_leaves(rows, width, out);
+    Ok(())
 }
 
 /// A commitment reduced to its root: by construction it cannot produce an authentication path.

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use p3_dft::{Radix2DFTSmallBatch, Radix2DitParallel, TwoAdicSubgroupDft};
 use p3_matrix::Matrix;
 use p3_matrix::bitrev::BitReversibleMatrix;
-use p3_matrix::dense::RowMajorMatrix;
+use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixView};
 use p3_matrix::util::reverse_matrix_index_bits;
 use rayon::prelude::*;
 use rstark_field::{F, GENERATOR, PrimeCharacteristicRing, TWO_ADICITY, omega};
@@ -60,6 +60,65 @@ pub fn lde(trace: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
         return Ok(lde_checked(RowMajor { values, width }, log_n, log_blowup));
     }
     Ok(lde_checked(trace.clone(), log_n, log_blowup))
+}
+
+/// [`lde`], also handing every output row to `consume` exactly once, in blocks of whole rows:
+/// `consume(first_row, values)` gets rows `first_row ..` of the output (row-major, an even
+/// number of rows starting at an even row when the output has ≥ 2 rows). On the wide parallel
+/// path a block is handed over as soon as the DFT has finished it, while it is still in cache
+/// (the CPU backend hashes its Merkle leaves there); otherwise the finished output is handed over
+/// in blocks of 128 rows. Calls come from several threads at once and in any order.
+pub fn lde_with_blocks(
+    trace: &RowMajor,
+    log_blowup: usize,
+    consume: &(dyn Fn(usize, &[F]) + Sync),
+) -> Result<RowMajor, PolyError> {
+    let log_n = check_lde(trace, log_blowup)?;
+    let width = trace.width;
+    // p3 hands over blocks of 2^(log_n − ⌈log_n/2⌉) rows: at least a row pair from log_n = 2.
+    if log_n < 2 || width <= SMALL_BATCH_LDE_MAX_WIDTH {
+        let out = lde_checked(trace.clone(), log_n, log_blowup);
+        consume_in_parallel(&out, consume);
+        return Ok(out);
+    }
+    let mut values = Vec::with_capacity(trace.values.len() << log_blowup);
+    par_extend_from_slice(&mut values, &trace.values);
+    // Blocks of an odd height (not expected, see above) are passed on at the end instead.
+    let odd_blocks = std::cell::Cell::new(false);
+    let out = dft()
+        .coset_lde_batch_with_blocks(
+            RowMajorMatrix::new(values, width),
+            log_blowup,
+            GENERATOR,
+            |_, _| {},
+            |block_height| {
+                let odd = !block_height.is_multiple_of(2);
+                odd_blocks.set(odd);
+                move |first_row: usize, block: RowMajorMatrixView<'_, F>| {
+                    if !odd {
+                        consume(first_row, block.values);
+                    }
+                }
+            },
+        )
+        .bit_reverse_rows();
+    let out = RowMajor {
+        values: out.values,
+        width,
+    };
+    if odd_blocks.get() {
+        consume_in_parallel(&out, consume);
+    }
+    Ok(out)
+}
+
+/// Hands a finished LDE to `consume` in blocks of 128 rows, on all threads.
+fn consume_in_parallel(out: &RowMajor, consume: &(dyn Fn(usize, &[F]) + Sync)) {
+    const BLOCK_ROWS: usize = 128;
+    out.values
+        .par_chunks(BLOCK_ROWS * out.width)
+        .enumerate()
+        .for_each(|(b, rows)| consume(b * BLOCK_ROWS, rows));
 }
 
 /// Elements per task of [`par_extend_from_slice`] (2 MiB).
@@ -292,6 +351,40 @@ mod tests {
             assert_eq!(interpolate(&ext, log_b).unwrap(), trace);
             let again = lde_from_coefficients(&coeffs, log_n + log_b, GENERATOR);
             assert_eq!(again, ext);
+        }
+    }
+
+    #[test]
+    fn lde_with_blocks_visits_every_row_once() {
+        use std::sync::Mutex;
+        for (log_n, log_b, width) in [
+            (0, 1, 9),
+            (1, 1, 9),
+            (2, 1, 9),
+            (5, 1, 3),
+            (7, 1, 16),
+            (8, 2, 33),
+        ] {
+            let trace = matrix(log_n, width, 3 + log_n as u64);
+            let want = lde(&trace, log_b).unwrap();
+            let seen = Mutex::new(vec![0u32; want.height()]);
+            let got = lde_with_blocks(&trace, log_b, &|first, rows: &[F]| {
+                assert_eq!(rows.len() % width, 0);
+                let n = rows.len() / width;
+                assert_eq!(rows, &want.values[first * width..(first + n) * width]);
+                if want.height() >= 2 {
+                    assert!(
+                        first.is_multiple_of(2) && n.is_multiple_of(2),
+                        "block {first}+{n}"
+                    );
+                }
+                for c in &mut seen.lock().unwrap()[first..first + n] {
+                    *c += 1;
+                }
+            })
+            .unwrap();
+            assert_eq!(got, want);
+            assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1));
         }
     }
 

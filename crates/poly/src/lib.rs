@@ -17,7 +17,7 @@ pub use bitrev::{bit_reverse, bit_reverse_rows};
 pub use error::PolyError;
 pub use lde::{
     MAX_LOG_BLOWUP, coefficients, interpolate, lde, lde_from_coefficients, lde_owned, lde_point,
-    try_coefficients, try_lde_from_coefficients,
+    lde_with_blocks, try_coefficients, try_lde_from_coefficients,
 };
 pub use matrix::RowMajor;
 pub use wide::{dot_ext_base, ext_to_u64s};

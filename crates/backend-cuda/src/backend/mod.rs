@@ -22,7 +22,7 @@ use rstark_protocol::{
     TraceGenerator,
 };
 
-use crate::constraints::{ConstraintKernel, DeviceConstraintProgram};
+use crate::constraints::{ConstraintKernel, ConstraintVariant, DeviceConstraintProgram};
 use crate::context::{GpuContext, TransferStats};
 use crate::error::{CudaError, Result};
 use crate::program_cache::{CacheStats, ProgramCache};
@@ -78,6 +78,17 @@ impl CudaBackend {
 
     pub fn upload_mode(&self) -> UploadMode {
         UploadMode::from_u8(self.upload_mode.load(Ordering::Relaxed))
+    }
+
+    /// Which constraint kernel the composition round runs
+    /// ([`crate::constraints::DEFAULT_CONSTRAINT_VARIANT`] unless set); every variant gives the
+    /// same proof, the benchmark compares their speed.
+    pub fn set_constraint_variant(&self, v: ConstraintVariant) {
+        self.constraints.set_variant(v);
+    }
+
+    pub fn constraint_variant(&self) -> ConstraintVariant {
+        self.constraints.variant()
     }
 
     /// Hits and misses of the constraint-program cache: a table is compiled (and its program

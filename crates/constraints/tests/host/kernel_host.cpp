@@ -9,7 +9,9 @@
 #define __device__
 #define __global__
 #define __forceinline__ inline
-#define __launch_bounds__(x)
+#define __launch_bounds__(...)
+#define __shared__
+#define __syncthreads()
 struct uint4 {
   unsigned x, y, z, w;
 };
@@ -19,6 +21,10 @@ struct Dim3 {
 static Dim3 blockIdx, blockDim, threadIdx;
 
 #include "constraints.cu"
+
+// constraints_quotient_v2's dynamic shared memory: threads run one after another, each in its
+// own slots, and every register is written before it is read in a row.
+u64 cp_smem[64 * 128];  // defines the kernel's `extern __shared__` array
 
 static std::vector<u64> words;
 static size_t pos = 0;
@@ -54,16 +60,49 @@ int main(int argc, char** argv) {
   u32 main_w = (u32)next(), aux_w = (u32)next(), log_q = (u32)next(), log_d = (u32)next();
   u32 nb = (u32)next(), ne = (u32)next();
   u64 n_threads = next();
-  u32 block = 256;
-  std::vector<u64> scratch((nb + 3 * (u64)ne) * n_threads + 1);
+  // Trailing words (optional): variant (0 = constraints_quotient, 1 = v2), kb, ke, columns,
+  // chunk rows.
+  u64 variant = pos < words.size() ? next() : 0;
   std::vector<u64> out(3ull << log_q);
-  blockDim = Dim3{block, 1, 1};
-  for (u64 t = 0; t < (n_threads + block - 1) / block * block; t++) {
-    blockIdx = Dim3{(unsigned)(t / block), 0, 0};
-    threadIdx = Dim3{(unsigned)(t % block), 0, 0};
-    constraints_quotient(code.data(), (u32)code.size(), consts.data(), chal.data(), pub.data(),
-                         main_m.data(), main_w, aux.data(), aux_w, frame.data(), log_q, log_d,
-                         scratch.data(), nb, n_threads, out.data());
+  if (variant == 0) {
+    u32 block = 256;
+    std::vector<u64> scratch((nb + 3 * (u64)ne) * n_threads + 1);
+    blockDim = Dim3{block, 1, 1};
+    for (u64 t = 0; t < (n_threads + block - 1) / block * block; t++) {
+      blockIdx = Dim3{(unsigned)(t / block), 0, 0};
+      threadIdx = Dim3{(unsigned)(t % block), 0, 0};
+      constraints_quotient(code.data(), (u32)code.size(), consts.data(), chal.data(), pub.data(),
+                           main_m.data(), main_w, aux.data(), aux_w, frame.data(), log_q, log_d,
+                           scratch.data(), nb, n_threads, out.data());
+    }
+  } else {
+    u32 kb = (u32)next(), ke = (u32)next();
+    bool columns = next() != 0;
+    u64 chunk = next();
+    u32 block = 128;
+    if ((kb + 3 * ke) > 64) return 3;
+    u64 q = 1ull << log_q;
+    for (u64 row0 = 0; row0 < q; row0 += chunk) {
+      u64 rows = chunk < q - row0 ? chunk : q - row0;
+      std::vector<u64> cols;
+      if (columns) {
+        cols.resize(rows * main_w + 1);
+        for (u64 t = 0; t < rows; t++)
+          for (u32 c = 0; c < main_w; c++) cols[c * rows + t] = main_m[(row0 + t) * main_w + c];
+      }
+      u64 threads = n_threads < rows ? n_threads : rows;
+      std::vector<u64> scratch((nb - kb + 3 * (u64)(ne - ke)) * threads + 1);
+      blockDim = Dim3{block, 1, 1};
+      for (u64 t = 0; t < (threads + block - 1) / block * block; t++) {
+        blockIdx = Dim3{(unsigned)(t / block), 0, 0};
+        threadIdx = Dim3{(unsigned)(t % block), 0, 0};
+        constraints_quotient_v2(code.data(), (u32)code.size(), consts.data(), chal.data(),
+                                pub.data(), main_m.data(), main_w,
+                                columns ? cols.data() : nullptr, aux.data(), aux_w, frame.data(),
+                                log_q, log_d, row0, rows, kb, ke, scratch.data(), nb - kb, threads,
+                                out.data());
+      }
+    }
   }
   f = fopen(argv[2], "wb");
   if (!f) return 2;
