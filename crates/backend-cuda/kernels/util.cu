@@ -67,17 +67,22 @@ extern "C" __global__ void keccak_probe(const u64* words, const u64* offsets, u6
   for (int j = 0; j < 4; j++) out[4 * q + j] = d[j];
 }
 
-// Keccak-f ceiling: each thread chains `iters` permutations on its own state in registers.
-extern "C" __global__ void __launch_bounds__(128) keccak_ceiling(u64* out, u32 iters) {
+// `iters` chained Keccak-f permutations of one thread's state in registers (folded to a word).
+RS_HD u64 keccak_chain(u64 t, u32 iters) {
   u64 s[25];
-  u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
 #pragma unroll
   for (int i = 0; i < 25; i++) s[i] = splitmix64(t * 25 + i);
   for (u32 it = 0; it < iters; it++) keccak_f1600(s);
   u64 x = 0;
 #pragma unroll
   for (int i = 0; i < 25; i++) x ^= s[i];
-  out[t] = x;
+  return x;
+}
+
+// Keccak-f ceiling: each thread chains `iters` permutations on its own state in registers.
+extern "C" __global__ void __launch_bounds__(128) keccak_ceiling(u64* out, u32 iters) {
+  u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  out[t] = keccak_chain(t, iters);
 }
 
 // Goldilocks multiplication ceiling: each thread runs 4 independent chains of `iters` products.
@@ -134,13 +139,6 @@ extern "C" __global__ void __launch_bounds__(128) keccak_butterfly_mix(u64* out,
     out[t] = butterfly_chain(t, butterfly_iters);
   } else {
     if (keccak_iters == 0) return;
-    u64 s[25];
-#pragma unroll
-    for (int i = 0; i < 25; i++) s[i] = splitmix64(t * 25 + i);
-    for (u32 it = 0; it < keccak_iters; it++) keccak_f1600(s);
-    u64 x = 0;
-#pragma unroll
-    for (int i = 0; i < 25; i++) x ^= s[i];
-    out[t] = x;
+    out[t] = keccak_chain(t, keccak_iters);
   }
 }
