@@ -99,6 +99,71 @@ __device__ __forceinline__ void cp_set_ext(const CpRow& r, u32 i, gl3 v) {
   p[2 * r.stride] = v.c2;
 }
 
+__device__ __forceinline__ u64 cp_get(const CpRow& r, u32 w) { return cp_base(r, w); }
+__device__ __forceinline__ gl3 cp_get_ext(const CpRow& r, u32 w) { return cp_ext(r, w); }
+__device__ __forceinline__ void cp_put(CpRow& r, u32 i, u64 v) { r.rb[(u64)i * r.stride] = v; }
+__device__ __forceinline__ void cp_put_ext(CpRow& r, u32 i, gl3 v) { cp_set_ext(r, i, v); }
+
+// Selectors at x = g * omega_q^k (docs/PROTOCOL.md 5.4), one inversion for both denominators:
+// is_first_row, is_last_row, is_transition.
+__device__ __forceinline__ void cp_selectors(u64 shift, u64 omega_q, u64 w_inv, u64 n_inv, u64 zh,
+                                             u64 k, u64& s0, u64& s1, u64& s2) {
+  u64 x = gl_mul(shift, cp_pow(omega_q, k));
+  u64 a = gl_sub(x, 1), b = gl_sub(x, w_inv);
+  u64 inv = cp_pow(gl_mul(a, b), GL_P - 2);
+  s0 = gl_mul(gl_mul(zh, gl_mul(inv, b)), n_inv);
+  s1 = gl_mul(gl_mul(gl_mul(zh, gl_mul(inv, a)), w_inv), n_inv);
+  s2 = b;
+}
+
+// The interpreter loop both kernel versions share: one row's program, returning sum_i alpha^i C_i.
+template <typename Row>
+__device__ __forceinline__ gl3 cp_run(Row& r, const uint4* __restrict__ code, u32 n_instr,
+                                      const u64* __restrict__ chal) {
+  gl3 acc{0, 0, 0};
+  // The next instruction is loaded while this one runs (its load latency is not on the
+  // critical path of every instruction).
+  uint4 next = code[0];
+  for (u32 pc = 0; pc < n_instr; pc++) {
+    uint4 ins = next;
+    if (pc + 1 < n_instr) next = code[pc + 1];
+    switch (ins.x) {
+      case CP_ADD: cp_put(r, ins.y, gl_add(cp_get(r, ins.z), cp_get(r, ins.w))); break;
+      case CP_SUB: cp_put(r, ins.y, gl_sub(cp_get(r, ins.z), cp_get(r, ins.w))); break;
+      case CP_MUL: cp_put(r, ins.y, gl_mul(cp_get(r, ins.z), cp_get(r, ins.w))); break;
+      case CP_NEG: cp_put(r, ins.y, gl_neg(cp_get(r, ins.z))); break;
+      case CP_ACC: {
+        const u64* c = chal + 3 * (u64)ins.y;
+        acc = gl3_add(acc, gl3_scale(gl3{c[0], c[1], c[2]}, cp_get(r, ins.z)));
+        break;
+      }
+      case CP_EACC: {
+        const u64* c = chal + 3 * (u64)ins.y;
+        acc = gl3_add(acc, gl3_mul(gl3{c[0], c[1], c[2]}, cp_get_ext(r, ins.z)));
+        break;
+      }
+      case CP_EADD: cp_put_ext(r, ins.y, gl3_add(cp_get_ext(r, ins.z), cp_get_ext(r, ins.w))); break;
+      case CP_ESUB: cp_put_ext(r, ins.y, gl3_sub(cp_get_ext(r, ins.z), cp_get_ext(r, ins.w))); break;
+      case CP_EMUL: cp_put_ext(r, ins.y, gl3_mul(cp_get_ext(r, ins.z), cp_get_ext(r, ins.w))); break;
+      case CP_EADDB: {
+        gl3 v = cp_get_ext(r, ins.z);
+        v.c0 = gl_add(v.c0, cp_get(r, ins.w));
+        cp_put_ext(r, ins.y, v);
+        break;
+      }
+      case CP_ESUBB: {
+        gl3 v = cp_get_ext(r, ins.z);
+        v.c0 = gl_sub(v.c0, cp_get(r, ins.w));
+        cp_put_ext(r, ins.y, v);
+        break;
+      }
+      case CP_EMULB: cp_put_ext(r, ins.y, gl3_scale(cp_get_ext(r, ins.z), cp_get(r, ins.w))); break;
+      default: break;  // unreachable for validated programs
+    }
+  }
+  return acc;
+}
+
 // out[3j..3j+3] = Q(x_j) for rows j < 2^log_q of the quotient domain g.<omega_q> (bit-reversed).
 // main/aux: row-major matrices whose first 2^log_q rows are that domain (an LDE prefix);
 // scratch: (nb + 3 ne) * n_threads words.
@@ -124,60 +189,12 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
     u64 k = bitrev_bits(j, log_q);
     u64 part = k & (parts - 1);
     u64 nj = bitrev_bits((k + parts) & (q - 1), log_q);
-    // Selectors at x = g * omega_q^k (docs/PROTOCOL.md 5.4), one inversion for both
-    // denominators.
-    u64 x = gl_mul(shift, cp_pow(omega_q, k));
-    u64 zh = frame[CPF_ZH + part];
-    u64 a = gl_sub(x, 1), b = gl_sub(x, w_inv);
-    u64 inv = cp_pow(gl_mul(a, b), GL_P - 2);
-    r.s0 = gl_mul(gl_mul(zh, gl_mul(inv, b)), n_inv);
-    r.s1 = gl_mul(gl_mul(gl_mul(zh, gl_mul(inv, a)), w_inv), n_inv);
-    r.s2 = b;
+    cp_selectors(shift, omega_q, w_inv, n_inv, frame[CPF_ZH + part], k, r.s0, r.s1, r.s2);
     r.mc = main + j * main_w;
     r.mn = main + nj * main_w;
     r.ac = aux + j * aux_w;
     r.an = aux + nj * aux_w;
-    gl3 acc{0, 0, 0};
-    // The next instruction is loaded while this one runs (its load latency is not on the
-    // critical path of every instruction).
-    uint4 next = code[0];
-    for (u32 pc = 0; pc < n_instr; pc++) {
-      uint4 ins = next;
-      if (pc + 1 < n_instr) next = code[pc + 1];
-      switch (ins.x) {
-        case CP_ADD: r.rb[(u64)ins.y * r.stride] = gl_add(cp_base(r, ins.z), cp_base(r, ins.w)); break;
-        case CP_SUB: r.rb[(u64)ins.y * r.stride] = gl_sub(cp_base(r, ins.z), cp_base(r, ins.w)); break;
-        case CP_MUL: r.rb[(u64)ins.y * r.stride] = gl_mul(cp_base(r, ins.z), cp_base(r, ins.w)); break;
-        case CP_NEG: r.rb[(u64)ins.y * r.stride] = gl_neg(cp_base(r, ins.z)); break;
-        case CP_ACC: {
-          const u64* c = chal + 3 * (u64)ins.y;
-          acc = gl3_add(acc, gl3_scale(gl3{c[0], c[1], c[2]}, cp_base(r, ins.z)));
-          break;
-        }
-        case CP_EACC: {
-          const u64* c = chal + 3 * (u64)ins.y;
-          acc = gl3_add(acc, gl3_mul(gl3{c[0], c[1], c[2]}, cp_ext(r, ins.z)));
-          break;
-        }
-        case CP_EADD: cp_set_ext(r, ins.y, gl3_add(cp_ext(r, ins.z), cp_ext(r, ins.w))); break;
-        case CP_ESUB: cp_set_ext(r, ins.y, gl3_sub(cp_ext(r, ins.z), cp_ext(r, ins.w))); break;
-        case CP_EMUL: cp_set_ext(r, ins.y, gl3_mul(cp_ext(r, ins.z), cp_ext(r, ins.w))); break;
-        case CP_EADDB: {
-          gl3 v = cp_ext(r, ins.z);
-          v.c0 = gl_add(v.c0, cp_base(r, ins.w));
-          cp_set_ext(r, ins.y, v);
-          break;
-        }
-        case CP_ESUBB: {
-          gl3 v = cp_ext(r, ins.z);
-          v.c0 = gl_sub(v.c0, cp_base(r, ins.w));
-          cp_set_ext(r, ins.y, v);
-          break;
-        }
-        case CP_EMULB: cp_set_ext(r, ins.y, gl3_scale(cp_ext(r, ins.z), cp_base(r, ins.w))); break;
-        default: break;  // unreachable for validated programs
-      }
-    }
+    gl3 acc = cp_run(r, code, n_instr, chal);
     acc = gl3_scale(acc, frame[CPF_ZH_INV + part]);
     out[3 * j] = acc.c0;
     out[3 * j + 1] = acc.c1;
@@ -287,6 +304,11 @@ __device__ __forceinline__ void cp2_set_ext(const CpRow2& r, u32 i, gl3 v) {
   p[2 * r.stride] = v.c2;
 }
 
+__device__ __forceinline__ u64 cp_get(const CpRow2& r, u32 w) { return cp2_base(r, w); }
+__device__ __forceinline__ gl3 cp_get_ext(const CpRow2& r, u32 w) { return cp2_ext(r, w); }
+__device__ __forceinline__ void cp_put(CpRow2& r, u32 i, u64 v) { cp2_put(r, i, v); }
+__device__ __forceinline__ void cp_put_ext(CpRow2& r, u32 i, gl3 v) { cp2_set_ext(r, i, v); }
+
 // dst[c * rows + t] = src[(row0 + t) * w + c] for t < rows, c < w: rows [row0, row0 + rows) of a
 // row-major matrix as a column-major one. 32 x 32 tiles through shared memory (both sides
 // coalesced); block (32, 8), grid (ceil(w / 32), ceil(rows / 32)).
@@ -338,13 +360,7 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     u64 k = bitrev_bits(j, log_q);
     u64 part = k & (parts - 1);
     u64 nj = bitrev_bits((k + parts) & (q - 1), log_q);
-    u64 x = gl_mul(shift, cp_pow(omega_q, k));
-    u64 zh = frame[CPF_ZH + part];
-    u64 a = gl_sub(x, 1), b = gl_sub(x, w_inv);
-    u64 inv = cp_pow(gl_mul(a, b), GL_P - 2);
-    r.s0 = gl_mul(gl_mul(zh, gl_mul(inv, b)), n_inv);
-    r.s1 = gl_mul(gl_mul(gl_mul(zh, gl_mul(inv, a)), w_inv), n_inv);
-    r.s2 = b;
+    cp_selectors(shift, omega_q, w_inv, n_inv, frame[CPF_ZH + part], k, r.s0, r.s1, r.s2);
     if (main_cols) {
       r.mc = main_cols + t;
       r.mcs = chunk;
@@ -356,45 +372,7 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     r.ac = aux + j * aux_w;
     r.an = aux + nj * aux_w;
     r.last = 0;
-    gl3 acc{0, 0, 0};
-    uint4 next = code[0];
-    for (u32 pc = 0; pc < n_instr; pc++) {
-      uint4 ins = next;
-      if (pc + 1 < n_instr) next = code[pc + 1];
-      switch (ins.x) {
-        case CP_ADD: cp2_put(r, ins.y, gl_add(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
-        case CP_SUB: cp2_put(r, ins.y, gl_sub(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
-        case CP_MUL: cp2_put(r, ins.y, gl_mul(cp2_base(r, ins.z), cp2_base(r, ins.w))); break;
-        case CP_NEG: cp2_put(r, ins.y, gl_neg(cp2_base(r, ins.z))); break;
-        case CP_ACC: {
-          const u64* c = chal + 3 * (u64)ins.y;
-          acc = gl3_add(acc, gl3_scale(gl3{c[0], c[1], c[2]}, cp2_base(r, ins.z)));
-          break;
-        }
-        case CP_EACC: {
-          const u64* c = chal + 3 * (u64)ins.y;
-          acc = gl3_add(acc, gl3_mul(gl3{c[0], c[1], c[2]}, cp2_ext(r, ins.z)));
-          break;
-        }
-        case CP_EADD: cp2_set_ext(r, ins.y, gl3_add(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
-        case CP_ESUB: cp2_set_ext(r, ins.y, gl3_sub(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
-        case CP_EMUL: cp2_set_ext(r, ins.y, gl3_mul(cp2_ext(r, ins.z), cp2_ext(r, ins.w))); break;
-        case CP_EADDB: {
-          gl3 v = cp2_ext(r, ins.z);
-          v.c0 = gl_add(v.c0, cp2_base(r, ins.w));
-          cp2_set_ext(r, ins.y, v);
-          break;
-        }
-        case CP_ESUBB: {
-          gl3 v = cp2_ext(r, ins.z);
-          v.c0 = gl_sub(v.c0, cp2_base(r, ins.w));
-          cp2_set_ext(r, ins.y, v);
-          break;
-        }
-        case CP_EMULB: cp2_set_ext(r, ins.y, gl3_scale(cp2_ext(r, ins.z), cp2_base(r, ins.w))); break;
-        default: break;  // unreachable for validated programs
-      }
-    }
+    gl3 acc = cp_run(r, code, n_instr, chal);
     acc = gl3_scale(acc, frame[CPF_ZH_INV + part]);
     out[3 * j] = acc.c0;
     out[3 * j + 1] = acc.c1;

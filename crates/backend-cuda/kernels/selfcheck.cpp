@@ -185,8 +185,8 @@ int main() {
   for (u32 n = 0; n <= 9; n++)
     for (u32 b = 1; b <= 3; b++) check_lde(n, b);
   check_lde(13, 1);
-  check_lde(15, 1);  // a 2-stage strided pass with a filled 2^13-word tile
-  for (u32 n : {12u, 13u, 16u, 21u, 22u, 24u}) check_roundtrip(n);
+  // 16: a 3-stage strided pass whose tile the plan fills (2^10 groups); 21..24: 8..11 stages
+  for (u32 n : {12u, 13u, 14u, 16u, 21u, 22u, 24u}) check_roundtrip(n);
   printf("selfcheck: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
   return failures ? 1 : 0;
 }
