@@ -94,7 +94,9 @@ pub fn ntt_plan_with(log_n: u32, dif: bool, tile_log: u32, max_log_c: u32) -> Ve
 
 /// Whether a pass of k stages runs better with register rounds of 3 stages (4 blocks per SM)
 /// than of 4 (3 blocks per SM): when it needs no more rounds that way. Measured on the H100
-/// (docs/PERF.md): 2^23 and 2^24 rows, whose strided passes have 5 or 6 stages, gain ~25%.
+/// with 2^12-word tiles (docs/PERF.md, "What moved it" 5): the 5- and 6-stage strided passes of
+/// 2^23 and 2^24 points gained ~25%. (With 2^13-word tiles those sizes take one strided pass of
+/// 10 or 11 stages; 2^13-word tiles also leave room for only 3 blocks per SM either way.)
 pub fn prefers_round3(k: u32) -> bool {
     k.div_ceil(3) <= k.div_ceil(4)
 }
