@@ -57,39 +57,69 @@ pub fn build(name: &str, size: usize, backend: BackendKind) -> Result<Workload, 
     })
 }
 
-/// Proves a workload on the CPU backend. With `check_witness` every constraint is checked first
-/// (a bad witness is then an error naming its table and row, never a proof that fails later).
+/// A started backend, kept across proofs: the CUDA one keeps its context, its cached tables and
+/// its compiled constraint programs, so the proofs after the first do not pay for them again
+/// (`rstark bench` times those).
+pub enum Engine {
+    Cpu(CpuBackend),
+    #[cfg(feature = "cuda")]
+    Cuda(Box<rstark_backend_cuda::CudaBackend>),
+}
+
+impl Engine {
+    /// Starts `backend` (for CUDA: a context on GPU 0 and the kernels).
+    pub fn start(backend: BackendKind) -> Result<Self, CliError> {
+        match backend {
+            BackendKind::Cpu => Ok(Self::Cpu(CpuBackend::new())),
+            BackendKind::Cuda => start_cuda(),
+        }
+    }
+
+    /// Proves a workload. With `check_witness` every constraint is checked first (a bad witness
+    /// is then an error naming its table and row, never a proof that fails later). On CUDA the
+    /// result carries this proof's host↔device bytes.
+    pub fn prove(
+        &self,
+        params: &StarkParams,
+        workload: &Workload,
+        check_witness: bool,
+    ) -> Result<Proved, CliError> {
+        match self {
+            Self::Cpu(cpu) => prove_on(cpu, params, workload, check_witness),
+            #[cfg(feature = "cuda")]
+            Self::Cuda(gpu) => {
+                gpu.reset_transfers();
+                let mut proved = prove_on(gpu.as_ref(), params, workload, check_witness)?;
+                let t = gpu.total_transfers();
+                proved.transfers = Some(Transfers {
+                    host_to_device_bytes: t.h2d_bytes,
+                    device_to_host_bytes: t.d2h_bytes,
+                });
+                Ok(proved)
+            }
+        }
+    }
+}
+
+/// Starts a backend and proves one workload with it.
 pub fn prove(
     params: &StarkParams,
     workload: &Workload,
     check_witness: bool,
     backend: BackendKind,
 ) -> Result<Proved, CliError> {
-    match backend {
-        BackendKind::Cpu => prove_on(&CpuBackend::new(), params, workload, check_witness),
-        BackendKind::Cuda => prove_cuda(params, workload, check_witness),
-    }
+    Engine::start(backend)?.prove(params, workload, check_witness)
 }
 
 #[cfg(feature = "cuda")]
-fn prove_cuda(
-    params: &StarkParams,
-    workload: &Workload,
-    check_witness: bool,
-) -> Result<Proved, CliError> {
-    let gpu = rstark_backend_cuda::CudaBackend::new(0)
-        .map_err(|e| CliError::Backend(format!("cannot start the CUDA backend: {e}")))?;
-    let mut proved = prove_on(&gpu, params, workload, check_witness)?;
-    let t = gpu.total_transfers();
-    proved.transfers = Some(Transfers {
-        host_to_device_bytes: t.h2d_bytes,
-        device_to_host_bytes: t.d2h_bytes,
-    });
-    Ok(proved)
+fn start_cuda() -> Result<Engine, CliError> {
+    rstark_backend_cuda::CudaBackend::new(0)
+        .map(|gpu| Engine::Cuda(Box::new(gpu)))
+        .map_err(|e| CliError::Backend(format!("cannot start the CUDA backend: {e}")))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn prove_cuda(_: &StarkParams, _: &Workload, _: bool) -> Result<Proved, CliError> {
+fn start_cuda() -> Result<Engine, CliError> {
     Err(CliError::Backend(
         "this rstark was built without the CUDA backend: rebuild with \
          `cargo build --release --bin rstark --features rstark-cli/cuda`"
