@@ -255,26 +255,15 @@ impl CudaBackend {
         } else {
             UploadMode::Staged
         };
-        let (dev, lde) = match mode {
-            UploadMode::Pipelined if pipelines(rows, w) => self.ctx.upload_lde(trace, b)?,
-            UploadMode::Registered => {
-                let dev = DeviceMatrix::upload_registered(&self.ctx, trace)?;
-                let lde = self.ctx.lde(&dev, b)?;
-                (dev, lde)
+        let dev = match mode {
+            UploadMode::Pipelined if pipelines(rows, w) => {
+                let (dev, lde) = self.ctx.upload_lde(trace, b)?;
+                return self.commit_lde(dev, lde, log_blowup);
             }
-            _ => {
-                let dev = DeviceMatrix::upload(&self.ctx, trace)?;
-                let lde = self.ctx.lde(&dev, b)?;
-                (dev, lde)
-            }
+            UploadMode::Registered => DeviceMatrix::upload_registered(&self.ctx, trace)?,
+            _ => DeviceMatrix::upload(&self.ctx, trace)?,
         };
-        let tree = DeviceMerkleTree::commit(&self.ctx, &lde)?;
-        Ok(CudaCommitted {
-            lde,
-            tree,
-            log_blowup,
-            trace: Some(dev),
-        })
+        self.commit_device_trace(dev, log_blowup)
     }
 
     /// Commits a trace already in device memory (e.g. generated there).
@@ -284,6 +273,16 @@ impl CudaBackend {
         log_blowup: usize,
     ) -> Result<CudaCommitted> {
         let lde = self.ctx.lde(&dev, log_blowup as u32)?;
+        self.commit_lde(dev, lde, log_blowup)
+    }
+
+    /// The tree of a trace's LDE, and both kept on the device.
+    fn commit_lde(
+        &self,
+        dev: DeviceMatrix,
+        lde: DeviceMatrix,
+        log_blowup: usize,
+    ) -> Result<CudaCommitted> {
         let tree = DeviceMerkleTree::commit(&self.ctx, &lde)?;
         Ok(CudaCommitted {
             lde,
