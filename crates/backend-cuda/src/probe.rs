@@ -3,7 +3,7 @@
 //! products, NTT butterflies) that the benchmarks' floors divide by.
 
 use cudarc::driver::sys::CUevent_flags;
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaFunction, LaunchConfig, PushKernelArg};
 
 use crate::context::{GpuContext, grid_1d};
 use crate::error::{DriverContext, Result};
@@ -142,42 +142,47 @@ impl GpuContext {
         Ok(sms as u64 * 2048 * 4)
     }
 
-    /// Goldilocks multiplications per second (independent chains in registers): the arithmetic
-    /// ceiling of the NTT, whose butterflies each do one.
-    pub fn measure_gl_mul_rate(&self) -> Result<f64> {
+    /// Operations per second of a ceiling kernel `f(out, iters)`: 4 waves of `block`-thread
+    /// blocks, each thread doing `per_iter` operations per iteration, median of 5 after a warm-up.
+    fn ceiling_rate(
+        &self,
+        f: &CudaFunction,
+        name: &str,
+        block: u32,
+        iters: u32,
+        per_iter: u64,
+    ) -> Result<f64> {
         let threads = self.ceiling_threads()?;
-        let iters: u32 = 1024;
-        let mut out = self.alloc_words(threads as usize, "mul ceiling output")?;
+        let mut out = self.alloc_words(threads as usize, "ceiling output")?;
         let cfg = LaunchConfig {
-            grid_dim: ((threads / 256) as u32, 1, 1),
-            block_dim: (256, 1, 1),
+            grid_dim: ((threads / block as u64) as u32, 1, 1),
+            block_dim: (block, 1, 1),
             shared_mem_bytes: 0,
         };
         let t = self.time_ms(1, 5, || {
-            let mut l = self.func(&self.k.gl_mul_ceiling);
+            let mut l = self.func(f);
             l.arg(&mut out).arg(&iters);
-            self.launch(l, cfg, "gl_mul_ceiling")
+            self.launch(l, cfg, name)
         })?;
-        Ok((threads * 4 * iters as u64) as f64 / (median(&t) * 1e-3))
+        Ok((threads * per_iter * iters as u64) as f64 / (median(&t) * 1e-3))
+    }
+
+    /// Goldilocks multiplications per second (4 independent chains per thread in registers).
+    pub fn measure_gl_mul_rate(&self) -> Result<f64> {
+        self.ceiling_rate(&self.k.gl_mul_ceiling, "gl_mul_ceiling", 256, 1024, 4)
     }
 
     /// NTT butterflies per second (the NTT's own radix-2 butterfly: one product, one sum, one
-    /// difference, all mod p), each thread running a 16-point network on values in registers.
+    /// difference, all mod p), each thread running 16-point networks (32 butterflies) on values
+    /// in registers.
     pub fn measure_butterfly_rate(&self) -> Result<f64> {
-        let threads = self.ceiling_threads()?;
-        let iters: u32 = 256;
-        let mut out = self.alloc_words(threads as usize, "butterfly ceiling output")?;
-        let cfg = LaunchConfig {
-            grid_dim: ((threads / 256) as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        let t = self.time_ms(1, 5, || {
-            let mut l = self.func(&self.k.gl_butterfly_ceiling);
-            l.arg(&mut out).arg(&iters);
-            self.launch(l, cfg, "gl_butterfly_ceiling")
-        })?;
-        Ok((threads * 32 * iters as u64) as f64 / (median(&t) * 1e-3))
+        self.ceiling_rate(
+            &self.k.gl_butterfly_ceiling,
+            "gl_butterfly_ceiling",
+            256,
+            256,
+            32,
+        )
     }
 
     /// Do Keccak-f and NTT butterflies share the SM's integer pipes? One launch whose even
@@ -212,20 +217,7 @@ impl GpuContext {
 
     /// Keccak-f[1600] permutations per second: every thread chains permutations in registers.
     pub fn measure_keccak_rate(&self) -> Result<f64> {
-        let threads = self.ceiling_threads()?;
-        let iters: u32 = 256;
-        let mut out = self.alloc_words(threads as usize, "keccak ceiling output")?;
-        let cfg = LaunchConfig {
-            grid_dim: ((threads / 128) as u32, 1, 1),
-            block_dim: (128, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        let t = self.time_ms(1, 5, || {
-            let mut l = self.func(&self.k.keccak_ceiling);
-            l.arg(&mut out).arg(&iters);
-            self.launch(l, cfg, "keccak_ceiling")
-        })?;
-        Ok((threads * iters as u64) as f64 / (median(&t) * 1e-3))
+        self.ceiling_rate(&self.k.keccak_ceiling, "keccak_ceiling", 128, 256, 1)
     }
 }
 
