@@ -89,6 +89,7 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
             log_height: log_n,
             log_quotient_degree: log_d,
             public_values: &publics,
+            ..Default::default()
         },
         &chal,
     )
