@@ -135,14 +135,19 @@ pub fn quotient_values<M: Sync>(
     }
     let prep_w = rows.preprocessed.map_or(0, |_| rows.preprocessed_width);
     if prep_w != rstark_air::BaseAir::<F>::preprocessed_width(inp.air)
-        || rows.preprocessed.is_some_and(|p| p.len() != q_size * prep_w)
+        || rows
+            .preprocessed
+            .is_some_and(|p| p.len() != q_size * prep_w)
     {
         return Err(BackendError::BadInput(
             "preprocessed rows disagree with the AIR's preprocessed width".into(),
         ));
     }
     let periodic = match inp.periodic {
-        Some(p) => Some(p.on_quotient_domain(n, d).map_err(|e| BackendError::Poly(e.to_string()))?),
+        Some(p) => Some(
+            p.on_quotient_domain(n, d)
+                .map_err(|e| BackendError::Poly(e.to_string()))?,
+        ),
         None => None,
     };
     let per_w = periodic.as_ref().map_or(0, |p| p.width);

@@ -196,9 +196,11 @@ impl Lower {
                         true => Node::PrepNext(c),
                     }
                 }
-                BaseEntry::Periodic => {
-                    Node::Periodic(Self::column(v.index, self.widths.periodic, "periodic column")?)
-                }
+                BaseEntry::Periodic => Node::Periodic(Self::column(
+                    v.index,
+                    self.widths.periodic,
+                    "periodic column",
+                )?),
             },
         };
         Ok(self.dag.node(node))

@@ -362,7 +362,10 @@ pub fn quotient_values(
                     main_next: &inp.main[nj * w..(nj + 1) * w],
                     prep_cur: &prep[j * pw..(j + 1) * pw],
                     prep_next: &prep[nj * pw..(nj + 1) * pw],
-                    periodic: inp.periodic.get(per * nper..(per + 1) * nper).unwrap_or(&[]),
+                    periodic: inp
+                        .periodic
+                        .get(per * nper..(per + 1) * nper)
+                        .unwrap_or(&[]),
                     aux_cur: &ac,
                     aux_next: &an,
                     public_values: inp.public_values,

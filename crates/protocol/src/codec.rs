@@ -84,7 +84,11 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ProofFormatError> {
+    pub(crate) fn take(
+        &mut self,
+        n: usize,
+        what: &'static str,
+    ) -> Result<&'a [u8], ProofFormatError> {
         let end = self
             .pos
             .checked_add(n)
@@ -158,7 +162,10 @@ impl<'a> Reader<'a> {
         let n = self.len(what, 8)?;
         (0..n).map(|_| self.f(what)).collect()
     }
-    pub(crate) fn opening(&mut self, what: &'static str) -> Result<MerkleOpening, ProofFormatError> {
+    pub(crate) fn opening(
+        &mut self,
+        what: &'static str,
+    ) -> Result<MerkleOpening, ProofFormatError> {
         let row0 = self.fs(what)?;
         let row1 = self.fs(what)?;
         let n = self.len(what, 32)?;
@@ -434,7 +441,12 @@ mod tests {
         v[10 + 1 + 32] = 3;
         let o = &sample().tables[0].ood;
         let vec_ef = |x: &Vec<EF>| 4 + 24 * x.len();
-        let table_end = 10 + 1 + 32 + 1 + 56 + 32
+        let table_end = 10
+            + 1
+            + 32
+            + 1
+            + 56
+            + 32
             + [&o.main_z, &o.main_zw, &o.aux_z, &o.aux_zw, &o.comp_z]
                 .into_iter()
                 .map(vec_ef)

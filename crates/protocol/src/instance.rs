@@ -112,7 +112,9 @@ pub enum ShapeError {
         "table `{0}`: the AIR has preprocessed columns: make a key with `setup` and prove and verify with it"
     )]
     MissingKey(String),
-    #[error("table `{table}`: the preprocessed trace has 2^{preprocessed} rows, the trace 2^{trace}")]
+    #[error(
+        "table `{table}`: the preprocessed trace has 2^{preprocessed} rows, the trace 2^{trace}"
+    )]
     PreprocessedHeight {
         table: String,
         preprocessed: usize,

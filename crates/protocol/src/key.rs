@@ -133,7 +133,10 @@ impl VerifyingKey {
     /// Decodes a key; malformed bytes are a [`ProofFormatError`] (never a panic).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProofFormatError> {
         let mut r = Reader { bytes, pos: 0 };
-        if r.take(4, "key magic").map_err(|_| ProofFormatError::BadMagic)? != KEY_MAGIC {
+        if r.take(4, "key magic")
+            .map_err(|_| ProofFormatError::BadMagic)?
+            != KEY_MAGIC
+        {
             return Err(ProofFormatError::BadMagic);
         }
         let version = r.u16("key version")?;

@@ -20,8 +20,8 @@ pub use backend::{
 pub use codec::ProofFormatError;
 pub use instance::{ShapeError, TableShape, absorb_instance, derive_shape};
 pub use key::{KeyError, PreprocessedKey, TableKey, VerifyingKey, air_digest};
-pub use periodic::{PeriodicColumns, PeriodicError};
 pub use params::{ParamsError, StarkParams, presets};
+pub use periodic::{PeriodicColumns, PeriodicError};
 pub use proof::{MerkleOpening, OodValues, Proof, QueryProof, TableProof, TableQuery};
 pub use trace::{KeccakTrace, TraceGenerator, TraceSource};
 

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use rstark_air::examples::{
-    FibonacciAir, PowerMapAir, PreprocessedRangeAir, RangeTableAir, RangeUserAir,
-    fibonacci_trace, power_map_trace, preprocessed_range_traces, range_pair_traces,
+    FibonacciAir, PowerMapAir, PreprocessedRangeAir, RangeTableAir, RangeUserAir, fibonacci_trace,
+    power_map_trace, preprocessed_range_traces, range_pair_traces,
 };
 use rstark_air::{BaseAir, Table};
 use rstark_field::F;
@@ -113,7 +113,10 @@ pub fn prove_case<B: Backend>(
         .map(|t| (t.name.as_str(), t.air.as_ref()))
         .collect();
     let (pk, vk) = setup(backend, &case.params, &tables)?;
-    Ok((prove_with_key(backend, &case.params, &pk, &case.tables)?, Some(vk)))
+    Ok((
+        prove_with_key(backend, &case.params, &pk, &case.tables)?,
+        Some(vk),
+    ))
 }
 
 /// `name length keccak256-hex` of a case's proof with `backend`.

@@ -124,13 +124,16 @@ impl<C> Prepared<'_, C> {
     }
 }
 
+/// A table's entry in the proving key: its preprocessed commitment and data, if it has any.
+type KeyEntry<'k, C> = Option<(&'k PreprocessedKey, &'k PreprocessedData<C>)>;
+
 /// The key's entries for the statement `tables` (checked against it), one per table; all `None`
 /// without a key.
 fn key_entries<'k, C>(
     params: &StarkParams,
     key: Option<&'k ProvingKey<C>>,
     tables: &[TableInput],
-) -> Result<Vec<Option<(&'k PreprocessedKey, &'k PreprocessedData<C>)>>, ProverError> {
+) -> Result<Vec<KeyEntry<'k, C>>, ProverError> {
     let Some(key) = key else {
         return Ok(vec![None; tables.len()]);
     };
@@ -139,6 +142,13 @@ fn key_entries<'k, C>(
         .map(|t| (t.name.as_str(), t.air.as_ref()))
         .collect();
     key.vk.check(params.log_blowup as usize, &statement)?;
+    if key.tables.len() != tables.len() {
+        return Err(KeyError::TableCount {
+            key: key.tables.len(),
+            statement: tables.len(),
+        }
+        .into());
+    }
     key.vk
         .tables
         .iter()
@@ -152,20 +162,13 @@ fn key_entries<'k, C>(
             }
             .into()),
         })
-        .chain((key.tables.len() != tables.len()).then(|| {
-            Err(KeyError::TableCount {
-                key: key.tables.len(),
-                statement: tables.len(),
-            }
-            .into())
-        }))
         .collect()
 }
 
 fn prepare<'k, C>(
     params: &StarkParams,
     t: &TableInput,
-    key: Option<(&'k PreprocessedKey, &'k PreprocessedData<C>)>,
+    key: KeyEntry<'k, C>,
 ) -> Result<Prepared<'k, C>, ProverError> {
     let bad = |reason: String| ProverError::TraceShape {
         table: t.name.clone(),
@@ -637,7 +640,8 @@ fn prove_inner<B: Backend>(
     let mut scale = EF::ONE;
     for (i, p) in prepared.iter().enumerate() {
         let coeffs = DeepCoeffs::from_ood(delta, &oods[i]);
-        let mut matrices: Vec<&B::Committed> = p.preprocessed.map(|d| &d.committed).into_iter().collect();
+        let mut matrices: Vec<&B::Committed> =
+            p.preprocessed.map(|d| &d.committed).into_iter().collect();
         matrices.push(&mains[i]);
         if let Some((aux, _)) = &auxes[i] {
             matrices.push(aux);

@@ -17,7 +17,9 @@ use rstark_prover::{
     ProveOptions, ProverError, ProvingKey, TableInput, prove, prove_with_key,
     prove_with_key_and_options, setup,
 };
-use rstark_verifier::{VerifierError, VerifierTable, verify, verify_bytes_with_key, verify_with_key};
+use rstark_verifier::{
+    VerifierError, VerifierTable, verify, verify_bytes_with_key, verify_with_key,
+};
 
 const PARAMS: StarkParams = presets::FAST_TEST;
 
@@ -86,7 +88,10 @@ fn preprocessed_periodic_and_bus_prove_and_verify() {
         assert_eq!(Proof::from_bytes(&bytes).unwrap(), proof);
         verify_bytes_with_key(&params, &vk2, &statement(&inputs), &bytes).unwrap();
         // The same statement proved again with the same key: the same bytes.
-        assert_eq!(prove_with_key(&CpuBackend, &params, &pk, &inputs).unwrap(), proof);
+        assert_eq!(
+            prove_with_key(&CpuBackend, &params, &pk, &inputs).unwrap(),
+            proof
+        );
     }
 }
 
@@ -146,8 +151,8 @@ fn periodic_columns_need_no_key() {
     if let rstark_protocol::TraceSource::Host(m) = &mut input.trace {
         m.values[2 * 5 + 1] += F::ONE;
     }
-    let err = rstark_prover::prove_with_options(&CpuBackend, &PARAMS, &[input], &checked())
-        .unwrap_err();
+    let err =
+        rstark_prover::prove_with_options(&CpuBackend, &PARAMS, &[input], &checked()).unwrap_err();
     assert!(
         matches!(&err, ProverError::ConstraintFailed { table, row: 5, constraint: 0 } if table == "periodic"),
         "{err}"
@@ -228,7 +233,10 @@ fn bad_inputs_are_typed_errors_naming_the_table() {
     renamed.tables[1].name = "users".into();
     let err = verify_with_key(&PARAMS, &renamed, &statement(&good), &proof).unwrap_err();
     assert!(
-        matches!(&err, VerifierError::Key(KeyError::TableName { index: 1, .. })),
+        matches!(
+            &err,
+            VerifierError::Key(KeyError::TableName { index: 1, .. })
+        ),
         "{err}"
     );
     let fib = {
@@ -252,11 +260,17 @@ fn bad_inputs_are_typed_errors_naming_the_table() {
     };
     let err = verify_with_key(&params4, &vk, &statement(&good), &proof).unwrap_err();
     assert!(
-        matches!(&err, VerifierError::Key(KeyError::Blowup { key: 1, params: 2 })),
+        matches!(
+            &err,
+            VerifierError::Key(KeyError::Blowup { key: 1, params: 2 })
+        ),
         "{err}"
     );
     let err = prove_with_key(&CpuBackend, &params4, &pk, &good).unwrap_err();
-    assert!(matches!(&err, ProverError::Key(KeyError::Blowup { .. })), "{err}");
+    assert!(
+        matches!(&err, ProverError::Key(KeyError::Blowup { .. })),
+        "{err}"
+    );
 
     // A key whose root is not the preprocessed trace's: the proof does not verify.
     let mut forged = vk.clone();

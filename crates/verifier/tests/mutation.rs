@@ -6,8 +6,7 @@ use std::sync::{Arc, OnceLock};
 use proptest::prelude::*;
 use rstark_air::Table;
 use rstark_air::examples::{
-    PreprocessedRangeAir, RangeTableAir, RangeUserAir, preprocessed_range_traces,
-    range_pair_traces,
+    PreprocessedRangeAir, RangeTableAir, RangeUserAir, preprocessed_range_traces, range_pair_traces,
 };
 use rstark_backend_cpu::CpuBackend;
 use rstark_poly::RowMajor;
