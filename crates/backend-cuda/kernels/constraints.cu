@@ -311,20 +311,24 @@ __device__ __forceinline__ void cp_put_ext(CpRow2& r, u32 i, gl3 v) { cp2_set_ex
 
 // dst[c * rows + t] = src[(row0 + t) * w + c] for t < rows, c < w: rows [row0, row0 + rows) of a
 // row-major matrix as a column-major one. 32 x 32 tiles through shared memory (both sides
-// coalesced); block (32, 8), grid (ceil(w / 32), ceil(rows / 32)).
+// coalesced); block (32, 8), grid (ceil(rows / 32), min(ceil(w / 32), 65535)): row tiles along x
+// (up to 2^31 - 1 of them), column tiles along y, a block taking tiles y, y + gridDim.y, ...
 extern "C" __global__ void __launch_bounds__(256) cp_rows_to_cols(const u64* __restrict__ src,
                                                                   u32 w, u64 row0, u64 rows,
                                                                   u64* __restrict__ dst) {
   __shared__ u64 tile[32][33];
-  u64 c0 = (u64)blockIdx.x * 32, t0 = (u64)blockIdx.y * 32;
-  for (u32 k = threadIdx.y; k < 32; k += 8) {
-    u64 t = t0 + k, c = c0 + threadIdx.x;
-    if (t < rows && c < w) tile[k][threadIdx.x] = src[(row0 + t) * w + c];
-  }
-  __syncthreads();
-  for (u32 k = threadIdx.y; k < 32; k += 8) {
-    u64 c = c0 + k, t = t0 + threadIdx.x;
-    if (t < rows && c < w) dst[c * rows + t] = tile[threadIdx.x][k];
+  u64 t0 = (u64)blockIdx.x * 32;
+  for (u64 c0 = (u64)blockIdx.y * 32; c0 < w; c0 += (u64)gridDim.y * 32) {  // uniform
+    for (u32 k = threadIdx.y; k < 32; k += 8) {
+      u64 t = t0 + k, c = c0 + threadIdx.x;
+      if (t < rows && c < w) tile[k][threadIdx.x] = src[(row0 + t) * w + c];
+    }
+    __syncthreads();
+    for (u32 k = threadIdx.y; k < 32; k += 8) {
+      u64 c = c0 + k, t = t0 + threadIdx.x;
+      if (t < rows && c < w) dst[c * rows + t] = tile[threadIdx.x][k];
+    }
+    __syncthreads();
   }
 }
 

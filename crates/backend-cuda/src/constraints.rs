@@ -17,6 +17,7 @@ use rstark_field::{EF, F, ef_to_base};
 
 use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
+use crate::grid;
 use crate::kernels::{ARCHS, FATBIN};
 use crate::matrix::DeviceMatrix;
 
@@ -301,8 +302,13 @@ impl ConstraintKernel {
                     .arg(&row0_64)
                     .arg(&chunk64)
                     .arg(cols);
+                // row tiles along x, column tiles along y (looped in the kernel past 65535)
                 let cfg = LaunchConfig {
-                    grid_dim: (main_w.div_ceil(32), (chunk as u32).div_ceil(32), 1),
+                    grid_dim: (
+                        grid::blocks_1d(chunk64, 32),
+                        main_w.div_ceil(32).min(grid::MAX_GRID_YZ),
+                        1,
+                    ),
                     block_dim: (32, 8, 1),
                     shared_mem_bytes: 0,
                 };

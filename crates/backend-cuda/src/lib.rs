@@ -2,11 +2,13 @@
 //! openings run on the GPU and stay there; only roots, opened rows and paths come back.
 //! Every kernel reproduces the CPU reference (rstark-poly, rstark-merkle) bit for bit.
 //!
-//! Without the `cuda` feature only [`plan`] (host-side tables and pass planning) and
-//! [`program_cache`] (compiled constraint programs by table) are built.
+//! Without the `cuda` feature only [`plan`] (host-side tables and pass planning),
+//! [`grid`] (launch geometry within the hardware limits) and [`program_cache`] (compiled
+//! constraint programs by table) are built.
 //! With it, `build.rs` compiles `kernels/*.cu` into a fatbin embedded in the binary, and the
 //! runtime below loads it through the CUDA driver (cudarc, loaded dynamically). See docs/GPU.md.
 
+pub mod grid;
 pub mod plan;
 pub mod program_cache;
 
