@@ -486,6 +486,12 @@ mod lockstep {
         fn name(&self) -> &'static str {
             "lockstep"
         }
+        fn begin_proof(&self, plan: &rstark_protocol::ProofPlan) -> Result<(), BackendError> {
+            self.gpu.begin_proof(plan)
+        }
+        fn end_proof(&self) {
+            self.gpu.end_proof()
+        }
         fn commit_trace(&self, t: &RowMajor, b: usize) -> Result<Self::Committed, BackendError> {
             let c = CpuBackend.commit_trace(t, b)?;
             let g = self.gpu.commit_trace(t, b)?;
@@ -519,6 +525,7 @@ mod lockstep {
             macro_rules! side {
                 ($k:tt) => {
                     CompositionInputs {
+                        table: i.table,
                         air: i.air,
                         main: &i.main.$k,
                         aux: i.aux.map(|a| &a.$k),
@@ -549,6 +556,7 @@ mod lockstep {
             macro_rules! side {
                 ($k:tt) => {
                     DeepInputs {
+                        table: i.table,
                         matrices: i.matrices.iter().map(|m| &m.$k).collect(),
                         log_height: i.log_height,
                         log_blowup: i.log_blowup,

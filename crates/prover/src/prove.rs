@@ -11,8 +11,9 @@ use rstark_poly::RowMajor;
 use rstark_protocol::deep::DeepCoeffs;
 use rstark_protocol::proof::AuxCommitment;
 use rstark_protocol::{
-    Backend, BackendError, CompositionInputs, DeepInputs, OodValues, Proof, QueryProof,
-    StarkParams, TableProof, TableQuery, TableShape, TraceSource, absorb_instance, derive_shape,
+    Backend, BackendError, CompositionInputs, DeepInputs, MainSource, MainTrace, OodValues,
+    PlannedTable, Proof, ProofPlan, QueryProof, StarkParams, TableProof, TableQuery, TableShape,
+    TraceSource, absorb_instance, derive_shape,
 };
 use tracing::info_span;
 
@@ -151,7 +152,7 @@ fn host_trace<'a, B: Backend>(
         TraceSource::Host(m) => return Ok(Some(Cow::Borrowed(m))),
         TraceSource::Generated(g) => g,
     };
-    if !check_witness && p.interactions.is_empty() && backend_generates(backend, t) {
+    if !needs_host_values(backend, t, p, check_witness) {
         return Ok(None);
     }
     let m = g.generate();
@@ -170,6 +171,20 @@ fn host_trace<'a, B: Backend>(
     Ok(Some(Cow::Owned(m)))
 }
 
+/// Whether the prover reads `t`'s host values: the host witness check (unless the backend checks
+/// the witness itself), host-built LogUp (unless the backend builds it), or a generator the
+/// backend cannot run.
+fn needs_host_values<B: Backend>(
+    backend: &B,
+    t: &TableInput,
+    p: &Prepared,
+    check_witness: bool,
+) -> bool {
+    (check_witness && !backend.checks_witness())
+        || (!p.interactions.is_empty() && !backend.builds_aux())
+        || !backend_generates(backend, t)
+}
+
 /// Whether `t`'s trace is a generator that `backend` runs itself.
 fn backend_generates<B: Backend>(backend: &B, t: &TableInput) -> bool {
     matches!(&t.trace, TraceSource::Generated(g) if backend.generates(g.as_ref()))
@@ -184,6 +199,35 @@ fn host_values<'a>(
         table: t.name.clone(),
         reason: "internal: the host trace was not generated".into(),
     })
+}
+
+/// The proof's shape for [`Backend::begin_proof`].
+fn proof_plan(params: &StarkParams, tables: &[TableInput], prepared: &[Prepared]) -> ProofPlan {
+    ProofPlan {
+        tables: tables
+            .iter()
+            .zip(prepared)
+            .map(|(t, p)| PlannedTable {
+                name: t.name.clone(),
+                log_height: p.shape.log_height,
+                main_width: p.shape.main_width,
+                aux_width: p.shape.aux_width(),
+                log_quotient_degree: p.shape.log_quotient_degree,
+            })
+            .collect(),
+        log_blowup: params.log_blowup as usize,
+        num_queries: params.num_queries as usize,
+        log_final_poly_len: params.log_final_poly_len as usize,
+    }
+}
+
+/// Calls [`Backend::end_proof`] when dropped (the proof is made, or failed on any path).
+struct EndProof<'a, B: Backend>(&'a B);
+
+impl<B: Backend> Drop for EndProof<'_, B> {
+    fn drop(&mut self) {
+        self.0.end_proof();
+    }
 }
 
 fn powers(x: EF, n: usize) -> Vec<EF> {
@@ -222,6 +266,9 @@ pub fn prove_with_options<B: Backend>(
         .iter()
         .map(|t| prepare(params, t))
         .collect::<Result<Vec<_>, _>>()?;
+    backend.begin_proof(&proof_plan(params, tables, &prepared))?;
+    // Whatever happens from here on, the backend hears that the proof is over.
+    let _end = EndProof(backend);
 
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
@@ -239,8 +286,9 @@ pub fn prove_with_options<B: Backend>(
         report.record("trace generation", t0.elapsed());
     }
 
-    // Witness check.
-    if options.check_witness {
+    // Witness check on the host, unless the backend checks it while committing.
+    let backend_checks = options.check_witness && backend.checks_witness();
+    if options.check_witness && !backend_checks {
         let _s = info_span!("witness_check").entered();
         let t0 = Instant::now();
         for (t, host) in tables.iter().zip(&hosts) {
@@ -259,7 +307,7 @@ pub fn prove_with_options<B: Backend>(
         // A trace the backend generates itself was on the host for the check only: free it
         // (LogUp keeps the ones it reads), and let the backend generate its own below.
         for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
-            if p.interactions.is_empty() && backend_generates(backend, t) {
+            if !needs_host_values(backend, t, p, false) {
                 *host = None;
             }
         }
@@ -273,18 +321,43 @@ pub fn prove_with_options<B: Backend>(
     let t0 = Instant::now();
     let mains = {
         let _s = info_span!("commit_main").entered();
-        tables
-            .iter()
-            .zip(&hosts)
-            .map(|(t, host)| match (host, &t.trace) {
-                (Some(m), _) => backend.commit_trace(m, log_blowup),
-                (None, TraceSource::Generated(g)) => {
-                    backend.commit_generated(g.as_ref(), log_blowup)
-                }
-                (None, TraceSource::Host(m)) => backend.commit_trace(m, log_blowup),
-            })
-            .collect::<Result<Vec<_>, _>>()?
+        let mut mains = Vec::with_capacity(tables.len());
+        for (i, (t, host)) in tables.iter().zip(&hosts).enumerate() {
+            let source = match (host, &t.trace) {
+                (Some(m), _) => MainSource::Host(m),
+                (None, TraceSource::Generated(g)) => MainSource::Generated(g.as_ref()),
+                (None, TraceSource::Host(m)) => MainSource::Host(m),
+            };
+            let main = MainTrace {
+                table: i,
+                air: t.air.as_ref(),
+                public_values: &t.public_values,
+                source,
+                check_witness: backend_checks,
+            };
+            mains.push(
+                backend
+                    .commit_main(&main, log_blowup)
+                    .map_err(|e| match e {
+                        BackendError::WitnessFailed { row, constraint } => {
+                            ProverError::ConstraintFailed {
+                                table: t.name.clone(),
+                                row,
+                                constraint,
+                            }
+                        }
+                        e => ProverError::Backend(e),
+                    })?,
+            );
+        }
+        mains
     };
+    // Host values the LogUp round does not read are not needed any more.
+    for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
+        if !needs_host_values(backend, t, p, false) {
+            *host = None;
+        }
+    }
     for m in &mains {
         transcript.absorb_digest(&backend.root(m));
     }
@@ -302,9 +375,32 @@ pub fn prove_with_options<B: Backend>(
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
         let _s = info_span!("commit_aux").entered();
-        for ((t, p), host) in tables.iter().zip(&prepared).zip(&hosts) {
+        for (i, ((t, p), host)) in tables.iter().zip(&prepared).zip(&hosts).enumerate() {
             if p.interactions.is_empty() {
                 auxes.push(None);
+                continue;
+            }
+            if backend.builds_aux() {
+                let aux = backend
+                    .commit_aux(i, &mains[i], &p.interactions, &logup, log_blowup)
+                    .map_err(|e| match e {
+                        BackendError::LogupZeroDenominator { row, interaction } => {
+                            ProverError::Logup {
+                                table: t.name.clone(),
+                                source: rstark_air::logup::LogupError::ZeroDenominator {
+                                    row,
+                                    interaction,
+                                },
+                            }
+                        }
+                        e => ProverError::Backend(e),
+                    })?;
+                for (inter, s) in p.interactions.iter().zip(&aux.interaction_sums) {
+                    *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += *s;
+                }
+                transcript.absorb_digest(&backend.root(&aux.committed));
+                transcript.absorb_ext(&[aux.claimed_sum]);
+                auxes.push(Some((aux.committed, aux.claimed_sum)));
                 continue;
             }
             let host = host_values(t, host)?;
@@ -345,9 +441,15 @@ pub fn prove_with_options<B: Backend>(
     let mut comps = Vec::with_capacity(tables.len());
     {
         let _s = info_span!("composition").entered();
-        for ((t, p), (main, aux)) in tables.iter().zip(&prepared).zip(mains.iter().zip(&auxes)) {
+        for (i, ((t, p), (main, aux))) in tables
+            .iter()
+            .zip(&prepared)
+            .zip(mains.iter().zip(&auxes))
+            .enumerate()
+        {
             let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
             let inputs = CompositionInputs {
+                table: i,
                 air: t.air.as_ref(),
                 main,
                 aux: aux.as_ref().map(|(a, _)| a),
@@ -411,6 +513,7 @@ pub fn prove_with_options<B: Backend>(
         }
         matrices.push(&comps[i]);
         let inputs = DeepInputs {
+            table: i,
             matrices,
             log_height: p.shape.log_height,
             log_blowup,
