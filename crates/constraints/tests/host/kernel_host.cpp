@@ -18,7 +18,7 @@ struct uint4 {
 struct Dim3 {
   unsigned x, y, z;
 };
-static Dim3 blockIdx, blockDim, threadIdx;
+static Dim3 blockIdx, blockDim, threadIdx, gridDim = {1, 1, 1};
 
 #include "constraints.cu"
 
