@@ -23,16 +23,6 @@ extern "C" __global__ void __launch_bounds__(256)
   }
 }
 
-// Row-major `src` (rows x cw) into columns c0 .. c0+cw of the row-major `dst` (rows x
-// dst_width): a column chunk of a trace uploaded chunk by chunk, put in its place.
-extern "C" __global__ void submatrix_into_rowmajor(const u64* __restrict__ src, u64 rows, u32 cw,
-                                                   u64* __restrict__ dst, u64 dst_width, u64 c0) {
-  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= rows * cw) return;
-  u64 r = i / cw, c = i % cw;
-  dst[r * dst_width + c0 + c] = src[i];
-}
-
 // The LDE's first step in one pass: row-major trace (N x W) -> column-major with bit-reversed
 // rows, dst[c * N + bitrev(r)] = src[r * W + c], for log_n >= 10. Row r = (a | m | b), with
 // 5-bit a and b, goes to bitrev(r) = (rev b | rev m | rev a): a block takes one m and 4 columns,

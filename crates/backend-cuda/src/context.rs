@@ -159,6 +159,16 @@ impl GpuContext {
             .ctx("reading the compute capability")
     }
 
+    /// The VRAM budget (bytes). Placeholder until the accounting lands: unlimited.
+    pub fn vram_budget(&self) -> u64 {
+        u64::MAX
+    }
+
+    /// Device bytes allocated through this context. Placeholder until the accounting lands.
+    pub fn mem_in_use(&self) -> u64 {
+        0
+    }
+
     /// (free, total) device memory in bytes.
     pub fn mem_info(&self) -> Result<(usize, usize)> {
         self.ctx.mem_get_info().ctx("reading device memory info")

@@ -9,7 +9,6 @@
 
 use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{CudaEvent, CudaSlice, CudaViewMut, LaunchConfig, PushKernelArg};
-use rstark_poly::RowMajor;
 
 use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
@@ -17,7 +16,6 @@ use crate::grid::{MAX_GRID_YZ, batches};
 use crate::matrix::DeviceMatrix;
 use crate::merkle::{DeviceMerkleTree, check_leaves};
 use crate::plan::{MAX_LOG_N, NttPass};
-use crate::staging::STAGE_WORDS;
 
 /// Column-major scratch per chunk of the row-major LDE: at most 2^31 words (16 GiB)...
 const MAX_SCRATCH_WORDS: usize = 1 << 31;
@@ -112,19 +110,6 @@ impl GpuContext {
         Ok(DeviceMatrix::from_parts(out, rows, w))
     }
 
-    /// [`extend_coefficients`](Self::extend_coefficients), then the Merkle commitment.
-    pub(crate) fn extend_commit_coefficients(
-        &self,
-        coef: &CudaSlice<u64>,
-        log_n: u32,
-        w: usize,
-        log_blowup: u32,
-    ) -> Result<(DeviceMatrix, DeviceMerkleTree)> {
-        let m = self.extend_coefficients(coef, log_n, w, log_blowup)?;
-        let tree = DeviceMerkleTree::commit(self, &m)?;
-        Ok((m, tree))
-    }
-
     /// `batch` columns of 2^log_n words, each bit-reversed in place of its values, to
     /// 2^log_n·(coefficients) in natural order (the DIT inverse NTT, not scaled).
     pub(crate) fn inverse_ntt_columns(
@@ -213,7 +198,7 @@ impl GpuContext {
 
     /// Checks the shape, then: trace -> column-major, bit-reversed -> inverse NTT, giving
     /// N·(coefficients) in natural order, W columns of N words.
-    fn lde_coefficients(
+    pub(crate) fn lde_coefficients(
         &self,
         trace: &DeviceMatrix,
         log_blowup: u32,
@@ -272,65 +257,10 @@ impl GpuContext {
         }
     }
 
-    /// Uploads a host trace and extends it in one pipeline: column chunks go up through the
-    /// pinned staging on the copy stream while the compute stream puts the previous chunk in
-    /// the device trace and runs its whole LDE (transpose, inverse NTT, coset expansion,
-    /// forward NTT, row-major write). Returns (the trace on the device, its LDE); the same
-    /// words as `DeviceMatrix::upload` then [`lde`](Self::lde).
-    pub(crate) fn upload_lde(
-        &self,
-        trace: &RowMajor,
-        log_blowup: u32,
-    ) -> Result<(DeviceMatrix, DeviceMatrix)> {
-        let w = trace.width;
-        let n_rows = trace.values.len().checked_div(w).unwrap_or(0);
-        if !n_rows.is_power_of_two() || trace.values.len() != n_rows * w {
-            return Err(CudaError::Shape(format!(
-                "LDE of {n_rows} rows of width {w}: not a power of two"
-            )));
-        }
-        let log_n = n_rows.trailing_zeros();
-        check_lde_shape(log_n, w, log_blowup)?;
-        let rows = n_rows << log_blowup;
-        let chunk = (STAGE_WORDS / n_rows)
-            .min(MAX_SCRATCH_WORDS / rows)
-            .clamp(1, MAX_CHUNK_COLS)
-            .min(w);
-        let mut dev = self.alloc_words(n_rows * w, "a matrix")?;
-        let mut coef = self.alloc_words(n_rows * w, "LDE coefficients")?;
-        let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
-        let mut ext = self.alloc_words(rows * chunk, "the LDE (column-major chunk)")?;
-        let (n64, wide) = (n_rows as u64, w as u64);
-        self.upload_column_chunks(trace, chunk, |sub, c0, cw| {
-            let (cw32, c064) = (cw as u32, c0 as u64);
-            let mut b = self.func(&self.k.submatrix_into_rowmajor);
-            b.arg(sub)
-                .arg(&n64)
-                .arg(&cw32)
-                .arg(&mut dev)
-                .arg(&wide)
-                .arg(&c064);
-            self.launch(
-                b,
-                crate::context::grid_1d(n64 * cw as u64, 256),
-                "submatrix_into_rowmajor",
-            )?;
-            let mut cols = coef.slice_mut(c0 * n_rows..(c0 + cw) * n_rows);
-            self.transpose_bitrev(sub, &mut cols, log_n, cw)?;
-            self.ntt(&mut cols, log_n, cw, false)?;
-            self.forward_columns(&coef, c0, cw, log_n, log_blowup, &mut ext)?;
-            self.colmajor_into_rowmajor(&ext, rows, cw, &mut out, w, c0)
-        })?;
-        Ok((
-            DeviceMatrix::from_parts(dev, n_rows, w),
-            DeviceMatrix::from_parts(out, rows, w),
-        ))
-    }
-
     /// Columns c0 .. c0+cw of the column-major LDE into `ext` (cw·B transforms of N words): B
     /// scaled copies of each coefficient column, each transformed forward; the first pass does
     /// the scaling.
-    fn forward_columns(
+    pub(crate) fn forward_columns(
         &self,
         coef: &CudaSlice<u64>,
         c0: usize,
@@ -417,7 +347,7 @@ impl GpuContext {
 
     /// `batch` transforms of size 2^log_n, stored one after another. DIF (forward, natural in,
     /// bit-reversed out) or DIT (inverse, bit-reversed in, natural out, not scaled by N^-1).
-    fn ntt(
+    pub(crate) fn ntt(
         &self,
         data: &mut CudaViewMut<'_, u64>,
         log_n: u32,

@@ -1,7 +1,7 @@
 //! Kernels that loop over a grid dimension (so that any width or height fits the hardware's
 //! 65535 blocks along y) run on the host with a real block (tests/host/grid_host.cpp: a thread
 //! per CUDA thread, a barrier for `__syncthreads`), each with a grid smaller than its work, and
-//! match a plain reference: `cp_rows_to_cols` (column tiles along y) and
+//! match a plain reference: `cp_rows_to_cols` (row tiles along y) and
 //! `trace_to_colmajor_bitrev` (column groups along y). Needs a C++20 compiler (`$CXX`, else
 //! `g++`), no GPU; runs in CI. The GPU runs them at full size in tests/gpu_limits.rs.
 

@@ -62,8 +62,7 @@ static void rows_to_cols_case(u32 w, u64 rows, u64 row0, unsigned grid_y) {
   u64 total_rows = row0 + rows + 3;
   std::vector<u64> src(total_rows * w), dst(rows * w, ~0ull);
   for (auto& v : src) v = rnd();
-  unsigned gx = (unsigned)((rows + 31) / 32);
-  launch(Dim3{gx, grid_y, 1}, Dim3{32, 8, 1},
+  launch(Dim3{(w + 31) / 32, grid_y, 1}, Dim3{32, 8, 1},
          [&] { cp_rows_to_cols(src.data(), w, row0, rows, dst.data()); });
   for (u64 t = 0; t < rows; t++)
     for (u32 c = 0; c < w; c++)
@@ -96,7 +95,7 @@ int main() {
   for (u32 w : {1u, 33u, 70u})
     for (u64 rows : {31ull, 100ull})
       for (u64 row0 : {0ull, 7ull})
-        for (unsigned gy : {1u, 2u, (w + 31) / 32}) rows_to_cols_case(w, rows, row0, gy);
+        for (unsigned gy : {1u, 2u, (unsigned)((rows + 31) / 32)}) rows_to_cols_case(w, rows, row0, gy);
   for (u32 log_n : {10u, 11u})
     for (u32 width : {1u, 3u, 4u, 9u, 13u})
       for (unsigned gy : {1u, 2u, (width + 3) / 4}) transpose_case(log_n, width, gy);
