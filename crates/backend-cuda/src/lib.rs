@@ -3,11 +3,13 @@
 //! Every kernel reproduces the CPU reference (rstark-poly, rstark-merkle) bit for bit.
 //!
 //! Without the `cuda` feature only [`plan`] (host-side tables and pass planning),
-//! [`residency`] (where a proof's matrices live within the VRAM budget) and [`program_cache`]
-//! (compiled constraint programs by table) are built.
+//! [`grid`] (launch geometry within the hardware limits), [`residency`] (where a proof's
+//! matrices live within the VRAM budget) and [`program_cache`] (compiled constraint programs by
+//! table) are built.
 //! With it, `build.rs` compiles `kernels/*.cu` into a fatbin embedded in the binary, and the
 //! runtime below loads it through the CUDA driver (cudarc, loaded dynamically). See docs/GPU.md.
 
+pub mod grid;
 pub mod plan;
 pub mod program_cache;
 pub mod residency;
