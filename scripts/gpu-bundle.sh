@@ -3,8 +3,9 @@
 # `cuda` feature) and stage them with a runner in a git-ignored folder small enough for the
 # device tool's `carry` (default <repo>/gpu-bundle; the device tool sends the lead's checkout, so
 # pass /work/main/gpu-bundle from another worktree). On the GPU machine:
-#     bash gpu-bundle/run.sh [all|parity|bench|quick]      # logs go to $OUT (or ./gpu-logs)
-# "parity" runs every GPU test binary of the crate (tests/gpu_*.rs).
+#     bash gpu-bundle/run.sh [all|parity|bench|quick|examples]   # logs go to $OUT (or ./gpu-logs)
+# "parity" runs every GPU test binary of the crate (tests/gpu_*.rs); "examples" runs the guide's
+# examples (docs/GUIDE.md) on both backends and compares the proofs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DEST="${1:-$ROOT/gpu-bundle}"
@@ -14,6 +15,8 @@ export RUSTFLAGS="-C target-cpu=x86-64-v3"
 export CARGO_TARGET_DIR="$ROOT/target/gpu-bundle-build"
 
 cargo build --release --locked -p rstark-backend-cuda --features cuda --bin rstark-cuda-bench
+cargo build --release --locked -p rstark-examples --features cuda --example weighted_sum \
+  --example published_airs
 # Every GPU test target of the crate (tests/gpu_*.rs), built in release.
 TESTS="$(cargo test --release --locked -p rstark-backend-cuda --features cuda --tests --no-run \
   --message-format=json 2>/dev/null | python3 -c '
@@ -28,12 +31,13 @@ for line in sys.stdin:
 rm -rf "$DEST"
 mkdir -p "$DEST/bin"
 cp "$CARGO_TARGET_DIR/release/rstark-cuda-bench" "$DEST/bin/"
+cp "$CARGO_TARGET_DIR/release/examples/weighted_sum" "$CARGO_TARGET_DIR/release/examples/published_airs" "$DEST/bin/"
 while read -r name exe; do cp "$exe" "$DEST/bin/$name"; done <<< "$TESTS"
 strip "$DEST/bin/"* 2>/dev/null || true
 git rev-parse HEAD > "$DEST/COMMIT" 2>/dev/null || true
 cat > "$DEST/run.sh" <<'RUN'
 #!/usr/bin/env bash
-# rstark GPU bundle runner. Usage: bash run.sh [all|parity|bench|quick]
+# rstark GPU bundle runner. Usage: bash run.sh [all|parity|bench|quick|examples]
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="${OUT:-$PWD/gpu-logs}"
@@ -49,6 +53,13 @@ if [ "$MODE" = all ] || [ "$MODE" = parity ]; then
     "$t" --test-threads=1 --nocapture 2>&1 | tee "$log"
     rc=$(( rc | PIPESTATUS[0] ))
   done
+fi
+if [ "$MODE" = all ] || [ "$MODE" = examples ]; then
+  # the guide's examples: CPU and CUDA proofs must be the same bytes
+  { "$HERE/bin/weighted_sum" --backend both --size 16 &&
+    "$HERE/bin/weighted_sum" --backend both --size 18 --preset default &&
+    "$HERE/bin/published_airs" --backend both --size 10; } 2>&1 | tee "$OUT/examples.log"
+  rc=$(( rc | PIPESTATUS[0] ))
 fi
 if [ "$MODE" = all ] || [ "$MODE" = bench ]; then
   "$HERE/bin/rstark-cuda-bench" --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
