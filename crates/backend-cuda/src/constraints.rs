@@ -372,8 +372,8 @@ impl ConstraintKernel {
             }
         };
         let per = DevicePeriodic::upload(ctx, p, domain.periodic, inputs.log_q)?;
-        let fixed = has_fixed(p)
-            .then(|| DevicePeriodic::fixed(ctx, per.as_ref(), prep_rows, prep_rows));
+        let fixed =
+            has_fixed(p).then(|| DevicePeriodic::fixed(ctx, per.as_ref(), prep_rows, prep_rows));
         let mut out = ctx.alloc_words(3 * q, "quotient values")?;
         let main_w = main.width() as u32;
         let (slots, columns) = match self.variant() {

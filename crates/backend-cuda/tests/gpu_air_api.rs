@@ -86,13 +86,18 @@ fn keyed_parity(be: &CudaBackend, what: &str, params: &StarkParams, tables: &[Ta
         cpu_vk == gpu_vk
     ));
     assert!(cpu_vk == gpu_vk, "{what}: the CUDA verifying key differs");
-    assert!(cpu == gpu, "{what}: the CUDA proof differs from the CPU proof");
+    assert!(
+        cpu == gpu,
+        "{what}: the CUDA proof differs from the CPU proof"
+    );
     be.force_residency(Some(Residency::Streamed));
     let (_, streamed) = keyed_proof(be, params, tables);
     be.force_residency(None);
     assert!(streamed == cpu, "{what}: the streamed CUDA proof differs");
     verify_bytes_with_key(params, &cpu_vk, &statement(tables), &gpu).unwrap();
-    log(format!("{what}: identical with every matrix streamed; verifies"));
+    log(format!(
+        "{what}: identical with every matrix streamed; verifies"
+    ));
 }
 
 fn range_tables(log_n: usize) -> Vec<TableInput> {
@@ -134,7 +139,9 @@ fn preprocessed_periodic_bus_proofs_match_cpu() {
 fn weighted_sum_example_matches_cpu() {
     let be = gpu();
     for (params, log_rows) in [(presets::FAST_TEST, 8), (presets::DEFAULT, 12)] {
-        let bytes: Vec<u8> = (0..1usize << log_rows).map(|i| (i * 37 % 251) as u8).collect();
+        let bytes: Vec<u8> = (0..1usize << log_rows)
+            .map(|i| (i * 37 % 251) as u8)
+            .collect();
         let (sum, publics, table) = weighted_sum::traces(&bytes, 42);
         let tables = vec![
             TableInput::new(
@@ -165,7 +172,11 @@ fn a_proving_key_serves_many_proofs() {
     let (cpu_pk, _) = setup(&CpuBackend, &params, &names(&tables)).unwrap();
     be.reset_transfers();
     let (pk, _) = setup(&be, &params, &names(&tables)).unwrap();
-    let setup_phases: Vec<_> = be.transfers_by_phase().into_iter().map(|(p, _)| p).collect();
+    let setup_phases: Vec<_> = be
+        .transfers_by_phase()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     assert!(setup_phases.contains(&"preprocessed upload + LDE + commit"));
     for x0 in [7u64, 8, 9] {
         let (main, publics, user) = preprocessed_range_traces(log_n, 4 << log_n, x0);
@@ -175,7 +186,11 @@ fn a_proving_key_serves_many_proofs() {
         tables[1].trace = RowMajor::new(user, 2).unwrap().into();
         be.reset_transfers();
         let gpu = prove_with_key(&be, &params, &pk, &tables).unwrap();
-        let phases: Vec<_> = be.transfers_by_phase().into_iter().map(|(p, _)| p).collect();
+        let phases: Vec<_> = be
+            .transfers_by_phase()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
         assert!(
             !phases.contains(&"preprocessed upload + LDE + commit"),
             "a proof re-committed the preprocessed columns: {phases:?}"
@@ -223,7 +238,10 @@ fn published_airs_match_cpu() {
             cpu == gpu,
             t.elapsed().as_secs_f64()
         ));
-        assert!(cpu == gpu, "{name}: the CUDA proof differs from the CPU proof");
+        assert!(
+            cpu == gpu,
+            "{name}: the CUDA proof differs from the CPU proof"
+        );
     }
 }
 
