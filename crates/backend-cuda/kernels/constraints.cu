@@ -162,17 +162,24 @@ __device__ __forceinline__ gl3 cp_get_ext(const CpRow& r, u32 w) { return cp_ext
 __device__ __forceinline__ void cp_put(CpRow& r, u32 i, u64 v) { r.rb[(u64)i * r.stride] = v; }
 __device__ __forceinline__ void cp_put_ext(CpRow& r, u32 i, gl3 v) { cp_set_ext(r, i, v); }
 
-// A row of a table with fixed columns (the *_fixed kernels; the plain kernels never see source
-// CP_FIXED and keep their code).
-struct CpRowF : CpRow {
+// A row of a table with fixed columns, for either kernel's row type (the *_fixed kernels; the
+// plain kernels keep their row type, never see source CP_FIXED and keep their code). Only base
+// operand reads change; every other access is the base row's.
+template <typename Base>
+struct CpRowFixed : Base {
   CpFixedRow fx;
 };
 
-__device__ __forceinline__ u64 cp_get(const CpRowF& r, u32 w) {
-  return (w >> CP_SHIFT) == CP_FIXED ? cp_fixed(r.fx, w & CP_MASK) : cp_base(r, w);
+template <typename Base>
+__device__ __forceinline__ u64 cp_get(const CpRowFixed<Base>& r, u32 w) {
+  return (w >> CP_SHIFT) == CP_FIXED ? cp_fixed(r.fx, w & CP_MASK)
+                                     : cp_get(static_cast<const Base&>(r), w);
 }
-__device__ __forceinline__ void cp_set_fixed(CpRow&, const CpFixed&, u64, u64, u64) {}
-__device__ __forceinline__ void cp_set_fixed(CpRowF& r, const CpFixed& f, u64 j, u64 nj, u64 k) {
+template <typename Row>
+__device__ __forceinline__ void cp_set_fixed(Row&, const CpFixed&, u64, u64, u64) {}
+template <typename Base>
+__device__ __forceinline__ void cp_set_fixed(CpRowFixed<Base>& r, const CpFixed& f, u64 j, u64 nj,
+                                             u64 k) {
   r.fx = cp_fixed_row(f, j, nj, k);
 }
 
@@ -238,7 +245,8 @@ __device__ __forceinline__ gl3 cp_run(Row& r, const uint4* __restrict__ code, u3
 
 // out[3j..3j+3] = Q(x_j) for rows j < 2^log_q of the quotient domain g.<omega_q> (bit-reversed).
 // main/aux: row-major matrices whose first 2^log_q rows are that domain (an LDE prefix);
-// scratch: (nb + 3 ne) * n_threads words. Row: CpRow, or CpRowF with the fixed columns `fixed`.
+// scratch: (nb + 3 ne) * n_threads words. Row: CpRow, or CpRowFixed<CpRow> with the fixed
+// columns `fixed`.
 template <typename Row>
 __device__ __forceinline__ void cp_quotient(
     const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
@@ -293,8 +301,8 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient_fixed(
     u32 main_w, const u64* __restrict__ aux, u32 aux_w, CpFixed fixed,
     const u64* __restrict__ frame, u32 log_q, u32 log_d, u64* __restrict__ scratch, u32 nb,
     u64 n_threads, u64* __restrict__ out) {
-  cp_quotient<CpRowF>(code, n_instr, consts, chal, pub, main, main_w, aux, aux_w, fixed, frame,
-                      log_q, log_d, scratch, nb, n_threads, out);
+  cp_quotient<CpRowFixed<CpRow>>(code, n_instr, consts, chal, pub, main, main_w, aux, aux_w, fixed,
+                                 frame, log_q, log_d, scratch, nb, n_threads, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,19 +421,6 @@ __device__ __forceinline__ gl3 cp_get_ext(const CpRow2& r, u32 w) { return cp2_e
 __device__ __forceinline__ void cp_put(CpRow2& r, u32 i, u64 v) { cp2_put(r, i, v); }
 __device__ __forceinline__ void cp_put_ext(CpRow2& r, u32 i, gl3 v) { cp2_set_ext(r, i, v); }
 
-// v2's row of a table with fixed columns (as CpRowF for v1).
-struct CpRow2F : CpRow2 {
-  CpFixedRow fx;
-};
-
-__device__ __forceinline__ u64 cp_get(const CpRow2F& r, u32 w) {
-  return (w >> CP_SHIFT) == CP_FIXED ? cp_fixed(r.fx, w & CP_MASK) : cp2_base(r, w);
-}
-__device__ __forceinline__ void cp_set_fixed(CpRow2&, const CpFixed&, u64, u64, u64) {}
-__device__ __forceinline__ void cp_set_fixed(CpRow2F& r, const CpFixed& f, u64 j, u64 nj, u64 k) {
-  r.fx = cp_fixed_row(f, j, nj, k);
-}
-
 // dst[c * rows + t] = src[(row0 + t) * w + c] for t < rows, c < w: rows [row0, row0 + rows) of a
 // row-major matrix as a column-major one. 32 x 32 tiles through shared memory (both sides
 // coalesced); block (32, 8), grid (ceil(w / 32), at most 65535): blocks stride over the row tiles
@@ -453,7 +448,8 @@ extern "C" __global__ void __launch_bounds__(256) cp_rows_to_cols(const u64* __r
 // current rows from `main_cur`/`aux_cur` and next rows from `main_next`/`aux_next` (CpSrc: a whole
 // row-major LDE, a column-major copy of the chunk, or recomputed column-major blocks). Dynamic
 // shared memory: (kb + 3 ke) * blockDim.x words. scratch: (nb - kb + 3 (ne - ke)) * n_threads
-// words (nb_g = nb - kb global base registers). Row: CpRow2, or CpRow2F with the fixed columns.
+// words (nb_g = nb - kb global base registers). Row: CpRow2, or CpRowFixed<CpRow2> with the fixed
+// columns.
 template <typename Row>
 __device__ __forceinline__ void cp_quotient_v2(
     const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
@@ -520,7 +516,7 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2_fix
     CpSrc aux_cur, CpSrc aux_next, CpFixed fixed, const u64* __restrict__ frame, u32 log_q,
     u32 log_d, u64 row0, u64 chunk, u32 kb, u32 ke, u64* __restrict__ scratch, u32 nb_g,
     u64 n_threads, u64* __restrict__ out) {
-  cp_quotient_v2<CpRow2F>(code, n_instr, consts, chal, pub, main_cur, main_next, aux_cur,
-                          aux_next, fixed, frame, log_q, log_d, row0, chunk, kb, ke, scratch, nb_g,
-                          n_threads, out);
+  cp_quotient_v2<CpRowFixed<CpRow2>>(code, n_instr, consts, chal, pub, main_cur, main_next,
+                                     aux_cur, aux_next, fixed, frame, log_q, log_d, row0, chunk, kb,
+                                     ke, scratch, nb_g, n_threads, out);
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rstark_air::examples::{PreprocessedRangeAir, RangeUserAir, preprocessed_range_traces};
+use rstark_air::examples::{PreprocessedRangeAir, preprocessed_range_traces};
 use rstark_air::logup::LogupChallenges;
 use rstark_air::{AirTable, BaseAir, Interactions, Table};
 use rstark_backend_cpu::CpuBackend;
@@ -101,21 +101,7 @@ fn keyed_parity(be: &CudaBackend, what: &str, params: &StarkParams, tables: &[Ta
 }
 
 fn range_tables(log_n: usize) -> Vec<TableInput> {
-    let (main, publics, user) = preprocessed_range_traces(log_n, 4 << log_n, 7);
-    vec![
-        TableInput::new(
-            "range",
-            Arc::new(PreprocessedRangeAir { log_height: log_n }),
-            RowMajor::new(main, 4).unwrap(),
-            publics,
-        ),
-        TableInput::new(
-            "user",
-            Arc::new(RangeUserAir),
-            RowMajor::new(user, 2).unwrap(),
-            vec![],
-        ),
-    ]
+    rstark_prover::golden::preprocessed_range_tables(log_n, 4 << log_n, 7)
 }
 
 #[test]
@@ -245,20 +231,13 @@ fn published_airs_match_cpu() {
     }
 }
 
+/// Random field elements (SplitMix64, `rstark_poly::golden`), a new seed per draw.
 struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = self.0;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    }
     fn fs(&mut self, n: usize) -> Vec<F> {
-        (0..n)
-            .map(|_| F::new(self.next() % 0xFFFF_FFFF_0000_0001))
-            .collect()
+        self.0 += 1;
+        rstark_poly::golden::elements(n, self.0)
     }
     fn ef(&mut self) -> EF {
         let v = self.fs(3);

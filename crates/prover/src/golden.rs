@@ -59,19 +59,7 @@ pub fn cases() -> Vec<GoldenCase> {
     let mut mixed = range(32, 128);
     mixed.push(fib(64));
     mixed.push(pow(5));
-    let fixed = {
-        let (main, publics, user) = preprocessed_range_traces(4, 64, 3);
-        vec![
-            input(
-                "range",
-                Arc::new(PreprocessedRangeAir { log_height: 4 }),
-                main,
-                4,
-                publics,
-            ),
-            input("user", Arc::new(RangeUserAir), user, 2, vec![]),
-        ]
-    };
+    let fixed = preprocessed_range_tables(4, 64, 3);
     let case = |name, params, tables| GoldenCase {
         name,
         params,
@@ -91,6 +79,22 @@ pub fn cases() -> Vec<GoldenCase> {
             vec![pow(9)],
         ),
         case("fixed-range-fast-test", presets::FAST_TEST, fixed),
+    ]
+}
+
+/// The tables `range` (`PreprocessedRangeAir` of 2^log_height rows, x_0 = `x0`: preprocessed and
+/// periodic columns, a bus) and `user` (`RangeUserAir`, `users` lookups into it).
+pub fn preprocessed_range_tables(log_height: usize, users: usize, x0: u64) -> Vec<TableInput> {
+    let (main, publics, user) = preprocessed_range_traces(log_height, users, x0);
+    vec![
+        input(
+            "range",
+            Arc::new(PreprocessedRangeAir { log_height }),
+            main,
+            4,
+            publics,
+        ),
+        input("user", Arc::new(RangeUserAir), user, 2, vec![]),
     ]
 }
 

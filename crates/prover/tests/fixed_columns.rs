@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
-use rstark_air::examples::{
-    FibonacciAir, PreprocessedRangeAir, RangeUserAir, fibonacci_trace, preprocessed_range_traces,
-};
+use rstark_air::examples::{FibonacciAir, fibonacci_trace, preprocessed_range_traces};
 use rstark_air::{AirTable, Table};
 use rstark_backend_cpu::CpuBackend;
 use rstark_field::{F, PrimeCharacteristicRing};
@@ -24,21 +22,7 @@ use rstark_verifier::{
 const PARAMS: StarkParams = presets::FAST_TEST;
 
 fn inputs(log_n: usize, users: usize) -> Vec<TableInput> {
-    let (main, publics, user) = preprocessed_range_traces(log_n, users, 11);
-    vec![
-        TableInput::new(
-            "range",
-            Arc::new(PreprocessedRangeAir { log_height: log_n }),
-            RowMajor::new(main, 4).unwrap(),
-            publics,
-        ),
-        TableInput::new(
-            "user",
-            Arc::new(RangeUserAir),
-            RowMajor::new(user, 2).unwrap(),
-            vec![],
-        ),
-    ]
+    rstark_prover::golden::preprocessed_range_tables(log_n, users, 11)
 }
 
 fn statement(inputs: &[TableInput]) -> Vec<VerifierTable> {

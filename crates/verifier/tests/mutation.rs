@@ -5,9 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
 use rstark_air::Table;
-use rstark_air::examples::{
-    PreprocessedRangeAir, RangeTableAir, RangeUserAir, preprocessed_range_traces, range_pair_traces,
-};
+use rstark_air::examples::{RangeTableAir, RangeUserAir, range_pair_traces};
 use rstark_backend_cpu::CpuBackend;
 use rstark_poly::RowMajor;
 use rstark_protocol::{StarkParams, VerifyingKey, presets};
@@ -50,21 +48,7 @@ fn fixture() -> &'static (Vec<VerifierTable>, Vec<u8>) {
 fn fixed_fixture() -> &'static (Vec<VerifierTable>, VerifyingKey, Vec<u8>) {
     static FIXTURE: OnceLock<(Vec<VerifierTable>, VerifyingKey, Vec<u8>)> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let (main, publics, user) = preprocessed_range_traces(3, 16, 5);
-        let inputs = vec![
-            TableInput::new(
-                "range",
-                Arc::new(PreprocessedRangeAir { log_height: 3 }),
-                RowMajor::new(main, 4).unwrap(),
-                publics,
-            ),
-            TableInput::new(
-                "user",
-                Arc::new(RangeUserAir),
-                RowMajor::new(user, 2).unwrap(),
-                vec![],
-            ),
-        ];
+        let inputs = rstark_prover::golden::preprocessed_range_tables(3, 16, 5);
         let tables: Vec<(&str, &dyn Table)> = inputs
             .iter()
             .map(|t| (t.name.as_str(), t.air.as_ref()))
