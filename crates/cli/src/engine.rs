@@ -101,16 +101,6 @@ impl Engine {
     }
 }
 
-/// Starts a backend and proves one workload with it.
-pub fn prove(
-    params: &StarkParams,
-    workload: &Workload,
-    check_witness: bool,
-    backend: BackendKind,
-) -> Result<Proved, CliError> {
-    Engine::start(backend)?.prove(params, workload, check_witness)
-}
-
 #[cfg(feature = "cuda")]
 fn start_cuda() -> Result<Engine, CliError> {
     rstark_backend_cuda::CudaBackend::new(0)

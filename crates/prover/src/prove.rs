@@ -14,6 +14,7 @@ use rstark_protocol::{
     Backend, BackendError, CompositionInputs, DeepInputs, OodValues, Proof, QueryProof,
     StarkParams, TableProof, TableQuery, TableShape, TraceSource, absorb_instance, derive_shape,
 };
+use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
 
 use crate::{ProveReport, ProverError, fri};
@@ -151,9 +152,10 @@ fn host_trace<'a, B: Backend>(
         TraceSource::Host(m) => return Ok(Some(Cow::Borrowed(m))),
         TraceSource::Generated(g) => g,
     };
-    if !check_witness && p.interactions.is_empty() && backend_generates(backend, t) {
+    if !generates_on_host(backend, t, p, check_witness) {
         return Ok(None);
     }
+    let _t = spans::table(&t.name, g.height());
     let m = g.generate();
     if m.width != g.width() || m.values.len() != g.width() * g.height() {
         return Err(ProverError::TraceShape {
@@ -168,6 +170,17 @@ fn host_trace<'a, B: Backend>(
         });
     }
     Ok(Some(Cow::Owned(m)))
+}
+
+/// Whether `t`'s trace is a generator whose values [`host_trace`] makes on the host.
+fn generates_on_host<B: Backend>(
+    backend: &B,
+    t: &TableInput,
+    p: &Prepared,
+    check_witness: bool,
+) -> bool {
+    matches!(t.trace, TraceSource::Generated(_))
+        && (check_witness || !p.interactions.is_empty() || !backend_generates(backend, t))
 }
 
 /// Whether `t`'s trace is a generator that `backend` runs itself.
@@ -204,6 +217,7 @@ pub fn prove_with_options<B: Backend>(
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
     let start = Instant::now();
+    let _prove = info_span!("prove", backend = backend.name(), tables = tables.len()).entered();
     let mut report = ProveReport {
         backend: backend.name(),
         conjectured_security_bits: params.conjectured_security_bits(),
@@ -218,33 +232,39 @@ pub fn prove_with_options<B: Backend>(
         return Err(ProverError::TooManyTables(tables.len()));
     }
     let log_blowup = params.log_blowup as usize;
+    // Shapes from the AIRs (a symbolic evaluation of every constraint).
+    let ph = phase("prepare tables");
     let prepared = tables
         .iter()
-        .map(|t| prepare(params, t))
+        .map(|t| {
+            let _t = spans::table(&t.name, t.trace.height());
+            prepare(params, t)
+        })
         .collect::<Result<Vec<_>, _>>()?;
+    report.end(ph);
 
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
-    let t0 = Instant::now();
+    let generation = tables
+        .iter()
+        .zip(&prepared)
+        .any(|(t, p)| generates_on_host(backend, t, p, options.check_witness))
+        .then(|| phase("trace generation"));
     let mut hosts = tables
         .iter()
         .zip(&prepared)
         .map(|(t, p)| host_trace(backend, t, p, options.check_witness))
         .collect::<Result<Vec<_>, _>>()?;
-    if tables
-        .iter()
-        .zip(&hosts)
-        .any(|(t, h)| matches!((&t.trace, h), (TraceSource::Generated(_), Some(_))))
-    {
-        report.record("trace generation", t0.elapsed());
+    if let Some(ph) = generation {
+        report.end(ph);
     }
 
     // Witness check.
     if options.check_witness {
-        let _s = info_span!("witness_check").entered();
-        let t0 = Instant::now();
+        let ph = phase("witness check");
         for (t, host) in tables.iter().zip(&hosts) {
             let host = host_values(t, host)?;
+            let _t = spans::table(&t.name, host.height());
             if let Some(f) =
                 first_failing_constraint(t.air.as_ref(), &host.values, host.width, &t.public_values)
             {
@@ -255,7 +275,7 @@ pub fn prove_with_options<B: Backend>(
                 });
             }
         }
-        report.record("witness check", t0.elapsed());
+        report.end(ph);
         // A trace the backend generates itself was on the host for the check only: free it
         // (LogUp keeps the ones it reads), and let the backend generate its own below.
         for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
@@ -270,28 +290,28 @@ pub fn prove_with_options<B: Backend>(
     let mut transcript = absorb_instance(params, &shapes, &publics);
 
     // Round 1: main traces.
-    let t0 = Instant::now();
-    let mains = {
-        let _s = info_span!("commit_main").entered();
-        tables
-            .iter()
-            .zip(&hosts)
-            .map(|(t, host)| match (host, &t.trace) {
+    let ph = phase("commit main traces");
+    let mains = tables
+        .iter()
+        .zip(&hosts)
+        .map(|(t, host)| {
+            let _t = spans::table(&t.name, t.trace.height());
+            match (host, &t.trace) {
                 (Some(m), _) => backend.commit_trace(m, log_blowup),
                 (None, TraceSource::Generated(g)) => {
                     backend.commit_generated(g.as_ref(), log_blowup)
                 }
                 (None, TraceSource::Host(m)) => backend.commit_trace(m, log_blowup),
-            })
-            .collect::<Result<Vec<_>, _>>()?
-    };
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     for m in &mains {
         transcript.absorb_digest(&backend.root(m));
     }
-    report.record("commit main traces", t0.elapsed());
+    report.end(ph);
 
     // Round 2: LogUp challenges, auxiliary traces and claimed sums.
-    let t0 = Instant::now();
+    let ph = phase("LogUp aux traces");
     let logup_alpha = transcript.sample_ext();
     let logup_beta = transcript.sample_ext();
     let all_interactions: Vec<&[Interaction]> =
@@ -301,12 +321,12 @@ pub fn prove_with_options<B: Backend>(
     // Σ over rows of h_k, per bus, to name the buses that do not balance.
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
-        let _s = info_span!("commit_aux").entered();
         for ((t, p), host) in tables.iter().zip(&prepared).zip(&hosts) {
             if p.interactions.is_empty() {
                 auxes.push(None);
                 continue;
             }
+            let _t = spans::table(&t.name, t.trace.height());
             let host = host_values(t, host)?;
             let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
                 .map_err(|source| ProverError::Logup {
@@ -337,15 +357,15 @@ pub fn prove_with_options<B: Backend>(
             .collect();
         return Err(ProverError::BusUnbalanced(crate::UnbalancedBuses { buses }));
     }
-    report.record("LogUp aux traces", t0.elapsed());
+    report.end(ph);
 
     // Round 3: composition polynomials.
-    let t0 = Instant::now();
+    let phase_comp = phase("composition");
     let comp_alpha = transcript.sample_ext();
     let mut comps = Vec::with_capacity(tables.len());
     {
-        let _s = info_span!("composition").entered();
         for ((t, p), (main, aux)) in tables.iter().zip(&prepared).zip(mains.iter().zip(&auxes)) {
+            let _t = spans::table(&t.name, t.trace.height());
             let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
             let inputs = CompositionInputs {
                 air: t.air.as_ref(),
@@ -366,13 +386,14 @@ pub fn prove_with_options<B: Backend>(
             comps.push(comp);
         }
     }
-    report.record("composition", t0.elapsed());
+    report.end(phase_comp);
 
     // Round 4: out-of-domain evaluations.
-    let t0 = Instant::now();
+    let phase_ood = phase("out-of-domain evaluations");
     let z = rstark_protocol::domain::sample_ood_point(&mut transcript);
     let mut oods = Vec::with_capacity(tables.len());
     for (i, p) in prepared.iter().enumerate() {
+        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let z_next = z * omega(p.shape.log_height);
         let mut ood = OodValues {
             main_z: backend.evaluate_at(&mains[i], z)?,
@@ -395,15 +416,16 @@ pub fn prove_with_options<B: Backend>(
         }
         oods.push(ood);
     }
-    report.record("out-of-domain evaluations", t0.elapsed());
+    report.end(phase_ood);
 
     // Round 5: DEEP codewords.
-    let t0 = Instant::now();
+    let phase_deep = phase("DEEP quotients");
     let delta = transcript.sample_ext();
     let gamma = transcript.sample_ext();
     let mut deeps = Vec::with_capacity(tables.len());
     let mut scale = EF::ONE;
     for (i, p) in prepared.iter().enumerate() {
+        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let coeffs = DeepCoeffs::from_ood(delta, &oods[i]);
         let mut matrices = vec![&mains[i]];
         if let Some((aux, _)) = &auxes[i] {
@@ -422,37 +444,32 @@ pub fn prove_with_options<B: Backend>(
         deeps.push(backend.deep(&inputs)?);
         scale *= gamma;
     }
-    report.record("DEEP quotients", t0.elapsed());
+    report.end(phase_deep);
 
     // Round 6: FRI commit phase.
-    let t0 = Instant::now();
+    let phase_fri = phase("FRI folding");
     let lde_logs: Vec<usize> = prepared
         .iter()
         .map(|p| p.shape.log_height + log_blowup)
         .collect();
     let log_max = lde_logs.iter().copied().max().unwrap_or(0);
     let deeps: Vec<(usize, B::Codeword)> = lde_logs.iter().copied().zip(deeps).collect();
-    let fri = {
-        let _s = info_span!("fri_commit").entered();
-        fri::commit_phase(backend, &mut transcript, params, deeps)?
-    };
-    report.record("FRI folding", t0.elapsed());
+    let fri = fri::commit_phase(backend, &mut transcript, params, deeps)?;
+    report.end(phase_fri);
 
     // Grinding.
-    let t0 = Instant::now();
-    let pow_nonce = {
-        let _s = info_span!("grind").entered();
-        transcript.grind(u32::from(params.pow_bits))
-    };
-    report.record("proof of work", t0.elapsed());
+    let ph = phase("proof of work");
+    let pow_nonce = transcript.grind(u32::from(params.pow_bits));
+    report.end(ph);
 
     // Queries.
-    let t0 = Instant::now();
+    let phase_queries = phase("query openings");
     let indices = transcript.sample_indices(params.num_queries as usize, 1 << (log_max - 1));
     // Each matrix is opened at all Q leaves in one backend call (one device gather per matrix).
     let leaves_at = |shift: usize| -> Vec<usize> { indices.iter().map(|&l| l >> shift).collect() };
     let mut table_openings = Vec::with_capacity(tables.len());
-    for i in 0..tables.len() {
+    for (i, p) in prepared.iter().enumerate() {
+        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let leaves = leaves_at(log_max - lde_logs[i]);
         let main = backend.open_many(&mains[i], &leaves)?.into_iter();
         let aux = match &auxes[i] {
@@ -467,6 +484,7 @@ pub fn prove_with_options<B: Backend>(
         .iter()
         .enumerate()
         .map(|(s, cw)| {
+            let _l = info_span!("fri layer", round = s + 1).entered();
             Ok(backend
                 .open_codeword_many(cw, &leaves_at(s + 1))?
                 .into_iter())
@@ -492,7 +510,7 @@ pub fn prove_with_options<B: Backend>(
             .collect::<Result<Vec<_>, _>>()?;
         queries.push(QueryProof { tables: qt, layers });
     }
-    report.record("query openings", t0.elapsed());
+    report.end(phase_queries);
 
     let proof = Proof {
         tables: prepared
