@@ -14,6 +14,8 @@ use cudarc::driver::{
 use crate::error::{CudaError, DriverContext, Result};
 use crate::kernels::Kernels;
 use crate::plan;
+use crate::timeline::{COMPUTE, GpuTimeline};
+use rstark_timeline::OpKind;
 
 /// Host<->device traffic since the context was made (or since [`GpuContext::reset_transfers`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,6 +48,8 @@ pub struct GpuContext {
     ntt_tile_log: AtomicU32,
     ntt_max_log_c: AtomicU32,
     name: String,
+    /// Kernels and copies timed for a timeline while one is recorded (`timeline.rs`).
+    pub(crate) timeline: GpuTimeline,
 }
 
 /// The NTT variant a new context uses: 0 = chosen per pass (see [`GpuContext::set_ntt_round`]).
@@ -116,6 +120,7 @@ impl GpuContext {
             ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
             ntt_tile_log: AtomicU32::new(plan::NTT_TILE_LOG),
             ntt_max_log_c: AtomicU32::new(plan::NTT_MAX_LOG_C),
+            timeline: GpuTimeline::new(format!("GPU {ordinal}: {name}")),
             name,
         })
     }
@@ -236,10 +241,12 @@ impl GpuContext {
     /// Copy host words to a new device buffer (counted).
     pub fn upload<T: DeviceRepr>(&self, host: &[T], what: &str) -> Result<CudaSlice<T>> {
         let bytes = std::mem::size_of_val(host) as u64;
+        let mark = self.tl_begin(&self.stream, COMPUTE);
         let buf = self
             .stream
             .clone_htod(host)
             .ctx(format!("copying {what} to the device ({bytes} bytes)"))?;
+        self.tl_copy(mark, OpKind::HostToDevice, what, bytes);
         self.transfers.h2d_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.h2d_copies.fetch_add(1, Ordering::Relaxed);
         Ok(buf)
@@ -248,10 +255,12 @@ impl GpuContext {
     /// Copy a device buffer back (counted); waits for the stream.
     pub fn download<T: DeviceRepr>(&self, dev: &CudaSlice<T>, what: &str) -> Result<Vec<T>> {
         let bytes = dev.num_bytes() as u64;
+        let mark = self.tl_begin(&self.stream, COMPUTE);
         let v = self
             .stream
             .clone_dtoh(dev)
             .ctx(format!("copying {what} to the host ({bytes} bytes)"))?;
+        self.tl_copy(mark, OpKind::DeviceToHost, what, bytes);
         self.synchronize()?;
         self.transfers.d2h_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.d2h_copies.fetch_add(1, Ordering::Relaxed);
@@ -328,9 +337,11 @@ impl GpuContext {
         cfg: LaunchConfig,
         name: &str,
     ) -> Result<()> {
+        let mark = self.tl_begin(&self.stream, COMPUTE);
         // SAFETY: every caller passes the argument list its kernel's signature declares, with
         // buffers sized for the grid it launches (checked on the host before the launch).
         unsafe { b.launch(cfg) }.ctx(format!("launching {name}"))?;
+        self.tl_kernel(mark, name, &cfg);
         Ok(())
     }
 

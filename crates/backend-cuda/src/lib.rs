@@ -31,6 +31,8 @@ pub mod probe;
 #[cfg(feature = "cuda")]
 mod staging;
 #[cfg(feature = "cuda")]
+mod timeline;
+#[cfg(feature = "cuda")]
 mod tracegen;
 
 #[cfg(feature = "cuda")]

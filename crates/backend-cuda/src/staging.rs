@@ -22,6 +22,8 @@ use rstark_poly::RowMajor;
 
 use crate::context::{GpuContext, grid_1d};
 use crate::error::{CudaError, DriverContext, Result};
+use crate::timeline::{COMPUTE, COPY};
+use rstark_timeline::OpKind;
 
 /// Words per staging buffer (64 MiB).
 pub(crate) const STAGE_WORDS: usize = 1 << 23;
@@ -173,11 +175,18 @@ impl GpuContext {
                         .ctx("ordering the copy stream")?;
                 }
                 let (dst, _sync) = subs[k].device_ptr(self.stream());
+                let mark = self.tl_begin(&staging.copy, COPY);
                 // SAFETY: `part` is pinned host memory left untouched until `copied[k]` fires; the
                 // destination holds n·cw >= n·cwk words and is not read by the compute stream
                 // before it waits on `copied[k]`, nor rewritten before `consumed[k]`.
                 unsafe { result::memcpy_htod_async(dst, part, staging.copy.cu_stream()) }
                     .ctx("copying a trace chunk to the device (pinned)")?;
+                self.tl_copy(
+                    mark,
+                    OpKind::HostToDevice,
+                    "a trace chunk (pinned)",
+                    (n * cwk * 8) as u64,
+                );
                 staging.copied[k]
                     .record(&staging.copy)
                     .ctx("recording a staging copy")?;
@@ -236,11 +245,18 @@ impl GpuContext {
             unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u64, values.len()) };
         let base = dst.device_ptr(self.stream()).0;
         let n = values.len() as u64;
+        let mark = self.tl_begin(self.stream(), COMPUTE);
         // SAFETY: `words` is page-locked until the stream is synchronised below; the destination
         // range lies inside `dst` (checked above).
         let copied = unsafe { result::memcpy_htod_async(base, words, self.stream().cu_stream()) }
             .ctx("copying a matrix to the device (registered)")
             .and_then(|()| {
+                self.tl_copy(
+                    mark,
+                    OpKind::HostToDevice,
+                    "a matrix (registered)",
+                    bytes as u64,
+                );
                 let mut b = self.func(&self.k.canonicalize_words);
                 b.arg(&mut *dst).arg(&n);
                 self.launch(b, grid_1d(n, 256), "canonicalize_words")
@@ -267,9 +283,16 @@ impl GpuContext {
         if values.len() < MIN_STAGED_WORDS {
             let words: Vec<u64> = values.iter().map(|x| x.as_canonical_u64()).collect();
             let mut view = dst.slice_mut(0..words.len());
+            let mark = self.tl_begin(self.stream(), COMPUTE);
             self.stream()
                 .memcpy_htod(&words, &mut view)
                 .ctx("copying a matrix to the device")?;
+            self.tl_copy(
+                mark,
+                OpKind::HostToDevice,
+                "a matrix",
+                (words.len() * 8) as u64,
+            );
             self.count_h2d((words.len() * 8) as u64);
             return Ok(());
         }
@@ -290,10 +313,17 @@ impl GpuContext {
                 .zip(chunk.par_iter())
                 .for_each(|(d, x)| *d = x.as_canonical_u64());
             let offset = (i * STAGE_WORDS * 8) as u64;
+            let mark = self.tl_begin(self.stream(), COMPUTE);
             // SAFETY: `part` is pinned host memory that stays untouched until `copied[k]` fires,
             // and the destination range lies inside `dst` (checked above).
             unsafe { result::memcpy_htod_async(base + offset, part, self.stream().cu_stream()) }
                 .ctx("copying a matrix to the device (pinned)")?;
+            self.tl_copy(
+                mark,
+                OpKind::HostToDevice,
+                "a matrix (pinned)",
+                (chunk.len() * 8) as u64,
+            );
             staging.copied[k]
                 .record(self.stream())
                 .ctx("recording a staging copy")?;

@@ -53,7 +53,11 @@ fn cpu_proof_timeline() {
     // Valid JSON in the trace-event format, read back the same, nesting on every track.
     let json = timeline.to_json();
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert!(value["traceEvents"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(
+        value["traceEvents"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
     let t = Timeline::from_json(&json).unwrap();
     assert_eq!(t, timeline);
     t.check().unwrap();
@@ -72,7 +76,11 @@ fn cpu_proof_timeline() {
     for (e, (_, d)) in phases.iter().zip(&report.phases) {
         let d = d.as_nanos() as u64;
         let span = e.dur.unwrap();
-        assert!(span <= d && d - span < 1_000_000, "{}: {span} vs {d}", e.name);
+        assert!(
+            span <= d && d - span < 1_000_000,
+            "{}: {span} vs {d}",
+            e.name
+        );
     }
 
     // Tables inside the rounds, and the backend's operations inside them.
@@ -83,7 +91,10 @@ fn cpu_proof_timeline() {
             .count();
         assert!(n >= 6, "table {table}: {n} spans");
     }
-    assert!(t.spans().any(|e| e.cat == cat::OP && e.name == "composition"));
+    assert!(
+        t.spans()
+            .any(|e| e.cat == cat::OP && e.name == "composition")
+    );
     assert!(t.spans().any(|e| e.name == "fri fold"));
     // Leaf hashing and composition chunks run on rayon's workers, on their own named tracks
     // (a single chunk runs on the caller), and are never added to a phase.
@@ -95,7 +106,11 @@ fn cpu_proof_timeline() {
         .collect();
     assert!(!workers.is_empty());
     let names = t.track_names();
-    assert!(workers.iter().all(|w| names[&(HOST_PID, *w)].starts_with("rayon worker")));
+    assert!(
+        workers
+            .iter()
+            .all(|w| names[&(HOST_PID, *w)].starts_with("rayon worker"))
+    );
 
     // The phase table: the report's phases, and with "outside phases" they add up to the run.
     let s = Summary::of(&t);
@@ -105,7 +120,11 @@ fn cpu_proof_timeline() {
     assert!((sum - s.phases.total_seconds).abs() < 1e-9);
     assert!(s.phases.total_seconds >= report.total.as_secs_f64() * 0.99);
     // The report adds up too.
-    let reported_sum: std::time::Duration =
-        report.phases.iter().map(|(_, d)| *d).sum::<std::time::Duration>() + report.other();
+    let reported_sum: std::time::Duration = report
+        .phases
+        .iter()
+        .map(|(_, d)| *d)
+        .sum::<std::time::Duration>()
+        + report.other();
     assert_eq!(reported_sum, report.total);
 }

@@ -302,7 +302,11 @@ mod tests {
     #[test]
     fn nesting_is_checked_per_track() {
         let mut t = Timeline {
-            events: vec![x("outer", 0, 0, 100), x("inner", 0, 10, 90), x("next", 0, 100, 5)],
+            events: vec![
+                x("outer", 0, 0, 100),
+                x("inner", 0, 10, 90),
+                x("next", 0, 100, 5),
+            ],
             ..Default::default()
         };
         t.check().unwrap();

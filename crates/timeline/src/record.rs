@@ -125,12 +125,7 @@ fn stop() -> Timeline {
     let Some(s) = lock(&CURRENT).take() else {
         return Timeline::default();
     };
-    let mut events = vec![TraceEvent::metadata(
-        "process_name",
-        HOST_PID,
-        0,
-        "host",
-    )];
+    let mut events = vec![TraceEvent::metadata("process_name", HOST_PID, 0, "host")];
     let mut threads = std::mem::take(&mut *lock(&s.threads));
     threads.sort();
     for (tid, name) in &threads {
@@ -455,7 +450,11 @@ impl Tags {
     }
 
     fn insert_into(self, args: &mut Map<String, Value>) {
-        for (k, v) in [("phase", self.phase), ("table", self.table), ("op", self.op)] {
+        for (k, v) in [
+            ("phase", self.phase),
+            ("table", self.table),
+            ("op", self.op),
+        ] {
             if let Some(v) = v {
                 args.insert(k.into(), Value::from(v.as_ref()));
             }

@@ -278,7 +278,11 @@ impl Summary {
                     copies: v.len(),
                     bytes,
                     seconds: secs(ns),
-                    gb_per_second: if ns > 0 { bytes as f64 / ns as f64 } else { 0.0 },
+                    gb_per_second: if ns > 0 {
+                        bytes as f64 / ns as f64
+                    } else {
+                        0.0
+                    },
                 })
             })
             .collect();
@@ -445,7 +449,8 @@ mod tests {
         assert_eq!(s.phases.rows[1].seconds, 100e-9);
         assert_eq!(s.phases.other_seconds, 600e-9);
         assert_eq!(s.phases.total_seconds, 1000e-9);
-        let sum: f64 = s.phases.rows.iter().map(|r| r.seconds).sum::<f64>() + s.phases.other_seconds;
+        let sum: f64 =
+            s.phases.rows.iter().map(|r| r.seconds).sum::<f64>() + s.phases.other_seconds;
         assert!((sum - s.phases.total_seconds).abs() < 1e-15);
         // Device busy inside a: 60 ns; inside b: 50 of k2's 100.
         assert_eq!(s.phases.rows[0].device_busy_seconds, Some(60e-9));
