@@ -88,6 +88,9 @@ enum Mode {
 struct Sample {
     mode: Mode,
     prove_seconds: f64,
+    /// CPU time of the process (all threads) during the proof: less disturbed than wall time by
+    /// other processes on a shared machine.
+    prove_cpu_seconds: f64,
     /// Recorded events (on only).
     events: usize,
     /// Bytes of the timeline's JSON (on only).
@@ -103,6 +106,7 @@ struct ModeRow {
     median_seconds: f64,
     mean_seconds: f64,
     min_seconds: f64,
+    median_cpu_seconds: f64,
 }
 
 #[derive(Serialize)]
@@ -114,26 +118,49 @@ struct OverheadReport {
     backend: &'static str,
     rounds: usize,
     modes: Vec<ModeRow>,
-    /// (on − off) / off of each off-on-on-off block's sums.
+    /// (on − off) / off of each off-on-on-off block's sums of wall time.
     block_overheads: Vec<f64>,
     median_overhead: f64,
+    /// The same of CPU time.
+    block_cpu_overheads: Vec<f64>,
+    median_cpu_overhead: f64,
     samples: Vec<Sample>,
 }
 
-fn stats(mode: Mode, samples: &[Sample]) -> ModeRow {
-    let mut v: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.mode == mode)
-        .map(|s| s.prove_seconds)
-        .collect();
+fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn stats(mode: Mode, samples: &[Sample]) -> ModeRow {
+    let of = |f: fn(&Sample) -> f64| -> Vec<f64> {
+        samples.iter().filter(|s| s.mode == mode).map(f).collect()
+    };
+    let wall = of(|s| s.prove_seconds);
     ModeRow {
         mode,
-        runs: v.len(),
-        median_seconds: v.get(v.len() / 2).copied().unwrap_or(0.0),
-        mean_seconds: v.iter().sum::<f64>() / v.len().max(1) as f64,
-        min_seconds: v.first().copied().unwrap_or(0.0),
+        runs: wall.len(),
+        mean_seconds: wall.iter().sum::<f64>() / wall.len().max(1) as f64,
+        min_seconds: wall.iter().copied().fold(f64::INFINITY, f64::min),
+        median_seconds: median(wall),
+        median_cpu_seconds: median(of(|s| s.prove_cpu_seconds)),
     }
+}
+
+/// CPU time of the whole process (every thread), where the OS tells it.
+fn process_cpu_time() -> Duration {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec through a valid pointer.
+        if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } == 0 {
+            return Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+        }
+    }
+    Duration::ZERO
 }
 
 /// `rstark timeline overhead`: proofs of one workload on one backend, with the timeline off and
@@ -164,7 +191,9 @@ pub fn overhead(
             Mode::On => Some(Recording::start().map_err(|e| CliError::Timeline(e.to_string()))?),
             _ => None,
         };
+        let cpu = process_cpu_time();
         let proved = engine.prove(&params, &workload, false)?;
+        let cpu = process_cpu_time().saturating_sub(cpu);
         let (mut events, mut json_bytes, mut finish) = (0, 0, Duration::ZERO);
         if let Some(rec) = rec {
             let t0 = Instant::now();
@@ -177,6 +206,7 @@ pub fn overhead(
         Ok(Sample {
             mode,
             prove_seconds: proved.time.as_secs_f64(),
+            prove_cpu_seconds: cpu.as_secs_f64(),
             events,
             json_bytes,
             finish_seconds: finish.as_secs_f64(),
@@ -188,24 +218,20 @@ pub fn overhead(
         samples.push(prove(Mode::OffNeverRecorded)?);
     }
     prove(Mode::On)?; // warm-up: installs the subscriber, fills the device's event pool
-    let mut block_overheads = Vec::new();
+    let (mut block_overheads, mut block_cpu_overheads) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         let block = [Mode::Off, Mode::On, Mode::On, Mode::Off]
             .into_iter()
             .map(&prove)
             .collect::<Result<Vec<_>, _>>()?;
-        let sum = |m: Mode| -> f64 {
-            block
-                .iter()
-                .filter(|s| s.mode == m)
-                .map(|s| s.prove_seconds)
-                .sum()
+        let overhead = |f: fn(&Sample) -> f64| -> f64 {
+            let sum = |m: Mode| -> f64 { block.iter().filter(|s| s.mode == m).map(f).sum() };
+            (sum(Mode::On) - sum(Mode::Off)) / sum(Mode::Off)
         };
-        block_overheads.push((sum(Mode::On) - sum(Mode::Off)) / sum(Mode::Off));
+        block_overheads.push(overhead(|s| s.prove_seconds));
+        block_cpu_overheads.push(overhead(|s| s.prove_cpu_seconds));
         samples.extend(block);
     }
-    let mut sorted = block_overheads.clone();
-    sorted.sort_by(f64::total_cmp);
     let report = OverheadReport {
         command: "timeline overhead",
         workload: name.into(),
@@ -217,8 +243,10 @@ pub fn overhead(
             .into_iter()
             .map(|m| stats(m, &samples))
             .collect(),
-        median_overhead: sorted[sorted.len() / 2],
+        median_overhead: median(block_overheads.clone()),
         block_overheads,
+        median_cpu_overhead: median(block_cpu_overheads.clone()),
+        block_cpu_overheads,
         samples,
     };
     if json {
@@ -236,8 +264,8 @@ impl OverheadReport {
             self.workload, self.size, self.backend, self.preset, self.rounds
         );
         out += &format!(
-            "  {:<22} {:>5} {:>12} {:>12} {:>12}\n",
-            "prove time", "runs", "median", "mean", "min"
+            "  {:<22} {:>5} {:>12} {:>12} {:>12} {:>14}\n",
+            "prove time", "runs", "median", "mean", "min", "median CPU"
         );
         for m in &self.modes {
             let name = match m.mode {
@@ -246,23 +274,30 @@ impl OverheadReport {
                 Mode::On => "on",
             };
             out += &format!(
-                "  {:<22} {:>5} {:>9.3} ms {:>9.3} ms {:>9.3} ms\n",
+                "  {:<22} {:>5} {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>11.3} ms\n",
                 name,
                 m.runs,
                 m.median_seconds * 1e3,
                 m.mean_seconds * 1e3,
-                m.min_seconds * 1e3
+                m.min_seconds * 1e3,
+                m.median_cpu_seconds * 1e3
             );
         }
-        let blocks: Vec<String> = self
-            .block_overheads
-            .iter()
-            .map(|o| format!("{:+.2}%", o * 100.0))
-            .collect();
+        let pct = |v: &[f64]| -> String {
+            v.iter()
+                .map(|o| format!("{:+.2}%", o * 100.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         out += &format!(
-            "  on vs off, per block: {} (median {:+.2}%)\n",
-            blocks.join(", "),
+            "  on vs off, per block, wall: {} (median {:+.2}%)\n",
+            pct(&self.block_overheads),
             self.median_overhead * 100.0
+        );
+        out += &format!(
+            "  on vs off, per block, CPU:  {} (median {:+.2}%)\n",
+            pct(&self.block_cpu_overheads),
+            self.median_cpu_overhead * 100.0
         );
         let on: Vec<&Sample> = self.samples.iter().filter(|s| s.mode == Mode::On).collect();
         if let Some(s) = on.first() {

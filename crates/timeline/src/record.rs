@@ -2,8 +2,9 @@
 //! thread, and the sink that device backends hand their timed operations to.
 //!
 //! Only one [`Recording`] runs at a time, process-wide. While none runs, the layer's filter
-//! disables every span (nothing is allocated or timed) and [`recording`] — the one check a device
-//! backend makes per operation — is a relaxed atomic load that reads `false`.
+//! disables every span (nothing is allocated or timed; `tracing` learns it once per callsite and
+//! skips them at its level check) and [`recording`] — the one check a device backend makes per
+//! operation — is a relaxed atomic load that reads `false`.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,11 +12,12 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use serde_json::{Map, Value};
+use tracing::level_filters::LevelFilter;
 use tracing::span;
-use tracing::{Subscriber, field::Field};
+use tracing::subscriber::Interest;
+use tracing::{Metadata, Subscriber, field::Field};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::filter_fn;
-use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::event::{HOST_PID, Timeline, TimelineInfo, TraceEvent, cat};
@@ -38,7 +40,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Session {
     generation: u64,
     origin: Instant,
-    host: Mutex<Vec<TraceEvent>>,
+    host: Mutex<Vec<HostSpan>>,
     /// (tid, name) of every thread that entered a span.
     threads: Mutex<Vec<(u32, String)>>,
     devices: Mutex<Vec<(String, Box<dyn DeviceSink>)>>,
@@ -93,6 +95,7 @@ impl Recording {
             warnings: Mutex::new(warnings),
         }));
         RECORDING.store(true, Ordering::Release);
+        tracing::callsite::rebuild_interest_cache();
         Ok(Self { done: false })
     }
 
@@ -122,6 +125,7 @@ fn install() -> bool {
 
 fn stop() -> Timeline {
     RECORDING.store(false, Ordering::Release);
+    tracing::callsite::rebuild_interest_cache();
     let Some(s) = lock(&CURRENT).take() else {
         return Timeline::default();
     };
@@ -133,7 +137,18 @@ fn stop() -> Timeline {
     }
     let mut host = std::mem::take(&mut *lock(&s.host));
     host.sort_by_key(|e| (e.tid, e.ts));
-    events.extend(host);
+    events.extend(host.into_iter().map(|h| {
+        let mut e = TraceEvent::span(
+            h.data.name.as_ref(),
+            h.data.cat,
+            HOST_PID,
+            h.tid,
+            h.ts,
+            h.dur,
+        );
+        e.args = h.data.args.clone();
+        e
+    }));
     let mut warnings = std::mem::take(&mut *lock(&s.warnings));
     let devices = std::mem::take(&mut *lock(&s.devices));
     for (i, (device, sink)) in devices.into_iter().enumerate() {
@@ -278,6 +293,14 @@ pub fn span_label(attrs: &span::Attributes<'_>) -> Option<String> {
     v.label
 }
 
+/// A span that was entered and exited: made into an event when the recording stops.
+struct HostSpan {
+    data: Arc<SpanData>,
+    tid: u32,
+    ts: u64,
+    dur: u64,
+}
+
 /// A span entered on this thread and not yet exited.
 struct Open {
     id: span::Id,
@@ -340,7 +363,34 @@ pub fn layer<S>() -> impl Layer<S> + Send + Sync + 'static
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    SpanLayer.with_filter(filter_fn(|meta| meta.is_span() && recording()))
+    SpanLayer.with_filter(WhileRecording)
+}
+
+/// Spans only, and only while a recording runs. Off, it tells `tracing` so once per callsite
+/// (the interest cache is rebuilt when a recording starts and stops) and caps the level at OFF,
+/// so a span costs what it costs with no subscriber at all: a level check.
+struct WhileRecording;
+
+impl<S> Filter<S> for WhileRecording {
+    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        meta.is_span() && recording()
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if meta.is_span() && recording() {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        if recording() {
+            None
+        } else {
+            Some(LevelFilter::OFF)
+        }
+    }
 }
 
 struct SpanLayer;
@@ -398,16 +448,12 @@ where
             let o = l.open.remove(pos);
             if let Some(s) = &l.session {
                 let ts = s.ns(o.start);
-                let mut e = TraceEvent::span(
-                    o.data.name.as_ref(),
-                    o.data.cat,
-                    HOST_PID,
-                    l.tid,
+                lock(&s.host).push(HostSpan {
+                    data: o.data,
+                    tid: l.tid,
                     ts,
-                    s.ns(end).saturating_sub(ts),
-                );
-                e.args = o.data.args.clone();
-                lock(&s.host).push(e);
+                    dur: s.ns(end).saturating_sub(ts),
+                });
             }
         });
     }
