@@ -86,6 +86,7 @@ fn quotient_rows_that_disagree_with_the_air_are_refused() {
         let publics = vec![F::ONE; BaseAir::<F>::num_public_values(air)];
         let alpha_pows = vec![EF::ONE; 16];
         let inputs = CompositionInputs {
+            table: 0,
             air,
             main: &(),
             aux: None,

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use cudarc::driver::sys::{CUfunction_attribute, CUmemPool_attribute};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PushKernelArg,
-    result,
+    CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchArgs, LaunchConfig,
+    PushKernelArg, result,
 };
 
 use crate::error::{CudaError, DriverContext, Result};
+use crate::grid::{self, KernelLimits};
 use crate::kernels::Kernels;
 use crate::plan;
 use crate::timeline::{COMPUTE, GpuTimeline};
@@ -47,9 +48,31 @@ pub struct GpuContext {
     ntt_round: AtomicU32,
     ntt_tile_log: AtomicU32,
     ntt_max_log_c: AtomicU32,
+    /// Per kernel (by function handle): the threads and dynamic shared memory it accepts.
+    kernel_limits: Mutex<HashMap<usize, KernelLimits>>,
     name: String,
     /// Kernels and copies timed for a timeline while one is recorded (`timeline.rs`).
     pub(crate) timeline: GpuTimeline,
+}
+
+/// A kernel's argument list being built ([`GpuContext::func`]), with the kernel it launches so
+/// [`GpuContext::launch`] can check the launch against that kernel's limits.
+pub(crate) struct KernelCall<'a> {
+    args: LaunchArgs<'a>,
+    func: &'a CudaFunction,
+}
+
+impl<'a> std::ops::Deref for KernelCall<'a> {
+    type Target = LaunchArgs<'a>;
+    fn deref(&self) -> &LaunchArgs<'a> {
+        &self.args
+    }
+}
+
+impl<'a> std::ops::DerefMut for KernelCall<'a> {
+    fn deref_mut(&mut self) -> &mut LaunchArgs<'a> {
+        &mut self.args
+    }
 }
 
 /// The NTT variant a new context uses: 0 = chosen per pass (see [`GpuContext::set_ntt_round`]).
@@ -120,6 +143,7 @@ impl GpuContext {
             ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
             ntt_tile_log: AtomicU32::new(plan::NTT_TILE_LOG),
             ntt_max_log_c: AtomicU32::new(plan::NTT_MAX_LOG_C),
+            kernel_limits: Mutex::new(HashMap::new()),
             timeline: GpuTimeline::new(format!("GPU {ordinal}: {name}")),
             name,
         })
@@ -138,6 +162,16 @@ impl GpuContext {
         self.ctx
             .compute_capability()
             .ctx("reading the compute capability")
+    }
+
+    /// The VRAM budget (bytes). Placeholder until the accounting lands: unlimited.
+    pub fn vram_budget(&self) -> u64 {
+        u64::MAX
+    }
+
+    /// Device bytes allocated through this context. Placeholder until the accounting lands.
+    pub fn mem_in_use(&self) -> u64 {
+        0
     }
 
     /// (free, total) device memory in bytes.
@@ -296,8 +330,7 @@ impl GpuContext {
 
     pub fn fill_words(&self, buf: &mut CudaSlice<u64>, value: u64) -> Result<()> {
         let n = buf.len() as u64;
-        let f = &self.k.fill_u64;
-        let mut b = self.stream.launch_builder(f);
+        let mut b = self.func(&self.k.fill_u64);
         b.arg(buf).arg(&n).arg(&value);
         self.launch(b, grid_1d(n, 256), "fill_u64")
     }
@@ -330,23 +363,63 @@ impl GpuContext {
         Ok(t)
     }
 
-    /// Launch a prepared kernel; errors name the kernel.
+    /// Launch a prepared kernel; errors name the kernel. A configuration past the hardware's
+    /// or the kernel's limits is refused here ([`CudaError::LaunchLimits`]), before the driver.
     pub(crate) fn launch(
         &self,
-        mut b: cudarc::driver::LaunchArgs<'_>,
+        mut b: KernelCall<'_>,
         cfg: LaunchConfig,
         name: &str,
     ) -> Result<()> {
+        self.check_launch(b.func, &cfg, name)?;
         let mark = self.tl_begin(&self.stream, COMPUTE);
         // SAFETY: every caller passes the argument list its kernel's signature declares, with
         // buffers sized for the grid it launches (checked on the host before the launch).
-        unsafe { b.launch(cfg) }.ctx(format!("launching {name}"))?;
+        unsafe { b.args.launch(cfg) }.ctx(format!("launching {name}"))?;
         self.tl_kernel(mark, name, &cfg);
         Ok(())
     }
 
-    pub(crate) fn func<'a>(&'a self, f: &'a CudaFunction) -> cudarc::driver::LaunchArgs<'a> {
-        self.stream.launch_builder(f)
+    pub(crate) fn func<'a>(&'a self, f: &'a CudaFunction) -> KernelCall<'a> {
+        KernelCall {
+            args: self.stream.launch_builder(f),
+            func: f,
+        }
+    }
+
+    fn check_launch(&self, f: &CudaFunction, cfg: &LaunchConfig, name: &str) -> Result<()> {
+        let limits = self.kernel_limits(f, name)?;
+        grid::check_launch(cfg.grid_dim, cfg.block_dim, cfg.shared_mem_bytes, limits).map_err(
+            |reason| CudaError::LaunchLimits {
+                kernel: name.to_string(),
+                grid: cfg.grid_dim,
+                block: cfg.block_dim,
+                shared_bytes: cfg.shared_mem_bytes,
+                reason,
+            },
+        )
+    }
+
+    /// The threads per block and dynamic shared memory `f` accepts (asked once per kernel).
+    fn kernel_limits(&self, f: &CudaFunction, name: &str) -> Result<KernelLimits> {
+        let key = f.cu_function() as usize;
+        let mut cache = self.kernel_limits.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = cache.get(&key) {
+            return Ok(*l);
+        }
+        let attr = |a| {
+            f.get_attribute(a)
+                .map(|v| v.max(0) as u32)
+                .ctx(format!("reading the launch limits of {name}"))
+        };
+        let l = KernelLimits {
+            max_threads: attr(CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK)?,
+            max_dynamic_shared: attr(
+                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            )?,
+        };
+        cache.insert(key, l);
+        Ok(l)
     }
 }
 
@@ -355,11 +428,11 @@ pub(crate) type DevWords = Arc<CudaSlice<u64>>;
 /// Coset tables on the device: (lo, hi, log_lo).
 pub(crate) type CosetDev = (DevWords, DevWords, u32);
 
-/// A 1-D grid of `threads`-wide blocks covering `n` items.
+/// A 1-D grid of `threads`-wide blocks covering `n` items (a count past the grid's x limit
+/// saturates and is refused by [`GpuContext::launch`], never wrapped).
 pub(crate) fn grid_1d(n: u64, threads: u32) -> LaunchConfig {
-    let blocks = n.div_ceil(threads as u64).max(1);
     LaunchConfig {
-        grid_dim: (blocks as u32, 1, 1),
+        grid_dim: (grid::blocks_1d(n, threads), 1, 1),
         block_dim: (threads, 1, 1),
         shared_mem_bytes: 0,
     }

@@ -14,6 +14,17 @@ pub enum CudaError {
         #[source]
         source: DriverError,
     },
+    #[error(
+        "kernel {kernel} cannot be launched with grid {grid:?}, block {block:?} and \
+         {shared_bytes} bytes of dynamic shared memory: {reason}"
+    )]
+    LaunchLimits {
+        kernel: String,
+        grid: (u32, u32, u32),
+        block: (u32, u32, u32),
+        shared_bytes: u32,
+        reason: String,
+    },
     #[error("invalid matrix shape: {0}")]
     Shape(String),
     #[error("leaf index {index} is out of range for a tree of {num_leaves} leaves")]

@@ -2,13 +2,17 @@
 //! openings run on the GPU and stay there; only roots, opened rows and paths come back.
 //! Every kernel reproduces the CPU reference (rstark-poly, rstark-merkle) bit for bit.
 //!
-//! Without the `cuda` feature only [`plan`] (host-side tables and pass planning) and
-//! [`program_cache`] (compiled constraint programs by table) are built.
+//! Without the `cuda` feature only [`plan`] (host-side tables and pass planning),
+//! [`grid`] (launch geometry within the hardware limits), [`residency`] (where a proof's
+//! matrices live within the VRAM budget) and [`program_cache`] (compiled constraint programs by
+//! table) are built.
 //! With it, `build.rs` compiles `kernels/*.cu` into a fatbin embedded in the binary, and the
 //! runtime below loads it through the CUDA driver (cudarc, loaded dynamically). See docs/GPU.md.
 
+pub mod grid;
 pub mod plan;
 pub mod program_cache;
+pub mod residency;
 
 #[cfg(feature = "cuda")]
 mod backend;
@@ -31,12 +35,14 @@ pub mod probe;
 #[cfg(feature = "cuda")]
 mod staging;
 #[cfg(feature = "cuda")]
+mod stream;
+#[cfg(feature = "cuda")]
 mod timeline;
 #[cfg(feature = "cuda")]
 mod tracegen;
 
 #[cfg(feature = "cuda")]
-pub use backend::{CudaBackend, CudaCodeword, CudaCommitted, DEFAULT_UPLOAD_MODE};
+pub use backend::{CudaBackend, CudaCodeword, CudaCommitted};
 #[cfg(feature = "cuda")]
 pub use context::{GpuContext, TransferStats};
 #[cfg(feature = "cuda")]
@@ -46,6 +52,6 @@ pub use matrix::DeviceMatrix;
 #[cfg(feature = "cuda")]
 pub use merkle::DeviceMerkleTree;
 #[cfg(feature = "cuda")]
-pub use staging::UploadMode;
+pub use stream::DeviceCoefs;
 #[cfg(feature = "cuda")]
 pub use tracegen::KECCAK_TRACE_WIDTH;

@@ -43,28 +43,6 @@ impl DeviceMatrix {
         })
     }
 
-    /// Upload a host matrix with one DMA from its own memory, page-locked for the copy, and
-    /// reduced to canonical words on the device (`UploadMode::Registered`); through the
-    /// staging when the driver refuses the lock. Waits for the copy. Counted as one copy.
-    pub fn upload_registered(ctx: &GpuContext, m: &RowMajor) -> Result<Self> {
-        if m.width == 0 || !m.values.len().is_multiple_of(m.width) {
-            return Err(CudaError::Shape(format!(
-                "{} values cannot form rows of width {}",
-                m.values.len(),
-                m.width
-            )));
-        }
-        let mut buf = ctx.alloc_words(m.values.len(), "a matrix")?;
-        if !ctx.upload_registered(&m.values, &mut buf)? {
-            ctx.upload_field_into(&m.values, &mut buf)?;
-        }
-        Ok(Self {
-            buf,
-            rows: m.values.len() / m.width,
-            width: m.width,
-        })
-    }
-
     /// Upload canonical words (each < p) as a rows × width matrix.
     pub fn upload_words(
         ctx: &GpuContext,

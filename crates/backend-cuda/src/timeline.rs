@@ -18,10 +18,8 @@ use rstark_timeline::{DeviceClock, DeviceOp, DeviceSink, OpKind, Tags};
 use crate::context::GpuContext;
 use crate::error::{DriverContext, Result};
 
-/// The compute stream's track name.
+/// The compute stream's track name (every stream passed to `tl_begin` names its own track).
 pub(crate) const COMPUTE: &str = "compute";
-/// The copy stream's track name (pipelined uploads, `staging.rs`).
-pub(crate) const COPY: &str = "copy";
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())

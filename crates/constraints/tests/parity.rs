@@ -69,6 +69,7 @@ fn check(air: &dyn Table, log_n: usize, extra_log_d: usize, seed: u64) -> Constr
     let claimed_sum = rng.ef();
 
     let inputs = CompositionInputs {
+        table: 0,
         air,
         main: &(),
         aux: (k > 0).then_some(&()),

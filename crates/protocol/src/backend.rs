@@ -15,6 +15,60 @@ use rstark_poly::RowMajor;
 use crate::proof::MerkleOpening;
 use crate::trace::TraceGenerator;
 
+/// One table's shape as the prover announces it before any expensive work
+/// ([`Backend::begin_proof`]): enough for a backend to plan where each round's matrices live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedTable {
+    pub name: String,
+    /// log2 of the trace height N.
+    pub log_height: usize,
+    pub main_width: usize,
+    /// Base columns of the LogUp auxiliary trace (3·(K + 1) for K interactions, 0 without).
+    pub aux_width: usize,
+    /// log2 of the quotient factor D (the composition has 3·D base columns).
+    pub log_quotient_degree: usize,
+}
+
+/// The whole proof's shape (tables in proof order and the parameters that size the rounds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProofPlan {
+    pub tables: Vec<PlannedTable>,
+    pub log_blowup: usize,
+    pub num_queries: usize,
+    pub log_final_poly_len: usize,
+}
+
+/// Where a table's main trace comes from, as the prover hands it to [`Backend::commit_main`].
+#[derive(Clone, Copy)]
+pub enum MainSource<'a> {
+    /// Natural-order values on the host.
+    Host(&'a RowMajor),
+    /// A generator the backend runs itself ([`Backend::generates`] said yes).
+    Generated(&'a dyn TraceGenerator),
+}
+
+/// One table's main trace to commit (round 1).
+#[derive(Clone, Copy)]
+pub struct MainTrace<'a> {
+    /// The table's index in the proof.
+    pub table: usize,
+    pub air: &'a dyn Table,
+    pub public_values: &'a [F],
+    pub source: MainSource<'a>,
+    /// Check every AIR constraint on the trace while committing; asked only of backends whose
+    /// [`Backend::checks_witness`] is true. A failing row is [`BackendError::WitnessFailed`].
+    pub check_witness: bool,
+}
+
+/// A LogUp auxiliary trace a backend built and committed itself ([`Backend::commit_aux`]).
+pub struct AuxCommitted<C> {
+    pub committed: C,
+    /// S(N − 1), the running sum's last value.
+    pub claimed_sum: EF,
+    /// Σ over all rows of each interaction's column h_k (the prover names unbalanced buses).
+    pub interaction_sums: Vec<EF>,
+}
+
 /// A backend failure (allocation, device fault, malformed input).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
@@ -30,10 +84,19 @@ pub enum BackendError {
     NotLowDegree(usize),
     #[error("device error: {0}")]
     Device(String),
+    /// The witness check during [`Backend::commit_main`] found a failing constraint (the
+    /// smallest row, and within it the smallest constraint index, as the host check reports).
+    #[error("constraint {constraint} fails at row {row}")]
+    WitnessFailed { row: usize, constraint: usize },
+    /// A LogUp denominator α − fingerprint is zero ([`Backend::commit_aux`]).
+    #[error("LogUp denominator α − fingerprint is zero at row {row}, interaction {interaction}")]
+    LogupZeroDenominator { row: usize, interaction: usize },
 }
 
 /// Everything needed to evaluate one table's composition (quotient) polynomial.
 pub struct CompositionInputs<'a, M> {
+    /// The table's index in the proof.
+    pub table: usize,
     pub air: &'a dyn Table,
     pub main: &'a M,
     pub aux: Option<&'a M>,
@@ -51,6 +114,8 @@ pub struct CompositionInputs<'a, M> {
 
 /// Everything needed to compute one table's DEEP codeword.
 pub struct DeepInputs<'a, M> {
+    /// The table's index in the proof.
+    pub table: usize,
     /// The table's committed matrices in column order: main, aux (if any), composition.
     pub matrices: Vec<&'a M>,
     pub log_height: usize,
@@ -70,6 +135,58 @@ pub trait Backend: Sync {
     type Codeword: Send + Sync;
 
     fn name(&self) -> &'static str;
+
+    /// Called once before a proof's first commitment, with its shape: a backend that keeps
+    /// round data in limited memory plans it here and refuses a proof it cannot hold before any
+    /// expensive work. The prover calls [`end_proof`](Backend::end_proof) when the proof is done
+    /// or has failed. Default: nothing to plan.
+    fn begin_proof(&self, _plan: &ProofPlan) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// The proof begun by [`begin_proof`](Backend::begin_proof) is over (made or failed).
+    fn end_proof(&self) {}
+
+    /// Whether [`Backend::commit_main`] checks the witness itself when asked
+    /// (`MainTrace::check_witness`); the prover then skips its host check and never builds a
+    /// host copy of a generated trace for it. Default: no.
+    fn checks_witness(&self) -> bool {
+        false
+    }
+
+    /// Commits a table's main trace (round 1). Default: [`commit_trace`](Backend::commit_trace)
+    /// of host values, [`commit_generated`](Backend::commit_generated) of a generator.
+    fn commit_main(
+        &self,
+        trace: &MainTrace<'_>,
+        log_blowup: usize,
+    ) -> Result<Self::Committed, BackendError> {
+        match trace.source {
+            MainSource::Host(m) => self.commit_trace(m, log_blowup),
+            MainSource::Generated(g) => self.commit_generated(g, log_blowup),
+        }
+    }
+
+    /// Whether [`Backend::commit_aux`] builds LogUp auxiliary traces from the committed main
+    /// trace (then the prover needs no host values for LogUp). Default: no.
+    fn builds_aux(&self) -> bool {
+        false
+    }
+
+    /// Builds table `table`'s LogUp auxiliary trace (docs/PROTOCOL.md §5.3) from its committed
+    /// main trace and commits it. Only called when [`builds_aux`](Backend::builds_aux) is true.
+    fn commit_aux(
+        &self,
+        _table: usize,
+        _main: &Self::Committed,
+        _interactions: &[rstark_air::Interaction],
+        _logup: &LogupChallenges,
+        _log_blowup: usize,
+    ) -> Result<AuxCommitted<Self::Committed>, BackendError> {
+        Err(BackendError::BadInput(
+            "this backend does not build LogUp auxiliary traces".into(),
+        ))
+    }
 
     /// LDE of a natural-order trace with blowup 2^log_blowup, then its Merkle commitment.
     fn commit_trace(

@@ -11,7 +11,10 @@ pub mod params;
 pub mod proof;
 pub mod trace;
 
-pub use backend::{Backend, BackendError, CompositionInputs, DeepInputs};
+pub use backend::{
+    AuxCommitted, Backend, BackendError, CompositionInputs, DeepInputs, MainSource, MainTrace,
+    PlannedTable, ProofPlan,
+};
 pub use codec::ProofFormatError;
 pub use instance::{ShapeError, TableShape, absorb_instance, derive_shape};
 pub use params::{ParamsError, StarkParams, presets};

@@ -11,8 +11,9 @@ use rstark_poly::RowMajor;
 use rstark_protocol::deep::DeepCoeffs;
 use rstark_protocol::proof::AuxCommitment;
 use rstark_protocol::{
-    Backend, BackendError, CompositionInputs, DeepInputs, OodValues, Proof, QueryProof,
-    StarkParams, TableProof, TableQuery, TableShape, TraceSource, absorb_instance, derive_shape,
+    Backend, BackendError, CompositionInputs, DeepInputs, MainSource, MainTrace, OodValues,
+    PlannedTable, Proof, ProofPlan, QueryProof, StarkParams, TableProof, TableQuery, TableShape,
+    TraceSource, absorb_instance, derive_shape,
 };
 use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
@@ -152,7 +153,7 @@ fn host_trace<'a, B: Backend>(
         TraceSource::Host(m) => return Ok(Some(Cow::Borrowed(m))),
         TraceSource::Generated(g) => g,
     };
-    if !generates_on_host(backend, t, p, check_witness) {
+    if !needs_host_values(backend, t, p, check_witness) {
         return Ok(None);
     }
     let _t = spans::table(&t.name, g.height());
@@ -172,15 +173,18 @@ fn host_trace<'a, B: Backend>(
     Ok(Some(Cow::Owned(m)))
 }
 
-/// Whether `t`'s trace is a generator whose values [`host_trace`] makes on the host.
-fn generates_on_host<B: Backend>(
+/// Whether the prover reads `t`'s host values: the host witness check (unless the backend checks
+/// the witness itself), host-built LogUp (unless the backend builds it), or a generator the
+/// backend cannot run.
+fn needs_host_values<B: Backend>(
     backend: &B,
     t: &TableInput,
     p: &Prepared,
     check_witness: bool,
 ) -> bool {
-    matches!(t.trace, TraceSource::Generated(_))
-        && (check_witness || !p.interactions.is_empty() || !backend_generates(backend, t))
+    (check_witness && !backend.checks_witness())
+        || (!p.interactions.is_empty() && !backend.builds_aux())
+        || !backend_generates(backend, t)
 }
 
 /// Whether `t`'s trace is a generator that `backend` runs itself.
@@ -197,6 +201,35 @@ fn host_values<'a>(
         table: t.name.clone(),
         reason: "internal: the host trace was not generated".into(),
     })
+}
+
+/// The proof's shape for [`Backend::begin_proof`].
+fn proof_plan(params: &StarkParams, tables: &[TableInput], prepared: &[Prepared]) -> ProofPlan {
+    ProofPlan {
+        tables: tables
+            .iter()
+            .zip(prepared)
+            .map(|(t, p)| PlannedTable {
+                name: t.name.clone(),
+                log_height: p.shape.log_height,
+                main_width: p.shape.main_width,
+                aux_width: p.shape.aux_width(),
+                log_quotient_degree: p.shape.log_quotient_degree,
+            })
+            .collect(),
+        log_blowup: params.log_blowup as usize,
+        num_queries: params.num_queries as usize,
+        log_final_poly_len: params.log_final_poly_len as usize,
+    }
+}
+
+/// Calls [`Backend::end_proof`] when dropped (the proof is made, or failed on any path).
+struct EndProof<'a, B: Backend>(&'a B);
+
+impl<B: Backend> Drop for EndProof<'_, B> {
+    fn drop(&mut self) {
+        self.0.end_proof();
+    }
 }
 
 fn powers(x: EF, n: usize) -> Vec<EF> {
@@ -232,7 +265,7 @@ pub fn prove_with_options<B: Backend>(
         return Err(ProverError::TooManyTables(tables.len()));
     }
     let log_blowup = params.log_blowup as usize;
-    // Shapes from the AIRs (a symbolic evaluation of every constraint).
+    // Shapes from the AIRs (a symbolic evaluation of every constraint), and the backend's plan.
     let ph = phase("prepare tables");
     let prepared = tables
         .iter()
@@ -241,14 +274,20 @@ pub fn prove_with_options<B: Backend>(
             prepare(params, t)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    backend.begin_proof(&proof_plan(params, tables, &prepared))?;
     report.end(ph);
+    // Whatever happens from here on, the backend hears that the proof is over.
+    let _end = EndProof(backend);
 
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
     let generation = tables
         .iter()
         .zip(&prepared)
-        .any(|(t, p)| generates_on_host(backend, t, p, options.check_witness))
+        .any(|(t, p)| {
+            matches!(t.trace, TraceSource::Generated(_))
+                && needs_host_values(backend, t, p, options.check_witness)
+        })
         .then(|| phase("trace generation"));
     let mut hosts = tables
         .iter()
@@ -259,8 +298,9 @@ pub fn prove_with_options<B: Backend>(
         report.end(ph);
     }
 
-    // Witness check.
-    if options.check_witness {
+    // Witness check on the host, unless the backend checks it while committing.
+    let backend_checks = options.check_witness && backend.checks_witness();
+    if options.check_witness && !backend_checks {
         let ph = phase("witness check");
         for (t, host) in tables.iter().zip(&hosts) {
             let host = host_values(t, host)?;
@@ -279,7 +319,7 @@ pub fn prove_with_options<B: Backend>(
         // A trace the backend generates itself was on the host for the check only: free it
         // (LogUp keeps the ones it reads), and let the backend generate its own below.
         for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
-            if p.interactions.is_empty() && backend_generates(backend, t) {
+            if !needs_host_values(backend, t, p, false) {
                 *host = None;
             }
         }
@@ -291,20 +331,45 @@ pub fn prove_with_options<B: Backend>(
 
     // Round 1: main traces.
     let ph = phase("commit main traces");
-    let mains = tables
-        .iter()
-        .zip(&hosts)
-        .map(|(t, host)| {
+    let mains = {
+        let mut mains = Vec::with_capacity(tables.len());
+        for (i, (t, host)) in tables.iter().zip(&hosts).enumerate() {
             let _t = spans::table(&t.name, t.trace.height());
-            match (host, &t.trace) {
-                (Some(m), _) => backend.commit_trace(m, log_blowup),
-                (None, TraceSource::Generated(g)) => {
-                    backend.commit_generated(g.as_ref(), log_blowup)
-                }
-                (None, TraceSource::Host(m)) => backend.commit_trace(m, log_blowup),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+            let source = match (host, &t.trace) {
+                (Some(m), _) => MainSource::Host(m),
+                (None, TraceSource::Generated(g)) => MainSource::Generated(g.as_ref()),
+                (None, TraceSource::Host(m)) => MainSource::Host(m),
+            };
+            let main = MainTrace {
+                table: i,
+                air: t.air.as_ref(),
+                public_values: &t.public_values,
+                source,
+                check_witness: backend_checks,
+            };
+            mains.push(
+                backend
+                    .commit_main(&main, log_blowup)
+                    .map_err(|e| match e {
+                        BackendError::WitnessFailed { row, constraint } => {
+                            ProverError::ConstraintFailed {
+                                table: t.name.clone(),
+                                row,
+                                constraint,
+                            }
+                        }
+                        e => ProverError::Backend(e),
+                    })?,
+            );
+        }
+        mains
+    };
+    // Host values the LogUp round does not read are not needed any more.
+    for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
+        if !needs_host_values(backend, t, p, false) {
+            *host = None;
+        }
+    }
     for m in &mains {
         transcript.absorb_digest(&backend.root(m));
     }
@@ -321,12 +386,35 @@ pub fn prove_with_options<B: Backend>(
     // Σ over rows of h_k, per bus, to name the buses that do not balance.
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
-        for ((t, p), host) in tables.iter().zip(&prepared).zip(&hosts) {
+        for (i, ((t, p), host)) in tables.iter().zip(&prepared).zip(&hosts).enumerate() {
             if p.interactions.is_empty() {
                 auxes.push(None);
                 continue;
             }
             let _t = spans::table(&t.name, t.trace.height());
+            if backend.builds_aux() {
+                let aux = backend
+                    .commit_aux(i, &mains[i], &p.interactions, &logup, log_blowup)
+                    .map_err(|e| match e {
+                        BackendError::LogupZeroDenominator { row, interaction } => {
+                            ProverError::Logup {
+                                table: t.name.clone(),
+                                source: rstark_air::logup::LogupError::ZeroDenominator {
+                                    row,
+                                    interaction,
+                                },
+                            }
+                        }
+                        e => ProverError::Backend(e),
+                    })?;
+                for (inter, s) in p.interactions.iter().zip(&aux.interaction_sums) {
+                    *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += *s;
+                }
+                transcript.absorb_digest(&backend.root(&aux.committed));
+                transcript.absorb_ext(&[aux.claimed_sum]);
+                auxes.push(Some((aux.committed, aux.claimed_sum)));
+                continue;
+            }
             let host = host_values(t, host)?;
             let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
                 .map_err(|source| ProverError::Logup {
@@ -360,14 +448,20 @@ pub fn prove_with_options<B: Backend>(
     report.end(ph);
 
     // Round 3: composition polynomials.
-    let phase_comp = phase("composition");
+    let ph = phase("composition");
     let comp_alpha = transcript.sample_ext();
     let mut comps = Vec::with_capacity(tables.len());
     {
-        for ((t, p), (main, aux)) in tables.iter().zip(&prepared).zip(mains.iter().zip(&auxes)) {
+        for (i, ((t, p), (main, aux))) in tables
+            .iter()
+            .zip(&prepared)
+            .zip(mains.iter().zip(&auxes))
+            .enumerate()
+        {
             let _t = spans::table(&t.name, t.trace.height());
             let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
             let inputs = CompositionInputs {
+                table: i,
                 air: t.air.as_ref(),
                 main,
                 aux: aux.as_ref().map(|(a, _)| a),
@@ -386,10 +480,10 @@ pub fn prove_with_options<B: Backend>(
             comps.push(comp);
         }
     }
-    report.end(phase_comp);
+    report.end(ph);
 
     // Round 4: out-of-domain evaluations.
-    let phase_ood = phase("out-of-domain evaluations");
+    let ph = phase("out-of-domain evaluations");
     let z = rstark_protocol::domain::sample_ood_point(&mut transcript);
     let mut oods = Vec::with_capacity(tables.len());
     for (i, p) in prepared.iter().enumerate() {
@@ -416,10 +510,10 @@ pub fn prove_with_options<B: Backend>(
         }
         oods.push(ood);
     }
-    report.end(phase_ood);
+    report.end(ph);
 
     // Round 5: DEEP codewords.
-    let phase_deep = phase("DEEP quotients");
+    let ph = phase("DEEP quotients");
     let delta = transcript.sample_ext();
     let gamma = transcript.sample_ext();
     let mut deeps = Vec::with_capacity(tables.len());
@@ -433,6 +527,7 @@ pub fn prove_with_options<B: Backend>(
         }
         matrices.push(&comps[i]);
         let inputs = DeepInputs {
+            table: i,
             matrices,
             log_height: p.shape.log_height,
             log_blowup,
@@ -444,10 +539,10 @@ pub fn prove_with_options<B: Backend>(
         deeps.push(backend.deep(&inputs)?);
         scale *= gamma;
     }
-    report.end(phase_deep);
+    report.end(ph);
 
     // Round 6: FRI commit phase.
-    let phase_fri = phase("FRI folding");
+    let ph = phase("FRI folding");
     let lde_logs: Vec<usize> = prepared
         .iter()
         .map(|p| p.shape.log_height + log_blowup)
@@ -455,7 +550,7 @@ pub fn prove_with_options<B: Backend>(
     let log_max = lde_logs.iter().copied().max().unwrap_or(0);
     let deeps: Vec<(usize, B::Codeword)> = lde_logs.iter().copied().zip(deeps).collect();
     let fri = fri::commit_phase(backend, &mut transcript, params, deeps)?;
-    report.end(phase_fri);
+    report.end(ph);
 
     // Grinding.
     let ph = phase("proof of work");
@@ -463,7 +558,7 @@ pub fn prove_with_options<B: Backend>(
     report.end(ph);
 
     // Queries.
-    let phase_queries = phase("query openings");
+    let ph = phase("query openings");
     let indices = transcript.sample_indices(params.num_queries as usize, 1 << (log_max - 1));
     // Each matrix is opened at all Q leaves in one backend call (one device gather per matrix).
     let leaves_at = |shift: usize| -> Vec<usize> { indices.iter().map(|&l| l >> shift).collect() };
@@ -510,7 +605,7 @@ pub fn prove_with_options<B: Backend>(
             .collect::<Result<Vec<_>, _>>()?;
         queries.push(QueryProof { tables: qt, layers });
     }
-    report.end(phase_queries);
+    report.end(ph);
 
     let proof = Proof {
         tables: prepared

@@ -40,7 +40,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Session {
     generation: u64,
     origin: Instant,
-    host: Mutex<Vec<HostSpan>>,
+    /// Each thread's finished spans (its own buffer: threads never wait for each other).
+    host: Mutex<Vec<Buffer>>,
     /// (tid, name) of every thread that entered a span.
     threads: Mutex<Vec<(u32, String)>>,
     devices: Mutex<Vec<(String, Box<dyn DeviceSink>)>>,
@@ -135,18 +136,19 @@ fn stop() -> Timeline {
     for (tid, name) in &threads {
         events.push(TraceEvent::metadata("thread_name", HOST_PID, *tid, name));
     }
-    let mut host = std::mem::take(&mut *lock(&s.host));
+    let mut host: Vec<HostSpan> = std::mem::take(&mut *lock(&s.host))
+        .iter()
+        .flat_map(|b| std::mem::take(&mut *lock(b)))
+        .collect();
     host.sort_by_key(|e| (e.tid, e.ts));
     events.extend(host.into_iter().map(|h| {
-        let mut e = TraceEvent::span(
-            h.data.name.as_ref(),
-            h.data.cat,
-            HOST_PID,
-            h.tid,
-            h.ts,
-            h.dur,
-        );
-        e.args = h.data.args.clone();
+        let mut e = TraceEvent::span(h.data.name(), h.data.cat, HOST_PID, h.tid, h.ts, h.dur);
+        e.args = h
+            .data
+            .args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         e
     }));
     let mut warnings = std::mem::take(&mut *lock(&s.warnings));
@@ -208,11 +210,13 @@ fn device_events(pid: u32, mut ops: Vec<DeviceOp>, events: &mut Vec<TraceEvent>)
     }
 }
 
-/// What a span looks like on the timeline: its name there, its category and its fields.
+/// What a span looks like on the timeline: its name there (its label, or the span's name), its
+/// category and its fields.
 struct SpanData {
-    name: Arc<str>,
+    label: Option<Arc<str>>,
+    span_name: &'static str,
     cat: &'static str,
-    args: Map<String, Value>,
+    args: Vec<(&'static str, Value)>,
 }
 
 impl SpanData {
@@ -220,17 +224,27 @@ impl SpanData {
         let mut v = Fields::default();
         attrs.record(&mut v);
         let meta = attrs.metadata();
-        let ours = meta.target().starts_with("rstark");
-        let (name, cat) = match v.label {
-            Some(label) if ours => (label, category(meta.name())),
-            Some(label) => (label, cat::SPAN),
-            None => (meta.name().to_string(), cat::SPAN),
+        let cat = match &v.label {
+            Some(_) if meta.target().starts_with("rstark") => category(meta.name()),
+            _ => cat::SPAN,
         };
         Self {
-            name: name.into(),
+            label: v.label.map(Arc::from),
+            span_name: meta.name(),
             cat,
             args: v.args,
         }
+    }
+
+    fn name(&self) -> &str {
+        self.label.as_deref().unwrap_or(self.span_name)
+    }
+
+    fn arg_u64(&self, key: &str) -> Option<u64> {
+        self.args
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.as_u64())
     }
 }
 
@@ -249,7 +263,7 @@ fn category(span_name: &str) -> &'static str {
 #[derive(Default)]
 struct Fields {
     label: Option<String>,
-    args: Map<String, Value>,
+    args: Vec<(&'static str, Value)>,
 }
 
 impl Fields {
@@ -260,7 +274,7 @@ impl Fields {
                 v => v.to_string(),
             });
         } else {
-            self.args.insert(field.name().to_string(), v);
+            self.args.push((field.name(), v));
         }
     }
 }
@@ -293,6 +307,9 @@ pub fn span_label(attrs: &span::Attributes<'_>) -> Option<String> {
     v.label
 }
 
+/// One thread's finished spans.
+type Buffer = Arc<Mutex<Vec<HostSpan>>>;
+
 /// A span that was entered and exited: made into an event when the recording stops.
 struct HostSpan {
     data: Arc<SpanData>,
@@ -314,6 +331,7 @@ struct Local {
     generation: u64,
     session: Option<Arc<Session>>,
     tid: u32,
+    buffer: Buffer,
     open: Vec<Open>,
 }
 
@@ -338,6 +356,8 @@ fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
                     let tid = threads.len() as u32;
                     threads.push((tid, thread_name(tid)));
                     l.tid = tid;
+                    l.buffer = Buffer::default();
+                    lock(&s.host).push(l.buffer.clone());
                 }
             }
             Some(f(&mut l))
@@ -448,7 +468,7 @@ where
             let o = l.open.remove(pos);
             if let Some(s) = &l.session {
                 let ts = s.ns(o.start);
-                lock(&s.host).push(HostSpan {
+                lock(&l.buffer).push(HostSpan {
                     data: o.data,
                     tid: l.tid,
                     ts,
@@ -481,11 +501,11 @@ impl Tags {
             for o in l.open.iter().rev() {
                 let d = &o.data;
                 match d.cat {
-                    cat::PHASE if t.phase.is_none() => t.phase = Some(d.name.clone()),
-                    cat::OP if t.op.is_none() => t.op = Some(d.name.clone()),
+                    cat::PHASE if t.phase.is_none() => t.phase = d.label.clone(),
+                    cat::OP if t.op.is_none() => t.op = d.label.clone(),
                     cat::TABLE if t.table.is_none() => {
-                        t.table = Some(d.name.clone());
-                        t.rows = d.args.get("rows").and_then(Value::as_u64);
+                        t.table = d.label.clone();
+                        t.rows = d.arg_u64("rows");
                     }
                     _ => {}
                 }
