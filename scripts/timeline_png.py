@@ -3,7 +3,7 @@
 
     python3 scripts/timeline_png.py FILE.json OUT.png [--title TEXT] [--from MS] [--to MS]
 
-Rows, top to bottom: the phases of the run; the main thread's spans by nesting depth (the first four levels); each other
+Rows, top to bottom: the phases of the run (named in the legend); the main thread's spans by nesting depth (the first four levels); each other
 host thread (rayon workers); each device stream (kernels coloured by name, the busiest named in
 the legend; host->device and device->host copies in their own colours). Needs matplotlib
 (`pip install matplotlib`).
@@ -146,7 +146,8 @@ def main():
     ax.grid(axis="x", linewidth=0.3)
     title = a.title or (run["name"] if run else a.timeline)
     ax.set_title(f"{title}  ({span_ms:.1f} ms)", fontsize=10)
-    legend = [Patch(color=c, label=k) for k, c in kernel_colour.items()]
+    legend = [Patch(color=c, label=k) for k, c in phase_colour.items()]
+    legend += [Patch(color=c, label=f"kernel {k}") for k, c in kernel_colour.items()]
     if any(e.get("cat") == "h2d" for evs in device.values() for e in evs):
         legend.append(Patch(color=COPY_COLOURS["h2d"], label="host→device copy"))
     if any(e.get("cat") == "d2h" for evs in device.values() for e in evs):

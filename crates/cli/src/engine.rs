@@ -123,6 +123,7 @@ fn prove_on<B: Backend>(
     workload: &Workload,
     check_witness: bool,
 ) -> Result<Proved, CliError> {
+    let inputs = tracing::info_span!("prover inputs").entered();
     let tables: Vec<TableInput> = workload
         .tables
         .iter()
@@ -135,6 +136,7 @@ fn prove_on<B: Backend>(
             )
         })
         .collect();
+    drop(inputs);
     let options = ProveOptions {
         check_witness,
         ..Default::default()

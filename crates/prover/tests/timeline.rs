@@ -2,39 +2,19 @@
 //! it, spans that nest on every thread, worker threads on their own tracks, and a phase table
 //! whose parts add up.
 
-use std::sync::Arc;
+mod common;
 
-use rstark_air::Table;
-use rstark_air::examples::{RangeTableAir, RangeUserAir, range_pair_traces};
+use common::{range_inputs, statement};
 use rstark_backend_cpu::CpuBackend;
-use rstark_poly::RowMajor;
 use rstark_protocol::presets;
-use rstark_prover::{ProveOptions, TableInput, prove_with_options};
+use rstark_prover::{ProveOptions, prove_with_options};
 use rstark_timeline::{HOST_PID, Recording, Summary, Timeline, cat, spans};
-use rstark_verifier::{VerifierTable, verify};
-
-fn range_inputs() -> Vec<TableInput> {
-    let (table, user) = range_pair_traces(256, 1024);
-    vec![
-        TableInput::new(
-            "range",
-            Arc::new(RangeTableAir) as Arc<dyn Table>,
-            RowMajor::new(table, 2).unwrap(),
-            vec![],
-        ),
-        TableInput::new(
-            "user",
-            Arc::new(RangeUserAir),
-            RowMajor::new(user, 2).unwrap(),
-            vec![],
-        ),
-    ]
-}
+use rstark_verifier::verify;
 
 #[test]
 fn cpu_proof_timeline() {
     let params = presets::FAST_TEST;
-    let tables = range_inputs();
+    let tables = range_inputs(256, 1024);
     let options = ProveOptions {
         check_witness: true,
         ..Default::default()
@@ -44,11 +24,7 @@ fn cpu_proof_timeline() {
     let (proof, report) = prove_with_options(&CpuBackend, &params, &tables, &options).unwrap();
     drop(run);
     let timeline = rec.finish();
-    let statement = vec![
-        VerifierTable::new("range", Arc::new(RangeTableAir), vec![]),
-        VerifierTable::new("user", Arc::new(RangeUserAir), vec![]),
-    ];
-    verify(&params, &statement, &proof).unwrap();
+    verify(&params, &statement(&tables), &proof).unwrap();
 
     // Valid JSON in the trace-event format, read back the same, nesting on every track.
     let json = timeline.to_json();
