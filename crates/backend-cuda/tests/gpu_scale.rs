@@ -43,8 +43,9 @@ fn matches_cpu(workload: &str, size: usize) {
     verify_bytes(params, &statement, &gpu).unwrap();
     println!(
         "[scale] {workload} {size}: CUDA proof ({} B) identical to the CPU's and verifies \
-         (cpu {cpu_s:.2} s, cuda {gpu_s:.2} s)",
-        gpu.len()
+         (cpu {cpu_s:.2} s, cuda {gpu_s:.2} s, peak device memory {:.2} GiB)",
+        gpu.len(),
+        be.mem_peak() as f64 / (1u64 << 30) as f64
     );
 }
 
