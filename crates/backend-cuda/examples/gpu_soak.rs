@@ -11,14 +11,16 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use rstark_backend_cpu::CpuBackend;
 use rstark_backend_cuda::CudaBackend;
 use rstark_protocol::presets;
-use rstark_prover::{TableInput, prove};
-use rstark_verifier::{VerifierTable, verify_bytes};
+use rstark_prover::prove;
+use rstark_verifier::verify_bytes;
+
+#[path = "../tests/support/statement.rs"]
+mod support;
 
 /// (workload, size, compared with the CPU backend)
 const SHAPES: [(&str, usize, bool); 15] = [
@@ -123,24 +125,17 @@ fn main() -> ExitCode {
     for k in 0..STATEMENTS {
         // every shape in turn, with a stride that mixes small and large neighbours
         let (workload, size, compare) = SHAPES[(k * 7) % SHAPES.len()];
-        let w = match rstark_workloads::build(workload, size) {
-            Ok(w) => w,
+        let support::Statement {
+            tables,
+            verifier: statement,
+        } = match support::statement(workload, size) {
+            Ok(s) => s,
             Err(e) => {
                 eprintln!("gpu_soak: {workload} {size}: {e}");
                 failures += 1;
                 continue;
             }
         };
-        let statement: Vec<VerifierTable> = w
-            .tables
-            .iter()
-            .map(|t| VerifierTable::new(t.name, Arc::new(t.air), t.public_values.clone()))
-            .collect();
-        let tables: Vec<TableInput> = w
-            .tables
-            .into_iter()
-            .map(|t| TableInput::new(t.name, Arc::new(t.air), t.trace, t.public_values))
-            .collect();
         be.reset_mem_peak();
         let t = Instant::now();
         let proof = prove(&be, params, &tables);

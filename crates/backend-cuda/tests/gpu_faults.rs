@@ -9,14 +9,17 @@
 //! every test FAILS (never skips).
 #![cfg(feature = "cuda")]
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use rstark_backend_cpu::CpuBackend;
 use rstark_backend_cuda::CudaBackend;
 use rstark_protocol::{StarkParams, presets};
-use rstark_prover::{TableInput, prove};
-use rstark_verifier::{VerifierTable, verify_bytes};
+use rstark_prover::prove;
+use rstark_verifier::verify_bytes;
+
+#[path = "support/statement.rs"]
+mod support;
+use support::Statement;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Fault {
@@ -24,25 +27,8 @@ enum Fault {
     Launch,
 }
 
-struct Statement {
-    tables: Vec<TableInput>,
-    verifier: Vec<VerifierTable>,
-}
-
 fn statement(workload: &str, size: usize) -> Statement {
-    let w = rstark_workloads::build(workload, size).unwrap();
-    Statement {
-        verifier: w
-            .tables
-            .iter()
-            .map(|t| VerifierTable::new(t.name, Arc::new(t.air), t.public_values.clone()))
-            .collect(),
-        tables: w
-            .tables
-            .into_iter()
-            .map(|t| TableInput::new(t.name, Arc::new(t.air), t.trace, t.public_values))
-            .collect(),
-    }
+    support::statement(workload, size).unwrap()
 }
 
 /// n = 1, 2, 3, 5, 8, ... (about 1.5× apart) until a proof ends before the fault fires.
