@@ -182,6 +182,7 @@ pub fn quotient_values<M: Sync>(
         .par_chunks_mut(chunk_rows)
         .enumerate()
         .for_each(|(chunk, out)| {
+            let _s = tracing::info_span!("quotient rows", rows = out.len()).entered();
             let mut local = vec![PackedF::ZERO; main_w];
             let mut next = vec![PackedF::ZERO; main_w];
             let mut prep_local = vec![PackedF::ZERO; prep_w];

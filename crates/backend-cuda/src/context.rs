@@ -1,20 +1,24 @@
-//! The device context: one CUDA context and stream, the loaded kernels, the stream-ordered
-//! memory pool, cached twiddle tables, and a count of every byte that crosses PCIe.
+//! The device context: one CUDA context and stream, the loaded kernels, the context's own
+//! stream-ordered memory pool and its accounting (`crate::memory`), cached twiddle tables, and a
+//! count of every byte that crosses PCIe.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::sys::{CUfunction_attribute, CUmemPool_attribute};
+use cudarc::driver::sys::{CUfunction_attribute, CUresult};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchArgs, LaunchConfig,
-    PushKernelArg, result,
+    CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, DriverError, LaunchArgs,
+    LaunchConfig, PushKernelArg, result,
 };
 
 use crate::error::{CudaError, DriverContext, Result};
 use crate::grid::{self, KernelLimits};
 use crate::kernels::Kernels;
+use crate::memory::{DeviceBuf, Faults, MemAccount};
 use crate::plan;
+use crate::timeline::{COMPUTE, GpuTimeline};
+use rstark_timeline::OpKind;
 
 /// Host<->device traffic since the context was made (or since [`GpuContext::reset_transfers`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,7 +52,12 @@ pub struct GpuContext {
     ntt_max_log_c: AtomicU32,
     /// Per kernel (by function handle): the threads and dynamic shared memory it accepts.
     kernel_limits: Mutex<HashMap<usize, KernelLimits>>,
+    /// The context's pool and the bytes its live buffers hold (crate::memory).
+    mem: Arc<MemAccount>,
+    pub(crate) faults: Faults,
     name: String,
+    /// Kernels and copies timed for a timeline while one is recorded (`timeline.rs`).
+    pub(crate) timeline: GpuTimeline,
 }
 
 /// A kernel's argument list being built ([`GpuContext::func`]), with the kernel it launches so
@@ -99,20 +108,10 @@ impl GpuContext {
         // SAFETY: no buffer of this context is ever used on another stream.
         unsafe { ctx.disable_event_tracking() };
         let stream = ctx.new_stream().ctx("creating a stream")?;
-        // Keep freed memory in the stream-ordered pool instead of returning it to the driver.
-        // SAFETY: the pool belongs to this device; the attribute takes a u64.
-        unsafe {
-            let pool = result::device::get_default_mem_pool(ctx.cu_device())
-                .ctx("getting the memory pool")?;
-            let mut threshold = u64::MAX;
-            result::mem_pool::set_attribute(
-                pool,
-                CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
-                (&mut threshold as *mut u64).cast(),
-            )
-            .ctx("setting the memory pool's release threshold")?;
-        }
         let k = Kernels::load(&ctx)?;
+        // The context's own pool keeps freed memory for reuse up to the budget (its release
+        // threshold); by default the budget is 90% of what is free now.
+        let mem = Arc::new(MemAccount::new(&ctx, crate::memory::initial_budget(&ctx)?)?);
         // Tiles of up to 2^13 words need more than the default 48 KiB of dynamic shared memory.
         for f in [
             &k.ntt_pass,
@@ -140,6 +139,9 @@ impl GpuContext {
             ntt_tile_log: AtomicU32::new(plan::NTT_TILE_LOG),
             ntt_max_log_c: AtomicU32::new(plan::NTT_MAX_LOG_C),
             kernel_limits: Mutex::new(HashMap::new()),
+            mem,
+            faults: Faults::default(),
+            timeline: GpuTimeline::new(format!("GPU {ordinal}: {name}")),
             name,
         })
     }
@@ -159,31 +161,9 @@ impl GpuContext {
             .ctx("reading the compute capability")
     }
 
-    /// The VRAM budget (bytes). Placeholder until the accounting lands: unlimited.
-    pub fn vram_budget(&self) -> u64 {
-        u64::MAX
-    }
-
-    /// Device bytes allocated through this context. Placeholder until the accounting lands.
-    pub fn mem_in_use(&self) -> u64 {
-        0
-    }
-
     /// (free, total) device memory in bytes.
     pub fn mem_info(&self) -> Result<(usize, usize)> {
         self.ctx.mem_get_info().ctx("reading device memory info")
-    }
-
-    /// Wait for the stream, then hand the pool's unused memory back to the driver (between
-    /// workloads of very different sizes, so the pool does not fragment).
-    pub fn trim_pool(&self) -> Result<()> {
-        self.synchronize()?;
-        // SAFETY: the pool belongs to this device; nothing is in flight after the sync.
-        unsafe {
-            let pool = result::device::get_default_mem_pool(self.ctx.cu_device())
-                .ctx("getting the memory pool")?;
-            result::mem_pool::trim_to(pool, 0).ctx("trimming the memory pool")
-        }
     }
 
     pub fn cuda_context(&self) -> &Arc<CudaContext> {
@@ -268,12 +248,14 @@ impl GpuContext {
     }
 
     /// Copy host words to a new device buffer (counted).
-    pub fn upload<T: DeviceRepr>(&self, host: &[T], what: &str) -> Result<CudaSlice<T>> {
+    pub fn upload<T: DeviceRepr>(&self, host: &[T], what: &str) -> Result<DeviceBuf<T>> {
         let bytes = std::mem::size_of_val(host) as u64;
-        let buf = self
-            .stream
-            .clone_htod(host)
+        let mut buf = self.alloc::<T>(host.len(), what)?;
+        let mark = self.tl_begin(&self.stream, COMPUTE);
+        self.stream
+            .memcpy_htod(host, &mut *buf)
             .ctx(format!("copying {what} to the device ({bytes} bytes)"))?;
+        self.tl_copy(mark, OpKind::HostToDevice, what, bytes);
         self.transfers.h2d_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.h2d_copies.fetch_add(1, Ordering::Relaxed);
         Ok(buf)
@@ -282,10 +264,12 @@ impl GpuContext {
     /// Copy a device buffer back (counted); waits for the stream.
     pub fn download<T: DeviceRepr>(&self, dev: &CudaSlice<T>, what: &str) -> Result<Vec<T>> {
         let bytes = dev.num_bytes() as u64;
+        let mark = self.tl_begin(&self.stream, COMPUTE);
         let v = self
             .stream
             .clone_dtoh(dev)
             .ctx(format!("copying {what} to the host ({bytes} bytes)"))?;
+        self.tl_copy(mark, OpKind::DeviceToHost, what, bytes);
         self.synchronize()?;
         self.transfers.d2h_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.d2h_copies.fetch_add(1, Ordering::Relaxed);
@@ -302,21 +286,26 @@ impl GpuContext {
         self.transfers.d2h_copies.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A new device buffer of `len` words, poisoned when poisoning is on.
-    pub fn alloc_words(&self, len: usize, what: &str) -> Result<CudaSlice<u64>> {
-        // SAFETY: callers fully overwrite the buffer (tests check it with poisoning on).
-        let mut buf = unsafe { self.stream.alloc::<u64>(len.max(1)) }
-            .ctx(format!("allocating {what} ({} bytes)", len.max(1) * 8))?;
+    /// A new device buffer of `len` words (counted, within the budget), poisoned when
+    /// poisoning is on. Callers fully overwrite it (tests check it with poisoning on).
+    pub fn alloc_words(&self, len: usize, what: &str) -> Result<DeviceBuf<u64>> {
+        let mut buf = self.alloc::<u64>(len, what)?;
         if self.poison.load(Ordering::Relaxed) {
             self.fill_words(&mut buf, POISON)?;
         }
         Ok(buf)
     }
 
-    pub fn alloc_zeroed_u32(&self, len: usize, what: &str) -> Result<CudaSlice<u32>> {
+    pub fn alloc_zeroed_u32(&self, len: usize, what: &str) -> Result<DeviceBuf<u32>> {
+        let mut buf = self.alloc::<u32>(len, what)?;
         self.stream
-            .alloc_zeros::<u32>(len.max(1))
-            .ctx(format!("allocating {what}"))
+            .memset_zeros(&mut *buf)
+            .ctx(format!("clearing {what}"))?;
+        Ok(buf)
+    }
+
+    pub(crate) fn mem_account(&self) -> &Arc<MemAccount> {
+        &self.mem
     }
 
     pub fn fill_words(&self, buf: &mut CudaSlice<u64>, value: u64) -> Result<()> {
@@ -363,9 +352,17 @@ impl GpuContext {
         name: &str,
     ) -> Result<()> {
         self.check_launch(b.func, &cfg, name)?;
+        if self.faults.launch.fires() {
+            return Err(CudaError::Driver {
+                what: format!("launching {name} (injected fault)"),
+                source: DriverError(CUresult::CUDA_ERROR_LAUNCH_FAILED),
+            });
+        }
+        let mark = self.tl_begin(&self.stream, COMPUTE);
         // SAFETY: every caller passes the argument list its kernel's signature declares, with
         // buffers sized for the grid it launches (checked on the host before the launch).
         unsafe { b.args.launch(cfg) }.ctx(format!("launching {name}"))?;
+        self.tl_kernel(mark, name, &cfg);
         Ok(())
     }
 
@@ -413,7 +410,7 @@ impl GpuContext {
 }
 
 /// A shared device buffer of words (cached tables).
-pub(crate) type DevWords = Arc<CudaSlice<u64>>;
+pub(crate) type DevWords = Arc<DeviceBuf<u64>>;
 /// Coset tables on the device: (lo, hi, log_lo).
 pub(crate) type CosetDev = (DevWords, DevWords, u32);
 

@@ -14,6 +14,7 @@ use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::grid::{MAX_GRID_YZ, batches};
 use crate::matrix::DeviceMatrix;
+use crate::memory::DeviceBuf;
 use crate::merkle::{DeviceMerkleTree, check_leaves};
 use crate::plan::{MAX_LOG_N, NttPass};
 
@@ -187,7 +188,7 @@ impl GpuContext {
         &self,
         trace: &DeviceMatrix,
         log_blowup: u32,
-    ) -> Result<(CudaSlice<u64>, usize)> {
+    ) -> Result<(DeviceBuf<u64>, usize)> {
         let coef = self.lde_coefficients(trace, log_blowup, &mut None)?;
         let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
         let rows = trace.rows() << log_blowup;
@@ -203,7 +204,7 @@ impl GpuContext {
         trace: &DeviceMatrix,
         log_blowup: u32,
         marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
-    ) -> Result<CudaSlice<u64>> {
+    ) -> Result<DeviceBuf<u64>> {
         let (n_rows, w) = (trace.rows(), trace.width());
         if !n_rows.is_power_of_two() {
             return Err(CudaError::Shape(format!(

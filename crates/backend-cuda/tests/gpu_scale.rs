@@ -5,28 +5,20 @@
 //! a GPU every test FAILS (never skips).
 #![cfg(feature = "cuda")]
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use rstark_backend_cpu::CpuBackend;
 use rstark_backend_cuda::CudaBackend;
 use rstark_protocol::presets;
-use rstark_prover::{TableInput, prove};
-use rstark_verifier::{VerifierTable, verify_bytes};
+use rstark_prover::prove;
+use rstark_verifier::verify_bytes;
+
+#[path = "support/statement.rs"]
+mod support;
 
 fn matches_cpu(workload: &str, size: usize) {
     let be = CudaBackend::new(0).unwrap_or_else(|e| panic!("GPU scale tests need a CUDA GPU: {e}"));
-    let w = rstark_workloads::build(workload, size).unwrap();
-    let statement: Vec<VerifierTable> = w
-        .tables
-        .iter()
-        .map(|t| VerifierTable::new(t.name, Arc::new(t.air), t.public_values.clone()))
-        .collect();
-    let tables: Vec<TableInput> = w
-        .tables
-        .into_iter()
-        .map(|t| TableInput::new(t.name, Arc::new(t.air), t.trace, t.public_values))
-        .collect();
+    let support::Statement { tables, verifier } = support::statement(workload, size).unwrap();
     let params = &presets::DEFAULT;
     let t = Instant::now();
     let cpu = prove(&CpuBackend, params, &tables).unwrap().to_bytes();
@@ -40,11 +32,12 @@ fn matches_cpu(workload: &str, size: usize) {
         cpu == gpu,
         "{workload} {size}: CUDA proof differs from the CPU proof"
     );
-    verify_bytes(params, &statement, &gpu).unwrap();
+    verify_bytes(params, &verifier, &gpu).unwrap();
     println!(
         "[scale] {workload} {size}: CUDA proof ({} B) identical to the CPU's and verifies \
-         (cpu {cpu_s:.2} s, cuda {gpu_s:.2} s)",
-        gpu.len()
+         (cpu {cpu_s:.2} s, cuda {gpu_s:.2} s, peak device memory {:.2} GiB)",
+        gpu.len(),
+        be.mem_peak() as f64 / (1u64 << 30) as f64
     );
 }
 

@@ -101,16 +101,6 @@ impl Engine {
     }
 }
 
-/// Starts a backend and proves one workload with it.
-pub fn prove(
-    params: &StarkParams,
-    workload: &Workload,
-    check_witness: bool,
-    backend: BackendKind,
-) -> Result<Proved, CliError> {
-    Engine::start(backend)?.prove(params, workload, check_witness)
-}
-
 #[cfg(feature = "cuda")]
 fn start_cuda() -> Result<Engine, CliError> {
     rstark_backend_cuda::CudaBackend::new(0)
@@ -133,6 +123,7 @@ fn prove_on<B: Backend>(
     workload: &Workload,
     check_witness: bool,
 ) -> Result<Proved, CliError> {
+    let inputs = tracing::info_span!("prover inputs").entered();
     let tables: Vec<TableInput> = workload
         .tables
         .iter()
@@ -145,6 +136,7 @@ fn prove_on<B: Backend>(
             )
         })
         .collect();
+    drop(inputs);
     let options = ProveOptions {
         check_witness,
         ..Default::default()

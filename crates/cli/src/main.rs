@@ -7,6 +7,7 @@ mod engine;
 mod output;
 mod progress;
 mod proof_file;
+mod timeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +49,11 @@ enum Command {
         /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BackendKind,
+        /// Write a timeline of the proof (Chrome trace-event JSON: ui.perfetto.dev,
+        /// chrome://tracing): host spans per thread, device kernels and copies per stream. The
+        /// phase table is then read from it.
+        #[arg(long, value_name = "FILE.json")]
+        timeline: Option<PathBuf>,
     },
     /// Verify a proof file (the file names its statement).
     Verify {
@@ -76,6 +82,43 @@ enum Command {
         /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BackendKind,
+        /// Write a timeline of the last run (see `prove --timeline`).
+        #[arg(long, value_name = "FILE.json")]
+        timeline: Option<PathBuf>,
+    },
+    /// Read timelines written by `--timeline`, or measure what recording one costs.
+    #[command(subcommand)]
+    Timeline(TimelineCommand),
+}
+
+#[derive(Subcommand)]
+enum TimelineCommand {
+    /// Summarise a timeline: the phase table, the top kernels, the device's idle gaps, the
+    /// bytes moved, the host threads.
+    Summarize {
+        file: PathBuf,
+        /// How many kernels to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove a workload repeatedly in one process, the timeline off and on in off-on-on-off
+    /// blocks, and report the prove times of each.
+    Overhead {
+        #[arg(long, short)]
+        workload: String,
+        #[arg(long, short)]
+        size: usize,
+        #[arg(long, default_value = "default")]
+        preset: String,
+        /// Blocks of four proofs (and as many proofs before any recording).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: BackendKind,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -89,9 +132,18 @@ fn main() -> ExitCode {
             out,
             json,
             backend,
+            timeline,
         } => (
             json,
-            commands::prove(&workload, size, &preset, &out, json, backend),
+            commands::prove(
+                &workload,
+                size,
+                &preset,
+                &out,
+                json,
+                backend,
+                timeline.as_deref(),
+            ),
         ),
         Command::Verify {
             proof,
@@ -105,9 +157,32 @@ fn main() -> ExitCode {
             runs,
             json,
             backend,
+            timeline,
         } => (
             json,
-            commands::bench(&workload, size, &preset, runs, json, backend),
+            commands::bench(
+                &workload,
+                size,
+                &preset,
+                runs,
+                json,
+                backend,
+                timeline.as_deref(),
+            ),
+        ),
+        Command::Timeline(TimelineCommand::Summarize { file, top, json }) => {
+            (json, timeline::summarize(&file, json, top))
+        }
+        Command::Timeline(TimelineCommand::Overhead {
+            workload,
+            size,
+            preset,
+            rounds,
+            backend,
+            json,
+        }) => (
+            json,
+            timeline::overhead(&workload, size, &preset, backend, rounds, json),
         ),
     };
     match result {

@@ -65,6 +65,15 @@ impl Phase {
     }
 }
 
+/// Appends the time no phase covers, so the rows add up to `total_seconds`.
+pub fn add_other(phases: &mut Vec<Phase>, total_seconds: f64) {
+    let covered: f64 = phases.iter().map(|p| p.seconds).sum();
+    phases.push(Phase {
+        name: rstark_timeline::OUTSIDE_PHASES.into(),
+        seconds: (total_seconds - covered).max(0.0),
+    });
+}
+
 #[derive(Serialize)]
 pub struct ProveReport {
     pub command: &'static str,
@@ -72,7 +81,9 @@ pub struct ProveReport {
     pub size: usize,
     pub params: ParamsReport,
     pub tables: Vec<TableReport>,
-    /// Trace generation, the prover's phases, writing the file.
+    /// The workload build, starting the backend, the prover's phases, writing the file, and
+    /// last the time outside them: they add up to `total_seconds`. With a timeline, all are
+    /// read from it.
     pub phases: Vec<Phase>,
     /// "cpu" or "cuda".
     pub backend: &'static str,
@@ -83,6 +94,9 @@ pub struct ProveReport {
     pub proof_bytes: usize,
     pub file_bytes: usize,
     pub out: String,
+    /// The timeline file written (`--timeline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -111,13 +125,17 @@ pub struct BenchReport {
     pub verify_seconds_median: f64,
     pub prove_seconds: Vec<f64>,
     pub verify_seconds: Vec<f64>,
-    /// The prover's phases of the median run.
+    /// The prover's phases of the median run, and last its time outside them: they add up to
+    /// `prove_seconds_median`.
     pub phases: Vec<Phase>,
     pub proof_bytes: usize,
     /// "cpu" or "cuda".
     pub backend: &'static str,
     /// Host↔device bytes of the last run's proof (CUDA backend only).
     pub transfers: Option<Transfers>,
+    /// The timeline file of the last run (`--timeline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<String>,
 }
 
 pub fn json<T: Serialize>(report: &T) {
@@ -171,6 +189,17 @@ fn phases_text(phases: &[Phase]) -> String {
     out
 }
 
+/// "timeline: FILE" and how to read it, if one was written.
+fn timeline_text(file: &Option<String>) -> String {
+    file.as_ref()
+        .map(|f| {
+            format!(
+                "timeline: {f} (open it in ui.perfetto.dev or chrome://tracing; `rstark timeline summarize {f}`)\n"
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// " · host→device … B, device→host … B" for a CUDA proof, nothing otherwise.
 fn transfers_text(t: Option<Transfers>) -> String {
     t.map(|t| {
@@ -185,7 +214,7 @@ fn transfers_text(t: Option<Transfers>) -> String {
 impl ProveReport {
     pub fn text(&self) -> String {
         format!(
-            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}\nproof: {} bytes ({} bytes with the file header) → {}\n",
+            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}\nproof: {} bytes ({} bytes with the file header) → {}\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -197,7 +226,8 @@ impl ProveReport {
             transfers_text(self.transfers),
             self.proof_bytes,
             self.file_bytes,
-            self.out
+            self.out,
+            timeline_text(&self.timeline)
         )
     }
 }
@@ -227,7 +257,7 @@ impl VerifyReport {
 impl BenchReport {
     pub fn text(&self) -> String {
         format!(
-            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}\n  proof: {} bytes\n",
+            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}\n  proof: {} bytes\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -239,7 +269,8 @@ impl BenchReport {
             seconds(self.prove_seconds_median),
             seconds(self.verify_seconds_median),
             transfers_text(self.transfers),
-            self.proof_bytes
+            self.proof_bytes,
+            timeline_text(&self.timeline)
         )
     }
 }
