@@ -21,6 +21,7 @@ use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::kernels::{ARCHS, FATBIN};
 use crate::matrix::DeviceMatrix;
+use crate::memory::DeviceBuf;
 use crate::stream::DeviceCoefs;
 
 const THREADS: u32 = 256;
@@ -72,9 +73,9 @@ pub struct ConstraintKernel {
 /// A validated program on the device: as compiled (kernel v1) and with results forwarded
 /// (kernel v2, [`ConstraintProgram::forward_results`]).
 pub struct DeviceConstraintProgram {
-    code: CudaSlice<u32>,
-    code_fwd: CudaSlice<u32>,
-    constants: CudaSlice<u64>,
+    code: DeviceBuf<u32>,
+    code_fwd: DeviceBuf<u32>,
+    constants: DeviceBuf<u64>,
     program: ConstraintProgram,
     /// Register counts of the forwarded program.
     fwd_regs: (u32, u32),
@@ -169,16 +170,16 @@ fn dev_ptr(ctx: &GpuContext, buf: &CudaSlice<u64>) -> u64 {
 struct V2Launch<'a> {
     program: &'a DeviceConstraintProgram,
     n_instr: u32,
-    chal: CudaSlice<u64>,
-    pubs: CudaSlice<u64>,
-    frame: CudaSlice<u64>,
+    chal: DeviceBuf<u64>,
+    pubs: DeviceBuf<u64>,
+    frame: DeviceBuf<u64>,
     log_q: u32,
     log_d: u32,
     kb: u32,
     ke: u32,
     nb_g: u32,
     shared_words: u32,
-    scratch: CudaSlice<u64>,
+    scratch: DeviceBuf<u64>,
     n_threads: usize,
 }
 
@@ -249,7 +250,7 @@ impl ConstraintKernel {
         let (aux_buf, aux_w) = match (p.aux_ext_width, domain.aux) {
             (0, _) => {
                 dummy = ctx.alloc_words(1, "empty aux")?;
-                (&dummy, 0u32)
+                (&*dummy, 0u32)
             }
             (k, Some(a)) if a.width() == 3 * k && a.rows() >= q => (a.words(), a.width() as u32),
             (k, a) => {
@@ -406,7 +407,7 @@ impl ConstraintKernel {
             alloc(aw, "next aux rows (recomputed block)")?,
         ];
         // the block with coset exponent e (block index bitrev(e)); returns its index
-        let fill = |bufs: &mut [CudaSlice<u64>; 2], e: u64| -> Result<u64> {
+        let fill = |bufs: &mut [DeviceBuf<u64>; 2], e: u64| -> Result<u64> {
             let m = crate::plan::bitrev(e, log_q - k);
             ctx.lde_block_into(main, log_q, k, m, 0, mw, &mut bufs[0])?;
             if let Some(a) = aux {
@@ -414,7 +415,7 @@ impl ConstraintKernel {
             }
             Ok(m)
         };
-        let srcs = |bufs: &[CudaSlice<u64>; 2], m: u64| -> (CpSrc, CpSrc) {
+        let srcs = |bufs: &[DeviceBuf<u64>; 2], m: u64| -> (CpSrc, CpSrc) {
             let first = m as usize * block;
             (
                 CpSrc::col_major(ctx, &bufs[0], first, block),
@@ -566,9 +567,9 @@ impl ConstraintKernel {
 
 /// The per-evaluation inputs every kernel version reads, on the device.
 struct KernelInputs {
-    chal: CudaSlice<u64>,
-    pubs: CudaSlice<u64>,
-    frame: CudaSlice<u64>,
+    chal: DeviceBuf<u64>,
+    pubs: DeviceBuf<u64>,
+    frame: DeviceBuf<u64>,
     log_q: u32,
     log_d: u32,
 }

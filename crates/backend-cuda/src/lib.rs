@@ -3,11 +3,14 @@
 //! Every kernel reproduces the CPU reference (rstark-poly, rstark-merkle) bit for bit.
 //!
 //! Without the `cuda` feature only [`plan`] (host-side tables and pass planning),
-//! [`residency`] (where a proof's matrices live within the VRAM budget) and [`program_cache`]
-//! (compiled constraint programs by table) are built.
+//! [`grid`] (launch geometry within the hardware limits), [`budget`] (device-memory accounting), [`residency`] (where a proof's
+//! matrices live within the VRAM budget) and [`program_cache`] (compiled constraint programs by
+//! table) are built.
 //! With it, `build.rs` compiles `kernels/*.cu` into a fatbin embedded in the binary, and the
 //! runtime below loads it through the CUDA driver (cudarc, loaded dynamically). See docs/GPU.md.
 
+pub mod budget;
+pub mod grid;
 pub mod plan;
 pub mod program_cache;
 pub mod residency;
@@ -27,6 +30,8 @@ mod lde;
 #[cfg(feature = "cuda")]
 mod matrix;
 #[cfg(feature = "cuda")]
+mod memory;
+#[cfg(feature = "cuda")]
 mod merkle;
 #[cfg(feature = "cuda")]
 pub mod probe;
@@ -45,6 +50,8 @@ pub use context::{GpuContext, TransferStats};
 pub use error::{CudaError, Result};
 #[cfg(feature = "cuda")]
 pub use matrix::DeviceMatrix;
+#[cfg(feature = "cuda")]
+pub use memory::DeviceBuf;
 #[cfg(feature = "cuda")]
 pub use merkle::DeviceMerkleTree;
 #[cfg(feature = "cuda")]

@@ -7,10 +7,11 @@ use rstark_poly::RowMajor;
 
 use crate::context::{GpuContext, grid_1d};
 use crate::error::{CudaError, Result};
+use crate::memory::DeviceBuf;
 
 /// N rows × W columns, element (r, c) at word r·W + c (docs/PROTOCOL.md §2), on the device.
 pub struct DeviceMatrix {
-    pub(crate) buf: CudaSlice<u64>,
+    pub(crate) buf: DeviceBuf<u64>,
     rows: usize,
     width: usize,
 }
@@ -18,7 +19,7 @@ pub struct DeviceMatrix {
 const P: u64 = 0xFFFF_FFFF_0000_0001;
 
 impl DeviceMatrix {
-    pub(crate) fn from_parts(buf: CudaSlice<u64>, rows: usize, width: usize) -> Self {
+    pub(crate) fn from_parts(buf: DeviceBuf<u64>, rows: usize, width: usize) -> Self {
         debug_assert!(buf.len() >= rows * width);
         Self { buf, rows, width }
     }

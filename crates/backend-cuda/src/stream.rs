@@ -21,6 +21,7 @@ use rstark_field::{F, Field, GENERATOR, PrimeCharacteristicRing, PrimeField64, o
 use crate::context::GpuContext;
 use crate::error::{CudaError, Result};
 use crate::matrix::{DeviceMatrix, to_field};
+use crate::memory::DeviceBuf;
 use crate::merkle::{DeviceMerkleTree, check_leaves};
 use crate::plan::MAX_LOG_N;
 use crate::residency::MatrixShape;
@@ -43,13 +44,13 @@ pub(crate) fn grid_stride(n: u64, threads: u32) -> cudarc::driver::LaunchConfig 
 /// natural order, each word N × the coefficient (what the inverse transform of the values on
 /// the trace domain gives; `forward_columns` and every reader here divide by N).
 pub struct DeviceCoefs {
-    pub(crate) buf: CudaSlice<u64>,
+    pub(crate) buf: DeviceBuf<u64>,
     log_n: u32,
     width: usize,
 }
 
 impl DeviceCoefs {
-    pub(crate) fn from_parts(buf: CudaSlice<u64>, log_n: u32, width: usize) -> Self {
+    pub(crate) fn from_parts(buf: DeviceBuf<u64>, log_n: u32, width: usize) -> Self {
         debug_assert!(buf.len() >= width << log_n);
         Self { buf, log_n, width }
     }
@@ -78,7 +79,7 @@ impl DeviceCoefs {
 /// Builds a matrix's coefficients from blocks of its natural-order rows (any order, each row
 /// once): each block is put at its bit-reversed places, then one inverse transform.
 pub struct CoefBuilder {
-    buf: CudaSlice<u64>,
+    buf: DeviceBuf<u64>,
     log_n: u32,
     width: usize,
     rows_in: u64,

@@ -6,6 +6,7 @@ use cudarc::driver::{LaunchConfig, PushKernelArg};
 use crate::context::GpuContext;
 use crate::error::{CudaError, Result};
 use crate::matrix::DeviceMatrix;
+use crate::memory::DeviceBuf;
 
 /// Columns of p3-keccak-air's trace (`p3_keccak_air::NUM_KECCAK_COLS`).
 pub const KECCAK_TRACE_WIDTH: usize = 2633;
@@ -16,7 +17,7 @@ const MAX_LOG_ROWS: u32 = 30;
 
 /// Permutation inputs on the device, ready to generate any rows of their trace.
 pub struct DeviceKeccakInputs {
-    lanes: cudarc::driver::CudaSlice<u64>,
+    lanes: DeviceBuf<u64>,
     perms: usize,
     rows: usize,
 }

@@ -13,7 +13,7 @@
 //! coefficients into the parts' columns, which are committed like any matrix. Nothing but the
 //! root crosses PCIe after the constraint kernel.
 
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::PushKernelArg;
 use rstark_backend_cpu::{QuotientRows, quotient_values};
 use rstark_field::{EF, F, Field, GENERATOR, PrimeCharacteristicRing, PrimeField64, flatten_ext};
 use rstark_poly::RowMajor;
@@ -23,6 +23,7 @@ use crate::constraints::{DeviceConstraintProgram, QuotientDomain};
 use crate::context::grid_1d;
 use crate::error::{CudaError, Result};
 use crate::matrix::{DeviceMatrix, to_field};
+use crate::memory::DeviceBuf;
 use crate::merkle::DeviceMerkleTree;
 use crate::plan::MAX_LOG_N;
 use crate::residency::{self, MatrixShape, Residency};
@@ -181,7 +182,7 @@ impl CudaBackend {
         log_n: usize,
         log_d: usize,
         factor: F,
-    ) -> Result<CudaSlice<u64>> {
+    ) -> Result<DeviceBuf<u64>> {
         let log_q = log_n + log_d;
         if log_d > 4 || log_q > MAX_LOG_N as usize {
             return Err(shape(format!(

@@ -21,6 +21,7 @@ use rstark_protocol::{
     MerkleOpening, ProofPlan, TraceGenerator,
 };
 
+use crate::budget::VramBudget;
 use crate::constraints::{ConstraintKernel, ConstraintVariant, DeviceConstraintProgram};
 use crate::context::{GpuContext, TransferStats};
 use crate::error::{CudaError, Result};
@@ -80,6 +81,35 @@ impl CudaBackend {
     /// The memory plan of the proof under way (or the last one begun).
     pub fn memory_plan(&self) -> Option<MemoryPlan> {
         self.plan.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sets the device-memory budget ([`GpuContext::set_vram_budget`]): clamped to what the
+    /// device can give, and the result says so.
+    pub fn set_vram_budget(&self, bytes: u64) -> Result<VramBudget> {
+        self.ctx.set_vram_budget(bytes)
+    }
+
+    pub fn vram_budget(&self) -> u64 {
+        self.ctx.vram_budget()
+    }
+
+    /// Device bytes held by the backend's live buffers (cached tables and programs included).
+    pub fn mem_in_use(&self) -> u64 {
+        self.ctx.mem_in_use()
+    }
+
+    /// The most device bytes in use at once since the last [`reset_mem_peak`](Self::reset_mem_peak).
+    pub fn mem_peak(&self) -> u64 {
+        self.ctx.mem_peak()
+    }
+
+    pub fn reset_mem_peak(&self) {
+        self.ctx.reset_mem_peak()
+    }
+
+    /// Device bytes the memory pool holds (in use and kept for reuse).
+    pub fn pool_reserved(&self) -> Result<u64> {
+        self.ctx.pool_reserved()
     }
 
     /// Device bytes the budget still allows.
