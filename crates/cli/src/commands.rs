@@ -72,8 +72,11 @@ pub fn prove(
     out: &Path,
     json: bool,
     backend: BackendKind,
+    vram_budget: Option<&str>,
 ) -> Result<(), CliError> {
     let params = preset_params(preset)?;
+    // Start the backend first: a bad budget or a missing GPU is reported before any work.
+    let engine = engine::Engine::start(backend, vram_budget)?;
     let start = Instant::now();
     let progress = Progress::new(json);
     progress.step(format!("generating the {name} witness (size {size})"));
@@ -81,7 +84,7 @@ pub fn prove(
     let trace_time = start.elapsed();
 
     progress.step(format!("proving {name} (size {size})"));
-    let proved = engine::prove(&params, &workload, true, backend)?;
+    let proved = engine.prove(&params, &workload, true)?;
 
     progress.step("writing the proof file");
     let write_start = Instant::now();
@@ -116,6 +119,7 @@ pub fn prove(
         phases,
         backend: backend.name(),
         transfers: proved.transfers,
+        device_memory: proved.device_memory,
         prove_seconds: proved.time.as_secs_f64(),
         total_seconds: start.elapsed().as_secs_f64(),
         proof_bytes: file.proof.len(),
@@ -237,6 +241,7 @@ pub fn bench(
     runs: usize,
     json: bool,
     backend: BackendKind,
+    vram_budget: Option<&str>,
 ) -> Result<(), CliError> {
     if runs == 0 {
         return Err(CliError::Runs);
@@ -249,8 +254,9 @@ pub fn bench(
     let mut proof_bytes = 0;
     let mut tables = Vec::new();
     let mut transfers = None;
+    let mut device_memory = None;
     // One backend for every run, started before the first (not timed).
-    let engine = engine::Engine::start(backend)?;
+    let engine = engine::Engine::start(backend, vram_budget)?;
     for run in 1..=runs {
         progress.step(format!("run {run}/{runs}: generating the witness"));
         let start = Instant::now();
@@ -272,6 +278,7 @@ pub fn bench(
         proof_bytes = proved.proof.len();
         phases_by_run.push((proved.time, proved.phases));
         transfers = proved.transfers;
+        device_memory = proved.device_memory;
         tables = table_reports(&workload);
     }
     drop(progress);
@@ -298,6 +305,7 @@ pub fn bench(
         proof_bytes,
         backend: backend.name(),
         transfers,
+        device_memory,
     };
     if json {
         output::json(&report);

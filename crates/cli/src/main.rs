@@ -48,6 +48,10 @@ enum Command {
         /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BackendKind,
+        /// CUDA: device memory the proof may use, e.g. 24GiB (default: $RSTARK_VRAM_BUDGET, else
+        /// 90% of the free device memory). Matrices that do not fit are recomputed when needed.
+        #[arg(long, value_name = "BYTES")]
+        vram_budget: Option<String>,
     },
     /// Verify a proof file (the file names its statement).
     Verify {
@@ -76,6 +80,9 @@ enum Command {
         /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BackendKind,
+        /// CUDA: device memory the proofs may use (as for `prove`).
+        #[arg(long, value_name = "BYTES")]
+        vram_budget: Option<String>,
     },
 }
 
@@ -89,9 +96,18 @@ fn main() -> ExitCode {
             out,
             json,
             backend,
+            vram_budget,
         } => (
             json,
-            commands::prove(&workload, size, &preset, &out, json, backend),
+            commands::prove(
+                &workload,
+                size,
+                &preset,
+                &out,
+                json,
+                backend,
+                vram_budget.as_deref(),
+            ),
         ),
         Command::Verify {
             proof,
@@ -105,9 +121,18 @@ fn main() -> ExitCode {
             runs,
             json,
             backend,
+            vram_budget,
         } => (
             json,
-            commands::bench(&workload, size, &preset, runs, json, backend),
+            commands::bench(
+                &workload,
+                size,
+                &preset,
+                runs,
+                json,
+                backend,
+                vram_budget.as_deref(),
+            ),
         ),
     };
     match result {
