@@ -3,7 +3,7 @@
 # scripts/gpu-bundle.sh as bin/rstark, built with the cuda feature). Every CUDA proof is verified
 # and compared byte for byte with the CPU backend's where the CPU backend can prove it on that
 # host. Writes one JSON line per run to $OUT/scale.jsonl and a summary to $OUT/scale.md.
-#     bash scale.sh [quick|all]
+#     bash scale.sh [smoke|quick|all]
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 BIN="$HERE/bin/rstark"
@@ -50,7 +50,14 @@ same() {  # same NAME: the CUDA proof file equals the CPU one
   else echo "$1: CUDA proof file DIFFERS from the CPU's"; echo "{\"run\": \"$1\", \"identical\": false}" >> "$LOG"; fail=1; fi
 }
 
-if [ "$MODE" = quick ]; then
+if [ "$MODE" = smoke ]; then
+  # the CUDA backend alone at 2^20 Keccak rows: unbudgeted (resident) against 24 GiB (streamed)
+  prove vm16 vm 65536 cuda && prove vm16 vm 65536 cpu && same vm16
+  prove k20 keccak 43690 cuda || fail=1
+  prove k20s keccak 43690 cuda --vram-budget 24GiB || fail=1
+  if cmp -s "$WORK/k20.cuda.bin" "$WORK/k20s.cuda.bin"; then echo "k20: 24 GiB proof identical to the unbudgeted one"; else echo "k20: 24 GiB proof DIFFERS"; fail=1; fi
+  rm -f "$WORK"/k20*.bin
+elif [ "$MODE" = quick ]; then
   prove vm16 vm 65536 cuda && prove vm16 vm 65536 cpu && same vm16
   prove k4096 keccak 170 cuda --vram-budget 1GiB && prove k4096 keccak 170 cpu && same k4096
 else
