@@ -35,9 +35,10 @@ pub const CONSTRAINT_COLUMNS_BYTES: u64 = 3 << 30;
 pub const SLACK_BYTES: u64 = 256 << 20;
 /// Columns of an LDE chunk (commitments and openings) when memory allows.
 pub const MAX_CHUNK_COLS: u64 = 64;
-/// Rows of a streamed block (composition) at least and at most (log2).
+/// Rows of a streamed block (composition) at least and at most (log2). Each block folds all of
+/// the coefficients, so the fewer (larger) blocks memory allows, the less the folding costs.
 pub const MIN_BLOCK_LOG: u32 = 10;
-pub const MAX_BLOCK_LOG: u32 = 16;
+pub const MAX_BLOCK_LOG: u32 = 22;
 /// Rows of the trace blocks a streamed commitment takes in (log2, at most).
 pub const TRACE_BLOCK_LOG: u32 = 14;
 
@@ -463,7 +464,8 @@ mod tests {
     #[test]
     fn block_sizes_fit_what_is_left() {
         let row = 2633 * 8;
-        assert_eq!(block_log(20, row, 1 << 40), MAX_BLOCK_LOG);
+        assert_eq!(block_log(20, row, 1 << 50), 20);
+        assert_eq!(block_log(24, row, 1 << 50), MAX_BLOCK_LOG);
         let k = block_log(20, row, 2 << 30);
         assert!(2 * (row << k) <= 2 << 30 && 2 * (row << (k + 1)) > 2 << 30);
         assert_eq!(block_log(20, row, 0), MIN_BLOCK_LOG);
