@@ -148,6 +148,7 @@ pub fn quotient_values<M: Sync>(
         .par_chunks_mut(chunk_rows)
         .enumerate()
         .for_each(|(chunk, out)| {
+            let _s = tracing::info_span!("quotient rows", rows = out.len()).entered();
             let mut local = vec![PackedF::ZERO; main_w];
             let mut next = vec![PackedF::ZERO; main_w];
             let mut aux_local = vec![EF::ZERO; aux_ext];

@@ -185,7 +185,11 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         "mb" => 1e6,
         "gb" => 1e9,
         "tb" => 1e12,
-        u => return Err(format!("unknown unit {u:?} in {s:?} (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)")),
+        u => {
+            return Err(format!(
+                "unknown unit {u:?} in {s:?} (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"
+            ));
+        }
     };
     let bytes = value * scale;
     if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 {

@@ -5,14 +5,16 @@ use std::time::{Duration, Instant};
 
 use rstark_field::PrimeField64;
 use rstark_protocol::{StarkParams, presets};
+use rstark_timeline::spans::{self, phase};
 use rstark_workloads::{TableShape, Workload, WorkloadError};
 
-use crate::engine::{self, BackendKind};
+use crate::engine::{self, BackendOptions};
 use crate::output::{
     self, BenchReport, ParamsReport, Phase, ProveReport, TableReport, VerifyReport,
 };
 use crate::progress::Progress;
 use crate::proof_file::{FileError, ProofFile};
+use crate::timeline;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -37,6 +39,8 @@ pub enum CliError {
     Runs,
     #[error("{0}")]
     Backend(String),
+    #[error("timeline: {0}")]
+    Timeline(String),
 }
 
 impl CliError {
@@ -49,7 +53,7 @@ impl CliError {
     }
 }
 
-fn preset_params(name: &str) -> Result<StarkParams, CliError> {
+pub fn preset_params(name: &str) -> Result<StarkParams, CliError> {
     presets::by_name(name).ok_or_else(|| CliError::Preset(name.to_string()))
 }
 
@@ -65,29 +69,38 @@ fn table_reports(w: &Workload) -> Vec<TableReport> {
         .collect()
 }
 
+/// `rstark prove`: its phases are the workload build, starting the backend, the prover's phases
+/// and writing the file; with `timeline`, the table is read from the recorded timeline.
 pub fn prove(
     name: &str,
     size: usize,
     preset: &str,
     out: &Path,
     json: bool,
-    backend: BackendKind,
-    vram_budget: Option<&str>,
+    options: &BackendOptions,
+    timeline_file: Option<&Path>,
 ) -> Result<(), CliError> {
+    let backend = options.kind;
     let params = preset_params(preset)?;
-    // Start the backend first: a bad budget or a missing GPU is reported before any work.
-    let engine = engine::Engine::start(backend, vram_budget)?;
+    let recording = timeline::start(timeline_file)?;
     let start = Instant::now();
     let progress = Progress::new(json);
+    let run = spans::run(&format!("rstark prove {name} {size}"));
+    let mut phases = Vec::new();
     progress.step(format!("generating the {name} witness (size {size})"));
+    let ph = phase("workload build");
     let workload = engine::build(name, size, backend)?;
-    let trace_time = start.elapsed();
+    phases.push(Phase::new(ph.name(), ph.end()));
+    let ph = phase("start backend");
+    let engine = engine::Engine::start(options)?;
+    phases.push(Phase::new(ph.name(), ph.end()));
 
     progress.step(format!("proving {name} (size {size})"));
     let proved = engine.prove(&params, &workload, true)?;
+    phases.extend(proved.phases);
 
     progress.step("writing the proof file");
-    let write_start = Instant::now();
+    let ph = phase("write proof file");
     let file = ProofFile {
         workload: name.to_string(),
         size: size as u64,
@@ -105,11 +118,16 @@ pub fn prove(
         path: out.display().to_string(),
         source,
     })?;
+    phases.push(Phase::new(ph.name(), ph.end()));
+    drop(run);
+    let mut total = start.elapsed().as_secs_f64();
     drop(progress);
 
-    let mut phases = vec![Phase::new("trace generation", trace_time)];
-    phases.extend(proved.phases);
-    phases.push(Phase::new("write proof file", write_start.elapsed()));
+    if let Some(t) = timeline::finish(recording, timeline_file)? {
+        (phases, total) = t;
+    } else {
+        output::add_other(&mut phases, total);
+    }
     let report = ProveReport {
         command: "prove",
         workload: name.to_string(),
@@ -121,10 +139,11 @@ pub fn prove(
         transfers: proved.transfers,
         device_memory: proved.device_memory,
         prove_seconds: proved.time.as_secs_f64(),
-        total_seconds: start.elapsed().as_secs_f64(),
+        total_seconds: total,
         proof_bytes: file.proof.len(),
         file_bytes: bytes.len(),
         out: out.display().to_string(),
+        timeline: timeline_file.map(|p| p.display().to_string()),
     };
     if json {
         output::json(&report);
@@ -234,15 +253,18 @@ fn median(xs: &[Duration]) -> Duration {
     v[v.len() / 2]
 }
 
+/// `rstark bench`; with `timeline`, its last run is recorded (phases: the workload build, the
+/// prover's phases, verifying).
 pub fn bench(
     name: &str,
     size: usize,
     preset: &str,
     runs: usize,
     json: bool,
-    backend: BackendKind,
-    vram_budget: Option<&str>,
+    options: &BackendOptions,
+    timeline_file: Option<&Path>,
 ) -> Result<(), CliError> {
+    let backend = options.kind;
     if runs == 0 {
         return Err(CliError::Runs);
     }
@@ -256,12 +278,17 @@ pub fn bench(
     let mut transfers = None;
     let mut device_memory = None;
     // One backend for every run, started before the first (not timed).
-    let engine = engine::Engine::start(backend, vram_budget)?;
+    let engine = engine::Engine::start(options)?;
+    let mut recording = None;
     for run in 1..=runs {
+        if run == runs {
+            recording = timeline::start(timeline_file)?;
+        }
+        let span = spans::run(&format!("rstark bench {name} {size}: run {run} of {runs}"));
         progress.step(format!("run {run}/{runs}: generating the witness"));
-        let start = Instant::now();
+        let ph = phase("workload build");
         let workload = engine::build(name, size, backend)?;
-        trace.push(start.elapsed());
+        trace.push(ph.end());
         progress.step(format!("run {run}/{runs}: proving"));
         // No witness check: it is not proving work, and the verifier catches a bad witness.
         let proved = engine.prove(&params, &workload, false)?;
@@ -272,9 +299,10 @@ pub fn bench(
             .iter()
             .map(|t| t.public_values.clone())
             .collect();
-        let start = Instant::now();
+        let ph = phase("verify");
         engine::verify(&params, &shapes, &publics, &proved.proof)?;
-        verify.push(start.elapsed());
+        verify.push(ph.end());
+        drop(span);
         proof_bytes = proved.proof.len();
         phases_by_run.push((proved.time, proved.phases));
         transfers = proved.transfers;
@@ -282,13 +310,15 @@ pub fn bench(
         tables = table_reports(&workload);
     }
     drop(progress);
+    timeline::finish(recording, timeline_file)?;
 
     let prove_median = median(&prove);
-    let phases = phases_by_run
+    let mut phases = phases_by_run
         .into_iter()
         .find(|(t, _)| *t == prove_median)
         .map(|(_, p)| p)
         .unwrap_or_default();
+    output::add_other(&mut phases, prove_median.as_secs_f64());
     let report = BenchReport {
         command: "bench",
         workload: name.to_string(),
@@ -306,6 +336,7 @@ pub fn bench(
         backend: backend.name(),
         transfers,
         device_memory,
+        timeline: timeline_file.map(|p| p.display().to_string()),
     };
     if json {
         output::json(&report);

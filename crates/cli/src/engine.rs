@@ -32,6 +32,14 @@ impl BackendKind {
     }
 }
 
+/// Which backend proves, and its settings.
+#[derive(Clone, Debug)]
+pub struct BackendOptions {
+    pub kind: BackendKind,
+    /// CUDA: the VRAM budget as the user wrote it (e.g. "24GiB").
+    pub vram_budget: Option<String>,
+}
+
 /// Host↔device bytes of one proof (CUDA backend only).
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct Transfers {
@@ -86,8 +94,9 @@ impl Engine {
     /// Starts `backend` (for CUDA: a context on GPU 0 and the kernels, with the VRAM budget
     /// `vram_budget` — e.g. "24GiB" — else `$RSTARK_VRAM_BUDGET`, else the default). A budget
     /// above what the device can give is lowered to it, with a warning on stderr.
-    pub fn start(backend: BackendKind, vram_budget: Option<&str>) -> Result<Self, CliError> {
-        match backend {
+    pub fn start(options: &BackendOptions) -> Result<Self, CliError> {
+        let vram_budget = options.vram_budget.as_deref();
+        match options.kind {
             BackendKind::Cpu => {
                 if vram_budget.is_some() {
                     eprintln!("warning: --vram-budget applies to the CUDA backend only");
@@ -137,7 +146,10 @@ impl Engine {
 fn start_cuda(vram_budget: Option<&str>) -> Result<Engine, CliError> {
     let gpu = rstark_backend_cuda::CudaBackend::new(0)
         .map_err(|e| CliError::Backend(format!("cannot start the CUDA backend: {e}")))?;
-    if let Some(set) = gpu.env_budget().filter(|b| b.clamped() && vram_budget.is_none()) {
+    if let Some(set) = gpu
+        .env_budget()
+        .filter(|b| b.clamped() && vram_budget.is_none())
+    {
         eprintln!("warning: RSTARK_VRAM_BUDGET lowered to {set}");
     }
     if let Some(b) = vram_budget {
@@ -168,6 +180,7 @@ fn prove_on<B: Backend>(
     workload: &Workload,
     check_witness: bool,
 ) -> Result<Proved, CliError> {
+    let inputs = tracing::info_span!("prover inputs").entered();
     let tables: Vec<TableInput> = workload
         .tables
         .iter()
@@ -180,6 +193,7 @@ fn prove_on<B: Backend>(
             )
         })
         .collect();
+    drop(inputs);
     let options = ProveOptions {
         check_witness,
         ..Default::default()

@@ -65,6 +65,15 @@ impl Phase {
     }
 }
 
+/// Appends the time no phase covers, so the rows add up to `total_seconds`.
+pub fn add_other(phases: &mut Vec<Phase>, total_seconds: f64) {
+    let covered: f64 = phases.iter().map(|p| p.seconds).sum();
+    phases.push(Phase {
+        name: rstark_timeline::OUTSIDE_PHASES.into(),
+        seconds: (total_seconds - covered).max(0.0),
+    });
+}
+
 #[derive(Serialize)]
 pub struct ProveReport {
     pub command: &'static str,
@@ -72,7 +81,9 @@ pub struct ProveReport {
     pub size: usize,
     pub params: ParamsReport,
     pub tables: Vec<TableReport>,
-    /// Trace generation, the prover's phases, writing the file.
+    /// The workload build, starting the backend, the prover's phases, writing the file, and
+    /// last the time outside them: they add up to `total_seconds`. With a timeline, all are
+    /// read from it.
     pub phases: Vec<Phase>,
     /// "cpu" or "cuda".
     pub backend: &'static str,
@@ -85,6 +96,9 @@ pub struct ProveReport {
     pub proof_bytes: usize,
     pub file_bytes: usize,
     pub out: String,
+    /// The timeline file written (`--timeline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -113,7 +127,8 @@ pub struct BenchReport {
     pub verify_seconds_median: f64,
     pub prove_seconds: Vec<f64>,
     pub verify_seconds: Vec<f64>,
-    /// The prover's phases of the median run.
+    /// The prover's phases of the median run, and last its time outside them: they add up to
+    /// `prove_seconds_median`.
     pub phases: Vec<Phase>,
     pub proof_bytes: usize,
     /// "cpu" or "cuda".
@@ -122,6 +137,9 @@ pub struct BenchReport {
     pub transfers: Option<Transfers>,
     /// The last run's device memory (CUDA backend only).
     pub device_memory: Option<DeviceMemory>,
+    /// The timeline file of the last run (`--timeline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<String>,
 }
 
 pub fn json<T: Serialize>(report: &T) {
@@ -175,6 +193,17 @@ fn phases_text(phases: &[Phase]) -> String {
     out
 }
 
+/// "timeline: FILE" and how to read it, if one was written.
+fn timeline_text(file: &Option<String>) -> String {
+    file.as_ref()
+        .map(|f| {
+            format!(
+                "timeline: {f} (open it in ui.perfetto.dev or chrome://tracing; `rstark timeline summarize {f}`)\n"
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// " · host→device … B, device→host … B" for a CUDA proof, nothing otherwise.
 fn transfers_text(t: Option<Transfers>) -> String {
     t.map(|t| {
@@ -207,7 +236,7 @@ fn device_memory_text(m: &Option<DeviceMemory>) -> String {
 impl ProveReport {
     pub fn text(&self) -> String {
         format!(
-            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n",
+            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -220,7 +249,8 @@ impl ProveReport {
             device_memory_text(&self.device_memory),
             self.proof_bytes,
             self.file_bytes,
-            self.out
+            self.out,
+            timeline_text(&self.timeline)
         )
     }
 }
@@ -250,7 +280,7 @@ impl VerifyReport {
 impl BenchReport {
     pub fn text(&self) -> String {
         format!(
-            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}\n  proof: {} bytes\n",
+            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}\n  proof: {} bytes\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -263,7 +293,8 @@ impl BenchReport {
             seconds(self.verify_seconds_median),
             transfers_text(self.transfers),
             device_memory_text(&self.device_memory),
-            self.proof_bytes
+            self.proof_bytes,
+            timeline_text(&self.timeline)
         )
     }
 }

@@ -15,6 +15,7 @@ use rstark_protocol::{
     PlannedTable, Proof, ProofPlan, QueryProof, StarkParams, TableProof, TableQuery, TableShape,
     TraceSource, absorb_instance, derive_shape,
 };
+use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
 
 use crate::{ProveReport, ProverError, fri};
@@ -155,6 +156,7 @@ fn host_trace<'a, B: Backend>(
     if !needs_host_values(backend, t, p, check_witness) {
         return Ok(None);
     }
+    let _t = spans::table(&t.name, g.height());
     let m = g.generate();
     if m.width != g.width() || m.values.len() != g.width() * g.height() {
         return Err(ProverError::TraceShape {
@@ -248,6 +250,7 @@ pub fn prove_with_options<B: Backend>(
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
     let start = Instant::now();
+    let _prove = info_span!("prove", backend = backend.name(), tables = tables.len()).entered();
     let mut report = ProveReport {
         backend: backend.name(),
         conjectured_security_bits: params.conjectured_security_bits(),
@@ -262,37 +265,46 @@ pub fn prove_with_options<B: Backend>(
         return Err(ProverError::TooManyTables(tables.len()));
     }
     let log_blowup = params.log_blowup as usize;
+    // Shapes from the AIRs (a symbolic evaluation of every constraint), and the backend's plan.
+    let ph = phase("prepare tables");
     let prepared = tables
         .iter()
-        .map(|t| prepare(params, t))
+        .map(|t| {
+            let _t = spans::table(&t.name, t.trace.height());
+            prepare(params, t)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     backend.begin_proof(&proof_plan(params, tables, &prepared))?;
+    report.end(ph);
     // Whatever happens from here on, the backend hears that the proof is over.
     let _end = EndProof(backend);
 
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
-    let t0 = Instant::now();
+    let generation = tables
+        .iter()
+        .zip(&prepared)
+        .any(|(t, p)| {
+            matches!(t.trace, TraceSource::Generated(_))
+                && needs_host_values(backend, t, p, options.check_witness)
+        })
+        .then(|| phase("trace generation"));
     let mut hosts = tables
         .iter()
         .zip(&prepared)
         .map(|(t, p)| host_trace(backend, t, p, options.check_witness))
         .collect::<Result<Vec<_>, _>>()?;
-    if tables
-        .iter()
-        .zip(&hosts)
-        .any(|(t, h)| matches!((&t.trace, h), (TraceSource::Generated(_), Some(_))))
-    {
-        report.record("trace generation", t0.elapsed());
+    if let Some(ph) = generation {
+        report.end(ph);
     }
 
     // Witness check on the host, unless the backend checks it while committing.
     let backend_checks = options.check_witness && backend.checks_witness();
     if options.check_witness && !backend_checks {
-        let _s = info_span!("witness_check").entered();
-        let t0 = Instant::now();
+        let ph = phase("witness check");
         for (t, host) in tables.iter().zip(&hosts) {
             let host = host_values(t, host)?;
+            let _t = spans::table(&t.name, host.height());
             if let Some(f) =
                 first_failing_constraint(t.air.as_ref(), &host.values, host.width, &t.public_values)
             {
@@ -303,7 +315,7 @@ pub fn prove_with_options<B: Backend>(
                 });
             }
         }
-        report.record("witness check", t0.elapsed());
+        report.end(ph);
         // A trace the backend generates itself was on the host for the check only: free it
         // (LogUp keeps the ones it reads), and let the backend generate its own below.
         for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
@@ -318,11 +330,11 @@ pub fn prove_with_options<B: Backend>(
     let mut transcript = absorb_instance(params, &shapes, &publics);
 
     // Round 1: main traces.
-    let t0 = Instant::now();
+    let ph = phase("commit main traces");
     let mains = {
-        let _s = info_span!("commit_main").entered();
         let mut mains = Vec::with_capacity(tables.len());
         for (i, (t, host)) in tables.iter().zip(&hosts).enumerate() {
+            let _t = spans::table(&t.name, t.trace.height());
             let source = match (host, &t.trace) {
                 (Some(m), _) => MainSource::Host(m),
                 (None, TraceSource::Generated(g)) => MainSource::Generated(g.as_ref()),
@@ -361,10 +373,10 @@ pub fn prove_with_options<B: Backend>(
     for m in &mains {
         transcript.absorb_digest(&backend.root(m));
     }
-    report.record("commit main traces", t0.elapsed());
+    report.end(ph);
 
     // Round 2: LogUp challenges, auxiliary traces and claimed sums.
-    let t0 = Instant::now();
+    let ph = phase("LogUp aux traces");
     let logup_alpha = transcript.sample_ext();
     let logup_beta = transcript.sample_ext();
     let all_interactions: Vec<&[Interaction]> =
@@ -374,12 +386,12 @@ pub fn prove_with_options<B: Backend>(
     // Σ over rows of h_k, per bus, to name the buses that do not balance.
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
-        let _s = info_span!("commit_aux").entered();
         for (i, ((t, p), host)) in tables.iter().zip(&prepared).zip(&hosts).enumerate() {
             if p.interactions.is_empty() {
                 auxes.push(None);
                 continue;
             }
+            let _t = spans::table(&t.name, t.trace.height());
             if backend.builds_aux() {
                 let aux = backend
                     .commit_aux(i, &mains[i], &p.interactions, &logup, log_blowup)
@@ -433,20 +445,20 @@ pub fn prove_with_options<B: Backend>(
             .collect();
         return Err(ProverError::BusUnbalanced(crate::UnbalancedBuses { buses }));
     }
-    report.record("LogUp aux traces", t0.elapsed());
+    report.end(ph);
 
     // Round 3: composition polynomials.
-    let t0 = Instant::now();
+    let ph = phase("composition");
     let comp_alpha = transcript.sample_ext();
     let mut comps = Vec::with_capacity(tables.len());
     {
-        let _s = info_span!("composition").entered();
         for (i, ((t, p), (main, aux))) in tables
             .iter()
             .zip(&prepared)
             .zip(mains.iter().zip(&auxes))
             .enumerate()
         {
+            let _t = spans::table(&t.name, t.trace.height());
             let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
             let inputs = CompositionInputs {
                 table: i,
@@ -468,13 +480,14 @@ pub fn prove_with_options<B: Backend>(
             comps.push(comp);
         }
     }
-    report.record("composition", t0.elapsed());
+    report.end(ph);
 
     // Round 4: out-of-domain evaluations.
-    let t0 = Instant::now();
+    let ph = phase("out-of-domain evaluations");
     let z = rstark_protocol::domain::sample_ood_point(&mut transcript);
     let mut oods = Vec::with_capacity(tables.len());
     for (i, p) in prepared.iter().enumerate() {
+        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let z_next = z * omega(p.shape.log_height);
         let mut ood = OodValues {
             main_z: backend.evaluate_at(&mains[i], z)?,
@@ -497,15 +510,16 @@ pub fn prove_with_options<B: Backend>(
         }
         oods.push(ood);
     }
-    report.record("out-of-domain evaluations", t0.elapsed());
+    report.end(ph);
 
     // Round 5: DEEP codewords.
-    let t0 = Instant::now();
+    let ph = phase("DEEP quotients");
     let delta = transcript.sample_ext();
     let gamma = transcript.sample_ext();
     let mut deeps = Vec::with_capacity(tables.len());
     let mut scale = EF::ONE;
     for (i, p) in prepared.iter().enumerate() {
+        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let coeffs = DeepCoeffs::from_ood(delta, &oods[i]);
         let mut matrices = vec![&mains[i]];
         if let Some((aux, _)) = &auxes[i] {
@@ -525,37 +539,32 @@ pub fn prove_with_options<B: Backend>(
         deeps.push(backend.deep(&inputs)?);
         scale *= gamma;
     }
-    report.record("DEEP quotients", t0.elapsed());
+    report.end(ph);
 
     // Round 6: FRI commit phase.
-    let t0 = Instant::now();
+    let ph = phase("FRI folding");
     let lde_logs: Vec<usize> = prepared
         .iter()
         .map(|p| p.shape.log_height + log_blowup)
         .collect();
     let log_max = lde_logs.iter().copied().max().unwrap_or(0);
     let deeps: Vec<(usize, B::Codeword)> = lde_logs.iter().copied().zip(deeps).collect();
-    let fri = {
-        let _s = info_span!("fri_commit").entered();
-        fri::commit_phase(backend, &mut transcript, params, deeps)?
-    };
-    report.record("FRI folding", t0.elapsed());
+    let fri = fri::commit_phase(backend, &mut transcript, params, deeps)?;
+    report.end(ph);
 
     // Grinding.
-    let t0 = Instant::now();
-    let pow_nonce = {
-        let _s = info_span!("grind").entered();
-        transcript.grind(u32::from(params.pow_bits))
-    };
-    report.record("proof of work", t0.elapsed());
+    let ph = phase("proof of work");
+    let pow_nonce = transcript.grind(u32::from(params.pow_bits));
+    report.end(ph);
 
     // Queries.
-    let t0 = Instant::now();
+    let ph = phase("query openings");
     let indices = transcript.sample_indices(params.num_queries as usize, 1 << (log_max - 1));
     // Each matrix is opened at all Q leaves in one backend call (one device gather per matrix).
     let leaves_at = |shift: usize| -> Vec<usize> { indices.iter().map(|&l| l >> shift).collect() };
     let mut table_openings = Vec::with_capacity(tables.len());
-    for i in 0..tables.len() {
+    for (i, p) in prepared.iter().enumerate() {
+        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let leaves = leaves_at(log_max - lde_logs[i]);
         let main = backend.open_many(&mains[i], &leaves)?.into_iter();
         let aux = match &auxes[i] {
@@ -570,6 +579,7 @@ pub fn prove_with_options<B: Backend>(
         .iter()
         .enumerate()
         .map(|(s, cw)| {
+            let _l = info_span!("fri layer", round = s + 1).entered();
             Ok(backend
                 .open_codeword_many(cw, &leaves_at(s + 1))?
                 .into_iter())
@@ -595,7 +605,7 @@ pub fn prove_with_options<B: Backend>(
             .collect::<Result<Vec<_>, _>>()?;
         queries.push(QueryProof { tables: qt, layers });
     }
-    report.record("query openings", t0.elapsed());
+    report.end(ph);
 
     let proof = Proof {
         tables: prepared

@@ -244,6 +244,7 @@ impl CudaBackend {
         name: &'static str,
         f: impl FnOnce() -> std::result::Result<T, BackendError>,
     ) -> std::result::Result<T, BackendError> {
+        let _op = rstark_timeline::spans::op(name);
         let before = self.ctx.transfers();
         let r = f();
         let after = self.ctx.transfers();
