@@ -8,6 +8,8 @@
 #   bash run.sh scale [quick|all]      issue 8's at-scale CLI runs (scale.sh)
 #   bash run.sh bench [ARGS...]        whole proofs CPU vs CUDA (examples/gpu_prove_bench)
 #   bash run.sh kernels [ARGS...]      kernel benchmark and ceilings (rstark-cuda-bench)
+#   bash run.sh timeline               keccak 2730 timelines (a cold prove, the warm last run of a
+#                                      bench) with summaries, and the timeline's cost (off-on-on-off)
 #   bash run.sh pack                   logs -> $OUT/logs.tgz
 # Each step runs under `timeout ${STEP_S:-300}`.
 set -uo pipefail
@@ -49,6 +51,15 @@ case "$MODE" in
   scale) OUT="$LOGS" step "scale-${1:-all}" bash "$HERE/scale.sh" "${1:-all}" ;;
   bench) step bench "$HERE/bin/prove-bench" --out "$LOGS/prove_bench.md" "$@" ;;
   kernels) step kernels "$HERE/bin/rstark-cuda-bench" --out "$LOGS/kernels.md" "$@" ;;
+  timeline)
+    R="$HERE/bin/rstark"
+    step timeline-prove "$R" prove -w keccak -s 2730 --backend cuda --out /tmp/keccak2730.bin --timeline "$LOGS/timeline-keccak2730-prove.json"
+    step timeline-bench "$R" bench -w keccak -s 2730 --runs 3 --backend cuda --timeline "$LOGS/timeline-keccak2730-bench.json"
+    for f in prove bench; do
+      "$R" timeline summarize "$LOGS/timeline-keccak2730-$f.json" --top 15 > "$LOGS/timeline-keccak2730-$f-summary.txt" 2>&1
+    done
+    step timeline-overhead "$R" timeline overhead -w keccak -s 2730 --backend cuda --rounds 5
+    cat "$LOGS/timeline-keccak2730-bench-summary.txt" "$LOGS/timeline-overhead.log" ;;
   pack) tar czf "$OUT/logs.tgz" -C "$(dirname "$LOGS")" "$(basename "$LOGS")"; cp "$LOGS/summary.txt" "$OUT/" 2>/dev/null; cat "$LOGS/summary.txt" ;;
   *) echo "unknown mode $MODE"; exit 2 ;;
 esac
