@@ -143,7 +143,7 @@ fn recorded(
     assert!(
         device
             .iter()
-            .all(|e| e.ts >= run.ts && e.end() <= run.end() + 1_000_000)
+            .all(|e| e.ts >= run.ts && e.end() <= run.end() + 5_000_000)
     );
     t
 }

@@ -8,7 +8,7 @@ use rstark_protocol::{StarkParams, presets};
 use rstark_timeline::spans::{self, phase};
 use rstark_workloads::{TableShape, Workload, WorkloadError};
 
-use crate::engine::{self, BackendKind};
+use crate::engine::{self, BackendOptions};
 use crate::output::{
     self, BenchReport, ParamsReport, Phase, ProveReport, TableReport, VerifyReport,
 };
@@ -77,9 +77,10 @@ pub fn prove(
     preset: &str,
     out: &Path,
     json: bool,
-    backend: BackendKind,
+    options: &BackendOptions,
     timeline_file: Option<&Path>,
 ) -> Result<(), CliError> {
+    let backend = options.kind;
     let params = preset_params(preset)?;
     let recording = timeline::start(timeline_file)?;
     let start = Instant::now();
@@ -91,7 +92,7 @@ pub fn prove(
     let workload = engine::build(name, size, backend)?;
     phases.push(Phase::new(ph.name(), ph.end()));
     let ph = phase("start backend");
-    let engine = engine::Engine::start(backend)?;
+    let engine = engine::Engine::start(options)?;
     phases.push(Phase::new(ph.name(), ph.end()));
 
     progress.step(format!("proving {name} (size {size})"));
@@ -136,6 +137,7 @@ pub fn prove(
         phases,
         backend: backend.name(),
         transfers: proved.transfers,
+        device_memory: proved.device_memory,
         prove_seconds: proved.time.as_secs_f64(),
         total_seconds: total,
         proof_bytes: file.proof.len(),
@@ -259,9 +261,10 @@ pub fn bench(
     preset: &str,
     runs: usize,
     json: bool,
-    backend: BackendKind,
+    options: &BackendOptions,
     timeline_file: Option<&Path>,
 ) -> Result<(), CliError> {
+    let backend = options.kind;
     if runs == 0 {
         return Err(CliError::Runs);
     }
@@ -273,8 +276,9 @@ pub fn bench(
     let mut proof_bytes = 0;
     let mut tables = Vec::new();
     let mut transfers = None;
+    let mut device_memory = None;
     // One backend for every run, started before the first (not timed).
-    let engine = engine::Engine::start(backend)?;
+    let engine = engine::Engine::start(options)?;
     let mut recording = None;
     for run in 1..=runs {
         if run == runs {
@@ -302,6 +306,7 @@ pub fn bench(
         proof_bytes = proved.proof.len();
         phases_by_run.push((proved.time, proved.phases));
         transfers = proved.transfers;
+        device_memory = proved.device_memory;
         tables = table_reports(&workload);
     }
     drop(progress);
@@ -330,6 +335,7 @@ pub fn bench(
         proof_bytes,
         backend: backend.name(),
         transfers,
+        device_memory,
         timeline: timeline_file.map(|p| p.display().to_string()),
     };
     if json {

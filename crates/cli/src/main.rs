@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use engine::BackendKind;
+use engine::{BackendKind, BackendOptions};
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +49,10 @@ enum Command {
         /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BackendKind,
+        /// CUDA: device memory the proof may use, e.g. 24GiB (default: $RSTARK_VRAM_BUDGET, else
+        /// 90% of the free device memory). Matrices that do not fit are recomputed when needed.
+        #[arg(long, value_name = "BYTES")]
+        vram_budget: Option<String>,
         /// Write a timeline of the proof (Chrome trace-event JSON: ui.perfetto.dev,
         /// chrome://tracing): host spans per thread, device kernels and copies per stream. The
         /// phase table is then read from it.
@@ -82,6 +86,9 @@ enum Command {
         /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BackendKind,
+        /// CUDA: device memory the proofs may use (as for `prove`).
+        #[arg(long, value_name = "BYTES")]
+        vram_budget: Option<String>,
         /// Write a timeline of the last run (see `prove --timeline`).
         #[arg(long, value_name = "FILE.json")]
         timeline: Option<PathBuf>,
@@ -132,6 +139,7 @@ fn main() -> ExitCode {
             out,
             json,
             backend,
+            vram_budget,
             timeline,
         } => (
             json,
@@ -141,7 +149,10 @@ fn main() -> ExitCode {
                 &preset,
                 &out,
                 json,
-                backend,
+                &BackendOptions {
+                    kind: backend,
+                    vram_budget,
+                },
                 timeline.as_deref(),
             ),
         ),
@@ -157,6 +168,7 @@ fn main() -> ExitCode {
             runs,
             json,
             backend,
+            vram_budget,
             timeline,
         } => (
             json,
@@ -166,7 +178,10 @@ fn main() -> ExitCode {
                 &preset,
                 runs,
                 json,
-                backend,
+                &BackendOptions {
+                    kind: backend,
+                    vram_budget,
+                },
                 timeline.as_deref(),
             ),
         ),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::commands::CliError;
-use crate::engine::Transfers;
+use crate::engine::{DeviceMemory, Transfers};
 
 /// The parameters and security level a proof was made with.
 #[derive(Serialize)]
@@ -89,6 +89,8 @@ pub struct ProveReport {
     pub backend: &'static str,
     /// Host↔device bytes of the proof (CUDA backend only).
     pub transfers: Option<Transfers>,
+    /// The device memory the proof used, and how its matrices were held (CUDA backend only).
+    pub device_memory: Option<DeviceMemory>,
     pub prove_seconds: f64,
     pub total_seconds: f64,
     pub proof_bytes: usize,
@@ -133,6 +135,8 @@ pub struct BenchReport {
     pub backend: &'static str,
     /// Host↔device bytes of the last run's proof (CUDA backend only).
     pub transfers: Option<Transfers>,
+    /// The last run's device memory (CUDA backend only).
+    pub device_memory: Option<DeviceMemory>,
     /// The timeline file of the last run (`--timeline`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<String>,
@@ -211,10 +215,28 @@ fn transfers_text(t: Option<Transfers>) -> String {
     .unwrap_or_default()
 }
 
+/// The device-memory line of a CUDA proof, nothing otherwise.
+fn device_memory_text(m: &Option<DeviceMemory>) -> String {
+    let Some(m) = m else {
+        return String::new();
+    };
+    let gib = |b: u64| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64);
+    let streamed = if m.streamed.is_empty() {
+        "every LDE kept on the device".to_string()
+    } else {
+        format!("recomputed when needed: {}", m.streamed.join(", "))
+    };
+    format!(
+        "\n  device memory: peak {} of a {} budget ({streamed})",
+        gib(m.peak_bytes),
+        gib(m.budget_bytes)
+    )
+}
+
 impl ProveReport {
     pub fn text(&self) -> String {
         format!(
-            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}\nproof: {} bytes ({} bytes with the file header) → {}\n{}",
+            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -224,6 +246,7 @@ impl ProveReport {
             seconds(self.prove_seconds),
             seconds(self.total_seconds),
             transfers_text(self.transfers),
+            device_memory_text(&self.device_memory),
             self.proof_bytes,
             self.file_bytes,
             self.out,
@@ -257,7 +280,7 @@ impl VerifyReport {
 impl BenchReport {
     pub fn text(&self) -> String {
         format!(
-            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}\n  proof: {} bytes\n{}",
+            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}\n  proof: {} bytes\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -269,6 +292,7 @@ impl BenchReport {
             seconds(self.prove_seconds_median),
             seconds(self.verify_seconds_median),
             transfers_text(self.transfers),
+            device_memory_text(&self.device_memory),
             self.proof_bytes,
             timeline_text(&self.timeline)
         )

@@ -178,7 +178,10 @@ pub fn overhead(
         return Err(CliError::Runs);
     }
     let params = preset_params(preset)?;
-    let engine = Engine::start(backend)?;
+    let engine = Engine::start(&crate::engine::BackendOptions {
+        kind: backend,
+        vram_budget: None,
+    })?;
     let workload = engine::build(name, size, backend)?;
     let shapes = rstark_workloads::shapes(name, size)?;
     let publics: Vec<_> = workload

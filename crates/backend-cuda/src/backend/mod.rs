@@ -43,8 +43,12 @@ pub struct CudaBackend {
     plan: Mutex<Option<MemoryPlan>>,
     /// Tests and benchmarks: every matrix held this way, whatever the plan says.
     forced: Mutex<Option<Residency>>,
+    env_budget: Option<VramBudget>,
     phases: Mutex<Vec<(&'static str, TransferStats)>>,
 }
+
+/// The environment variable a new backend takes its VRAM budget from.
+pub const VRAM_BUDGET_ENV: &str = "RSTARK_VRAM_BUDGET";
 
 pub(crate) fn dev_err(e: CudaError) -> BackendError {
     BackendError::Device(e.to_string())
@@ -52,10 +56,20 @@ pub(crate) fn dev_err(e: CudaError) -> BackendError {
 
 impl CudaBackend {
     /// Opens device `ordinal` and loads the kernels; an error (never a panic) without a GPU.
+    /// The budget comes from `RSTARK_VRAM_BUDGET` when set (e.g. "24GiB"; see
+    /// [`env_budget`](Self::env_budget)), else 90% of the free device memory.
     pub fn new(ordinal: usize) -> Result<Self> {
         let ctx = GpuContext::new(ordinal)?;
         let constraints = ConstraintKernel::load(&ctx)?;
         let pk = kernels::ProverKernels::load(&ctx)?;
+        let env_budget = match std::env::var(VRAM_BUDGET_ENV) {
+            Ok(v) => {
+                let bytes = residency::parse_bytes(&v)
+                    .map_err(|e| CudaError::Config(format!("{VRAM_BUDGET_ENV}: {e}")))?;
+                Some(ctx.set_vram_budget(bytes)?)
+            }
+            Err(_) => None,
+        };
         Ok(Self {
             ctx,
             constraints,
@@ -63,8 +77,15 @@ impl CudaBackend {
             programs: ProgramCache::new(),
             plan: Mutex::new(None),
             forced: Mutex::new(None),
+            env_budget,
             phases: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The budget `RSTARK_VRAM_BUDGET` set at creation (lowered to what the device can give:
+    /// [`VramBudget::clamped`] says so), if it was set.
+    pub fn env_budget(&self) -> Option<VramBudget> {
+        self.env_budget
     }
 
     pub fn context(&self) -> &GpuContext {
