@@ -4,7 +4,7 @@
 # git-ignored folder small enough for the device tool's `carry` (default <repo>/gpu-bundle; the
 # device tool sends the lead's checkout, so pass /work/main/gpu-bundle from another worktree):
 # every GPU test binary (tests/gpu_*.rs), the rstark CLI, the soak and whole-proof benchmarks, the
-# kernel benchmark, and scale.sh (issue 8's at-scale CLI runs). On the GPU machine (run.sh is
+# kernel benchmark, the guide's examples (docs/GUIDE.md), and scale.sh (issue 8's at-scale CLI runs). On the GPU machine (run.sh is
 # scripts/gpu-run.sh; its header lists the modes):
 #     cd gpu-bundle && bash run.sh parity; bash run.sh scale quick; bash run.sh pack
 set -euo pipefail
@@ -19,6 +19,8 @@ export RSTARK_CUDA_ARCHS="${RSTARK_CUDA_ARCHS:-90}"
 cargo build --release --locked -p rstark-backend-cuda --features cuda --bin rstark-cuda-bench \
   --example gpu_soak --example gpu_prove_bench
 cargo build --release --locked -p rstark-cli --features rstark-cli/cuda --bin rstark
+cargo build --release --locked -p rstark-examples --features cuda --example weighted_sum \
+  --example published_airs
 # Every GPU test target of the crate (tests/gpu_*.rs), built in release.
 TESTS="$(cargo test --release --locked -p rstark-backend-cuda --features cuda --tests --no-run \
   --message-format=json 2>/dev/null | python3 -c '
@@ -36,6 +38,7 @@ cp "$CARGO_TARGET_DIR/release/rstark-cuda-bench" "$DEST/bin/"
 cp "$CARGO_TARGET_DIR/release/examples/gpu_soak" "$DEST/bin/rstark-gpu-soak"  # not gpu_*: "parity" runs those
 cp "$CARGO_TARGET_DIR/release/examples/gpu_prove_bench" "$DEST/bin/prove-bench"
 cp "$CARGO_TARGET_DIR/release/rstark" "$DEST/bin/rstark"
+cp "$CARGO_TARGET_DIR/release/examples/weighted_sum" "$CARGO_TARGET_DIR/release/examples/published_airs" "$DEST/bin/"
 while read -r name exe; do cp "$exe" "$DEST/bin/$name"; done <<< "$TESTS"
 strip "$DEST/bin/"* 2>/dev/null || true
 git rev-parse HEAD > "$DEST/COMMIT" 2>/dev/null || true

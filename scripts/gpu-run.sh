@@ -8,6 +8,8 @@
 #   bash run.sh scale [quick|all]      issue 8's at-scale CLI runs (scale.sh)
 #   bash run.sh bench [ARGS...]        whole proofs CPU vs CUDA (examples/gpu_prove_bench)
 #   bash run.sh kernels [ARGS...]      kernel benchmark and ceilings (rstark-cuda-bench)
+#   bash run.sh examples               the guide's examples (docs/GUIDE.md) on CPU and CUDA, the
+#                                      proofs compared byte for byte
 #   bash run.sh timeline               keccak 2730 timelines (a cold prove, the warm last run of a
 #                                      bench) with summaries, and the timeline's cost (off-on-on-off)
 #   bash run.sh pack                   logs -> $OUT/logs.tgz
@@ -51,6 +53,11 @@ case "$MODE" in
   scale) OUT="$LOGS" step "scale-${1:-all}" bash "$HERE/scale.sh" "${1:-all}" ;;
   bench) step bench "$HERE/bin/prove-bench" --out "$LOGS/prove_bench.md" "$@" ;;
   kernels) step kernels "$HERE/bin/rstark-cuda-bench" --out "$LOGS/kernels.md" "$@" ;;
+  examples)
+    step examples-weighted-sum-16 "$HERE/bin/weighted_sum" --backend both --size 16
+    step examples-weighted-sum-18-default "$HERE/bin/weighted_sum" --backend both --size 18 --preset default
+    step examples-published-10 "$HERE/bin/published_airs" --backend both --size 10
+    cat "$LOGS"/examples-*.log ;;
   timeline)
     R="$HERE/bin/rstark"
     step timeline-prove "$R" prove -w keccak -s 2730 --backend cuda --out /tmp/keccak2730.bin --timeline "$LOGS/timeline-keccak2730-prove.json"

@@ -49,11 +49,13 @@ pub mod logup;
 pub mod symbolic;
 pub mod table;
 
-pub use checker::{WitnessFailure, first_failing_constraint};
+pub use checker::{
+    FixedColumns, WitnessFailure, first_failing_constraint, first_failing_constraint_with,
+};
 pub use folder::{PackedF, PackedRowFolder, PointFolder, RowFolder, Selectors};
 pub use interaction::{Interaction, Interactions, LinearCombination};
 pub use symbolic::{ConstraintInfo, constraint_info, symbolic_constraints};
-pub use table::Table;
+pub use table::{AirTable, Table};
 
 /// Re-exports so that AIR authors need only this crate.
 pub use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};

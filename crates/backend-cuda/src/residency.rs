@@ -382,6 +382,7 @@ mod tests {
             name: name.into(),
             log_height,
             main_width: main,
+            preprocessed_width: 0,
             aux_width: aux,
             log_quotient_degree: d,
         }

@@ -5,19 +5,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rstark_air::logup::{LogupChallenges, build_aux_trace};
-use rstark_air::{Interaction, Table, first_failing_constraint};
+use rstark_air::{BaseAir, FixedColumns, Interaction, Table, first_failing_constraint_with};
 use rstark_field::{EF, F, PrimeCharacteristicRing, flatten_ext, omega};
 use rstark_poly::RowMajor;
 use rstark_protocol::deep::DeepCoeffs;
 use rstark_protocol::proof::AuxCommitment;
 use rstark_protocol::{
-    Backend, BackendError, CompositionInputs, DeepInputs, MainSource, MainTrace, OodValues,
-    PlannedTable, Proof, ProofPlan, QueryProof, StarkParams, TableProof, TableQuery, TableShape,
-    TraceSource, absorb_instance, derive_shape,
+    Backend, BackendError, CompositionInputs, DeepInputs, KeyError, MainSource, MainTrace,
+    OodValues, PlannedTable, PreprocessedKey, Proof, ProofPlan, QueryProof, StarkParams,
+    TableProof, TableQuery, TableShape, TraceSource, absorb_instance, derive_shape,
 };
 use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
 
+use crate::key::{PreprocessedData, ProvingKey};
 use crate::{ProveReport, ProverError, fri};
 
 /// One table to prove: its AIR, its main trace (natural order, power-of-two height: host values
@@ -76,7 +77,8 @@ impl std::fmt::Debug for ProveOptions {
     }
 }
 
-/// Proves `tables` with default options.
+/// Proves `tables` with default options. A table with preprocessed columns needs a key:
+/// [`prove_with_key`].
 pub fn prove<B: Backend>(
     backend: &B,
     params: &StarkParams,
@@ -85,12 +87,90 @@ pub fn prove<B: Backend>(
     prove_with_options(backend, params, tables, &ProveOptions::default()).map(|(p, _)| p)
 }
 
-struct Prepared {
-    shape: TableShape,
-    interactions: Vec<Interaction>,
+/// Proves `tables` with the proving key [`crate::setup`] made for them (with `backend`), with
+/// default options.
+pub fn prove_with_key<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    key: &ProvingKey<B::Committed>,
+    tables: &[TableInput],
+) -> Result<Proof, ProverError> {
+    prove_with_key_and_options(backend, params, key, tables, &ProveOptions::default())
+        .map(|(p, _)| p)
 }
 
-fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError> {
+/// [`prove_with_key`] with options, reporting per-phase timings.
+pub fn prove_with_key_and_options<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    key: &ProvingKey<B::Committed>,
+    tables: &[TableInput],
+    options: &ProveOptions,
+) -> Result<(Proof, ProveReport), ProverError> {
+    prove_inner(backend, params, Some(key), tables, options)
+}
+
+struct Prepared<'k, C> {
+    shape: TableShape,
+    interactions: Vec<Interaction>,
+    /// The table's preprocessed columns from the key.
+    preprocessed: Option<&'k PreprocessedData<C>>,
+    /// The periodic columns as the AIR gives them (the witness check reads them by row).
+    periodic: Vec<Vec<F>>,
+}
+
+impl<C> Prepared<'_, C> {
+    fn has_fixed_columns(&self) -> bool {
+        self.shape.has_fixed_columns()
+    }
+}
+
+/// A table's entry in the proving key: its preprocessed commitment and data, if it has any.
+type KeyEntry<'k, C> = Option<(&'k PreprocessedKey, &'k PreprocessedData<C>)>;
+
+/// The key's entries for the statement `tables` (checked against it), one per table; all `None`
+/// without a key.
+fn key_entries<'k, C>(
+    params: &StarkParams,
+    key: Option<&'k ProvingKey<C>>,
+    tables: &[TableInput],
+) -> Result<Vec<KeyEntry<'k, C>>, ProverError> {
+    let Some(key) = key else {
+        return Ok(vec![None; tables.len()]);
+    };
+    let statement: Vec<(&str, &dyn Table)> = tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.air.as_ref()))
+        .collect();
+    key.vk.check(params.log_blowup as usize, &statement)?;
+    if key.tables.len() != tables.len() {
+        return Err(KeyError::TableCount {
+            key: key.tables.len(),
+            statement: tables.len(),
+        }
+        .into());
+    }
+    key.vk
+        .tables
+        .iter()
+        .zip(&key.tables)
+        .zip(tables)
+        .map(|((k, data), t)| match (&k.preprocessed, data) {
+            (Some(p), Some(d)) => Ok(Some((p, d))),
+            (None, None) => Ok(None),
+            _ => Err(KeyError::OtherAir {
+                table: t.name.clone(),
+            }
+            .into()),
+        })
+        .collect()
+}
+
+fn prepare<'k, C>(
+    params: &StarkParams,
+    t: &TableInput,
+    key: KeyEntry<'k, C>,
+) -> Result<Prepared<'k, C>, ProverError> {
     let bad = |reason: String| ProverError::TraceShape {
         table: t.name.clone(),
         reason,
@@ -113,7 +193,13 @@ fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError
             params.final_poly_len()
         )));
     }
-    let shape = derive_shape(&t.name, t.air.as_ref(), t.public_values.len(), log_height)?;
+    let shape = derive_shape(
+        &t.name,
+        t.air.as_ref(),
+        t.public_values.len(),
+        log_height,
+        key.map(|(k, _)| k),
+    )?;
     if shape.main_width != width {
         return Err(bad(format!(
             "trace width {width} but the AIR has width {}",
@@ -124,9 +210,15 @@ fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError
     if log_height + (params.log_blowup as usize).max(shape.log_quotient_degree) > 30 {
         return Err(bad(format!("height 2^{log_height} is too large")));
     }
+    let periodic = match shape.periodic {
+        Some(_) => BaseAir::<F>::periodic_columns(t.air.as_ref()).into_owned(),
+        None => Vec::new(),
+    };
     Ok(Prepared {
         interactions: t.air.interactions(),
         shape,
+        preprocessed: key.map(|(_, d)| d),
+        periodic,
     })
 }
 
@@ -146,7 +238,7 @@ fn check_log_height(log_height: usize) -> Result<(), String> {
 fn host_trace<'a, B: Backend>(
     backend: &B,
     t: &'a TableInput,
-    p: &Prepared,
+    p: &Prepared<'_, B::Committed>,
     check_witness: bool,
 ) -> Result<Option<Cow<'a, RowMajor>>, ProverError> {
     let g = match &t.trace {
@@ -179,12 +271,18 @@ fn host_trace<'a, B: Backend>(
 fn needs_host_values<B: Backend>(
     backend: &B,
     t: &TableInput,
-    p: &Prepared,
+    p: &Prepared<'_, B::Committed>,
     check_witness: bool,
 ) -> bool {
-    (check_witness && !backend.checks_witness())
+    (check_witness && !backend_checks_witness(backend, p))
         || (!p.interactions.is_empty() && !backend.builds_aux())
         || !backend_generates(backend, t)
+}
+
+/// Whether `backend` checks `p`'s witness while committing it (tables with preprocessed or
+/// periodic columns are checked on the host: the backend's check sees the main trace only).
+fn backend_checks_witness<B: Backend>(backend: &B, p: &Prepared<'_, B::Committed>) -> bool {
+    backend.checks_witness() && !p.has_fixed_columns()
 }
 
 /// Whether `t`'s trace is a generator that `backend` runs itself.
@@ -204,7 +302,11 @@ fn host_values<'a>(
 }
 
 /// The proof's shape for [`Backend::begin_proof`].
-fn proof_plan(params: &StarkParams, tables: &[TableInput], prepared: &[Prepared]) -> ProofPlan {
+fn proof_plan<C>(
+    params: &StarkParams,
+    tables: &[TableInput],
+    prepared: &[Prepared<'_, C>],
+) -> ProofPlan {
     ProofPlan {
         tables: tables
             .iter()
@@ -213,6 +315,7 @@ fn proof_plan(params: &StarkParams, tables: &[TableInput], prepared: &[Prepared]
                 name: t.name.clone(),
                 log_height: p.shape.log_height,
                 main_width: p.shape.main_width,
+                preprocessed_width: p.shape.preprocessed_width,
                 aux_width: p.shape.aux_width(),
                 log_quotient_degree: p.shape.log_quotient_degree,
             })
@@ -242,10 +345,21 @@ fn powers(x: EF, n: usize) -> Vec<EF> {
     out
 }
 
-/// Proves `tables` and reports per-phase timings.
+/// Proves `tables` and reports per-phase timings. A table with preprocessed columns needs a
+/// key: [`prove_with_key_and_options`].
 pub fn prove_with_options<B: Backend>(
     backend: &B,
     params: &StarkParams,
+    tables: &[TableInput],
+    options: &ProveOptions,
+) -> Result<(Proof, ProveReport), ProverError> {
+    prove_inner(backend, params, None, tables, options)
+}
+
+fn prove_inner<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    key: Option<&ProvingKey<B::Committed>>,
     tables: &[TableInput],
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
@@ -269,9 +383,10 @@ pub fn prove_with_options<B: Backend>(
     let ph = phase("prepare tables");
     let prepared = tables
         .iter()
-        .map(|t| {
+        .zip(key_entries(params, key, tables)?)
+        .map(|(t, k)| {
             let _t = spans::table(&t.name, t.trace.height());
-            prepare(params, t)
+            prepare(params, t, k)
         })
         .collect::<Result<Vec<_>, _>>()?;
     backend.begin_proof(&proof_plan(params, tables, &prepared))?;
@@ -299,15 +414,33 @@ pub fn prove_with_options<B: Backend>(
     }
 
     // Witness check on the host, unless the backend checks it while committing.
-    let backend_checks = options.check_witness && backend.checks_witness();
-    if options.check_witness && !backend_checks {
+    let backend_checks: Vec<bool> = prepared
+        .iter()
+        .map(|p| options.check_witness && backend_checks_witness(backend, p))
+        .collect();
+    if options.check_witness && backend_checks.iter().any(|c| !c) {
         let ph = phase("witness check");
-        for (t, host) in tables.iter().zip(&hosts) {
+        for (((t, p), host), _) in tables
+            .iter()
+            .zip(&prepared)
+            .zip(&hosts)
+            .zip(&backend_checks)
+            .filter(|(_, c)| !**c)
+        {
             let host = host_values(t, host)?;
             let _t = spans::table(&t.name, host.height());
-            if let Some(f) =
-                first_failing_constraint(t.air.as_ref(), &host.values, host.width, &t.public_values)
-            {
+            let fixed = FixedColumns {
+                preprocessed: p.preprocessed.map_or(&[], |d| &d.trace.values),
+                preprocessed_width: p.shape.preprocessed_width,
+                periodic: &p.periodic,
+            };
+            if let Some(f) = first_failing_constraint_with(
+                t.air.as_ref(),
+                &host.values,
+                host.width,
+                &t.public_values,
+                &fixed,
+            ) {
                 return Err(ProverError::ConstraintFailed {
                     table: t.name.clone(),
                     row: f.row,
@@ -345,7 +478,7 @@ pub fn prove_with_options<B: Backend>(
                 air: t.air.as_ref(),
                 public_values: &t.public_values,
                 source,
-                check_witness: backend_checks,
+                check_witness: backend_checks[i],
             };
             mains.push(
                 backend
@@ -465,6 +598,8 @@ pub fn prove_with_options<B: Backend>(
                 air: t.air.as_ref(),
                 main,
                 aux: aux.as_ref().map(|(a, _)| a),
+                preprocessed: p.preprocessed.map(|d| &d.committed),
+                periodic: p.shape.periodic.as_ref(),
                 log_height: p.shape.log_height,
                 log_blowup,
                 log_quotient_degree: p.shape.log_quotient_degree,
@@ -499,13 +634,11 @@ pub fn prove_with_options<B: Backend>(
             ood.aux_z = backend.evaluate_at(aux, z)?;
             ood.aux_zw = backend.evaluate_at(aux, z_next)?;
         }
-        for v in [
-            &ood.main_z,
-            &ood.main_zw,
-            &ood.aux_z,
-            &ood.aux_zw,
-            &ood.comp_z,
-        ] {
+        if let Some(d) = p.preprocessed {
+            ood.prep_z = backend.evaluate_at(&d.committed, z)?;
+            ood.prep_zw = backend.evaluate_at(&d.committed, z_next)?;
+        }
+        for v in ood.transcript_lists(p.preprocessed.is_some()) {
             transcript.absorb_ext(v);
         }
         oods.push(ood);
@@ -521,7 +654,9 @@ pub fn prove_with_options<B: Backend>(
     for (i, p) in prepared.iter().enumerate() {
         let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let coeffs = DeepCoeffs::from_ood(delta, &oods[i]);
-        let mut matrices = vec![&mains[i]];
+        let mut matrices: Vec<&B::Committed> =
+            p.preprocessed.map(|d| &d.committed).into_iter().collect();
+        matrices.push(&mains[i]);
         if let Some((aux, _)) = &auxes[i] {
             matrices.push(aux);
         }
@@ -572,7 +707,11 @@ pub fn prove_with_options<B: Backend>(
             None => None,
         };
         let comp = backend.open_many(&comps[i], &leaves)?.into_iter();
-        table_openings.push((main, aux, comp));
+        let prep = match prepared[i].preprocessed {
+            Some(d) => Some(backend.open_many(&d.committed, &leaves)?.into_iter()),
+            None => None,
+        };
+        table_openings.push((prep, main, aux, comp));
     }
     let mut layer_openings = fri
         .layers
@@ -589,8 +728,12 @@ pub fn prove_with_options<B: Backend>(
     let mut queries = Vec::with_capacity(indices.len());
     for _ in &indices {
         let mut qt = Vec::with_capacity(tables.len());
-        for (main, aux, comp) in table_openings.iter_mut() {
+        for (prep, main, aux, comp) in table_openings.iter_mut() {
             qt.push(TableQuery {
+                preprocessed: match prep {
+                    Some(p) => Some(p.next().ok_or_else(missing)?),
+                    None => None,
+                },
                 main: main.next().ok_or_else(missing)?,
                 aux: match aux {
                     Some(a) => Some(a.next().ok_or_else(missing)?),

@@ -333,6 +333,22 @@ impl Backend for CudaBackend {
         })
     }
 
+    /// A table's preprocessed columns at setup: committed like a trace (the LDE kept when the
+    /// budget allows, else streamed), outside any proof's memory plan. The handle lives in the
+    /// proving key, so its coefficients, tree and LDE stay in device memory for every proof made
+    /// with the key.
+    fn commit_preprocessed(
+        &self,
+        _table: usize,
+        trace: &RowMajor,
+        log_blowup: usize,
+    ) -> std::result::Result<CudaCommitted, BackendError> {
+        let residency = *self.forced.lock().unwrap_or_else(|e| e.into_inner());
+        self.phase("preprocessed upload + LDE + commit", || {
+            self.commit_rows(trace, log_blowup, residency)
+        })
+    }
+
     /// Keccak traces ([`KeccakTrace`]) are generated on the device from their inputs.
     fn generates(&self, generator: &dyn TraceGenerator) -> bool {
         generator.as_any().is::<KeccakTrace>()
