@@ -30,6 +30,9 @@ pub struct PlannedTable {
     pub aux_width: usize,
     /// log2 of the quotient factor D (the composition has 3·D base columns).
     pub log_quotient_degree: usize,
+    /// Constraints the composition evaluates per row (the AIR's and LogUp's): with the widths,
+    /// what a scheduler's cost model reads.
+    pub num_constraints: usize,
 }
 
 /// The whole proof's shape (tables in proof order and the parameters that size the rounds).
@@ -176,6 +179,17 @@ pub trait Backend: Sync {
         }
     }
 
+    /// Tables whose per-table calls the prover may make at the same time, asked once per proof
+    /// after [`begin_proof`](Backend::begin_proof): each list is a *lane* whose tables are
+    /// worked on one after another, in proof order, on one thread; lanes run concurrently
+    /// within a round (a backend spreading tables over several devices gives one lane per
+    /// device). Every table must be in exactly one lane. The transcript is fed in proof order
+    /// whatever the lanes, so the proof does not depend on them. Default: none (every call
+    /// from the prover's thread, in proof order).
+    fn lanes(&self) -> Vec<Vec<usize>> {
+        Vec::new()
+    }
+
     /// Whether [`Backend::commit_aux`] builds LogUp auxiliary traces from the committed main
     /// trace (then the prover needs no host values for LogUp). Default: no.
     fn builds_aux(&self) -> bool {
@@ -195,6 +209,18 @@ pub trait Backend: Sync {
         Err(BackendError::BadInput(
             "this backend does not build LogUp auxiliary traces".into(),
         ))
+    }
+
+    /// Commits table `table`'s LogUp auxiliary trace built on the host (round 2, when
+    /// [`builds_aux`](Backend::builds_aux) is false). Default:
+    /// [`commit_trace`](Backend::commit_trace).
+    fn commit_aux_trace(
+        &self,
+        _table: usize,
+        trace: &RowMajor,
+        log_blowup: usize,
+    ) -> Result<Self::Committed, BackendError> {
+        self.commit_trace(trace, log_blowup)
     }
 
     /// Commits table `table`'s preprocessed columns (natural order) at setup, like a trace. The

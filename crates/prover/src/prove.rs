@@ -19,6 +19,7 @@ use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
 
 use crate::key::{PreprocessedData, ProvingKey};
+use crate::lanes::Lanes;
 use crate::{ProveReport, ProverError, fri};
 
 /// One table to prove: its AIR, its main trace (natural order, power-of-two height: host values
@@ -318,6 +319,7 @@ fn proof_plan<C>(
                 preprocessed_width: p.shape.preprocessed_width,
                 aux_width: p.shape.aux_width(),
                 log_quotient_degree: p.shape.log_quotient_degree,
+                num_constraints: p.shape.total_constraints(),
             })
             .collect(),
         log_blowup: params.log_blowup as usize,
@@ -393,6 +395,8 @@ fn prove_inner<B: Backend>(
     report.end(ph);
     // Whatever happens from here on, the backend hears that the proof is over.
     let _end = EndProof(backend);
+    // Where each round's per-table calls run (one thread per lane; in order without lanes).
+    let lanes = Lanes::of(backend, tables.len())?;
 
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
@@ -464,39 +468,30 @@ fn prove_inner<B: Backend>(
 
     // Round 1: main traces.
     let ph = phase("commit main traces");
-    let mains = {
-        let mut mains = Vec::with_capacity(tables.len());
-        for (i, (t, host)) in tables.iter().zip(&hosts).enumerate() {
-            let _t = spans::table(&t.name, t.trace.height());
-            let source = match (host, &t.trace) {
-                (Some(m), _) => MainSource::Host(m),
-                (None, TraceSource::Generated(g)) => MainSource::Generated(g.as_ref()),
-                (None, TraceSource::Host(m)) => MainSource::Host(m),
-            };
-            let main = MainTrace {
-                table: i,
-                air: t.air.as_ref(),
-                public_values: &t.public_values,
-                source,
-                check_witness: backend_checks[i],
-            };
-            mains.push(
-                backend
-                    .commit_main(&main, log_blowup)
-                    .map_err(|e| match e {
-                        BackendError::WitnessFailed { row, constraint } => {
-                            ProverError::ConstraintFailed {
-                                table: t.name.clone(),
-                                row,
-                                constraint,
-                            }
-                        }
-                        e => ProverError::Backend(e),
-                    })?,
-            );
-        }
-        mains
-    };
+    let mains = lanes.run(tables.len(), ph.name(), |i| {
+        let (t, host) = (&tables[i], &hosts[i]);
+        let _t = spans::table(&t.name, t.trace.height());
+        let source = match (host, &t.trace) {
+            (Some(m), _) => MainSource::Host(m),
+            (None, TraceSource::Generated(g)) => MainSource::Generated(g.as_ref()),
+            (None, TraceSource::Host(m)) => MainSource::Host(m),
+        };
+        let main = MainTrace {
+            table: i,
+            air: t.air.as_ref(),
+            public_values: &t.public_values,
+            source,
+            check_witness: backend_checks[i],
+        };
+        backend.commit_main(&main, log_blowup).map_err(|e| match e {
+            BackendError::WitnessFailed { row, constraint } => ProverError::ConstraintFailed {
+                table: t.name.clone(),
+                row,
+                constraint,
+            },
+            e => ProverError::Backend(e),
+        })
+    })?;
     // Host values the LogUp round does not read are not needed any more.
     for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
         if !needs_host_values(backend, t, p, false) {
@@ -515,59 +510,57 @@ fn prove_inner<B: Backend>(
     let all_interactions: Vec<&[Interaction]> =
         prepared.iter().map(|p| p.interactions.as_slice()).collect();
     let logup = LogupChallenges::new(logup_alpha, logup_beta, &all_interactions);
+    // Each table's committed aux trace, claimed sum and per-interaction sums (lanes), then the
+    // transcript in proof order.
+    let built = lanes.run(tables.len(), ph.name(), |i| {
+        let (t, p, host) = (&tables[i], &prepared[i], &hosts[i]);
+        if p.interactions.is_empty() {
+            return Ok(None);
+        }
+        let _t = spans::table(&t.name, t.trace.height());
+        if backend.builds_aux() {
+            let aux = backend
+                .commit_aux(i, &mains[i], &p.interactions, &logup, log_blowup)
+                .map_err(|e| match e {
+                    BackendError::LogupZeroDenominator { row, interaction } => ProverError::Logup {
+                        table: t.name.clone(),
+                        source: rstark_air::logup::LogupError::ZeroDenominator { row, interaction },
+                    },
+                    e => ProverError::Backend(e),
+                })?;
+            return Ok(Some((aux.committed, aux.claimed_sum, aux.interaction_sums)));
+        }
+        let host = host_values(t, host)?;
+        let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
+            .map_err(|source| ProverError::Logup {
+                table: t.name.clone(),
+                source,
+            })?;
+        let k = p.interactions.len();
+        let sums = (0..k)
+            .map(|j| aux.iter().skip(j).step_by(k + 1).copied().sum())
+            .collect();
+        let aux = RowMajor {
+            values: flatten_ext(&aux),
+            width: p.shape.aux_width(),
+        };
+        let committed = backend.commit_aux_trace(i, &aux, log_blowup)?;
+        Ok(Some((committed, claimed, sums)))
+    })?;
     let mut auxes: Vec<Option<(B::Committed, EF)>> = Vec::with_capacity(tables.len());
     // Σ over rows of h_k, per bus, to name the buses that do not balance.
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
-    {
-        for (i, ((t, p), host)) in tables.iter().zip(&prepared).zip(&hosts).enumerate() {
-            if p.interactions.is_empty() {
-                auxes.push(None);
-                continue;
-            }
-            let _t = spans::table(&t.name, t.trace.height());
-            if backend.builds_aux() {
-                let aux = backend
-                    .commit_aux(i, &mains[i], &p.interactions, &logup, log_blowup)
-                    .map_err(|e| match e {
-                        BackendError::LogupZeroDenominator { row, interaction } => {
-                            ProverError::Logup {
-                                table: t.name.clone(),
-                                source: rstark_air::logup::LogupError::ZeroDenominator {
-                                    row,
-                                    interaction,
-                                },
-                            }
-                        }
-                        e => ProverError::Backend(e),
-                    })?;
-                for (inter, s) in p.interactions.iter().zip(&aux.interaction_sums) {
-                    *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += *s;
-                }
-                transcript.absorb_digest(&backend.root(&aux.committed));
-                transcript.absorb_ext(&[aux.claimed_sum]);
-                auxes.push(Some((aux.committed, aux.claimed_sum)));
-                continue;
-            }
-            let host = host_values(t, host)?;
-            let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
-                .map_err(|source| ProverError::Logup {
-                    table: t.name.clone(),
-                    source,
-                })?;
-            let k = p.interactions.len();
-            for (j, inter) in p.interactions.iter().enumerate() {
-                let col: EF = aux.iter().skip(j).step_by(k + 1).copied().sum();
-                *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += col;
-            }
-            let aux = RowMajor {
-                values: flatten_ext(&aux),
-                width: p.shape.aux_width(),
-            };
-            let committed = backend.commit_trace(&aux, log_blowup)?;
-            transcript.absorb_digest(&backend.root(&committed));
-            transcript.absorb_ext(&[claimed]);
-            auxes.push(Some((committed, claimed)));
+    for (p, aux) in prepared.iter().zip(built) {
+        let Some((committed, claimed, sums)) = aux else {
+            auxes.push(None);
+            continue;
+        };
+        for (inter, s) in p.interactions.iter().zip(&sums) {
+            *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += *s;
         }
+        transcript.absorb_digest(&backend.root(&committed));
+        transcript.absorb_ext(&[claimed]);
+        auxes.push(Some((committed, claimed)));
     }
     let total: EF = auxes.iter().flatten().map(|(_, c)| *c).sum();
     if total != EF::ZERO {
@@ -583,45 +576,39 @@ fn prove_inner<B: Backend>(
     // Round 3: composition polynomials.
     let ph = phase("composition");
     let comp_alpha = transcript.sample_ext();
-    let mut comps = Vec::with_capacity(tables.len());
-    {
-        for (i, ((t, p), (main, aux))) in tables
-            .iter()
-            .zip(&prepared)
-            .zip(mains.iter().zip(&auxes))
-            .enumerate()
-        {
-            let _t = spans::table(&t.name, t.trace.height());
-            let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
-            let inputs = CompositionInputs {
-                table: i,
-                air: t.air.as_ref(),
-                main,
-                aux: aux.as_ref().map(|(a, _)| a),
-                preprocessed: p.preprocessed.map(|d| &d.committed),
-                periodic: p.shape.periodic.as_ref(),
-                log_height: p.shape.log_height,
-                log_blowup,
-                log_quotient_degree: p.shape.log_quotient_degree,
-                public_values: &t.public_values,
-                alpha_pows: &alpha_pows,
-                num_air_constraints: p.shape.num_constraints,
-                interactions: &p.interactions,
-                logup: &logup,
-                claimed_sum: aux.as_ref().map(|(_, c)| *c).unwrap_or(EF::ZERO),
-            };
-            let comp = backend.composition(&inputs)?;
-            transcript.absorb_digest(&backend.root(&comp));
-            comps.push(comp);
-        }
+    let comps = lanes.run(tables.len(), ph.name(), |i| {
+        let (t, p, main, aux) = (&tables[i], &prepared[i], &mains[i], &auxes[i]);
+        let _t = spans::table(&t.name, t.trace.height());
+        let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
+        let inputs = CompositionInputs {
+            table: i,
+            air: t.air.as_ref(),
+            main,
+            aux: aux.as_ref().map(|(a, _)| a),
+            preprocessed: p.preprocessed.map(|d| &d.committed),
+            periodic: p.shape.periodic.as_ref(),
+            log_height: p.shape.log_height,
+            log_blowup,
+            log_quotient_degree: p.shape.log_quotient_degree,
+            public_values: &t.public_values,
+            alpha_pows: &alpha_pows,
+            num_air_constraints: p.shape.num_constraints,
+            interactions: &p.interactions,
+            logup: &logup,
+            claimed_sum: aux.as_ref().map(|(_, c)| *c).unwrap_or(EF::ZERO),
+        };
+        Ok(backend.composition(&inputs)?)
+    })?;
+    for comp in &comps {
+        transcript.absorb_digest(&backend.root(comp));
     }
     report.end(ph);
 
     // Round 4: out-of-domain evaluations.
     let ph = phase("out-of-domain evaluations");
     let z = rstark_protocol::domain::sample_ood_point(&mut transcript);
-    let mut oods = Vec::with_capacity(tables.len());
-    for (i, p) in prepared.iter().enumerate() {
+    let oods = lanes.run(tables.len(), ph.name(), |i| {
+        let p = &prepared[i];
         let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let z_next = z * omega(p.shape.log_height);
         let mut ood = OodValues {
@@ -638,10 +625,12 @@ fn prove_inner<B: Backend>(
             ood.prep_z = backend.evaluate_at(&d.committed, z)?;
             ood.prep_zw = backend.evaluate_at(&d.committed, z_next)?;
         }
+        Ok(ood)
+    })?;
+    for (p, ood) in prepared.iter().zip(&oods) {
         for v in ood.transcript_lists(p.preprocessed.is_some()) {
             transcript.absorb_ext(v);
         }
-        oods.push(ood);
     }
     report.end(ph);
 
@@ -649,9 +638,10 @@ fn prove_inner<B: Backend>(
     let ph = phase("DEEP quotients");
     let delta = transcript.sample_ext();
     let gamma = transcript.sample_ext();
-    let mut deeps = Vec::with_capacity(tables.len());
-    let mut scale = EF::ONE;
-    for (i, p) in prepared.iter().enumerate() {
+    // Table t's codeword is scaled by γ^t.
+    let scales = powers(gamma, tables.len());
+    let deeps = lanes.run(tables.len(), ph.name(), |i| {
+        let p = &prepared[i];
         let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let coeffs = DeepCoeffs::from_ood(delta, &oods[i]);
         let mut matrices: Vec<&B::Committed> =
@@ -669,11 +659,10 @@ fn prove_inner<B: Backend>(
             z,
             z_next: z * omega(p.shape.log_height),
             coeffs: &coeffs,
-            scale,
+            scale: scales[i],
         };
-        deeps.push(backend.deep(&inputs)?);
-        scale *= gamma;
-    }
+        Ok(backend.deep(&inputs)?)
+    })?;
     report.end(ph);
 
     // Round 6: FRI commit phase.
@@ -697,22 +686,33 @@ fn prove_inner<B: Backend>(
     let indices = transcript.sample_indices(params.num_queries as usize, 1 << (log_max - 1));
     // Each matrix is opened at all Q leaves in one backend call (one device gather per matrix).
     let leaves_at = |shift: usize| -> Vec<usize> { indices.iter().map(|&l| l >> shift).collect() };
-    let mut table_openings = Vec::with_capacity(tables.len());
-    for (i, p) in prepared.iter().enumerate() {
+    let table_openings = lanes.run(tables.len(), ph.name(), |i| {
+        let p = &prepared[i];
         let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let leaves = leaves_at(log_max - lde_logs[i]);
-        let main = backend.open_many(&mains[i], &leaves)?.into_iter();
+        let main = backend.open_many(&mains[i], &leaves)?;
         let aux = match &auxes[i] {
-            Some((a, _)) => Some(backend.open_many(a, &leaves)?.into_iter()),
+            Some((a, _)) => Some(backend.open_many(a, &leaves)?),
             None => None,
         };
-        let comp = backend.open_many(&comps[i], &leaves)?.into_iter();
-        let prep = match prepared[i].preprocessed {
-            Some(d) => Some(backend.open_many(&d.committed, &leaves)?.into_iter()),
+        let comp = backend.open_many(&comps[i], &leaves)?;
+        let prep = match p.preprocessed {
+            Some(d) => Some(backend.open_many(&d.committed, &leaves)?),
             None => None,
         };
-        table_openings.push((prep, main, aux, comp));
-    }
+        Ok((prep, main, aux, comp))
+    })?;
+    let mut table_openings: Vec<_> = table_openings
+        .into_iter()
+        .map(|(prep, main, aux, comp)| {
+            (
+                prep.map(Vec::into_iter),
+                main.into_iter(),
+                aux.map(Vec::into_iter),
+                comp.into_iter(),
+            )
+        })
+        .collect();
     let mut layer_openings = fri
         .layers
         .iter()
