@@ -33,22 +33,36 @@ pub fn first_failing_constraint(
     let height = values.len() / width;
     (0..height).into_par_iter().find_map_first(|row| {
         let next = (row + 1) % height;
-        let selectors = Selectors {
-            is_first_row: F::from_bool(row == 0),
-            is_last_row: F::from_bool(row == height - 1),
-            is_transition: F::from_bool(row != height - 1),
-        };
-        let mut folder = RowFolder::new(
+        failing_constraint_at(
+            air,
             &values[row * width..(row + 1) * width],
             &values[next * width..(next + 1) * width],
             public_values,
-            selectors,
-            &[],
-            true,
-        );
-        Air::<RowFolder<'_>>::eval(air, &mut folder);
-        folder
-            .first_failure
-            .map(|constraint| WitnessFailure { row, constraint })
+            row,
+            height,
+        )
+        .map(|constraint| WitnessFailure { row, constraint })
     })
+}
+
+/// The smallest index of a constraint of `air` that fails on row `row` of a trace of `height`
+/// rows, whose values are `local` and the next row's `next` (row 0's after the last row); the
+/// selectors are the trace domain's 0/1 ones. `None`: every constraint holds there. A device
+/// check that found a failing row names its constraint with this (docs/GPU.md).
+pub fn failing_constraint_at(
+    air: &dyn Table,
+    local: &[F],
+    next: &[F],
+    public_values: &[F],
+    row: usize,
+    height: usize,
+) -> Option<usize> {
+    let selectors = Selectors {
+        is_first_row: F::from_bool(row == 0),
+        is_last_row: F::from_bool(row + 1 == height),
+        is_transition: F::from_bool(row + 1 != height),
+    };
+    let mut folder = RowFolder::new(local, next, public_values, selectors, &[], true);
+    Air::<RowFolder<'_>>::eval(air, &mut folder);
+    folder.first_failure
 }

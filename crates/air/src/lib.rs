@@ -49,7 +49,7 @@ pub mod logup;
 pub mod symbolic;
 pub mod table;
 
-pub use checker::{WitnessFailure, first_failing_constraint};
+pub use checker::{WitnessFailure, failing_constraint_at, first_failing_constraint};
 pub use folder::{PackedF, PackedRowFolder, PointFolder, RowFolder, Selectors};
 pub use interaction::{Interaction, Interactions, LinearCombination};
 pub use symbolic::{ConstraintInfo, constraint_info, symbolic_constraints};

@@ -79,9 +79,15 @@ pub fn prove(
     progress.step(format!("generating the {name} witness (size {size})"));
     let workload = engine::build(name, size, backend)?;
     let trace_time = start.elapsed();
+    let tables = table_reports(&workload);
+    let public_values: Vec<_> = workload
+        .tables
+        .iter()
+        .map(|t| t.public_values.clone())
+        .collect();
 
     progress.step(format!("proving {name} (size {size})"));
-    let proved = engine::prove(&params, &workload, true, backend)?;
+    let proved = engine::prove(&params, workload, true, backend)?;
 
     progress.step("writing the proof file");
     let write_start = Instant::now();
@@ -90,11 +96,7 @@ pub fn prove(
         size: size as u64,
         preset: preset.to_string(),
         params,
-        public_values: workload
-            .tables
-            .iter()
-            .map(|t| t.public_values.clone())
-            .collect(),
+        public_values,
         proof: proved.proof,
     };
     let bytes = file.to_bytes();
@@ -112,10 +114,11 @@ pub fn prove(
         workload: name.to_string(),
         size,
         params: ParamsReport::new(preset, &params),
-        tables: table_reports(&workload),
+        tables,
         phases,
         backend: backend.name(),
         transfers: proved.transfers,
+        peak_host_memory: proved.peak_host_memory,
         prove_seconds: proved.time.as_secs_f64(),
         total_seconds: start.elapsed().as_secs_f64(),
         proof_bytes: file.proof.len(),
@@ -249,6 +252,7 @@ pub fn bench(
     let mut proof_bytes = 0;
     let mut tables = Vec::new();
     let mut transfers = None;
+    let mut peaks = Vec::new();
     // One backend for every run, started before the first (not timed).
     let engine = engine::Engine::start(backend)?;
     for run in 1..=runs {
@@ -256,23 +260,24 @@ pub fn bench(
         let start = Instant::now();
         let workload = engine::build(name, size, backend)?;
         trace.push(start.elapsed());
-        progress.step(format!("run {run}/{runs}: proving"));
-        // No witness check: it is not proving work, and the verifier catches a bad witness.
-        let proved = engine.prove(&params, &workload, false)?;
-        prove.push(proved.time);
-        progress.step(format!("run {run}/{runs}: verifying"));
+        tables = table_reports(&workload);
         let publics: Vec<_> = workload
             .tables
             .iter()
             .map(|t| t.public_values.clone())
             .collect();
+        progress.step(format!("run {run}/{runs}: proving"));
+        // No witness check: it is not proving work, and the verifier catches a bad witness.
+        let proved = engine.prove(&params, workload, false)?;
+        prove.push(proved.time);
+        peaks.push(proved.peak_host_memory);
+        progress.step(format!("run {run}/{runs}: verifying"));
         let start = Instant::now();
         engine::verify(&params, &shapes, &publics, &proved.proof)?;
         verify.push(start.elapsed());
         proof_bytes = proved.proof.len();
         phases_by_run.push((proved.time, proved.phases));
         transfers = proved.transfers;
-        tables = table_reports(&workload);
     }
     drop(progress);
 
@@ -298,6 +303,8 @@ pub fn bench(
         proof_bytes,
         backend: backend.name(),
         transfers,
+        peak_host_memory: peaks.iter().flatten().copied().max_by_key(|p| p.bytes),
+        peak_host_bytes: peaks.iter().map(|p| p.map(|p| p.bytes)).collect(),
     };
     if json {
         output::json(&report);

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::commands::CliError;
 use crate::engine::Transfers;
+use crate::peak_memory::{self, PeakMemory};
 
 /// The parameters and security level a proof was made with.
 #[derive(Serialize)]
@@ -78,6 +79,8 @@ pub struct ProveReport {
     pub backend: &'static str,
     /// Host↔device bytes of the proof (CUDA backend only).
     pub transfers: Option<Transfers>,
+    /// Peak host memory (resident set) while proving; `null` where the system does not say.
+    pub peak_host_memory: Option<PeakMemory>,
     pub prove_seconds: f64,
     pub total_seconds: f64,
     pub proof_bytes: usize,
@@ -118,6 +121,10 @@ pub struct BenchReport {
     pub backend: &'static str,
     /// Host↔device bytes of the last run's proof (CUDA backend only).
     pub transfers: Option<Transfers>,
+    /// The largest peak host memory (resident set) of the runs' proofs.
+    pub peak_host_memory: Option<PeakMemory>,
+    /// Each run's peak host memory while proving, in bytes.
+    pub peak_host_bytes: Vec<Option<u64>>,
 }
 
 pub fn json<T: Serialize>(report: &T) {
@@ -171,6 +178,12 @@ fn phases_text(phases: &[Phase]) -> String {
     out
 }
 
+/// "\n  peak host memory …" where the system reports it, nothing otherwise.
+fn peak_text(p: Option<PeakMemory>) -> String {
+    p.map(|p| format!("\n  peak host memory {}", peak_memory::text(&p)))
+        .unwrap_or_default()
+}
+
 /// " · host→device … B, device→host … B" for a CUDA proof, nothing otherwise.
 fn transfers_text(t: Option<Transfers>) -> String {
     t.map(|t| {
@@ -185,7 +198,7 @@ fn transfers_text(t: Option<Transfers>) -> String {
 impl ProveReport {
     pub fn text(&self) -> String {
         format!(
-            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}\nproof: {} bytes ({} bytes with the file header) → {}\n",
+            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n",
             self.workload,
             self.size,
             self.backend,
@@ -195,6 +208,7 @@ impl ProveReport {
             seconds(self.prove_seconds),
             seconds(self.total_seconds),
             transfers_text(self.transfers),
+            peak_text(self.peak_host_memory),
             self.proof_bytes,
             self.file_bytes,
             self.out
@@ -227,7 +241,7 @@ impl VerifyReport {
 impl BenchReport {
     pub fn text(&self) -> String {
         format!(
-            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}\n  proof: {} bytes\n",
+            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}\n  proof: {} bytes\n",
             self.workload,
             self.size,
             self.backend,
@@ -239,6 +253,7 @@ impl BenchReport {
             seconds(self.prove_seconds_median),
             seconds(self.verify_seconds_median),
             transfers_text(self.transfers),
+            peak_text(self.peak_host_memory),
             self.proof_bytes
         )
     }

@@ -55,6 +55,12 @@ fn every_workload_proves_and_verifies() {
         assert_eq!(report["tables"].as_array().unwrap().len(), tables);
         assert!(report["proof_bytes"].as_u64().unwrap() > 0);
         assert!(!report["phases"].as_array().unwrap().is_empty());
+        if cfg!(target_os = "linux") {
+            // peak host memory of the proof (resident set): at least a megabyte
+            let peak = &report["peak_host_memory"];
+            assert!(peak["bytes"].as_u64().unwrap() > 1 << 20, "{peak}");
+            assert!(["proof", "process"].contains(&peak["scope"].as_str().unwrap()));
+        }
 
         let out = rstark(&["verify", file.to_str().unwrap(), "--json"]);
         assert!(
@@ -192,6 +198,10 @@ fn bench_reports_medians() {
     let report = json(&out);
     assert_eq!(report["runs"], 2);
     assert!(report["prove_seconds_median"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["peak_host_bytes"].as_array().unwrap().len(), 2);
+    if cfg!(target_os = "linux") {
+        assert!(report["peak_host_memory"]["bytes"].as_u64().unwrap() > 1 << 20);
+    }
 }
 
 #[test]

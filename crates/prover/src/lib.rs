@@ -29,5 +29,5 @@ mod prove;
 mod report;
 
 pub use error::{ProverError, UnbalancedBuses};
-pub use prove::{PhaseCallback, ProveOptions, TableInput, prove, prove_with_options};
+pub use prove::{PhaseCallback, ProveOptions, TableInput, prove, prove_owned, prove_with_options};
 pub use report::ProveReport;

@@ -13,7 +13,7 @@ use rstark_protocol::proof::AuxCommitment;
 use rstark_protocol::{
     Backend, BackendError, CompositionInputs, DeepInputs, MainSource, MainTrace, OodValues,
     PlannedTable, Proof, ProofPlan, QueryProof, StarkParams, TableProof, TableQuery, TableShape,
-    TraceSource, absorb_instance, derive_shape,
+    TraceGenerator, TraceSource, absorb_instance, derive_shape,
 };
 use tracing::info_span;
 
@@ -89,15 +89,52 @@ struct Prepared {
     interactions: Vec<Interaction>,
 }
 
-fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError> {
+/// What the rounds read of one table besides its trace (borrowed from the caller's
+/// [`TableInput`]s, or from the parts [`prove_owned`] took apart).
+struct TableMeta<'a> {
+    name: &'a str,
+    air: &'a dyn Table,
+    public_values: &'a [F],
+}
+
+/// A table's main trace as the rounds hold it: host values, borrowed from the caller or owned
+/// (then freed as soon as nothing reads them), or a generator.
+enum HeldTrace<'a> {
+    Host(Cow<'a, RowMajor>),
+    Generated(Arc<dyn TraceGenerator>),
+}
+
+impl<'a> HeldTrace<'a> {
+    fn borrowed(t: &'a TraceSource) -> Self {
+        match t {
+            TraceSource::Host(m) => Self::Host(Cow::Borrowed(m)),
+            TraceSource::Generated(g) => Self::Generated(g.clone()),
+        }
+    }
+
+    fn owned(t: TraceSource) -> Self {
+        match t {
+            TraceSource::Host(m) => Self::Host(Cow::Owned(m)),
+            TraceSource::Generated(g) => Self::Generated(g),
+        }
+    }
+}
+
+fn prepare(
+    params: &StarkParams,
+    t: &TableMeta<'_>,
+    trace: &HeldTrace<'_>,
+) -> Result<Prepared, ProverError> {
     let bad = |reason: String| ProverError::TraceShape {
-        table: t.name.clone(),
+        table: t.name.to_string(),
         reason,
     };
-    let (height, width) = (t.trace.height(), t.trace.width());
-    let ragged = match &t.trace {
-        TraceSource::Host(m) => m.values.len() != height * width,
-        TraceSource::Generated(_) => false,
+    let (height, width, ragged) = match trace {
+        HeldTrace::Host(m) => {
+            let h = m.values.len().checked_div(m.width).unwrap_or(0);
+            (h, m.width, m.values.len() != h * m.width)
+        }
+        HeldTrace::Generated(g) => (g.height(), g.width(), false),
     };
     if width == 0 || ragged {
         return Err(bad("malformed matrix".into()));
@@ -112,7 +149,7 @@ fn prepare(params: &StarkParams, t: &TableInput) -> Result<Prepared, ProverError
             params.final_poly_len()
         )));
     }
-    let shape = derive_shape(&t.name, t.air.as_ref(), t.public_values.len(), log_height)?;
+    let shape = derive_shape(t.name, t.air, t.public_values.len(), log_height)?;
     if shape.main_width != width {
         return Err(bad(format!(
             "trace width {width} but the AIR has width {}",
@@ -144,21 +181,22 @@ fn check_log_height(log_height: usize) -> Result<(), String> {
 /// generate it itself; a generated one must have the shape its generator announced.
 fn host_trace<'a, B: Backend>(
     backend: &B,
-    t: &'a TableInput,
+    t: &TableMeta<'_>,
+    trace: HeldTrace<'a>,
     p: &Prepared,
     check_witness: bool,
 ) -> Result<Option<Cow<'a, RowMajor>>, ProverError> {
-    let g = match &t.trace {
-        TraceSource::Host(m) => return Ok(Some(Cow::Borrowed(m))),
-        TraceSource::Generated(g) => g,
+    let g = match trace {
+        HeldTrace::Host(m) => return Ok(Some(m)),
+        HeldTrace::Generated(g) => g,
     };
-    if !needs_host_values(backend, t, p, check_witness) {
+    if !needs_host_values(backend, Some(g.as_ref()), p, check_witness) {
         return Ok(None);
     }
     let m = g.generate();
     if m.width != g.width() || m.values.len() != g.width() * g.height() {
         return Err(ProverError::TraceShape {
-            table: t.name.clone(),
+            table: t.name.to_string(),
             reason: format!(
                 "the generator announced {}x{} but produced {} values of width {}",
                 g.height(),
@@ -171,44 +209,45 @@ fn host_trace<'a, B: Backend>(
     Ok(Some(Cow::Owned(m)))
 }
 
-/// Whether the prover reads `t`'s host values: the host witness check (unless the backend checks
-/// the witness itself), host-built LogUp (unless the backend builds it), or a generator the
-/// backend cannot run.
+/// Whether the prover reads a table's host values: the host witness check (unless the backend
+/// checks the witness itself), host-built LogUp (unless the backend builds it), or a trace the
+/// backend does not generate itself (`generator`: the table's, if its trace is one).
 fn needs_host_values<B: Backend>(
     backend: &B,
-    t: &TableInput,
+    generator: Option<&dyn TraceGenerator>,
     p: &Prepared,
     check_witness: bool,
 ) -> bool {
     (check_witness && !backend.checks_witness())
-        || (!p.interactions.is_empty() && !backend.builds_aux())
-        || !backend_generates(backend, t)
+        || host_builds_aux(backend, p)
+        || !generator.is_some_and(|g| backend.generates(g))
 }
 
-/// Whether `t`'s trace is a generator that `backend` runs itself.
-fn backend_generates<B: Backend>(backend: &B, t: &TableInput) -> bool {
-    matches!(&t.trace, TraceSource::Generated(g) if backend.generates(g.as_ref()))
+/// Whether the LogUp round reads the table's host values (it has interactions and the backend
+/// does not build its auxiliary trace itself).
+fn host_builds_aux<B: Backend>(backend: &B, p: &Prepared) -> bool {
+    !p.interactions.is_empty() && !backend.builds_aux()
 }
 
 /// The host values [`host_trace`] kept; it keeps them wherever the protocol reads them.
 fn host_values<'a>(
-    t: &TableInput,
+    t: &TableMeta<'_>,
     host: &'a Option<Cow<'_, RowMajor>>,
 ) -> Result<&'a RowMajor, ProverError> {
     host.as_deref().ok_or_else(|| ProverError::TraceShape {
-        table: t.name.clone(),
+        table: t.name.to_string(),
         reason: "internal: the host trace was not generated".into(),
     })
 }
 
 /// The proof's shape for [`Backend::begin_proof`].
-fn proof_plan(params: &StarkParams, tables: &[TableInput], prepared: &[Prepared]) -> ProofPlan {
+fn proof_plan(params: &StarkParams, tables: &[TableMeta<'_>], prepared: &[Prepared]) -> ProofPlan {
     ProofPlan {
         tables: tables
             .iter()
             .zip(prepared)
             .map(|(t, p)| PlannedTable {
-                name: t.name.clone(),
+                name: t.name.to_string(),
                 log_height: p.shape.log_height,
                 main_width: p.shape.main_width,
                 aux_width: p.shape.aux_width(),
@@ -240,11 +279,62 @@ fn powers(x: EF, n: usize) -> Vec<EF> {
     out
 }
 
-/// Proves `tables` and reports per-phase timings.
+/// Proves `tables` and reports per-phase timings. The caller keeps its traces; see
+/// [`prove_owned`] for a prover that frees each host trace as soon as it is committed.
 pub fn prove_with_options<B: Backend>(
     backend: &B,
     params: &StarkParams,
     tables: &[TableInput],
+    options: &ProveOptions,
+) -> Result<(Proof, ProveReport), ProverError> {
+    let metas: Vec<TableMeta<'_>> = tables.iter().map(TableInput::meta).collect();
+    let traces = tables
+        .iter()
+        .map(|t| HeldTrace::borrowed(&t.trace))
+        .collect();
+    prove_tables(backend, params, &metas, traces, options)
+}
+
+/// [`prove_with_options`], taking the tables: each table's host trace is freed as soon as
+/// nothing reads it any more (after its commitment, or after its LogUp auxiliary trace where
+/// the host builds it), so a proof's host memory does not hold every trace to the end. The proof
+/// is the same.
+pub fn prove_owned<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    tables: Vec<TableInput>,
+    options: &ProveOptions,
+) -> Result<(Proof, ProveReport), ProverError> {
+    let (parts, traces): (Vec<_>, Vec<_>) = tables
+        .into_iter()
+        .map(|t| ((t.name, t.air, t.public_values), HeldTrace::owned(t.trace)))
+        .unzip();
+    let metas: Vec<TableMeta<'_>> = parts
+        .iter()
+        .map(|(name, air, public_values)| TableMeta {
+            name,
+            air: air.as_ref(),
+            public_values,
+        })
+        .collect();
+    prove_tables(backend, params, &metas, traces, options)
+}
+
+impl TableInput {
+    fn meta(&self) -> TableMeta<'_> {
+        TableMeta {
+            name: &self.name,
+            air: self.air.as_ref(),
+            public_values: &self.public_values,
+        }
+    }
+}
+
+fn prove_tables<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    tables: &[TableMeta<'_>],
+    traces: Vec<HeldTrace<'_>>,
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
     let start = Instant::now();
@@ -264,7 +354,8 @@ pub fn prove_with_options<B: Backend>(
     let log_blowup = params.log_blowup as usize;
     let prepared = tables
         .iter()
-        .map(|t| prepare(params, t))
+        .zip(&traces)
+        .map(|(t, h)| prepare(params, t, h))
         .collect::<Result<Vec<_>, _>>()?;
     backend.begin_proof(&proof_plan(params, tables, &prepared))?;
     // Whatever happens from here on, the backend hears that the proof is over.
@@ -273,16 +364,21 @@ pub fn prove_with_options<B: Backend>(
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
     let t0 = Instant::now();
+    let generators: Vec<Option<Arc<dyn TraceGenerator>>> = traces
+        .iter()
+        .map(|h| match h {
+            HeldTrace::Generated(g) => Some(g.clone()),
+            HeldTrace::Host(_) => None,
+        })
+        .collect();
+    let generator = |i: usize| generators[i].as_deref();
     let mut hosts = tables
         .iter()
+        .zip(traces)
         .zip(&prepared)
-        .map(|(t, p)| host_trace(backend, t, p, options.check_witness))
+        .map(|((t, h), p)| host_trace(backend, t, h, p, options.check_witness))
         .collect::<Result<Vec<_>, _>>()?;
-    if tables
-        .iter()
-        .zip(&hosts)
-        .any(|(t, h)| matches!((&t.trace, h), (TraceSource::Generated(_), Some(_))))
-    {
+    if (0..tables.len()).any(|i| generator(i).is_some() && hosts[i].is_some()) {
         report.record("trace generation", t0.elapsed());
     }
 
@@ -294,10 +390,10 @@ pub fn prove_with_options<B: Backend>(
         for (t, host) in tables.iter().zip(&hosts) {
             let host = host_values(t, host)?;
             if let Some(f) =
-                first_failing_constraint(t.air.as_ref(), &host.values, host.width, &t.public_values)
+                first_failing_constraint(t.air, &host.values, host.width, t.public_values)
             {
                 return Err(ProverError::ConstraintFailed {
-                    table: t.name.clone(),
+                    table: t.name.to_string(),
                     row: f.row,
                     constraint: f.constraint,
                 });
@@ -306,15 +402,15 @@ pub fn prove_with_options<B: Backend>(
         report.record("witness check", t0.elapsed());
         // A trace the backend generates itself was on the host for the check only: free it
         // (LogUp keeps the ones it reads), and let the backend generate its own below.
-        for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
-            if !needs_host_values(backend, t, p, false) {
-                *host = None;
+        for (i, p) in prepared.iter().enumerate() {
+            if !needs_host_values(backend, generator(i), p, false) {
+                hosts[i] = None;
             }
         }
     }
 
     let shapes: Vec<TableShape> = prepared.iter().map(|p| p.shape.clone()).collect();
-    let publics: Vec<&[F]> = tables.iter().map(|t| t.public_values.as_slice()).collect();
+    let publics: Vec<&[F]> = tables.iter().map(|t| t.public_values).collect();
     let mut transcript = absorb_instance(params, &shapes, &publics);
 
     // Round 1: main traces.
@@ -322,16 +418,21 @@ pub fn prove_with_options<B: Backend>(
     let mains = {
         let _s = info_span!("commit_main").entered();
         let mut mains = Vec::with_capacity(tables.len());
-        for (i, (t, host)) in tables.iter().zip(&hosts).enumerate() {
-            let source = match (host, &t.trace) {
+        for (i, (t, p)) in tables.iter().zip(&prepared).enumerate() {
+            let source = match (&hosts[i], generator(i)) {
                 (Some(m), _) => MainSource::Host(m),
-                (None, TraceSource::Generated(g)) => MainSource::Generated(g.as_ref()),
-                (None, TraceSource::Host(m)) => MainSource::Host(m),
+                (None, Some(g)) => MainSource::Generated(g),
+                (None, None) => {
+                    return Err(ProverError::TraceShape {
+                        table: t.name.to_string(),
+                        reason: "internal: the host trace was freed before its commitment".into(),
+                    });
+                }
             };
             let main = MainTrace {
                 table: i,
-                air: t.air.as_ref(),
-                public_values: &t.public_values,
+                air: t.air,
+                public_values: t.public_values,
                 source,
                 check_witness: backend_checks,
             };
@@ -341,7 +442,7 @@ pub fn prove_with_options<B: Backend>(
                     .map_err(|e| match e {
                         BackendError::WitnessFailed { row, constraint } => {
                             ProverError::ConstraintFailed {
-                                table: t.name.clone(),
+                                table: t.name.to_string(),
                                 row,
                                 constraint,
                             }
@@ -349,15 +450,14 @@ pub fn prove_with_options<B: Backend>(
                         e => ProverError::Backend(e),
                     })?,
             );
+            // Host values the LogUp round does not read are not needed any more (freed here
+            // when the prover owns them).
+            if !host_builds_aux(backend, p) {
+                hosts[i] = None;
+            }
         }
         mains
     };
-    // Host values the LogUp round does not read are not needed any more.
-    for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
-        if !needs_host_values(backend, t, p, false) {
-            *host = None;
-        }
-    }
     for m in &mains {
         transcript.absorb_digest(&backend.root(m));
     }
@@ -375,7 +475,7 @@ pub fn prove_with_options<B: Backend>(
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
         let _s = info_span!("commit_aux").entered();
-        for (i, ((t, p), host)) in tables.iter().zip(&prepared).zip(&hosts).enumerate() {
+        for (i, (t, p)) in tables.iter().zip(&prepared).enumerate() {
             if p.interactions.is_empty() {
                 auxes.push(None);
                 continue;
@@ -386,7 +486,7 @@ pub fn prove_with_options<B: Backend>(
                     .map_err(|e| match e {
                         BackendError::LogupZeroDenominator { row, interaction } => {
                             ProverError::Logup {
-                                table: t.name.clone(),
+                                table: t.name.to_string(),
                                 source: rstark_air::logup::LogupError::ZeroDenominator {
                                     row,
                                     interaction,
@@ -403,12 +503,14 @@ pub fn prove_with_options<B: Backend>(
                 auxes.push(Some((aux.committed, aux.claimed_sum)));
                 continue;
             }
-            let host = host_values(t, host)?;
+            let host = host_values(t, &hosts[i])?;
             let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
                 .map_err(|source| ProverError::Logup {
-                    table: t.name.clone(),
+                    table: t.name.to_string(),
                     source,
                 })?;
+            // The main trace's host values are not read after this (freed if owned).
+            hosts[i] = None;
             let k = p.interactions.len();
             for (j, inter) in p.interactions.iter().enumerate() {
                 let col: EF = aux.iter().skip(j).step_by(k + 1).copied().sum();
@@ -450,13 +552,13 @@ pub fn prove_with_options<B: Backend>(
             let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
             let inputs = CompositionInputs {
                 table: i,
-                air: t.air.as_ref(),
+                air: t.air,
                 main,
                 aux: aux.as_ref().map(|(a, _)| a),
                 log_height: p.shape.log_height,
                 log_blowup,
                 log_quotient_degree: p.shape.log_quotient_degree,
-                public_values: &t.public_values,
+                public_values: t.public_values,
                 alpha_pows: &alpha_pows,
                 num_air_constraints: p.shape.num_constraints,
                 interactions: &p.interactions,
