@@ -7,9 +7,9 @@
 //!
 //! For Keccak it also profiles the main-trace commit (upload, LDE phases by CUDA events, tree),
 //! and proves once more with the trace generated on the device (`build_generated`: only the
-//! inputs go up); every workload's whole proofs are timed once per trace upload mode
-//! (`UploadMode`) unless `--no-modes`, and once per constraint kernel (v1
-//! `ConstraintVariant::Global` against the default).
+//! inputs go up); every workload's whole proofs are timed with every matrix resident and with
+//! every matrix streamed (LDEs recomputed from coefficients, `Residency`) unless `--no-modes`,
+//! and once per constraint kernel (v1 `ConstraintVariant::Global` against the default).
 //!
 //!     gpu_prove_bench [--reps 3] [--out bench.md] [--quick] [--no-modes] [--cases keccak:5461,vm:65536]
 
@@ -20,9 +20,8 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use rstark_backend_cpu::CpuBackend;
 use rstark_backend_cuda::constraints::{ConstraintVariant, DEFAULT_CONSTRAINT_VARIANT};
-use rstark_backend_cuda::{
-    CudaBackend, DEFAULT_UPLOAD_MODE, DeviceMatrix, DeviceMerkleTree, UploadMode,
-};
+use rstark_backend_cuda::residency::Residency;
+use rstark_backend_cuda::{CudaBackend, DeviceMatrix, DeviceMerkleTree};
 use rstark_field::PrimeField64;
 use rstark_poly::RowMajor;
 use rstark_protocol::{Backend, KeccakTrace, presets};
@@ -116,10 +115,13 @@ fn main() {
             let (b, rep) = run(&be, &tables);
             gpu_runs.push((t.elapsed().as_secs_f64(), rep, b, be.transfers_by_phase()));
         }
-        // the same proofs with each trace upload mode
+        // the same proofs with every matrix resident, then streamed
         let mut by_mode = Vec::new();
-        for mode in UploadMode::ALL.into_iter().filter(|_| modes) {
-            be.set_upload_mode(mode);
+        for mode in [Residency::Resident, Residency::Streamed]
+            .into_iter()
+            .filter(|_| modes)
+        {
+            be.force_residency(Some(mode));
             let mut t_mode = Vec::new();
             let mut same_mode = true;
             for _ in 0..reps {
@@ -130,7 +132,7 @@ fn main() {
             }
             by_mode.push((mode, median(&mut t_mode), same_mode));
         }
-        be.set_upload_mode(DEFAULT_UPLOAD_MODE);
+        be.force_residency(None);
         // the same proofs with each constraint kernel (v1 against the default)
         let mut by_kernel = Vec::new();
         for v in [ConstraintVariant::Global, DEFAULT_CONSTRAINT_VARIANT] {
@@ -219,7 +221,7 @@ fn main() {
         for (mode, t, same) in &by_mode {
             let _ = writeln!(
                 details,
-                "  whole proof with the {mode:?} trace upload: {t:.3} s (median of {reps}), identical to CPU: {same}"
+                "  whole proof with every matrix {mode:?}: {t:.3} s (median of {reps}), identical to CPU: {same}"
             );
         }
         for (v, t, same, comp) in &by_kernel {
@@ -268,7 +270,7 @@ fn main() {
 }
 
 /// The main-trace commit taken apart: the upload alone, the LDE's phases (CUDA events), the
-/// tree, and `commit_trace` whole with the pipelined upload off and on (wall, medians).
+/// tree, and `commit_trace` whole with its LDE kept and streamed (wall, medians).
 fn profile_commit(be: &CudaBackend, trace: &RowMajor, reps: usize, out: &mut String) {
     let ctx = be.context();
     let timed = |f: &mut dyn FnMut()| {
@@ -289,11 +291,6 @@ fn profile_commit(be: &CudaBackend, trace: &RowMajor, reps: usize, out: &mut Str
     let lde = ctx.lde(&dev, 1).unwrap();
     let tree = timed(&mut || drop(DeviceMerkleTree::commit(ctx, &lde).unwrap()));
     drop((dev, lde));
-    let mut host = DeviceMatrix::upload(ctx, trace).unwrap();
-    let registered = timed(&mut || {
-        host = DeviceMatrix::upload_registered(ctx, trace).unwrap();
-    });
-    drop(host);
     let convert = timed(&mut || {
         let v: Vec<u64> = trace
             .values
@@ -303,24 +300,23 @@ fn profile_commit(be: &CudaBackend, trace: &RowMajor, reps: usize, out: &mut Str
         std::hint::black_box(v);
     });
     let mut whole = Vec::new();
-    for mode in UploadMode::ALL {
-        be.set_upload_mode(mode);
+    for mode in [Residency::Resident, Residency::Streamed] {
+        be.force_residency(Some(mode));
         whole.push((
             mode,
             timed(&mut || drop(rstark_protocol::Backend::commit_trace(be, trace, 1).unwrap())),
         ));
     }
-    be.set_upload_mode(DEFAULT_UPLOAD_MODE);
+    be.force_residency(None);
     let bytes = trace.values.len() as f64 * 8.0;
     let _ = writeln!(
         out,
         "  main-trace commit profile ({} x {}, blowup 2; ms, medians): upload alone staged \
-         {upload:.1} ({:.1} GB/s), registered {registered:.1} ({:.1} GB/s); host conversion alone \
-         (to a new Vec) {convert:.1}; LDE {lde_ms:.1} (events: {}), tree {tree:.1}; commit_trace {}",
+         {upload:.1} ({:.1} GB/s); host conversion alone (to a new Vec) {convert:.1}; LDE \
+         {lde_ms:.1} (events: {}), tree {tree:.1}; commit_trace {}",
         trace.height(),
         trace.width,
         bytes / upload / 1e6,
-        bytes / registered / 1e6,
         phases
             .iter()
             .map(|(p, t)| format!("{p} {t:.1}"))

@@ -221,12 +221,29 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
 // the array itself, not through a pointer, so the accesses compile to shared loads and stores.
 extern __shared__ u64 cp_smem[];
 
+// Where v2 reads a matrix's rows: element (row j, column c) at
+// base[(j - first) * row_stride + c * col_stride]. A whole row-major matrix is {m, 0, W, 1}; a
+// column-major block of R rows starting at row r0 is {b, r0, 1, R}. The kernel reads row j of the
+// current-row source and row nj (the next row) of the next-row source; a source need only hold
+// the rows the launch reads.
+struct CpSrc {
+  const u64* base;
+  u64 first;
+  u64 row_stride;
+  u64 col_stride;
+};
+
+RS_HD const u64* cp_src_row(const CpSrc& s, u64 j) { return s.base + (j - s.first) * s.row_stride; }
+
 struct CpRow2 {
   const u64* mc;   // main, current row: column i at mc[i * mcs]
   u64 mcs;
-  const u64* mn;   // main, next row (row-major)
-  const u64* ac;
+  const u64* mn;   // main, next row: column i at mn[i * mns]
+  u64 mns;
+  const u64* ac;   // aux (flattened EF), current row: base column i at ac[i * acs]
+  u64 acs;
   const u64* an;
+  u64 ans;
   const u64* pub;
   const u64* cst;
   const u64* chal;
@@ -256,7 +273,7 @@ __device__ __forceinline__ u64 cp2_base(const CpRow2& r, u32 w) {
   switch (w >> CP_SHIFT) {
     case 0: return cp2_reg(r, i);
     case 1: return r.mc[(u64)i * r.mcs];
-    case 2: return r.mn[i];
+    case 2: return r.mn[(u64)i * r.mns];
     case 3: return r.pub[i];
     case 4: return r.cst[i];
     case 5: return i == 0 ? r.s0 : (i == 1 ? r.s1 : r.s2);
@@ -283,8 +300,14 @@ __device__ __forceinline__ gl3 cp2_ext(const CpRow2& r, u32 w) {
       p = r.re + (u64)3 * (i - r.ke) * r.stride;
       s = r.stride;
       break;
-    case 1: p = r.ac + 3 * (u64)i; break;
-    case 2: p = r.an + 3 * (u64)i; break;
+    case 1:
+      p = r.ac + 3 * (u64)i * r.acs;
+      s = r.acs;
+      break;
+    case 2:
+      p = r.an + 3 * (u64)i * r.ans;
+      s = r.ans;
+      break;
     default: p = r.chal + 3 * (u64)i; break;
   }
   return gl3{p[0], p[s], p[2 * s]};
@@ -311,33 +334,38 @@ __device__ __forceinline__ void cp_put_ext(CpRow2& r, u32 i, gl3 v) { cp2_set_ex
 
 // dst[c * rows + t] = src[(row0 + t) * w + c] for t < rows, c < w: rows [row0, row0 + rows) of a
 // row-major matrix as a column-major one. 32 x 32 tiles through shared memory (both sides
-// coalesced); block (32, 8), grid (ceil(w / 32), ceil(rows / 32)).
+// coalesced); block (32, 8), grid (ceil(w / 32), at most 65535): blocks stride over the row tiles
+// in y, so any number of rows fits the grid.
 extern "C" __global__ void __launch_bounds__(256) cp_rows_to_cols(const u64* __restrict__ src,
                                                                   u32 w, u64 row0, u64 rows,
                                                                   u64* __restrict__ dst) {
   __shared__ u64 tile[32][33];
-  u64 c0 = (u64)blockIdx.x * 32, t0 = (u64)blockIdx.y * 32;
-  for (u32 k = threadIdx.y; k < 32; k += 8) {
-    u64 t = t0 + k, c = c0 + threadIdx.x;
-    if (t < rows && c < w) tile[k][threadIdx.x] = src[(row0 + t) * w + c];
-  }
-  __syncthreads();
-  for (u32 k = threadIdx.y; k < 32; k += 8) {
-    u64 c = c0 + k, t = t0 + threadIdx.x;
-    if (t < rows && c < w) dst[c * rows + t] = tile[threadIdx.x][k];
+  u64 c0 = (u64)blockIdx.x * 32;
+  for (u64 t0 = (u64)blockIdx.y * 32; t0 < rows; t0 += (u64)gridDim.y * 32) {
+    for (u32 k = threadIdx.y; k < 32; k += 8) {
+      u64 t = t0 + k, c = c0 + threadIdx.x;
+      if (t < rows && c < w) tile[k][threadIdx.x] = src[(row0 + t) * w + c];
+    }
+    __syncthreads();
+    for (u32 k = threadIdx.y; k < 32; k += 8) {
+      u64 c = c0 + k, t = t0 + threadIdx.x;
+      if (t < rows && c < w) dst[c * rows + t] = tile[threadIdx.x][k];
+    }
+    __syncthreads();
   }
 }
 
-// As constraints_quotient, for rows [row0, row0 + chunk) of the quotient domain. `main_cols`:
-// the chunk's main rows column-major (chunk words per column), or null to read current rows from
-// the row-major `main` too. Dynamic shared memory: (kb + 3 ke) * blockDim.x words. scratch:
-// (nb - kb + 3 (ne - ke)) * n_threads words (nb_g = nb - kb global base registers).
+// As constraints_quotient, for rows [row0, row0 + chunk) of the quotient domain, reading
+// current rows from `main_cur`/`aux_cur` and next rows from `main_next`/`aux_next` (CpSrc: a whole
+// row-major LDE, a column-major copy of the chunk, or recomputed column-major blocks). Dynamic
+// shared memory: (kb + 3 ke) * blockDim.x words. scratch: (nb - kb + 3 (ne - ke)) * n_threads
+// words (nb_g = nb - kb global base registers).
 extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
-    const u64* __restrict__ chal, const u64* __restrict__ pub, const u64* __restrict__ main,
-    u32 main_w, const u64* __restrict__ main_cols, const u64* __restrict__ aux, u32 aux_w,
-    const u64* __restrict__ frame, u32 log_q, u32 log_d, u64 row0, u64 chunk, u32 kb, u32 ke,
-    u64* __restrict__ scratch, u32 nb_g, u64 n_threads, u64* __restrict__ out) {
+    const u64* __restrict__ chal, const u64* __restrict__ pub, CpSrc main_cur, CpSrc main_next,
+    CpSrc aux_cur, CpSrc aux_next, const u64* __restrict__ frame, u32 log_q, u32 log_d, u64 row0,
+    u64 chunk, u32 kb, u32 ke, u64* __restrict__ scratch, u32 nb_g, u64 n_threads,
+    u64* __restrict__ out) {
   u64 tid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (tid >= n_threads) return;
   const u64 q = 1ull << log_q;
@@ -355,22 +383,20 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
   r.stride = n_threads;
   r.rb = scratch + tid;
   r.re = scratch + (u64)nb_g * n_threads + tid;
+  r.mcs = main_cur.col_stride;
+  r.mns = main_next.col_stride;
+  r.acs = aux_cur.col_stride;
+  r.ans = aux_next.col_stride;
   for (u64 t = tid; t < chunk; t += n_threads) {
     u64 j = row0 + t;
     u64 k = bitrev_bits(j, log_q);
     u64 part = k & (parts - 1);
     u64 nj = bitrev_bits((k + parts) & (q - 1), log_q);
     cp_selectors(shift, omega_q, w_inv, n_inv, frame[CPF_ZH + part], k, r.s0, r.s1, r.s2);
-    if (main_cols) {
-      r.mc = main_cols + t;
-      r.mcs = chunk;
-    } else {
-      r.mc = main + j * main_w;
-      r.mcs = 1;
-    }
-    r.mn = main + nj * main_w;
-    r.ac = aux + j * aux_w;
-    r.an = aux + nj * aux_w;
+    r.mc = cp_src_row(main_cur, j);
+    r.mn = cp_src_row(main_next, nj);
+    r.ac = cp_src_row(aux_cur, j);
+    r.an = cp_src_row(aux_next, nj);
     r.last = 0;
     gl3 acc = cp_run(r, code, n_instr, chal);
     acc = gl3_scale(acc, frame[CPF_ZH_INV + part]);

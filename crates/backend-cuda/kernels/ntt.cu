@@ -23,44 +23,38 @@ extern "C" __global__ void __launch_bounds__(256)
   }
 }
 
-// Row-major `src` (rows x cw) into columns c0 .. c0+cw of the row-major `dst` (rows x
-// dst_width): a column chunk of a trace uploaded chunk by chunk, put in its place.
-extern "C" __global__ void submatrix_into_rowmajor(const u64* __restrict__ src, u64 rows, u32 cw,
-                                                   u64* __restrict__ dst, u64 dst_width, u64 c0) {
-  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= rows * cw) return;
-  u64 r = i / cw, c = i % cw;
-  dst[r * dst_width + c0 + c] = src[i];
-}
-
 // The LDE's first step in one pass: row-major trace (N x W) -> column-major with bit-reversed
 // rows, dst[c * N + bitrev(r)] = src[r * W + c], for log_n >= 10. Row r = (a | m | b), with
 // 5-bit a and b, goes to bitrev(r) = (rev b | rev m | rev a): a block takes one m and 4 columns,
 // 32 x 32 rows x 4 columns through shared memory, read as runs of a row's 4 columns and written
-// as runs of 32 words (rev a over consecutive threads).
+// as runs of 32 words (rev a over consecutive threads). Groups of 4 columns run along y, and a
+// block takes groups y, y + gridDim.y, ... (any width fits the grid's y limit).
 #define TB_COLS 4
 extern "C" __global__ void __launch_bounds__(256)
     trace_to_colmajor_bitrev(const u64* __restrict__ src, u64* __restrict__ dst, u32 log_n, u32 width) {
   __shared__ u64 tile[TB_COLS * 32][33];
   u64 m = blockIdx.x;
-  u32 c0 = blockIdx.y * TB_COLS;
-  u32 cc = width - c0 < TB_COLS ? width - c0 : TB_COLS;
-  u32 tid = threadIdx.y * 32 + threadIdx.x;
-  for (u32 idx = tid; idx < 32 * 32 * TB_COLS; idx += 256) {
-    u32 a = idx / (32 * TB_COLS), e = idx % (32 * TB_COLS);
-    u32 b = e / TB_COLS, c = e % TB_COLS;
-    u64 row = ((u64)a << (log_n - 5)) | (m << 5) | b;
-    if (c < cc) tile[c * 32 + a][b] = src[row * width + c0 + c];
-  }
-  __syncthreads();
   u64 n = 1ull << log_n;
   u64 rm = bitrev_bits(m, log_n - 10);
+  u32 tid = threadIdx.y * 32 + threadIdx.x;
   u32 ra = threadIdx.x;
-  u32 a = (u32)bitrev_bits(ra, 5);
-  for (u32 i = threadIdx.y; i < 32 * cc; i += 8) {
-    u32 c = i / 32, rb = i % 32;
-    u32 b = (u32)bitrev_bits(rb, 5);
-    dst[(u64)(c0 + c) * n + (((u64)rb << (log_n - 5)) | (rm << 5) | ra)] = tile[c * 32 + a][b];
+  u32 a_out = (u32)bitrev_bits(ra, 5);
+  for (u64 g = blockIdx.y; g * TB_COLS < width; g += gridDim.y) {  // uniform across the block
+    u64 c0 = g * TB_COLS;
+    u32 cc = width - c0 < TB_COLS ? (u32)(width - c0) : TB_COLS;
+    for (u32 idx = tid; idx < 32 * 32 * TB_COLS; idx += 256) {
+      u32 a = idx / (32 * TB_COLS), e = idx % (32 * TB_COLS);
+      u32 b = e / TB_COLS, c = e % TB_COLS;
+      u64 row = ((u64)a << (log_n - 5)) | (m << 5) | b;
+      if (c < cc) tile[c * 32 + a][b] = src[row * width + c0 + c];
+    }
+    __syncthreads();
+    for (u32 i = threadIdx.y; i < 32 * cc; i += 8) {
+      u32 c = i / 32, rb = i % 32;
+      u32 b = (u32)bitrev_bits(rb, 5);
+      dst[(c0 + c) * n + (((u64)rb << (log_n - 5)) | (rm << 5) | ra)] = tile[c * 32 + a_out][b];
+    }
+    __syncthreads();
   }
 }
 

@@ -61,7 +61,7 @@ RS_HD void ntt_butterfly(u64& a, u64& b, u64 w, bool dif) {
 // Stage S of a register round (compile-time S, so every x[] index is a constant).
 template <int R, int S, bool DIF>
 RS_HD void ntt_stage_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u32 lo) {
-  // 32-bit index arithmetic: twiddle indices stay below N <= 2^27
+  // 32-bit index arithmetic: twiddle indices stay below N <= 2^30 (plan::MAX_LOG_N)
   u32 h = 1u << (log_s + j0 + S);
 #ifdef __CUDACC__
 #pragma unroll

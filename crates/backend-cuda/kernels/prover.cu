@@ -42,28 +42,31 @@ RS_HD void pv_store3(u64* p, gl3 v) {
   p[2] = v.c2;
 }
 
-// Barycentric weights of the coset prefix g*H (bit-reversed): w_j = x_j / (z - x_j).
-extern "C" __global__ void pv_ood_weights(u64 n, u32 log_n, u64 shift, u64 omega, u64 z0, u64 z1,
-                                          u64 z2, u64* out) {
-  u64 j = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-  if (j >= n) return;
-  u64 x = pv_point(j, log_n, shift, omega);
-  gl3 d{gl_sub(z0, x), z1, z2};  // z - x
-  pv_store3(out + 3 * j, gl3_scale(pv_ext_inv(d), x));
-}
-
-// partial[(k*w + c)] = sum over rows r of chunk k (rows_per_chunk rows, r < n) of w_r * m[r][c].
-// Grid: x over columns, y over chunks; neighbouring threads read neighbouring columns.
-extern "C" __global__ void pv_ood_partial(const u64* m, u64 n, u32 w, const u64* weights,
-                                          u64 rows_per_chunk, u64* partial) {
-  u64 c = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= w) return;
-  u64 k = blockIdx.y;
-  u64 r0 = k * rows_per_chunk, r1 = r0 + rows_per_chunk;
-  if (r1 > n) r1 = n;
+// Out-of-domain values from coefficients: partial[3(k·w + c)] = Σ_{j in chunk k} coef[c·n + j] · zp[j]
+// (coef column-major, zp = powers of the point, 3 words each). One block per (column, chunk),
+// block index b = c·chunks + k; its threads stride over the chunk's rows (coalesced) and reduce in
+// shared memory.
+extern "C" __global__ void __launch_bounds__(256) pv_ood_coef_partial(const u64* __restrict__ coef, u64 n,
+                                                                      u64 w, const u64* __restrict__ zp,
+                                                                      u64 chunks, u64* __restrict__ partial) {
+  __shared__ u64 red[3][256];
+  u64 b = blockIdx.x;
+  u64 c = b / chunks, k = b - c * chunks;
+  u64 rows = n / chunks;
+  const u64* col = coef + c * n + k * rows;
+  const u64* p = zp + 3 * k * rows;
   gl3 acc{0, 0, 0};
-  for (u64 r = r0; r < r1; r++) acc = gl3_add(acc, gl3_scale(pv_load3(weights + 3 * r), m[r * w + c]));
-  pv_store3(partial + 3 * (k * w + c), acc);
+  for (u64 r = threadIdx.x; r < rows; r += blockDim.x) acc = gl3_add(acc, gl3_scale(pv_load3(p + 3 * r), col[r]));
+  red[0][threadIdx.x] = acc.c0;
+  red[1][threadIdx.x] = acc.c1;
+  red[2][threadIdx.x] = acc.c2;
+  __syncthreads();
+  for (u32 h = blockDim.x / 2; h > 0; h >>= 1) {
+    if (threadIdx.x < h)
+      for (int e = 0; e < 3; e++) red[e][threadIdx.x] = gl_add(red[e][threadIdx.x], red[e][threadIdx.x + h]);
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) pv_store3(partial + 3 * (k * w + c), gl3{red[0][0], red[1][0], red[2][0]});
 }
 
 // out[c] = sum_k partial[k*w + c].
@@ -83,54 +86,52 @@ extern "C" __global__ void pv_ood_reduce(const u64* partial, u64 chunks, u32 w, 
 #define PV_VZW 12
 #define PV_SCALE 15
 
-RS_HD gl3 pv_shfl_down(gl3 v, int d) {
-#ifdef __CUDA_ARCH__
-  return gl3{__shfl_down_sync(0xffffffffu, v.c0, d), __shfl_down_sync(0xffffffffu, v.c1, d),
-             __shfl_down_sync(0xffffffffu, v.c2, d)};
-#else
-  return v;
-#endif
-}
-
-// One warp per LDE row j: A = sum over the first n_shifted columns of delta^k f_k(x),
-// C = the rest (columns numbered across the up to 3 matrices), then
-// out[j] = ((A + C - V_z)/(x - z) + (delta^W A - V_zw)/(x - z omega)) * scale.
-extern "C" __global__ void pv_deep(const u64* m0, u32 w0, const u64* m1, u32 w1, const u64* m2,
-                                   u32 w2, const u64* pows, u32 n_shifted, u64 size,
-                                   u32 log_size, u64 shift, u64 omega, const u64* k,
-                                   u64* out) {
-  u64 warp = ((u64)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
-  u32 lane = threadIdx.x & 31;
-  if (warp >= size) return;  // whole warps exit together
-  u64 j = warp;
-  gl3 a{0, 0, 0}, c{0, 0, 0};
-  const u64* ms[3] = {m0, m1, m2};
-  u32 ws[3] = {w0, w1, w2};
-  u32 off = 0;
-  for (int t = 0; t < 3; t++) {
-    u32 w = ws[t];
-    const u64* row = ms[t] + j * (u64)w;
-    for (u32 col = lane; col < w; col += 32) {
-      gl3 term = gl3_scale(pv_load3(pows + 3 * (u64)(off + col)), row[col]);
-      if (off + col < n_shifted)
+// DEEP, step 1 (docs/PROTOCOL.md §5.6, linear in the columns): the polynomials
+// A = Σ_{k < n_shifted} δ^k f_k and C = Σ_{k >= n_shifted} δ^k f_k from the coefficients of one
+// committed matrix (w columns, column-major, n words each; its columns are numbered from `off`
+// across the table's matrices). ac: 6 columns of n words (A's 3 coefficients, then C's);
+// `accumulate` adds to it instead of overwriting. One thread per coefficient index j (coalesced).
+extern "C" __global__ void pv_deep_combine(const u64* __restrict__ coef, u64 n, u32 w,
+                                           const u64* __restrict__ pows, u32 off, u32 n_shifted,
+                                           u32 accumulate, u64* __restrict__ ac) {
+  for (u64 j = (u64)blockIdx.x * blockDim.x + threadIdx.x; j < n; j += (u64)gridDim.x * blockDim.x) {
+    gl3 a{0, 0, 0}, c{0, 0, 0};
+    if (accumulate) {
+      a = gl3{ac[j], ac[n + j], ac[2 * n + j]};
+      c = gl3{ac[3 * n + j], ac[4 * n + j], ac[5 * n + j]};
+    }
+    for (u32 k = 0; k < w; k++) {
+      gl3 term = gl3_scale(pv_load3(pows + 3 * (u64)(off + k)), coef[(u64)k * n + j]);
+      if (off + k < n_shifted)
         a = gl3_add(a, term);
       else
         c = gl3_add(c, term);
     }
-    off += w;
+    ac[j] = a.c0;
+    ac[n + j] = a.c1;
+    ac[2 * n + j] = a.c2;
+    ac[3 * n + j] = c.c0;
+    ac[4 * n + j] = c.c1;
+    ac[5 * n + j] = c.c2;
   }
-  for (int d = 16; d > 0; d >>= 1) {
-    a = gl3_add(a, pv_shfl_down(a, d));
-    c = gl3_add(c, pv_shfl_down(c, d));
+}
+
+// DEEP, step 2: `ext` holds A and C evaluated on the LDE domain (6 columns of `size` words, LDE
+// row order); out[j] = ((A + C - V_z)/(x - z) + (δ^W A - V_zw)/(x - zω)) · scale at x = point j.
+extern "C" __global__ void pv_deep_finish(const u64* __restrict__ ext, u64 size, u32 log_size,
+                                          u64 shift, u64 omega, const u64* __restrict__ k,
+                                          u64* __restrict__ out) {
+  for (u64 j = (u64)blockIdx.x * blockDim.x + threadIdx.x; j < size; j += (u64)gridDim.x * blockDim.x) {
+    gl3 a{ext[j], ext[size + j], ext[2 * size + j]};
+    gl3 c{ext[3 * size + j], ext[4 * size + j], ext[5 * size + j]};
+    u64 x = pv_point(j, log_size, shift, omega);
+    gl3 z = pv_load3(k + PV_Z), zw = pv_load3(k + PV_ZW);
+    gl3 inv_z = pv_ext_inv(gl3{gl_sub(x, z.c0), gl_neg(z.c1), gl_neg(z.c2)});
+    gl3 inv_zw = pv_ext_inv(gl3{gl_sub(x, zw.c0), gl_neg(zw.c1), gl_neg(zw.c2)});
+    gl3 t1 = gl3_mul(gl3_sub(gl3_add(a, c), pv_load3(k + PV_VZ)), inv_z);
+    gl3 t2 = gl3_mul(gl3_sub(gl3_mul(pv_load3(k + PV_SHIFT_COEFF), a), pv_load3(k + PV_VZW)), inv_zw);
+    pv_store3(out + 3 * j, gl3_mul(gl3_add(t1, t2), pv_load3(k + PV_SCALE)));
   }
-  if (lane != 0) return;
-  u64 x = pv_point(j, log_size, shift, omega);
-  gl3 z = pv_load3(k + PV_Z), zw = pv_load3(k + PV_ZW);
-  gl3 inv_z = pv_ext_inv(gl3{gl_sub(x, z.c0), gl_neg(z.c1), gl_neg(z.c2)});
-  gl3 inv_zw = pv_ext_inv(gl3{gl_sub(x, zw.c0), gl_neg(zw.c1), gl_neg(zw.c2)});
-  gl3 t1 = gl3_mul(gl3_sub(gl3_add(a, c), pv_load3(k + PV_VZ)), inv_z);
-  gl3 t2 = gl3_mul(gl3_sub(gl3_mul(pv_load3(k + PV_SHIFT_COEFF), a), pv_load3(k + PV_VZW)), inv_zw);
-  pv_store3(out + 3 * j, gl3_mul(gl3_add(t1, t2), pv_load3(k + PV_SCALE)));
 }
 
 // f'(x^2) = ((a + b) + beta (a - b) x^-1) / 2 with a = f[2i], b = f[2i+1],

@@ -9,15 +9,6 @@ extern "C" __global__ void fill_u64(u64* out, u64 n, u64 value) {
   if (i < n) out[i] = value;
 }
 
-// In place: each word (any u64, e.g. p3's not necessarily canonical Goldilocks) to its
-// canonical value (< p). A word is below 2^64 < 2p, so one subtraction suffices.
-extern "C" __global__ void canonicalize_words(u64* w, u64 n) {
-  u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= n) return;
-  u64 v = w[i];
-  if (v >= GL_P) w[i] = v - GL_P;
-}
-
 RS_HD u64 splitmix64(u64 x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;

@@ -9,7 +9,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::{CudaFunction, CudaModule, CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    CudaFunction, CudaModule, CudaSlice, DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg,
+};
 use cudarc::nvrtc::Ptx;
 use p3_field::PrimeField64;
 use rstark_constraints::{ConstraintProgram, QuotientFrame};
@@ -19,6 +21,8 @@ use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::kernels::{ARCHS, FATBIN};
 use crate::matrix::DeviceMatrix;
+use crate::memory::DeviceBuf;
+use crate::stream::DeviceCoefs;
 
 const THREADS: u32 = 256;
 /// v2's block size (its `__launch_bounds__(128, 8)`: 64 registers, 8 blocks per SM).
@@ -69,9 +73,9 @@ pub struct ConstraintKernel {
 /// A validated program on the device: as compiled (kernel v1) and with results forwarded
 /// (kernel v2, [`ConstraintProgram::forward_results`]).
 pub struct DeviceConstraintProgram {
-    code: CudaSlice<u32>,
-    code_fwd: CudaSlice<u32>,
-    constants: CudaSlice<u64>,
+    code: DeviceBuf<u32>,
+    code_fwd: DeviceBuf<u32>,
+    constants: DeviceBuf<u64>,
     program: ConstraintProgram,
     /// Register counts of the forwarded program.
     fwd_regs: (u32, u32),
@@ -117,6 +121,66 @@ pub struct QuotientDomain<'a> {
     pub aux: Option<&'a DeviceMatrix>,
     pub log_height: usize,
     pub log_quotient_degree: usize,
+}
+
+/// Where kernel v2 reads a matrix's rows (kernels/constraints.cu `CpSrc`): element (row j,
+/// column c) at base[(j − first)·row_stride + c·col_stride].
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+struct CpSrc {
+    base: u64,
+    first: u64,
+    row_stride: u64,
+    col_stride: u64,
+}
+
+// SAFETY: four u64 fields, `repr(C)`: the kernel's `struct CpSrc` byte for byte.
+unsafe impl DeviceRepr for CpSrc {}
+
+impl CpSrc {
+    /// A whole row-major matrix of `width` columns.
+    fn row_major(ctx: &GpuContext, buf: &CudaSlice<u64>, width: usize) -> Self {
+        Self {
+            base: dev_ptr(ctx, buf),
+            first: 0,
+            row_stride: width as u64,
+            col_stride: 1,
+        }
+    }
+
+    /// Rows first .. first + rows, column-major (rows words per column).
+    fn col_major(ctx: &GpuContext, buf: &CudaSlice<u64>, first: usize, rows: usize) -> Self {
+        Self {
+            base: dev_ptr(ctx, buf),
+            first: first as u64,
+            row_stride: 1,
+            col_stride: rows as u64,
+        }
+    }
+}
+
+/// The device address of a buffer. The buffer outlives every launch that reads it: frees are
+/// ordered on the same stream after the launch.
+fn dev_ptr(ctx: &GpuContext, buf: &CudaSlice<u64>) -> u64 {
+    let (ptr, _sync) = buf.device_ptr(ctx.stream());
+    ptr
+}
+
+/// What every v2 launch of one quotient evaluation shares.
+struct V2Launch<'a> {
+    program: &'a DeviceConstraintProgram,
+    n_instr: u32,
+    chal: DeviceBuf<u64>,
+    pubs: DeviceBuf<u64>,
+    frame: DeviceBuf<u64>,
+    log_q: u32,
+    log_d: u32,
+    kb: u32,
+    ke: u32,
+    nb_g: u32,
+    shared_words: u32,
+    scratch: DeviceBuf<u64>,
+    n_threads: usize,
 }
 
 impl ConstraintKernel {
@@ -172,10 +236,7 @@ impl ConstraintKernel {
         challenges: &[EF],
     ) -> Result<DeviceMatrix> {
         let p = &program.program;
-        let frame = QuotientFrame::new(domain.log_height, domain.log_quotient_degree)
-            .map_err(|e| shape(e.to_string()))?;
-        let log_q = frame.log_size();
-        let q = 1usize << log_q;
+        let q = 1usize << (domain.log_height + domain.log_quotient_degree);
         let main = domain.main;
         if main.width() != p.main_width || main.rows() < q {
             return Err(shape(format!(
@@ -189,7 +250,7 @@ impl ConstraintKernel {
         let (aux_buf, aux_w) = match (p.aux_ext_width, domain.aux) {
             (0, _) => {
                 dummy = ctx.alloc_words(1, "empty aux")?;
-                (&dummy, 0u32)
+                (&*dummy, 0u32)
             }
             (k, Some(a)) if a.width() == 3 * k && a.rows() >= q => (a.words(), a.width() as u32),
             (k, a) => {
@@ -199,58 +260,38 @@ impl ConstraintKernel {
                 )));
             }
         };
-        if public_values.len() < p.num_public_values {
-            return Err(shape(format!(
-                "{} public values, the program reads {}",
-                public_values.len(),
-                p.num_public_values
-            )));
-        }
-        if challenges.len() < p.num_challenges() {
-            return Err(shape(format!(
-                "{} challenges, the program reads {}",
-                challenges.len(),
-                p.num_challenges()
-            )));
-        }
-        let mut pubs: Vec<u64> = public_values.iter().map(|v| v.as_canonical_u64()).collect();
-        pubs.push(0);
-        let chal: Vec<u64> = challenges
-            .iter()
-            .flat_map(|&c| ef_to_base(c).map(|v| v.as_canonical_u64()))
-            .collect();
-        let frame_words = frame.to_words();
-        let pubs = ctx.upload(&pubs, "public values")?;
-        let chal = ctx.upload(&chal, "constraint challenges")?;
-        let frame_dev = ctx.upload(&frame_words, "quotient frame")?;
-
+        let inputs = upload_inputs(
+            ctx,
+            p,
+            domain.log_height,
+            domain.log_quotient_degree,
+            public_values,
+            challenges,
+        )?;
         let mut out = ctx.alloc_words(3 * q, "quotient values")?;
-        let n_instr = (p.code.len() / rstark_constraints::INSTR_WORDS) as u32;
         let main_w = main.width() as u32;
-        let (log_q32, log_d32) = (log_q as u32, frame.log_quotient_degree as u32);
-        let nb = p.num_base_regs;
-        let ne = p.num_ext_regs;
-
         let (slots, columns) = match self.variant() {
             ConstraintVariant::Global => {
+                let (nb, ne) = (p.num_base_regs, p.num_ext_regs);
                 let regs = nb as usize + 3 * ne as usize;
                 let n_threads = thread_count(q, regs, THREADS).min(self.max_threads);
                 let mut scratch =
                     ctx.alloc_words(regs.max(1) * n_threads, "constraint registers")?;
                 let n_threads64 = n_threads as u64;
+                let n_instr = (p.code.len() / rstark_constraints::INSTR_WORDS) as u32;
                 let mut b = ctx.func(&self.func);
                 b.arg(&program.code)
                     .arg(&n_instr)
                     .arg(&program.constants)
-                    .arg(&chal)
-                    .arg(&pubs)
+                    .arg(&inputs.chal)
+                    .arg(&inputs.pubs)
                     .arg(main.words())
                     .arg(&main_w)
                     .arg(aux_buf)
                     .arg(&aux_w)
-                    .arg(&frame_dev)
-                    .arg(&log_q32)
-                    .arg(&log_d32)
+                    .arg(&inputs.frame)
+                    .arg(&inputs.log_q)
+                    .arg(&inputs.log_d)
                     .arg(&mut scratch)
                     .arg(&nb)
                     .arg(&n_threads64)
@@ -265,15 +306,6 @@ impl ConstraintKernel {
             }
             ConstraintVariant::Shared { slots, columns } => (slots.min(MAX_SLOTS), columns),
         };
-
-        // v2 runs the forwarded program: registers below kb / ke in shared memory (numbered
-        // hottest first).
-        let (nb, ne) = program.fwd_regs;
-        let kb = nb.min(slots);
-        let ke = ne.min((slots - kb) / 3);
-        let shared_words = kb + 3 * ke;
-        let nb_g = nb - kb;
-        let global_regs = nb_g as usize + 3 * (ne - ke) as usize;
         // Rows per launch: all, or (column-major copy) a power of two whose copy fits its budget.
         let chunk = if columns && main_w > 0 {
             let fit = (self.columns_bytes / (8 * main.width())).max(1);
@@ -286,62 +318,301 @@ impl ConstraintKernel {
         } else {
             None
         };
-        let n_threads = thread_count(chunk, global_regs, THREADS_V2).min(self.max_threads);
-        let mut scratch =
-            ctx.alloc_words(global_regs.max(1) * n_threads, "constraint registers")?;
-        let n_threads64 = n_threads as u64;
-        let chunk64 = chunk as u64;
-        let null = 0u64;
+        let v2 = self.v2_launch(ctx, program, inputs, slots, chunk)?;
+        let main_rows = CpSrc::row_major(ctx, main.words(), main.width());
+        let aux_rows = CpSrc::row_major(ctx, aux_buf, aux_w as usize);
         for row0 in (0..q).step_by(chunk) {
-            let row0_64 = row0 as u64;
-            if let Some(cols) = cols.as_mut() {
-                let mut t = ctx.func(&self.rows_to_cols);
-                t.arg(main.words())
-                    .arg(&main_w)
-                    .arg(&row0_64)
-                    .arg(&chunk64)
-                    .arg(cols);
-                let cfg = LaunchConfig {
-                    grid_dim: (main_w.div_ceil(32), (chunk as u32).div_ceil(32), 1),
-                    block_dim: (32, 8, 1),
-                    shared_mem_bytes: 0,
-                };
-                ctx.launch(t, cfg, "cp_rows_to_cols")?;
-            }
-            let mut b = ctx.func(&self.func_v2);
-            b.arg(&program.code_fwd)
-                .arg(&n_instr)
-                .arg(&program.constants)
-                .arg(&chal)
-                .arg(&pubs)
-                .arg(main.words())
-                .arg(&main_w);
-            match cols.as_ref() {
-                Some(c) => b.arg(c),
-                None => b.arg(&null),
+            let main_cur = match cols.as_mut() {
+                Some(cols) => {
+                    self.rows_to_cols(ctx, main, row0, chunk, cols)?;
+                    CpSrc::col_major(ctx, cols, row0, chunk)
+                }
+                None => main_rows,
             };
-            b.arg(aux_buf)
-                .arg(&aux_w)
-                .arg(&frame_dev)
-                .arg(&log_q32)
-                .arg(&log_d32)
-                .arg(&row0_64)
-                .arg(&chunk64)
-                .arg(&kb)
-                .arg(&ke)
-                .arg(&mut scratch)
-                .arg(&nb_g)
-                .arg(&n_threads64)
-                .arg(&mut out);
-            let cfg = LaunchConfig {
-                grid_dim: ((n_threads as u32).div_ceil(THREADS_V2), 1, 1),
-                block_dim: (THREADS_V2, 1, 1),
-                shared_mem_bytes: shared_words * THREADS_V2 * 8,
-            };
-            ctx.launch(b, cfg, "constraints_quotient_v2")?;
+            self.launch_v2(
+                ctx,
+                &v2,
+                [main_cur, main_rows, aux_rows, aux_rows],
+                row0,
+                chunk,
+                &mut out,
+            )?;
         }
         Ok(DeviceMatrix::from_parts(out, q, 3))
     }
+
+    /// As [`quotient_values`](Self::quotient_values) for matrices held as coefficients: the
+    /// quotient domain's rows are recomputed in blocks of 2^log_block rows (at most N), each
+    /// launch reading a block's current rows and the block holding their next rows (column-major).
+    /// The blocks are visited along the cycles of "next" (a block's next rows are the rows of the
+    /// block whose coset is shifted by ω_n), so each is computed about once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn quotient_values_blocks(
+        &self,
+        ctx: &GpuContext,
+        program: &DeviceConstraintProgram,
+        main: &DeviceCoefs,
+        aux: Option<&DeviceCoefs>,
+        log_quotient_degree: usize,
+        log_block: u32,
+        public_values: &[F],
+        challenges: &[EF],
+    ) -> Result<DeviceMatrix> {
+        let p = &program.program;
+        let log_n = main.log_n();
+        let (log_d, k) = (log_quotient_degree as u32, log_block);
+        if main.width() != p.main_width
+            || aux.map_or(0, |a| a.width()) != 3 * p.aux_ext_width
+            || aux.is_some_and(|a| a.log_n() != log_n)
+            || k > log_n
+        {
+            return Err(shape(format!(
+                "blocks of 2^{k} rows of a 2^{log_n} x {} matrix (aux {:?}) for a program of \
+                 width {} with {} extension columns",
+                main.width(),
+                aux.map(|a| a.width()),
+                p.main_width,
+                p.aux_ext_width
+            )));
+        }
+        let inputs = upload_inputs(
+            ctx,
+            p,
+            log_n as usize,
+            log_quotient_degree,
+            public_values,
+            challenges,
+        )?;
+        let log_q = log_n + log_d;
+        let q = 1usize << log_q;
+        let block = 1usize << k;
+        let slots = match self.variant() {
+            ConstraintVariant::Shared { slots, .. } => slots.min(MAX_SLOTS),
+            ConstraintVariant::Global => match DEFAULT_CONSTRAINT_VARIANT {
+                ConstraintVariant::Shared { slots, .. } => slots,
+                ConstraintVariant::Global => 0,
+            },
+        };
+        let mut out = ctx.alloc_words(3 * q, "quotient values")?;
+        let v2 = self.v2_launch(ctx, program, inputs, slots, block)?;
+        let (mw, aw) = (main.width(), aux.map_or(0, |a| a.width()));
+        // [main, aux] of the current block and of the block holding its next rows
+        let alloc = |w: usize, what| ctx.alloc_words(w.max(1) * block, what);
+        let mut cur = [
+            alloc(mw, "current main rows (recomputed block)")?,
+            alloc(aw, "current aux rows (recomputed block)")?,
+        ];
+        let mut next = [
+            alloc(mw, "next main rows (recomputed block)")?,
+            alloc(aw, "next aux rows (recomputed block)")?,
+        ];
+        // the block with coset exponent e (block index bitrev(e)); returns its index
+        let fill = |bufs: &mut [DeviceBuf<u64>; 2], e: u64| -> Result<u64> {
+            let m = crate::plan::bitrev(e, log_q - k);
+            ctx.lde_block_into(main, log_q, k, m, 0, mw, &mut bufs[0])?;
+            if let Some(a) = aux {
+                ctx.lde_block_into(a, log_q, k, m, 0, aw, &mut bufs[1])?;
+            }
+            Ok(m)
+        };
+        let srcs = |bufs: &[DeviceBuf<u64>; 2], m: u64| -> (CpSrc, CpSrc) {
+            let first = m as usize * block;
+            (
+                CpSrc::col_major(ctx, &bufs[0], first, block),
+                CpSrc::col_major(ctx, &bufs[1], first, block),
+            )
+        };
+        let blocks = 1u64 << (log_q - k);
+        let step = 1u64 << log_d; // multiplying by ω_n adds D to the coset exponent
+        for r in 0..step.min(blocks) {
+            let mut e = r;
+            let mut m = fill(&mut cur, e)?;
+            loop {
+                let e_next = (e + step) % blocks;
+                let m_next = if e_next == e {
+                    m
+                } else {
+                    fill(&mut next, e_next)?
+                };
+                let (mc, ac) = srcs(&cur, m);
+                let (mn, an) = if e_next == e {
+                    (mc, ac)
+                } else {
+                    srcs(&next, m_next)
+                };
+                self.launch_v2(
+                    ctx,
+                    &v2,
+                    [mc, mn, ac, an],
+                    m as usize * block,
+                    block,
+                    &mut out,
+                )?;
+                if e_next == r {
+                    break;
+                }
+                std::mem::swap(&mut cur, &mut next);
+                (e, m) = (e_next, m_next);
+            }
+        }
+        Ok(DeviceMatrix::from_parts(out, q, 3))
+    }
+
+    /// Rows row0 .. row0 + rows of the row-major `m` into the column-major `cols`.
+    fn rows_to_cols(
+        &self,
+        ctx: &GpuContext,
+        m: &DeviceMatrix,
+        row0: usize,
+        rows: usize,
+        cols: &mut CudaSlice<u64>,
+    ) -> Result<()> {
+        let w = m.width() as u32;
+        let (row0_64, rows64) = (row0 as u64, rows as u64);
+        let mut t = ctx.func(&self.rows_to_cols);
+        t.arg(m.words())
+            .arg(&w)
+            .arg(&row0_64)
+            .arg(&rows64)
+            .arg(cols);
+        // 32 × 32 tiles; the kernel strides over row tiles in y (at most 65535 blocks there).
+        let cfg = LaunchConfig {
+            grid_dim: (w.div_ceil(32), rows64.div_ceil(32).min(65_535) as u32, 1),
+            block_dim: (32, 8, 1),
+            shared_mem_bytes: 0,
+        };
+        ctx.launch(t, cfg, "cp_rows_to_cols")
+    }
+
+    /// Shared state of v2's launches over `rows_per_launch` rows: the register split between
+    /// shared memory (the `slots` hottest words) and the global scratch.
+    fn v2_launch<'a>(
+        &self,
+        ctx: &GpuContext,
+        program: &'a DeviceConstraintProgram,
+        inputs: KernelInputs,
+        slots: u32,
+        rows_per_launch: usize,
+    ) -> Result<V2Launch<'a>> {
+        // v2 runs the forwarded program: registers below kb / ke in shared memory (numbered
+        // hottest first).
+        let (nb, ne) = program.fwd_regs;
+        let kb = nb.min(slots);
+        let ke = ne.min((slots - kb) / 3);
+        let nb_g = nb - kb;
+        let global_regs = nb_g as usize + 3 * (ne - ke) as usize;
+        let n_threads =
+            thread_count(rows_per_launch, global_regs, THREADS_V2).min(self.max_threads);
+        let scratch = ctx.alloc_words(global_regs.max(1) * n_threads, "constraint registers")?;
+        Ok(V2Launch {
+            program,
+            n_instr: (program.program.code.len() / rstark_constraints::INSTR_WORDS) as u32,
+            chal: inputs.chal,
+            pubs: inputs.pubs,
+            frame: inputs.frame,
+            log_q: inputs.log_q,
+            log_d: inputs.log_d,
+            kb,
+            ke,
+            nb_g,
+            shared_words: kb + 3 * ke,
+            scratch,
+            n_threads,
+        })
+    }
+
+    /// One v2 launch over quotient rows row0 .. row0 + rows; `srcs`: main current, main next,
+    /// aux current, aux next.
+    fn launch_v2(
+        &self,
+        ctx: &GpuContext,
+        v: &V2Launch<'_>,
+        srcs: [CpSrc; 4],
+        row0: usize,
+        rows: usize,
+        out: &mut CudaSlice<u64>,
+    ) -> Result<()> {
+        let n_threads = v.n_threads.min(rows).max(1);
+        let (row0_64, rows64, n_threads64) = (row0 as u64, rows as u64, n_threads as u64);
+        let [mc, mn, ac, an] = srcs;
+        let mut b = ctx.func(&self.func_v2);
+        b.arg(&v.program.code_fwd)
+            .arg(&v.n_instr)
+            .arg(&v.program.constants)
+            .arg(&v.chal)
+            .arg(&v.pubs)
+            .arg(&mc)
+            .arg(&mn)
+            .arg(&ac)
+            .arg(&an)
+            .arg(&v.frame)
+            .arg(&v.log_q)
+            .arg(&v.log_d)
+            .arg(&row0_64)
+            .arg(&rows64)
+            .arg(&v.kb)
+            .arg(&v.ke)
+            .arg(&v.scratch)
+            .arg(&v.nb_g)
+            .arg(&n_threads64)
+            .arg(out);
+        let cfg = LaunchConfig {
+            grid_dim: ((n_threads as u32).div_ceil(THREADS_V2), 1, 1),
+            block_dim: (THREADS_V2, 1, 1),
+            shared_mem_bytes: v.shared_words * THREADS_V2 * 8,
+        };
+        ctx.launch(b, cfg, "constraints_quotient_v2")
+    }
+}
+
+/// The per-evaluation inputs every kernel version reads, on the device.
+struct KernelInputs {
+    chal: DeviceBuf<u64>,
+    pubs: DeviceBuf<u64>,
+    frame: DeviceBuf<u64>,
+    log_q: u32,
+    log_d: u32,
+}
+
+/// Checks the public values and challenges against the program and uploads them with the
+/// quotient frame.
+fn upload_inputs(
+    ctx: &GpuContext,
+    p: &ConstraintProgram,
+    log_height: usize,
+    log_quotient_degree: usize,
+    public_values: &[F],
+    challenges: &[EF],
+) -> Result<KernelInputs> {
+    let frame =
+        QuotientFrame::new(log_height, log_quotient_degree).map_err(|e| shape(e.to_string()))?;
+    if public_values.len() < p.num_public_values {
+        return Err(shape(format!(
+            "{} public values, the program reads {}",
+            public_values.len(),
+            p.num_public_values
+        )));
+    }
+    if challenges.len() < p.num_challenges() {
+        return Err(shape(format!(
+            "{} challenges, the program reads {}",
+            challenges.len(),
+            p.num_challenges()
+        )));
+    }
+    let mut pubs: Vec<u64> = public_values.iter().map(|v| v.as_canonical_u64()).collect();
+    pubs.push(0);
+    let chal: Vec<u64> = challenges
+        .iter()
+        .flat_map(|&c| ef_to_base(c).map(|v| v.as_canonical_u64()))
+        .collect();
+    Ok(KernelInputs {
+        chal: ctx.upload(&chal, "constraint challenges")?,
+        pubs: ctx.upload(&pubs, "public values")?,
+        frame: ctx.upload(&frame.to_words(), "quotient frame")?,
+        log_q: frame.log_size() as u32,
+        log_d: frame.log_quotient_degree as u32,
+    })
 }
 
 /// Threads of the launch: one per row, fewer when the register scratch would exceed its budget.

@@ -1,18 +1,21 @@
-//! The device context: one CUDA context and stream, the loaded kernels, the stream-ordered
-//! memory pool, cached twiddle tables, and a count of every byte that crosses PCIe.
+//! The device context: one CUDA context and stream, the loaded kernels, the context's own
+//! stream-ordered memory pool and its accounting (`crate::memory`), cached twiddle tables, and a
+//! count of every byte that crosses PCIe.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::sys::{CUfunction_attribute, CUmemPool_attribute};
+use cudarc::driver::sys::{CUfunction_attribute, CUresult};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PushKernelArg,
-    result,
+    CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, DriverError, LaunchArgs,
+    LaunchConfig, PushKernelArg, result,
 };
 
 use crate::error::{CudaError, DriverContext, Result};
+use crate::grid::{self, KernelLimits};
 use crate::kernels::Kernels;
+use crate::memory::{DeviceBuf, Faults, MemAccount};
 use crate::plan;
 
 /// Host<->device traffic since the context was made (or since [`GpuContext::reset_transfers`]).
@@ -45,7 +48,32 @@ pub struct GpuContext {
     ntt_round: AtomicU32,
     ntt_tile_log: AtomicU32,
     ntt_max_log_c: AtomicU32,
+    /// Per kernel (by function handle): the threads and dynamic shared memory it accepts.
+    kernel_limits: Mutex<HashMap<usize, KernelLimits>>,
+    /// The context's pool and the bytes its live buffers hold (crate::memory).
+    mem: Arc<MemAccount>,
+    pub(crate) faults: Faults,
     name: String,
+}
+
+/// A kernel's argument list being built ([`GpuContext::func`]), with the kernel it launches so
+/// [`GpuContext::launch`] can check the launch against that kernel's limits.
+pub(crate) struct KernelCall<'a> {
+    args: LaunchArgs<'a>,
+    func: &'a CudaFunction,
+}
+
+impl<'a> std::ops::Deref for KernelCall<'a> {
+    type Target = LaunchArgs<'a>;
+    fn deref(&self) -> &LaunchArgs<'a> {
+        &self.args
+    }
+}
+
+impl<'a> std::ops::DerefMut for KernelCall<'a> {
+    fn deref_mut(&mut self) -> &mut LaunchArgs<'a> {
+        &mut self.args
+    }
 }
 
 /// The NTT variant a new context uses: 0 = chosen per pass (see [`GpuContext::set_ntt_round`]).
@@ -76,20 +104,10 @@ impl GpuContext {
         // SAFETY: no buffer of this context is ever used on another stream.
         unsafe { ctx.disable_event_tracking() };
         let stream = ctx.new_stream().ctx("creating a stream")?;
-        // Keep freed memory in the stream-ordered pool instead of returning it to the driver.
-        // SAFETY: the pool belongs to this device; the attribute takes a u64.
-        unsafe {
-            let pool = result::device::get_default_mem_pool(ctx.cu_device())
-                .ctx("getting the memory pool")?;
-            let mut threshold = u64::MAX;
-            result::mem_pool::set_attribute(
-                pool,
-                CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
-                (&mut threshold as *mut u64).cast(),
-            )
-            .ctx("setting the memory pool's release threshold")?;
-        }
         let k = Kernels::load(&ctx)?;
+        // The context's own pool keeps freed memory for reuse up to the budget (its release
+        // threshold); by default the budget is 90% of what is free now.
+        let mem = Arc::new(MemAccount::new(&ctx, crate::memory::initial_budget(&ctx)?)?);
         // Tiles of up to 2^13 words need more than the default 48 KiB of dynamic shared memory.
         for f in [
             &k.ntt_pass,
@@ -116,6 +134,9 @@ impl GpuContext {
             ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
             ntt_tile_log: AtomicU32::new(plan::NTT_TILE_LOG),
             ntt_max_log_c: AtomicU32::new(plan::NTT_MAX_LOG_C),
+            kernel_limits: Mutex::new(HashMap::new()),
+            mem,
+            faults: Faults::default(),
             name,
         })
     }
@@ -138,18 +159,6 @@ impl GpuContext {
     /// (free, total) device memory in bytes.
     pub fn mem_info(&self) -> Result<(usize, usize)> {
         self.ctx.mem_get_info().ctx("reading device memory info")
-    }
-
-    /// Wait for the stream, then hand the pool's unused memory back to the driver (between
-    /// workloads of very different sizes, so the pool does not fragment).
-    pub fn trim_pool(&self) -> Result<()> {
-        self.synchronize()?;
-        // SAFETY: the pool belongs to this device; nothing is in flight after the sync.
-        unsafe {
-            let pool = result::device::get_default_mem_pool(self.ctx.cu_device())
-                .ctx("getting the memory pool")?;
-            result::mem_pool::trim_to(pool, 0).ctx("trimming the memory pool")
-        }
     }
 
     pub fn cuda_context(&self) -> &Arc<CudaContext> {
@@ -234,11 +243,11 @@ impl GpuContext {
     }
 
     /// Copy host words to a new device buffer (counted).
-    pub fn upload<T: DeviceRepr>(&self, host: &[T], what: &str) -> Result<CudaSlice<T>> {
+    pub fn upload<T: DeviceRepr>(&self, host: &[T], what: &str) -> Result<DeviceBuf<T>> {
         let bytes = std::mem::size_of_val(host) as u64;
-        let buf = self
-            .stream
-            .clone_htod(host)
+        let mut buf = self.alloc::<T>(host.len(), what)?;
+        self.stream
+            .memcpy_htod(host, &mut *buf)
             .ctx(format!("copying {what} to the device ({bytes} bytes)"))?;
         self.transfers.h2d_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.h2d_copies.fetch_add(1, Ordering::Relaxed);
@@ -268,27 +277,31 @@ impl GpuContext {
         self.transfers.d2h_copies.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A new device buffer of `len` words, poisoned when poisoning is on.
-    pub fn alloc_words(&self, len: usize, what: &str) -> Result<CudaSlice<u64>> {
-        // SAFETY: callers fully overwrite the buffer (tests check it with poisoning on).
-        let mut buf = unsafe { self.stream.alloc::<u64>(len.max(1)) }
-            .ctx(format!("allocating {what} ({} bytes)", len.max(1) * 8))?;
+    /// A new device buffer of `len` words (counted, within the budget), poisoned when
+    /// poisoning is on. Callers fully overwrite it (tests check it with poisoning on).
+    pub fn alloc_words(&self, len: usize, what: &str) -> Result<DeviceBuf<u64>> {
+        let mut buf = self.alloc::<u64>(len, what)?;
         if self.poison.load(Ordering::Relaxed) {
             self.fill_words(&mut buf, POISON)?;
         }
         Ok(buf)
     }
 
-    pub fn alloc_zeroed_u32(&self, len: usize, what: &str) -> Result<CudaSlice<u32>> {
+    pub fn alloc_zeroed_u32(&self, len: usize, what: &str) -> Result<DeviceBuf<u32>> {
+        let mut buf = self.alloc::<u32>(len, what)?;
         self.stream
-            .alloc_zeros::<u32>(len.max(1))
-            .ctx(format!("allocating {what}"))
+            .memset_zeros(&mut *buf)
+            .ctx(format!("clearing {what}"))?;
+        Ok(buf)
+    }
+
+    pub(crate) fn mem_account(&self) -> &Arc<MemAccount> {
+        &self.mem
     }
 
     pub fn fill_words(&self, buf: &mut CudaSlice<u64>, value: u64) -> Result<()> {
         let n = buf.len() as u64;
-        let f = &self.k.fill_u64;
-        let mut b = self.stream.launch_builder(f);
+        let mut b = self.func(&self.k.fill_u64);
         b.arg(buf).arg(&n).arg(&value);
         self.launch(b, grid_1d(n, 256), "fill_u64")
     }
@@ -321,34 +334,80 @@ impl GpuContext {
         Ok(t)
     }
 
-    /// Launch a prepared kernel; errors name the kernel.
+    /// Launch a prepared kernel; errors name the kernel. A configuration past the hardware's
+    /// or the kernel's limits is refused here ([`CudaError::LaunchLimits`]), before the driver.
     pub(crate) fn launch(
         &self,
-        mut b: cudarc::driver::LaunchArgs<'_>,
+        mut b: KernelCall<'_>,
         cfg: LaunchConfig,
         name: &str,
     ) -> Result<()> {
+        self.check_launch(b.func, &cfg, name)?;
+        if self.faults.launch.fires() {
+            return Err(CudaError::Driver {
+                what: format!("launching {name} (injected fault)"),
+                source: DriverError(CUresult::CUDA_ERROR_LAUNCH_FAILED),
+            });
+        }
         // SAFETY: every caller passes the argument list its kernel's signature declares, with
         // buffers sized for the grid it launches (checked on the host before the launch).
-        unsafe { b.launch(cfg) }.ctx(format!("launching {name}"))?;
+        unsafe { b.args.launch(cfg) }.ctx(format!("launching {name}"))?;
         Ok(())
     }
 
-    pub(crate) fn func<'a>(&'a self, f: &'a CudaFunction) -> cudarc::driver::LaunchArgs<'a> {
-        self.stream.launch_builder(f)
+    pub(crate) fn func<'a>(&'a self, f: &'a CudaFunction) -> KernelCall<'a> {
+        KernelCall {
+            args: self.stream.launch_builder(f),
+            func: f,
+        }
+    }
+
+    fn check_launch(&self, f: &CudaFunction, cfg: &LaunchConfig, name: &str) -> Result<()> {
+        let limits = self.kernel_limits(f, name)?;
+        grid::check_launch(cfg.grid_dim, cfg.block_dim, cfg.shared_mem_bytes, limits).map_err(
+            |reason| CudaError::LaunchLimits {
+                kernel: name.to_string(),
+                grid: cfg.grid_dim,
+                block: cfg.block_dim,
+                shared_bytes: cfg.shared_mem_bytes,
+                reason,
+            },
+        )
+    }
+
+    /// The threads per block and dynamic shared memory `f` accepts (asked once per kernel).
+    fn kernel_limits(&self, f: &CudaFunction, name: &str) -> Result<KernelLimits> {
+        let key = f.cu_function() as usize;
+        let mut cache = self.kernel_limits.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = cache.get(&key) {
+            return Ok(*l);
+        }
+        let attr = |a| {
+            f.get_attribute(a)
+                .map(|v| v.max(0) as u32)
+                .ctx(format!("reading the launch limits of {name}"))
+        };
+        let l = KernelLimits {
+            max_threads: attr(CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK)?,
+            max_dynamic_shared: attr(
+                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            )?,
+        };
+        cache.insert(key, l);
+        Ok(l)
     }
 }
 
 /// A shared device buffer of words (cached tables).
-pub(crate) type DevWords = Arc<CudaSlice<u64>>;
+pub(crate) type DevWords = Arc<DeviceBuf<u64>>;
 /// Coset tables on the device: (lo, hi, log_lo).
 pub(crate) type CosetDev = (DevWords, DevWords, u32);
 
-/// A 1-D grid of `threads`-wide blocks covering `n` items.
+/// A 1-D grid of `threads`-wide blocks covering `n` items (a count past the grid's x limit
+/// saturates and is refused by [`GpuContext::launch`], never wrapped).
 pub(crate) fn grid_1d(n: u64, threads: u32) -> LaunchConfig {
-    let blocks = n.div_ceil(threads as u64).max(1);
     LaunchConfig {
-        grid_dim: (blocks as u32, 1, 1),
+        grid_dim: (grid::blocks_1d(n, threads), 1, 1),
         block_dim: (threads, 1, 1),
         shared_mem_bytes: 0,
     }

@@ -2,6 +2,8 @@
 
 use cudarc::driver::DriverError;
 
+use crate::budget::fmt_bytes;
+
 pub type Result<T, E = CudaError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +15,40 @@ pub enum CudaError {
         what: String,
         #[source]
         source: DriverError,
+    },
+    #[error(
+        "kernel {kernel} cannot be launched with grid {grid:?}, block {block:?} and \
+         {shared_bytes} bytes of dynamic shared memory: {reason}"
+    )]
+    LaunchLimits {
+        kernel: String,
+        grid: (u32, u32, u32),
+        block: (u32, u32, u32),
+        shared_bytes: u32,
+        reason: String,
+    },
+    #[error(
+        "device memory budget exceeded allocating {what}: {} requested, {} in use, budget {}",
+        fmt_bytes(*requested),
+        fmt_bytes(*in_use),
+        fmt_bytes(*budget)
+    )]
+    OutOfBudget {
+        what: String,
+        requested: u64,
+        in_use: u64,
+        budget: u64,
+    },
+    #[error(
+        "device memory short by {} allocating {what}: {} requested, {} free",
+        fmt_bytes(requested.saturating_sub(*free)),
+        fmt_bytes(*requested),
+        fmt_bytes(*free)
+    )]
+    OutOfMemory {
+        what: String,
+        requested: u64,
+        free: u64,
     },
     #[error("invalid matrix shape: {0}")]
     Shape(String),

@@ -36,7 +36,6 @@ macro_rules! kernels {
 
 kernels!(
     colmajor_to_rowmajor,
-    submatrix_into_rowmajor,
     trace_to_colmajor_bitrev,
     trace_to_colmajor_bitrev_small,
     ntt_pass,
@@ -52,11 +51,17 @@ kernels!(
     gather_paths,
     gather_rows,
     fill_u64,
-    canonicalize_words,
     fill_random_field,
     field_probe,
     ext_probe,
     keccak_probe,
     keccak_ceiling,
-    keccak_trace,
+    keccak_trace_rows,
+    st_powers,
+    st_ext_powers,
+    st_fold,
+    st_rows_to_colmajor_bitrev,
+    st_absorb,
+    st_squeeze,
+    st_gather_rows,
 );

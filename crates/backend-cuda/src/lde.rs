@@ -9,16 +9,15 @@
 
 use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{CudaEvent, CudaSlice, CudaViewMut, LaunchConfig, PushKernelArg};
-use rstark_poly::RowMajor;
 
 use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
+use crate::grid::{MAX_GRID_YZ, batches};
 use crate::matrix::DeviceMatrix;
+use crate::memory::DeviceBuf;
 use crate::merkle::{DeviceMerkleTree, check_leaves};
 use crate::plan::{MAX_LOG_N, NttPass};
-use crate::staging::STAGE_WORDS;
 
-const MAX_GRID_Y: usize = 65_535;
 /// Column-major scratch per chunk of the row-major LDE: at most 2^31 words (16 GiB)...
 const MAX_SCRATCH_WORDS: usize = 1 << 31;
 /// ... and at most 64 columns.
@@ -112,19 +111,6 @@ impl GpuContext {
         Ok(DeviceMatrix::from_parts(out, rows, w))
     }
 
-    /// [`extend_coefficients`](Self::extend_coefficients), then the Merkle commitment.
-    pub(crate) fn extend_commit_coefficients(
-        &self,
-        coef: &CudaSlice<u64>,
-        log_n: u32,
-        w: usize,
-        log_blowup: u32,
-    ) -> Result<(DeviceMatrix, DeviceMerkleTree)> {
-        let m = self.extend_coefficients(coef, log_n, w, log_blowup)?;
-        let tree = DeviceMerkleTree::commit(self, &m)?;
-        Ok((m, tree))
-    }
-
     /// `batch` columns of 2^log_n words, each bit-reversed in place of its values, to
     /// 2^log_n·(coefficients) in natural order (the DIT inverse NTT, not scaled).
     pub(crate) fn inverse_ntt_columns(
@@ -133,7 +119,7 @@ impl GpuContext {
         log_n: u32,
         batch: usize,
     ) -> Result<()> {
-        if log_n > MAX_LOG_N || batch == 0 || batch > MAX_GRID_Y || data.len() < batch << log_n {
+        if log_n > MAX_LOG_N || batch == 0 || data.len() < batch << log_n {
             return Err(CudaError::Shape(format!(
                 "inverse NTT of {batch} columns of 2^{log_n} words in a buffer of {}",
                 data.len()
@@ -202,7 +188,7 @@ impl GpuContext {
         &self,
         trace: &DeviceMatrix,
         log_blowup: u32,
-    ) -> Result<(CudaSlice<u64>, usize)> {
+    ) -> Result<(DeviceBuf<u64>, usize)> {
         let coef = self.lde_coefficients(trace, log_blowup, &mut None)?;
         let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
         let rows = trace.rows() << log_blowup;
@@ -213,12 +199,12 @@ impl GpuContext {
 
     /// Checks the shape, then: trace -> column-major, bit-reversed -> inverse NTT, giving
     /// N·(coefficients) in natural order, W columns of N words.
-    fn lde_coefficients(
+    pub(crate) fn lde_coefficients(
         &self,
         trace: &DeviceMatrix,
         log_blowup: u32,
         marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
-    ) -> Result<CudaSlice<u64>> {
+    ) -> Result<DeviceBuf<u64>> {
         let (n_rows, w) = (trace.rows(), trace.width());
         if !n_rows.is_power_of_two() {
             return Err(CudaError::Shape(format!(
@@ -250,8 +236,10 @@ impl GpuContext {
     ) -> Result<()> {
         let wd = w as u32;
         if log_n >= 10 {
+            // groups of 4 columns along y, looped in the kernel past the grid's y limit
+            let groups = w.div_ceil(4).min(MAX_GRID_YZ as usize) as u32;
             let cfg = LaunchConfig {
-                grid_dim: (1 << (log_n - 10), w.div_ceil(4) as u32, 1),
+                grid_dim: (1 << (log_n - 10), groups, 1),
                 block_dim: (32, 8, 1),
                 shared_mem_bytes: 0,
             };
@@ -270,65 +258,10 @@ impl GpuContext {
         }
     }
 
-    /// Uploads a host trace and extends it in one pipeline: column chunks go up through the
-    /// pinned staging on the copy stream while the compute stream puts the previous chunk in
-    /// the device trace and runs its whole LDE (transpose, inverse NTT, coset expansion,
-    /// forward NTT, row-major write). Returns (the trace on the device, its LDE); the same
-    /// words as `DeviceMatrix::upload` then [`lde`](Self::lde).
-    pub(crate) fn upload_lde(
-        &self,
-        trace: &RowMajor,
-        log_blowup: u32,
-    ) -> Result<(DeviceMatrix, DeviceMatrix)> {
-        let w = trace.width;
-        let n_rows = trace.values.len().checked_div(w).unwrap_or(0);
-        if !n_rows.is_power_of_two() || trace.values.len() != n_rows * w {
-            return Err(CudaError::Shape(format!(
-                "LDE of {n_rows} rows of width {w}: not a power of two"
-            )));
-        }
-        let log_n = n_rows.trailing_zeros();
-        check_lde_shape(log_n, w, log_blowup)?;
-        let rows = n_rows << log_blowup;
-        let chunk = (STAGE_WORDS / n_rows)
-            .min(MAX_SCRATCH_WORDS / rows)
-            .clamp(1, MAX_CHUNK_COLS)
-            .min(w);
-        let mut dev = self.alloc_words(n_rows * w, "a matrix")?;
-        let mut coef = self.alloc_words(n_rows * w, "LDE coefficients")?;
-        let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
-        let mut ext = self.alloc_words(rows * chunk, "the LDE (column-major chunk)")?;
-        let (n64, wide) = (n_rows as u64, w as u64);
-        self.upload_column_chunks(trace, chunk, |sub, c0, cw| {
-            let (cw32, c064) = (cw as u32, c0 as u64);
-            let mut b = self.func(&self.k.submatrix_into_rowmajor);
-            b.arg(sub)
-                .arg(&n64)
-                .arg(&cw32)
-                .arg(&mut dev)
-                .arg(&wide)
-                .arg(&c064);
-            self.launch(
-                b,
-                crate::context::grid_1d(n64 * cw as u64, 256),
-                "submatrix_into_rowmajor",
-            )?;
-            let mut cols = coef.slice_mut(c0 * n_rows..(c0 + cw) * n_rows);
-            self.transpose_bitrev(sub, &mut cols, log_n, cw)?;
-            self.ntt(&mut cols, log_n, cw, false)?;
-            self.forward_columns(&coef, c0, cw, log_n, log_blowup, &mut ext)?;
-            self.colmajor_into_rowmajor(&ext, rows, cw, &mut out, w, c0)
-        })?;
-        Ok((
-            DeviceMatrix::from_parts(dev, n_rows, w),
-            DeviceMatrix::from_parts(out, rows, w),
-        ))
-    }
-
     /// Columns c0 .. c0+cw of the column-major LDE into `ext` (cw·B transforms of N words): B
     /// scaled copies of each coefficient column, each transformed forward; the first pass does
     /// the scaling.
-    fn forward_columns(
+    pub(crate) fn forward_columns(
         &self,
         coef: &CudaSlice<u64>,
         c0: usize,
@@ -350,31 +283,31 @@ impl GpuContext {
             });
         }
         let first = passes[0];
-        let src = coef.slice(c0 * n..(c0 + cw) * n);
-        let mut b = self.func(self.ntt_kernels(first.k).1);
-        b.arg(&src)
-            .arg(&mut *ext)
-            .arg(tw.as_ref())
-            .arg(&log_n)
-            .arg(&first.log_s)
-            .arg(&first.k)
-            .arg(&first.log_c)
-            .arg(&log_blowup)
-            .arg(lo.as_ref())
-            .arg(hi.as_ref())
-            .arg(&log_lo);
-        self.launch(
-            b,
-            ntt_cfg(log_n, first, cw << log_blowup),
-            "ntt_pass_expand",
-        )?;
-        self.ntt_passes(
-            &mut ext.as_view_mut(),
-            log_n,
-            cw << log_blowup,
-            true,
-            &passes[1..],
-        )
+        // one launch per group of columns whose B blocks fit the grid's y limit
+        let per_launch = (MAX_GRID_YZ as usize >> log_blowup).max(1);
+        for (g0, gw) in batches(cw, per_launch) {
+            let src = coef.slice((c0 + g0) * n..(c0 + g0 + gw) * n);
+            let mut out = ext.slice_mut((g0 * n) << log_blowup..((g0 + gw) * n) << log_blowup);
+            let mut b = self.func(self.ntt_kernels(first.k).1);
+            b.arg(&src)
+                .arg(&mut out)
+                .arg(tw.as_ref())
+                .arg(&log_n)
+                .arg(&first.log_s)
+                .arg(&first.k)
+                .arg(&first.log_c)
+                .arg(&log_blowup)
+                .arg(lo.as_ref())
+                .arg(hi.as_ref())
+                .arg(&log_lo);
+            self.launch(
+                b,
+                ntt_cfg(log_n, first, gw << log_blowup),
+                "ntt_pass_expand",
+            )?;
+        }
+        let mut cols = ext.slice_mut(..(cw * n) << log_blowup);
+        self.ntt_passes(&mut cols, log_n, cw << log_blowup, true, &passes[1..])
     }
 
     /// Column-major `src` (cw columns of `rows` words) into columns c0 .. c0+cw of the
@@ -415,7 +348,7 @@ impl GpuContext {
 
     /// `batch` transforms of size 2^log_n, stored one after another. DIF (forward, natural in,
     /// bit-reversed out) or DIT (inverse, bit-reversed in, natural out, not scaled by N^-1).
-    fn ntt(
+    pub(crate) fn ntt(
         &self,
         data: &mut CudaViewMut<'_, u64>,
         log_n: u32,
@@ -438,22 +371,28 @@ impl GpuContext {
         }
         let tw = self.twiddles(log_n, !dif)?;
         let dif_flag = dif as u32;
+        let n = 1usize << log_n;
         for &pass in passes {
-            let mut b = self.func(self.ntt_kernels(pass.k).0);
-            b.arg(&mut *data)
-                .arg(tw.as_ref())
-                .arg(&log_n)
-                .arg(&pass.log_s)
-                .arg(&pass.k)
-                .arg(&pass.log_c)
-                .arg(&dif_flag);
-            self.launch(b, ntt_cfg(log_n, pass, batch), "ntt_pass")?;
+            // the batch runs along y: one launch per batch of at most the grid's y limit
+            for (t0, tb) in batches(batch, MAX_GRID_YZ as usize) {
+                let mut part = data.slice_mut(t0 * n..(t0 + tb) * n);
+                let mut b = self.func(self.ntt_kernels(pass.k).0);
+                b.arg(&mut part)
+                    .arg(tw.as_ref())
+                    .arg(&log_n)
+                    .arg(&pass.log_s)
+                    .arg(&pass.k)
+                    .arg(&pass.log_c)
+                    .arg(&dif_flag);
+                self.launch(b, ntt_cfg(log_n, pass, tb), "ntt_pass")?;
+            }
         }
         Ok(())
     }
 }
 
-/// The LDE's limits: blowup 1..16, at most 2^MAX_LOG_N rows, width × blowup within the grid.
+/// The LDE's limits: blowup 1..16, at most 2^MAX_LOG_N rows, at least one column (any width:
+/// launches split the columns to fit the grid).
 fn check_lde_shape(log_n: u32, w: usize, log_blowup: u32) -> Result<()> {
     if log_blowup > 4 || log_n + log_blowup > MAX_LOG_N {
         return Err(CudaError::Shape(format!(
@@ -461,19 +400,24 @@ fn check_lde_shape(log_n: u32, w: usize, log_blowup: u32) -> Result<()> {
              result at most 2^{MAX_LOG_N} rows"
         )));
     }
-    if w == 0 || (w << log_blowup) > MAX_GRID_Y {
+    if w == 0 || w > u32::MAX as usize {
         return Err(CudaError::Shape(format!(
-            "LDE of width {w} with blowup 2^{log_blowup}: width x blowup must be 1..={MAX_GRID_Y}"
+            "LDE of width {w}: the width must be 1..2^32"
         )));
     }
     Ok(())
 }
 
-/// Grid of one NTT pass: tiles of the column along x, the batch along y.
+/// Grid of one NTT pass: tiles of the column along x (at most 2^MAX_LOG_N / 2^k), the batch
+/// along y (callers split it at the grid's y limit).
 fn ntt_cfg(log_n: u32, pass: NttPass, batch: usize) -> LaunchConfig {
     let tiles = (1u64 << log_n) / pass.tile_words();
     LaunchConfig {
-        grid_dim: (tiles as u32, batch as u32, 1),
+        grid_dim: (
+            u32::try_from(tiles).unwrap_or(u32::MAX),
+            u32::try_from(batch).unwrap_or(u32::MAX),
+            1,
+        ),
         block_dim: (256, 1, 1),
         shared_mem_bytes: pass.shared_bytes(),
     }

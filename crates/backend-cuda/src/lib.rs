@@ -2,13 +2,18 @@
 //! openings run on the GPU and stay there; only roots, opened rows and paths come back.
 //! Every kernel reproduces the CPU reference (rstark-poly, rstark-merkle) bit for bit.
 //!
-//! Without the `cuda` feature only [`plan`] (host-side tables and pass planning) and
-//! [`program_cache`] (compiled constraint programs by table) are built.
+//! Without the `cuda` feature only [`plan`] (host-side tables and pass planning),
+//! [`grid`] (launch geometry within the hardware limits), [`budget`] (device-memory accounting), [`residency`] (where a proof's
+//! matrices live within the VRAM budget) and [`program_cache`] (compiled constraint programs by
+//! table) are built.
 //! With it, `build.rs` compiles `kernels/*.cu` into a fatbin embedded in the binary, and the
 //! runtime below loads it through the CUDA driver (cudarc, loaded dynamically). See docs/GPU.md.
 
+pub mod budget;
+pub mod grid;
 pub mod plan;
 pub mod program_cache;
+pub mod residency;
 
 #[cfg(feature = "cuda")]
 mod backend;
@@ -25,16 +30,20 @@ mod lde;
 #[cfg(feature = "cuda")]
 mod matrix;
 #[cfg(feature = "cuda")]
+mod memory;
+#[cfg(feature = "cuda")]
 mod merkle;
 #[cfg(feature = "cuda")]
 pub mod probe;
 #[cfg(feature = "cuda")]
 mod staging;
 #[cfg(feature = "cuda")]
+mod stream;
+#[cfg(feature = "cuda")]
 mod tracegen;
 
 #[cfg(feature = "cuda")]
-pub use backend::{CudaBackend, CudaCodeword, CudaCommitted, DEFAULT_UPLOAD_MODE};
+pub use backend::{CudaBackend, CudaCodeword, CudaCommitted};
 #[cfg(feature = "cuda")]
 pub use context::{GpuContext, TransferStats};
 #[cfg(feature = "cuda")]
@@ -42,8 +51,10 @@ pub use error::{CudaError, Result};
 #[cfg(feature = "cuda")]
 pub use matrix::DeviceMatrix;
 #[cfg(feature = "cuda")]
+pub use memory::DeviceBuf;
+#[cfg(feature = "cuda")]
 pub use merkle::DeviceMerkleTree;
 #[cfg(feature = "cuda")]
-pub use staging::UploadMode;
+pub use stream::DeviceCoefs;
 #[cfg(feature = "cuda")]
 pub use tracegen::KECCAK_TRACE_WIDTH;

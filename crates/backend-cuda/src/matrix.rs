@@ -7,10 +7,11 @@ use rstark_poly::RowMajor;
 
 use crate::context::{GpuContext, grid_1d};
 use crate::error::{CudaError, Result};
+use crate::memory::DeviceBuf;
 
 /// N rows × W columns, element (r, c) at word r·W + c (docs/PROTOCOL.md §2), on the device.
 pub struct DeviceMatrix {
-    pub(crate) buf: CudaSlice<u64>,
+    pub(crate) buf: DeviceBuf<u64>,
     rows: usize,
     width: usize,
 }
@@ -18,7 +19,7 @@ pub struct DeviceMatrix {
 const P: u64 = 0xFFFF_FFFF_0000_0001;
 
 impl DeviceMatrix {
-    pub(crate) fn from_parts(buf: CudaSlice<u64>, rows: usize, width: usize) -> Self {
+    pub(crate) fn from_parts(buf: DeviceBuf<u64>, rows: usize, width: usize) -> Self {
         debug_assert!(buf.len() >= rows * width);
         Self { buf, rows, width }
     }
@@ -39,28 +40,6 @@ impl DeviceMatrix {
         Ok(Self {
             buf,
             rows,
-            width: m.width,
-        })
-    }
-
-    /// Upload a host matrix with one DMA from its own memory, page-locked for the copy, and
-    /// reduced to canonical words on the device (`UploadMode::Registered`); through the
-    /// staging when the driver refuses the lock. Waits for the copy. Counted as one copy.
-    pub fn upload_registered(ctx: &GpuContext, m: &RowMajor) -> Result<Self> {
-        if m.width == 0 || !m.values.len().is_multiple_of(m.width) {
-            return Err(CudaError::Shape(format!(
-                "{} values cannot form rows of width {}",
-                m.values.len(),
-                m.width
-            )));
-        }
-        let mut buf = ctx.alloc_words(m.values.len(), "a matrix")?;
-        if !ctx.upload_registered(&m.values, &mut buf)? {
-            ctx.upload_field_into(&m.values, &mut buf)?;
-        }
-        Ok(Self {
-            buf,
-            rows: m.values.len() / m.width,
             width: m.width,
         })
     }

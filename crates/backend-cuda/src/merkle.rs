@@ -1,18 +1,19 @@
 //! Keccak-256 row-pair Merkle trees built and kept on the device (docs/PROTOCOL.md §3).
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{LaunchConfig, PushKernelArg};
 use rstark_field::F;
 use rstark_merkle::{Digest, LeafOpening};
 
 use crate::context::{GpuContext, grid_1d};
 use crate::error::{CudaError, Result};
 use crate::matrix::DeviceMatrix;
+use crate::memory::DeviceBuf;
 
 const LEAF_THREADS: u32 = 128;
 
 /// The node array (2L digests, heap order) stays on the device; the root is copied back.
 pub struct DeviceMerkleTree {
-    nodes: CudaSlice<u64>,
+    nodes: DeviceBuf<u64>,
     num_leaves: usize,
     root: Digest,
 }
@@ -32,7 +33,7 @@ impl DeviceMerkleTree {
     /// Build the layers above the leaves (already at nodes L..2L) and fetch the root.
     pub(crate) fn finish(
         ctx: &GpuContext,
-        mut nodes: CudaSlice<u64>,
+        mut nodes: DeviceBuf<u64>,
         num_leaves: usize,
     ) -> Result<Self> {
         let mut first = (num_leaves / 2) as u64;

@@ -25,8 +25,10 @@ pub const NTT_OLD_MAX_LOG_C: u32 = 4;
 pub const NTT_MAX_SHARED_BYTES: u32 = ((1u32 << NTT_TILE_LOG) + (1u32 << NTT_TILE_LOG) / 16) * 8;
 /// `lo` coset table length, log2 (scale = lo[k mod 2^12] * hi[k >> 12]).
 pub const COSET_LO_LOG: u32 = 12;
-/// Largest supported NTT size, log2 (twiddle table of 2^n words; 2^27 is 1 GiB).
-pub const MAX_LOG_N: u32 = 27;
+/// Largest supported NTT and LDE size, log2: the prover's largest domain (a height of at most
+/// 2^28 rows times a blowup or quotient degree, at most 2^30 in all). The kernels' index
+/// arithmetic holds up to 2^31 (twiddle indices are 32-bit); a 2^30 twiddle table is 8 GiB.
+pub const MAX_LOG_N: u32 = 30;
 
 /// One kernel launch: radix-2 stages with half-sizes 2^log_s .. 2^(log_s + k - 1), on tiles of
 /// 2^log_c consecutive groups (so global accesses are runs of 2^log_c words).
@@ -60,7 +62,7 @@ pub fn ntt_plan(log_n: u32, dif: bool) -> Vec<NttPass> {
 /// from the largest half-size down; DIT (bit-reversed in, natural out) from the smallest up.
 /// The contiguous pass (s = 1) takes up to tile_log stages; the rest are split evenly into as
 /// few strided passes of at most tile_log - 2 stages as possible (tile_log 13: one for
-/// 2^14..2^24, two for 2^25..2^27). A strided tile takes as many consecutive groups as fill it,
+/// 2^14..2^24, two for 2^25..2^30). A strided tile takes as many consecutive groups as fill it,
 /// at most 2^max_log_c (and never more than the stride s).
 pub fn ntt_plan_with(log_n: u32, dif: bool, tile_log: u32, max_log_c: u32) -> Vec<NttPass> {
     let tile_log = tile_log.clamp(NTT_MIN_TILE_LOG, NTT_TILE_LOG);

@@ -6,6 +6,7 @@ use cudarc::driver::{LaunchConfig, PushKernelArg};
 use crate::context::GpuContext;
 use crate::error::{CudaError, Result};
 use crate::matrix::DeviceMatrix;
+use crate::memory::DeviceBuf;
 
 /// Columns of p3-keccak-air's trace (`p3_keccak_air::NUM_KECCAK_COLS`).
 pub const KECCAK_TRACE_WIDTH: usize = 2633;
@@ -14,12 +15,34 @@ const ROUNDS: usize = 24;
 /// Largest trace generated on the device (rows), as the prover's height limit.
 const MAX_LOG_ROWS: u32 = 30;
 
+/// Permutation inputs on the device, ready to generate any rows of their trace.
+pub struct DeviceKeccakInputs {
+    lanes: DeviceBuf<u64>,
+    perms: usize,
+    rows: usize,
+}
+
+impl DeviceKeccakInputs {
+    /// Rows of the trace (a power of two).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
 impl GpuContext {
     /// The main trace `p3_keccak_air::generate_trace_rows::<Goldilocks>(inputs, 0)` of the
     /// permutations `inputs` (lanes indexed x + 5y), generated on the device: rows = the next
     /// power of two of 24·len, padded with the all-zero input's rows as p3 pads. Only the
     /// inputs (200 bytes each) are copied to the device.
     pub fn keccak_trace(&self, inputs: &[[u64; 25]]) -> Result<DeviceMatrix> {
+        let dev = self.keccak_inputs(inputs)?;
+        let mut out = self.alloc_words(dev.rows * KECCAK_TRACE_WIDTH, "the Keccak trace")?;
+        self.keccak_trace_rows(&dev, 0, dev.rows, &mut out)?;
+        Ok(DeviceMatrix::from_parts(out, dev.rows, KECCAK_TRACE_WIDTH))
+    }
+
+    /// Uploads the permutations' inputs (the trace's height is checked here).
+    pub fn keccak_inputs(&self, inputs: &[[u64; 25]]) -> Result<DeviceKeccakInputs> {
         let rows = inputs
             .len()
             .checked_mul(ROUNDS)
@@ -37,18 +60,56 @@ impl GpuContext {
         } else {
             inputs.iter().flatten().copied().collect()
         };
-        let dev_inputs = self.upload(&lanes, "Keccak-f inputs")?;
-        let len = rows * KECCAK_TRACE_WIDTH;
-        let mut out = self.alloc_words(len, "the Keccak trace")?;
-        let (n, rows64) = (inputs.len() as u64, rows as u64);
-        let mut b = self.func(&self.k.keccak_trace);
-        b.arg(&dev_inputs).arg(&n).arg(&rows64).arg(&mut out);
+        Ok(DeviceKeccakInputs {
+            lanes: self.upload(&lanes, "Keccak-f inputs")?,
+            perms: inputs.len(),
+            rows,
+        })
+    }
+
+    /// Rows row0 .. row0 + nrows of the trace, row-major into `out`.
+    pub fn keccak_trace_rows(
+        &self,
+        inputs: &DeviceKeccakInputs,
+        row0: usize,
+        nrows: usize,
+        out: &mut cudarc::driver::CudaSlice<u64>,
+    ) -> Result<()> {
+        if row0 + nrows > inputs.rows || out.len() < nrows * KECCAK_TRACE_WIDTH {
+            return Err(CudaError::Shape(format!(
+                "Keccak trace rows {row0}..{} of {} into {} words",
+                row0 + nrows,
+                inputs.rows,
+                out.len()
+            )));
+        }
+        if nrows == 0 {
+            return Ok(());
+        }
+        let slots = (row0 + nrows).div_ceil(ROUNDS) - row0 / ROUNDS;
+        let (n, rows64, r064, nr64) = (
+            inputs.perms as u64,
+            inputs.rows as u64,
+            row0 as u64,
+            nrows as u64,
+        );
+        let mut b = self.func(&self.k.keccak_trace_rows);
+        b.arg(&inputs.lanes)
+            .arg(&n)
+            .arg(&rows64)
+            .arg(&r064)
+            .arg(&nr64)
+            .arg(out);
         let cfg = LaunchConfig {
-            grid_dim: (rows.div_ceil(ROUNDS) as u32, 1, 1),
+            grid_dim: (
+                u32::try_from(slots)
+                    .map_err(|_| CudaError::Shape(format!("{slots} Keccak trace slots")))?,
+                1,
+                1,
+            ),
             block_dim: (256, 1, 1),
             shared_mem_bytes: 0,
         };
-        self.launch(b, cfg, "keccak_trace")?;
-        Ok(DeviceMatrix::from_parts(out, rows, KECCAK_TRACE_WIDTH))
+        self.launch(b, cfg, "keccak_trace_rows")
     }
 }

@@ -9,6 +9,8 @@ use std::time::Instant;
 use rstark_air::examples::{RangeTableAir, RangeUserAir, range_pair_traces};
 use rstark_backend_cpu::CpuBackend;
 use rstark_backend_cuda::CudaBackend;
+use rstark_backend_cuda::residency::Residency;
+use rstark_field::{EF, F, PrimeCharacteristicRing, ef_from_base};
 use rstark_poly::RowMajor;
 use rstark_protocol::{StarkParams, presets};
 use rstark_prover::{TableInput, golden, prove};
@@ -81,20 +83,18 @@ fn parity(be: &CudaBackend, what: &str, params: &StarkParams, tables: &[TableInp
         ));
     }
     assert!(cpu == gpu, "{what}: CUDA proof differs from the CPU proof");
-    // the same proof with every trace upload mode
-    let default = be.upload_mode();
-    for mode in rstark_backend_cuda::UploadMode::ALL {
-        be.set_upload_mode(mode);
-        let other = prove(be, params, tables)
-            .unwrap_or_else(|e| panic!("{what}: CUDA prove ({mode:?} upload) failed: {e}"))
-            .to_bytes();
-        assert!(
-            other == cpu,
-            "{what}: CUDA proof with the {mode:?} upload differs"
-        );
-    }
-    be.set_upload_mode(default);
-    log(format!("{what}: identical with every upload mode"));
+    // the same proof with every matrix streamed (LDEs recomputed from coefficients)
+    be.force_residency(Some(Residency::Streamed));
+    let streamed = prove(be, params, tables);
+    be.force_residency(None);
+    let streamed = streamed
+        .unwrap_or_else(|e| panic!("{what}: CUDA prove (streamed) failed: {e}"))
+        .to_bytes();
+    assert!(
+        streamed == cpu,
+        "{what}: CUDA proof with every matrix streamed differs"
+    );
+    log(format!("{what}: identical with every matrix streamed"));
     gpu
 }
 
@@ -315,9 +315,14 @@ fn quotient_split_matches_host() {
             .unwrap();
         assert_eq!(parts.width, host.width, "n={n} d={d}: width");
         assert!(parts.values == host.values, "n={n} d={d}: parts differ");
-        let committed = be.commit_quotient_parts(&dev_q, n, d, b).unwrap();
+        let committed = be.commit_quotient_parts(&dev_q, n, d, b, None).unwrap();
         let host_lde = lde_from_coefficients(&host, n + b, GENERATOR);
-        let dev_lde = committed.lde.download(be.context()).unwrap();
+        let dev_lde = committed
+            .lde
+            .as_ref()
+            .expect("resident")
+            .download(be.context())
+            .unwrap();
         assert!(
             dev_lde.values == host_lde.values,
             "n={n} d={d} b={b}: LDE differs"
@@ -327,8 +332,17 @@ fn quotient_split_matches_host() {
             MerkleTree::commit(&host_lde).unwrap().root(),
             "n={n} d={d} b={b}: root differs"
         );
+        let streamed = be
+            .commit_quotient_parts(&dev_q, n, d, b, Some(Residency::Streamed))
+            .unwrap();
+        assert!(streamed.lde.is_none());
+        assert_eq!(
+            streamed.tree.root(),
+            committed.tree.root(),
+            "n={n} d={d} b={b}: streamed root differs"
+        );
         log(format!(
-            "quotient split n={n} d={d} b={b}: parts, LDE and root equal the CPU's"
+            "quotient split n={n} d={d} b={b}: parts, LDE and root (resident and streamed) equal the CPU's"
         ));
     }
     // wrong shapes are errors, not panics
@@ -342,16 +356,17 @@ fn quotient_split_matches_host() {
         "8 points for 2^2 x 2^0"
     );
     assert!(be.split_quotient(&q, 1, 5).is_err(), "32 parts");
-    assert!(be.commit_quotient_parts(&q, 3, 0, 9).is_err(), "blowup 2^9");
+    assert!(
+        be.commit_quotient_parts(&q, 3, 0, 9, None).is_err(),
+        "blowup 2^9"
+    );
 }
 
-/// Every upload mode (staged; pipelined: column chunks on the copy stream, each extended while
-/// the next goes up; registered: the trace's own pages locked for one DMA, reduced on the
-/// device) commits the same LDE, root and device trace as the CPU, for shapes with one chunk,
-/// several, a ragged last one, and non-canonical input words.
+/// Resident and streamed commitments give the CPU's root; the resident LDE and the streamed
+/// matrix's recomputed openings give the CPU's rows, for shapes with one LDE chunk, several, a
+/// ragged last one, one row block or several, and non-canonical input words.
 #[test]
-fn upload_modes_commit_the_same_words() {
-    use rstark_backend_cuda::UploadMode;
+fn residencies_commit_the_same_words() {
     use rstark_poly::golden;
     use rstark_protocol::Backend;
 
@@ -361,14 +376,15 @@ fn upload_modes_commit_the_same_words() {
         (10, 300, 1),
         (14, 129, 2),
         (17, 70, 1),
+        (15, 3, 4),
         (7, 2633, 1),
     ]
     .iter()
     .enumerate()
     {
         let mut trace = RowMajor::new(golden::elements(w << log_n, 50 + seed as u64), w).unwrap();
-        // p3 keeps Goldilocks values not necessarily canonical: put p + small values in
-        // (the same field elements), which the registered path must reduce on the device.
+        // p3 keeps Goldilocks values not necessarily canonical: put p + small values in (the
+        // same field elements), which the upload must reduce.
         let p_plus = |v: u64| {
             let x: rstark_field::F = unsafe { std::mem::transmute(rstark_field::P + v) };
             x
@@ -377,28 +393,38 @@ fn upload_modes_commit_the_same_words() {
             trace.values[i] = p_plus(i as u64 % 1000);
         }
         let cpu = CpuBackend.commit_trace(&trace, b).unwrap();
-        let canonical: Vec<rstark_field::F> = trace
-            .values
-            .iter()
-            .map(|x| rstark_field::F::new(rstark_field::PrimeField64::as_canonical_u64(x)))
+        let leaves: Vec<usize> = (0..40)
+            .map(|i| (i * 7919 + seed * 31) % (cpu.lde.height() / 2))
+            .chain([0, cpu.lde.height() / 2 - 1])
             .collect();
-        for mode in UploadMode::ALL {
-            be.set_upload_mode(mode);
-            let what = format!("{mode:?} 2^{log_n} x {w}, blowup 2^{b}");
+        let want = CpuBackend.open_many(&cpu, &leaves).unwrap();
+        for r in [Residency::Resident, Residency::Streamed] {
+            be.force_residency(Some(r));
+            let what = format!("{r:?} 2^{log_n} x {w}, blowup 2^{b}");
             let dev = be.commit_trace(&trace, b).unwrap();
+            be.force_residency(None);
+            assert_eq!(dev.residency(), r, "{what}");
             assert_eq!(dev.tree.root(), cpu.tree.root(), "{what}: root vs CPU");
-            let lde = dev.lde.download(be.context()).unwrap();
-            assert!(lde.values == cpu.lde.values, "{what}: LDE differs");
-            let dev_trace = dev.trace.as_ref().unwrap().download(be.context()).unwrap();
-            assert!(
-                dev_trace.values == canonical,
-                "{what}: device trace differs"
-            );
+            if let Some(lde) = &dev.lde {
+                let lde = lde.download(be.context()).unwrap();
+                assert!(lde.values == cpu.lde.values, "{what}: LDE differs");
+            }
+            let got = be.open_many(&dev, &leaves).unwrap();
+            assert!(got == want, "{what}: openings differ");
+            for z in [
+                EF::from(F::from_u64(5)),
+                ef_from_base([F::from_u64(3), F::ONE, F::TWO]),
+            ] {
+                assert_eq!(
+                    be.evaluate_at(&dev, z).unwrap(),
+                    CpuBackend.evaluate_at(&cpu, z).unwrap(),
+                    "{what}: values at {z:?}"
+                );
+            }
             log(format!(
-                "commit {what}: LDE, root and trace equal the CPU's"
+                "commit {what}: root, openings and out-of-domain values equal the CPU's"
             ));
         }
-        be.set_upload_mode(rstark_backend_cuda::DEFAULT_UPLOAD_MODE);
     }
 }
 

@@ -271,6 +271,31 @@ fn several_rows_per_thread_match() {
     }
 }
 
+/// Quotient domains of 2^21 and 2^22 rows: v2's column-major copy (`cp_rows_to_cols`) of a
+/// 2^21-row chunk once put 65536 row tiles along the grid's y (limit 65535) and failed with
+/// CUDA_ERROR_INVALID_VALUE (vm at 2^20 steps); row tiles now run along x.
+#[test]
+fn quotient_domains_past_grid_y_match_interpreter() {
+    let ctx = gpu();
+    let kernel = ConstraintKernel::load(&ctx).unwrap();
+    let mut rng = Rng(2121);
+    for (name, air, log_n) in [
+        ("fibonacci", WorkloadAir::Fib, 21usize),
+        ("vm cpu", WorkloadAir::VmCpu, 20),
+    ] {
+        let c = case(&air, &mut rng);
+        let q = 1usize << (log_n + 1);
+        let main = ctx
+            .random_matrix(q, c.program.main_width, 2121 + log_n as u64)
+            .unwrap();
+        let aux = (c.program.aux_ext_width > 0).then(|| {
+            ctx.random_matrix(q, 3 * c.program.aux_ext_width, 4242 + log_n as u64)
+                .unwrap()
+        });
+        compare(&ctx, &kernel, &c, &main, aux.as_ref(), log_n, 1, name);
+    }
+}
+
 /// From traces extended on the device (the composition round's real input): Fibonacci with
 /// D = 1 and the LogUp range pair with D = 2, both prefixes of a blowup-4 LDE.
 #[test]

@@ -4,7 +4,8 @@
 //! scratch layout, row/next-row indices, selectors, Z_H) is checked here without a GPU. The GPU
 //! itself is checked by crates/backend-cuda/tests/gpu_constraints.rs. Both kernels (v1 and v2, the
 //! latter with several shared-register cut-offs, row-major or column-major reads, one or two row
-//! chunks) are run.
+//! chunks, and column-major recomputed blocks of current and next rows as the streamed path reads
+//! them) are run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -129,17 +130,18 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
     let (nb, ne) = (fwd.num_base_regs, fwd.num_ext_regs);
     // v1, then v2 with: nothing in shared memory and row-major reads; a few registers shared
     // and two chunks of columns; every register that fits in 24 slots and one chunk.
+    // Then recomputed blocks (the streamed path): current and next rows from column-major
+    // blocks of N/4 and N rows.
     let half = (q as u64 / 2).max(1);
-    let variants: [Option<[u64; 4]>; 4] = [
+    let n = 1u64 << log_n;
+    let (kb24, ke24) = (nb.min(24) as u64, ne.min((24 - nb.min(24)) / 3) as u64);
+    let variants: [Option<[u64; 4]>; 6] = [
         None,
         Some([0, 0, 0, q as u64]),
         Some([nb.min(3) as u64, ne.min(1) as u64, 1, half]),
-        Some([
-            nb.min(24) as u64,
-            ne.min((24 - nb.min(24)) / 3) as u64,
-            1,
-            q as u64,
-        ]),
+        Some([kb24, ke24, 1, q as u64]),
+        Some([nb.min(3) as u64, ne.min(1) as u64, 2, (n / 4).max(1)]),
+        Some([kb24, ke24, 2, n]),
     ];
     for (vi, v) in variants.iter().enumerate() {
         let mut case = if v.is_some() {

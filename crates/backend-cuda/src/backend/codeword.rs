@@ -12,6 +12,7 @@ use crate::matrix::{DeviceMatrix, to_field};
 use crate::merkle::DeviceMerkleTree;
 
 use super::CudaBackend;
+use super::committed::CudaCommitted;
 
 /// Evaluations over shift·⟨ω_log_size⟩ (bit-reversed), as a 2^log_size × 3 device matrix.
 pub struct CudaCodeword {
@@ -138,6 +139,46 @@ pub(crate) fn open_leaves(
                 row1: o.row1.clone(),
                 path: o.path.clone(),
             })
+        })
+        .collect()
+}
+
+/// Openings of a committed matrix: gathered from its LDE when resident, else from column chunks
+/// of its LDE recomputed for the opened rows only (one pass over the coefficients).
+pub(crate) fn open_committed(
+    be: &CudaBackend,
+    c: &CudaCommitted,
+    leaves: &[usize],
+) -> Result<Vec<MerkleOpening>> {
+    if let Some(lde) = &c.lde {
+        return open_leaves(be, lde, &c.tree, leaves);
+    }
+    let mut distinct = leaves.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let paths = c.tree.gather_paths(&be.ctx, &distinct)?;
+    let rows: Vec<usize> = distinct.iter().flat_map(|&l| [2 * l, 2 * l + 1]).collect();
+    let shape = c.coefs.shape(c.log_blowup as u32);
+    let cols = shape.chunk_cols(be.chunk_room(shape)) as usize;
+    let mut values = be
+        .ctx
+        .lde_rows(&c.coefs, c.log_blowup as u32, &rows, cols)?
+        .into_iter();
+    let mut by_leaf = Vec::with_capacity(distinct.len());
+    for (&leaf, path) in distinct.iter().zip(paths) {
+        let (row0, row1) = (values.next(), values.next());
+        let (Some(row0), Some(row1)) = (row0, row1) else {
+            return Err(CudaError::Shape("too few recomputed rows".into()));
+        };
+        by_leaf.push((leaf, MerkleOpening { row0, row1, path }));
+    }
+    leaves
+        .iter()
+        .map(|&leaf| {
+            let k = by_leaf
+                .binary_search_by_key(&leaf, |(l, _)| *l)
+                .map_err(|_| CudaError::Shape(format!("leaf {leaf} missing from an opening")))?;
+            Ok(by_leaf[k].1.clone())
         })
         .collect()
 }

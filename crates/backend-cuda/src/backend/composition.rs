@@ -1,15 +1,19 @@
-//! The composition round on the device. The quotient values come from the compiled constraint
-//! program run by `kernels/constraints.cu` over the main/aux LDEs already resident there
-//! (`crate::constraints`); the program is compiled and uploaded once per table and backend
-//! (`crate::program_cache`). If a table's constraints do not compile, an interim host path
+//! The composition round on the device, and the commitments every round shares.
+//!
+//! The quotient values come from the compiled constraint program run by `kernels/constraints.cu`
+//! (`crate::constraints`; compiled and uploaded once per table and backend,
+//! `crate::program_cache`) over the quotient domain's rows: the resident LDEs' prefix when the
+//! quotient factor D is at most the blowup, an extension with blowup D computed from the
+//! coefficients when it fits, and otherwise blocks of rows recomputed from the coefficients
+//! (streamed, docs/GPU.md). If a table's constraints do not compile, an interim host path
 //! downloads the quotient-domain rows and runs `rstark_backend_cpu::quotient_values` (its bytes
 //! are counted under the phase "composition (host fallback)"). The quotient is then split into
 //! its D parts on the device (docs/GPU.md, "Quotient split"): a transpose, one inverse NTT of
 //! 2^{n+d} points over its 3 columns, and one kernel that unshifts the coset and scatters the
-//! coefficients into the parts' columns, which the LDE's forward pass extends and the tree
-//! commits. Nothing but the root crosses PCIe after the constraint kernel.
+//! coefficients into the parts' columns, which are committed like any matrix. Nothing but the
+//! root crosses PCIe after the constraint kernel.
 
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::PushKernelArg;
 use rstark_backend_cpu::{QuotientRows, quotient_values};
 use rstark_field::{EF, F, Field, GENERATOR, PrimeCharacteristicRing, PrimeField64, flatten_ext};
 use rstark_poly::RowMajor;
@@ -19,15 +23,26 @@ use crate::constraints::{DeviceConstraintProgram, QuotientDomain};
 use crate::context::grid_1d;
 use crate::error::{CudaError, Result};
 use crate::matrix::{DeviceMatrix, to_field};
+use crate::memory::DeviceBuf;
 use crate::merkle::DeviceMerkleTree;
 use crate::plan::MAX_LOG_N;
-use crate::staging::{UploadMode, pipelines, staged};
+use crate::residency::{self, MatrixShape, Residency};
+use crate::stream::DeviceCoefs;
 
 use super::CudaBackend;
 use super::committed::CudaCommitted;
 
 fn shape(msg: impl Into<String>) -> CudaError {
     CudaError::Shape(msg.into())
+}
+
+/// Where the composition reads the quotient domain's rows.
+enum QuotientRowsOn<'a> {
+    /// Row-major matrices whose first 2^{n+d} rows are the domain (resident LDEs, or
+    /// extensions with blowup D).
+    Matrices(&'a DeviceMatrix, Option<&'a DeviceMatrix>),
+    /// Blocks of 2^k rows recomputed from the coefficients.
+    Blocks(u32),
 }
 
 impl CudaBackend {
@@ -38,51 +53,92 @@ impl CudaBackend {
         let n = inp.log_height;
         let d = inp.log_quotient_degree;
         let b = inp.log_blowup;
-        if inp.main.lde.rows() != (1usize << (n + b)) {
+        if inp.main.log_height() != n
+            || inp.main.log_blowup != b
+            || inp
+                .aux
+                .is_some_and(|a| a.log_height() != n || a.log_blowup != b)
+        {
             return Err(rstark_protocol::BackendError::BadInput(
-                "main LDE height mismatch".into(),
+                "main/aux height or blowup mismatch".into(),
             ));
         }
-        // The rows on the quotient domain: the LDE prefix, or an extension with blowup 2^d.
-        let ext = |m: &CudaCommitted| -> Result<Option<DeviceMatrix>> {
-            if d <= b {
-                Ok(None)
-            } else {
-                let trace = m
-                    .trace
-                    .as_ref()
-                    .ok_or_else(|| shape("a committed matrix without its trace"))?;
-                self.ctx.lde(trace, d as u32).map(Some)
+        let quotient = {
+            // Extensions with blowup D (D > B, when they fit), kept for this block only.
+            let exts = self.phase("composition (quotient extension)", || {
+                self.quotient_extensions(inp)
+            })?;
+            let rows_on = match (&exts, inp.main.lde.as_ref()) {
+                (Some((m, a)), _) => QuotientRowsOn::Matrices(m, a.as_ref()),
+                (None, Some(main)) if d <= b && inp.aux.is_none_or(|a| a.lde.is_some()) => {
+                    QuotientRowsOn::Matrices(main, inp.aux.and_then(|a| a.lde.as_ref()))
+                }
+                _ => QuotientRowsOn::Blocks(self.composition_block_log(inp)),
+            };
+            let on_device = self.phase("composition (constraint kernel)", || {
+                self.quotient_on_device(inp, &rows_on)
+            })?;
+            match on_device {
+                Some(q) => q,
+                None => {
+                    let q = self.phase_host("composition (host fallback)", || {
+                        self.quotient_on_host(inp, &rows_on)
+                    })?;
+                    self.phase("composition (host fallback)", || {
+                        DeviceMatrix::upload(
+                            &self.ctx,
+                            &RowMajor::new(flatten_ext(&q), 3).map_err(|e| shape(e.to_string()))?,
+                        )
+                    })?
+                }
             }
         };
-        let main_ext = self.phase("composition (quotient extension)", || ext(inp.main))?;
-        let aux_ext = match inp.aux {
-            Some(a) => self.phase("composition (quotient extension)", || ext(a))?,
+        let residency = self.planned(inp.table, 2);
+        self.phase("composition (split + parts LDE + commit)", || {
+            self.commit_quotient_parts(&quotient, n, d, b, residency)
+        })
+    }
+
+    /// When D exceeds the blowup and the tables' matrices are resident: their extensions with
+    /// blowup D, if they fit in what the budget leaves (else the rows are recomputed in blocks).
+    fn quotient_extensions(
+        &self,
+        inp: &CompositionInputs<'_, CudaCommitted>,
+    ) -> Result<Option<(DeviceMatrix, Option<DeviceMatrix>)>> {
+        let (d, b) = (inp.log_quotient_degree, inp.log_blowup);
+        let resident = inp.main.lde.is_some() && inp.aux.is_none_or(|a| a.lde.is_some());
+        if d <= b || !resident {
+            return Ok(None);
+        }
+        let width = inp.main.width() + inp.aux.map_or(0, |a| a.width());
+        let rows = 1u64 << (inp.log_height + d);
+        // the extensions, and what the constraint kernel needs beside them
+        let need = rows * width as u64 * 8
+            + residency::CONSTRAINT_COLUMNS_BYTES.min(rows.min(1 << 21) * width as u64 * 8)
+            + residency::CONSTRAINT_SCRATCH_BYTES
+            + 3 * rows * 8 * 3;
+        if need + residency::SLACK_BYTES > self.available() {
+            return Ok(None);
+        }
+        let main = self.ctx.extend(&inp.main.coefs, d as u32)?;
+        let aux = match inp.aux {
+            Some(a) => Some(self.ctx.extend(&a.coefs, d as u32)?),
             None => None,
         };
-        let main_q = main_ext.as_ref().unwrap_or(&inp.main.lde);
-        let aux_q = inp.aux.map(|a| aux_ext.as_ref().unwrap_or(&a.lde));
+        Ok(Some((main, aux)))
+    }
 
-        let on_device = self.phase("composition (constraint kernel)", || {
-            self.quotient_on_device(inp, main_q, aux_q)
-        })?;
-        let quotient = match on_device {
-            Some(q) => q,
-            None => {
-                let q = self.phase_host("composition (host fallback)", || {
-                    self.quotient_on_host(inp, main_q, aux_q)
-                })?;
-                self.phase("composition (host fallback)", || {
-                    DeviceMatrix::upload(
-                        &self.ctx,
-                        &RowMajor::new(flatten_ext(&q), 3).map_err(|e| shape(e.to_string()))?,
-                    )
-                })?
-            }
-        };
-        self.phase("composition (split + parts LDE + commit)", || {
-            self.commit_quotient_parts(&quotient, n, d, b)
-        })
+    /// Rows of the composition's recomputed blocks: as many as the budget leaves room for.
+    fn composition_block_log(&self, inp: &CompositionInputs<'_, CudaCommitted>) -> u32 {
+        let row_bytes = (inp.main.width() + inp.aux.map_or(0, |a| a.width())) as u64 * 8;
+        let q_rows = 1u64 << (inp.log_height + inp.log_quotient_degree);
+        let fixed =
+            3 * q_rows * 8 * 3 + residency::CONSTRAINT_SCRATCH_BYTES + residency::SLACK_BYTES;
+        residency::block_log(
+            inp.log_height as u32,
+            row_bytes,
+            self.available().saturating_sub(fixed),
+        )
     }
 
     /// The quotient's D parts as their coefficient matrix (N rows, 3D columns, part i in columns
@@ -101,30 +157,22 @@ impl CudaBackend {
             .colmajor_matrix(&coef, 1 << log_height, 3 << log_quotient_degree)
     }
 
-    /// Splits the quotient (as [`split_quotient`](Self::split_quotient) takes it) into its parts,
-    /// extends them to g·⟨ω_{n+b}⟩ and commits them: the composition's committed matrix.
+    /// Splits the quotient (as [`split_quotient`](Self::split_quotient) takes it) into its parts
+    /// and commits them (their LDE kept or not, as `residency` says): the composition's
+    /// committed matrix.
     pub fn commit_quotient_parts(
         &self,
         quotient: &DeviceMatrix,
         log_height: usize,
         log_quotient_degree: usize,
         log_blowup: usize,
+        residency: Option<Residency>,
     ) -> Result<CudaCommitted> {
         // N·coefficients, as the LDE's forward pass expects them
         let inv_d = F::from_u64(1u64 << log_quotient_degree).inverse();
         let coef = self.part_coefficients(quotient, log_height, log_quotient_degree, inv_d)?;
-        let (lde, tree) = self.ctx.extend_commit_coefficients(
-            &coef,
-            log_height as u32,
-            3 << log_quotient_degree,
-            log_blowup as u32,
-        )?;
-        Ok(CudaCommitted {
-            lde,
-            tree,
-            log_blowup,
-            trace: None,
-        })
+        let coefs = DeviceCoefs::from_parts(coef, log_height as u32, 3 << log_quotient_degree);
+        self.commit_coefs(coefs, log_blowup, residency)
     }
 
     /// The parts' coefficients times `factor`, column-major (3D columns of N words).
@@ -134,7 +182,7 @@ impl CudaBackend {
         log_n: usize,
         log_d: usize,
         factor: F,
-    ) -> Result<CudaSlice<u64>> {
+    ) -> Result<DeviceBuf<u64>> {
         let log_q = log_n + log_d;
         if log_d > 4 || log_q > MAX_LOG_N as usize {
             return Err(shape(format!(
@@ -176,8 +224,7 @@ impl CudaBackend {
     fn quotient_on_device(
         &self,
         inp: &CompositionInputs<'_, CudaCommitted>,
-        main_q: &DeviceMatrix,
-        aux_q: Option<&DeviceMatrix>,
+        rows_on: &QuotientRowsOn<'_>,
     ) -> Result<Option<DeviceMatrix>> {
         let Some(dev) = self
             .programs
@@ -189,7 +236,7 @@ impl CudaBackend {
         };
         let program = dev.program();
         if program.num_constraints != inp.alpha_pows.len()
-            || program.aux_ext_width != aux_q.map_or(0, |a| a.width() / 3)
+            || program.aux_ext_width != inp.aux.map_or(0, |a| a.width() / 3)
         {
             return Ok(None);
         }
@@ -201,94 +248,185 @@ impl CudaBackend {
         ) else {
             return Ok(None);
         };
-        let domain = QuotientDomain {
-            main: main_q,
-            aux: aux_q,
-            log_height: inp.log_height,
-            log_quotient_degree: inp.log_quotient_degree,
+        let q = match *rows_on {
+            QuotientRowsOn::Matrices(main, aux) => {
+                let domain = QuotientDomain {
+                    main,
+                    aux,
+                    log_height: inp.log_height,
+                    log_quotient_degree: inp.log_quotient_degree,
+                };
+                self.constraints.quotient_values(
+                    &self.ctx,
+                    &dev,
+                    &domain,
+                    inp.public_values,
+                    &challenges,
+                )?
+            }
+            QuotientRowsOn::Blocks(log_block) => self.constraints.quotient_values_blocks(
+                &self.ctx,
+                &dev,
+                &inp.main.coefs,
+                inp.aux.map(|a| &a.coefs),
+                inp.log_quotient_degree,
+                log_block,
+                inp.public_values,
+                &challenges,
+            )?,
         };
-        self.constraints
-            .quotient_values(&self.ctx, &dev, &domain, inp.public_values, &challenges)
-            .map(Some)
+        Ok(Some(q))
     }
 
     /// Interim path: the quotient-domain rows come to the host and the CPU evaluates them.
     fn quotient_on_host(
         &self,
         inp: &CompositionInputs<'_, CudaCommitted>,
-        main_q: &DeviceMatrix,
-        aux_q: Option<&DeviceMatrix>,
+        rows_on: &QuotientRowsOn<'_>,
     ) -> std::result::Result<Vec<EF>, rstark_protocol::BackendError> {
         let q = 1usize << (inp.log_height + inp.log_quotient_degree);
-        let rows =
-            |m: &DeviceMatrix| -> std::result::Result<Vec<F>, rstark_protocol::BackendError> {
-                let mut v = m
-                    .download_words(&self.ctx)
-                    .and_then(to_field)
-                    .map_err(super::dev_err)?;
-                v.truncate(q * m.width());
-                Ok(v)
-            };
-        let main = rows(main_q)?;
-        let aux = aux_q.map(rows).transpose()?;
+        let d = inp.log_quotient_degree as u32;
+        let rows = |m: &DeviceMatrix| -> Result<Vec<F>> {
+            let mut v = m.download_words(&self.ctx).and_then(to_field)?;
+            v.truncate(q * m.width());
+            Ok(v)
+        };
+        // The domain's rows of a matrix: from the rows the kernel would read, else extended.
+        let values = |c: &CudaCommitted, on: Option<&DeviceMatrix>| -> Result<Vec<F>> {
+            match on {
+                Some(m) => rows(m),
+                None => rows(&self.ctx.extend(&c.coefs, d)?),
+            }
+        };
+        let (main_on, aux_on) = match *rows_on {
+            QuotientRowsOn::Matrices(m, a) => (Some(m), a),
+            QuotientRowsOn::Blocks(_) => (None, None),
+        };
+        let main = values(inp.main, main_on).map_err(super::dev_err)?;
+        let aux = inp
+            .aux
+            .map(|a| values(a, aux_on))
+            .transpose()
+            .map_err(super::dev_err)?;
         quotient_values(
             inp,
             &QuotientRows {
                 main: &main,
-                main_width: main_q.width(),
+                main_width: inp.main.width(),
                 aux: aux.as_deref(),
-                aux_width: aux_q.map_or(0, |a| a.width()),
+                aux_width: inp.aux.map_or(0, |a| a.width()),
             },
         )
     }
 
-    /// Uploads natural-order values on H, extends and commits them on the device, the upload
-    /// as [`CudaBackend::upload_mode`] says for large matrices.
-    pub(crate) fn commit_rows(&self, trace: &RowMajor, log_blowup: usize) -> Result<CudaCommitted> {
+    /// Uploads natural-order values on H, then commits them as [`Self::commit_device_trace`]
+    /// does; a matrix whose LDE the budget cannot hold goes up in blocks of rows and is
+    /// committed streamed.
+    pub(crate) fn commit_rows(
+        &self,
+        trace: &RowMajor,
+        log_blowup: usize,
+        residency: Option<Residency>,
+    ) -> Result<CudaCommitted> {
         if trace.width == 0 || !trace.values.len().is_multiple_of(trace.width) {
             return Err(shape("a matrix of width 0, or ragged rows"));
         }
         let (rows, w) = (trace.values.len() / trace.width, trace.width);
-        let b = log_blowup as u32;
-        let mode = if staged(trace.values.len()) {
-            self.upload_mode()
-        } else {
-            UploadMode::Staged
+        if !rows.is_power_of_two() {
+            return Err(shape(format!("{rows} rows: not a power of two")));
+        }
+        let log_n = rows.trailing_zeros();
+        let shape = MatrixShape {
+            log_height: log_n,
+            width: w as u64,
+            log_blowup: log_blowup as u32,
         };
-        let dev = match mode {
-            UploadMode::Pipelined if pipelines(rows, w) => {
-                let (dev, lde) = self.ctx.upload_lde(trace, b)?;
-                return self.commit_lde(dev, lde, log_blowup);
-            }
-            UploadMode::Registered => DeviceMatrix::upload_registered(&self.ctx, trace)?,
-            _ => DeviceMatrix::upload(&self.ctx, trace)?,
-        };
-        self.commit_device_trace(dev, log_blowup)
+        if self.choose(shape, residency) == Residency::Resident {
+            let dev = DeviceMatrix::upload(&self.ctx, trace)?;
+            return self.commit_device_trace(dev, log_blowup, Some(Residency::Resident));
+        }
+        let block = rows.min(1 << residency::TRACE_BLOCK_LOG);
+        let mut b = self.ctx.coef_builder(log_n, w)?;
+        let mut buf = self.ctx.alloc_words(block * w, "a block of trace rows")?;
+        for r0 in (0..rows).step_by(block) {
+            let part = &trace.values[r0 * w..(r0 + block) * w];
+            self.ctx.upload_field_into(part, &mut buf)?;
+            self.ctx.coef_add_rows(&mut b, &buf, r0, block)?;
+        }
+        drop(buf);
+        let coefs = self.ctx.coef_finish(b)?;
+        self.commit_coefs(coefs, log_blowup, Some(Residency::Streamed))
     }
 
-    /// Commits a trace already in device memory (e.g. generated there).
+    /// Commits a natural-order trace already in device memory (e.g. generated there); the
+    /// trace is freed once its coefficients exist.
     pub(crate) fn commit_device_trace(
         &self,
         dev: DeviceMatrix,
         log_blowup: usize,
+        residency: Option<Residency>,
     ) -> Result<CudaCommitted> {
-        let lde = self.ctx.lde(&dev, log_blowup as u32)?;
-        self.commit_lde(dev, lde, log_blowup)
+        let coefs = self.ctx.coefficients(&dev)?;
+        drop(dev);
+        self.commit_coefs(coefs, log_blowup, residency)
     }
 
-    /// The tree of a trace's LDE, and both kept on the device.
-    fn commit_lde(
+    /// Extends and commits a matrix given by its coefficients: the whole LDE kept (resident),
+    /// or its tree built from column chunks (streamed); `None`: whichever the budget allows.
+    pub(crate) fn commit_coefs(
         &self,
-        dev: DeviceMatrix,
-        lde: DeviceMatrix,
+        coefs: DeviceCoefs,
         log_blowup: usize,
+        residency: Option<Residency>,
     ) -> Result<CudaCommitted> {
-        let tree = DeviceMerkleTree::commit(&self.ctx, &lde)?;
-        Ok(CudaCommitted {
-            lde,
-            tree,
-            log_blowup,
-            trace: Some(dev),
-        })
+        let shape = coefs.shape(log_blowup as u32);
+        match self.choose(shape, residency) {
+            Residency::Resident => {
+                let lde = self.ctx.extend(&coefs, log_blowup as u32)?;
+                let tree = DeviceMerkleTree::commit(&self.ctx, &lde)?;
+                Ok(CudaCommitted {
+                    coefs,
+                    lde: Some(lde),
+                    tree,
+                    log_blowup,
+                })
+            }
+            Residency::Streamed => {
+                let cols = shape.chunk_cols(self.chunk_room(shape)) as usize;
+                let tree = self.ctx.streamed_tree(&coefs, log_blowup as u32, cols)?;
+                Ok(CudaCommitted {
+                    coefs,
+                    lde: None,
+                    tree,
+                    log_blowup,
+                })
+            }
+        }
+    }
+
+    /// Bytes a streamed commitment of `shape` may use for its LDE chunk: what the budget leaves
+    /// after the leaf sponges and the tree.
+    pub(crate) fn chunk_room(&self, shape: MatrixShape) -> u64 {
+        let leaves = shape.lde_rows() / 2;
+        self.available()
+            .saturating_sub(leaves * 25 * 8 + shape.tree_bytes() + residency::SLACK_BYTES)
+    }
+
+    /// The planned residency, or (unplanned) resident when its LDE and commitment fit in what
+    /// the budget leaves with room for the rest of the round.
+    fn choose(&self, shape: MatrixShape, planned: Option<Residency>) -> Residency {
+        if let Some(r) = planned {
+            return r;
+        }
+        let need = shape.kept_bytes(Residency::Resident)
+            + shape.commit_bytes(
+                Residency::Resident,
+                shape.width.min(residency::MAX_CHUNK_COLS),
+            );
+        if need + residency::SLACK_BYTES <= self.available() {
+            Residency::Resident
+        } else {
+            Residency::Streamed
+        }
     }
 }

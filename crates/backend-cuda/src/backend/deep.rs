@@ -1,13 +1,16 @@
-//! The DEEP codeword of one table on the device (docs/PROTOCOL.md §5.6): a warp per LDE row
-//! reads the row of each committed matrix (coalesced), forms A and C, and divides by x − z and
-//! x − zω with per-row extension inverses. Nothing crosses PCIe but the δ powers (24 B/column).
+//! The DEEP codeword of one table on the device (docs/PROTOCOL.md §5.6). DEEP is linear in the
+//! columns, so it is formed on the coefficients: A = Σ_{k<S} δ^k f_k and C = Σ_{k≥S} δ^k f_k (one
+//! pass over each matrix's N×W coefficients, not its N·B×W LDE), A and C are extended to the LDE
+//! domain (6 base columns), and a per-row kernel divides by x − z and x − zω. Nothing crosses
+//! PCIe but the δ powers (24 B/column) and six constants.
 
-use cudarc::driver::{LaunchConfig, PushKernelArg};
+use cudarc::driver::PushKernelArg;
 use rstark_field::{EF, GENERATOR, PrimeField64, ef_to_base, omega};
 use rstark_protocol::DeepInputs;
 
 use crate::error::{CudaError, Result};
 use crate::matrix::DeviceMatrix;
+use crate::stream::grid_stride;
 
 use super::CudaBackend;
 use super::codeword::CudaCodeword;
@@ -22,19 +25,22 @@ fn ef_words(v: &[EF]) -> Vec<u64> {
 impl CudaBackend {
     pub(crate) fn deep_cw(&self, inp: &DeepInputs<'_, CudaCommitted>) -> Result<CudaCodeword> {
         let ctx = &self.ctx;
+        let log_n = inp.log_height as u32;
+        let log_b = inp.log_blowup as u32;
         let log_size = inp.log_height + inp.log_blowup;
-        let size = 1usize << log_size;
-        if inp.matrices.is_empty() || inp.matrices.len() > 3 {
-            return Err(CudaError::Shape(format!(
-                "DEEP over {} matrices (1 to 3 supported)",
-                inp.matrices.len()
-            )));
+        let (n, size) = (1usize << log_n, 1usize << log_size);
+        if inp.matrices.is_empty() {
+            return Err(CudaError::Shape("DEEP over no matrices".into()));
         }
-        if inp.matrices.iter().any(|m| m.lde.rows() != size) {
+        if inp
+            .matrices
+            .iter()
+            .any(|m| m.log_height() != inp.log_height || m.log_blowup != inp.log_blowup)
+        {
             return Err(CudaError::Shape("DEEP: matrix heights differ".into()));
         }
         let c = inp.coeffs;
-        let total: usize = inp.matrices.iter().map(|m| m.lde.width()).sum();
+        let total: usize = inp.matrices.iter().map(|m| m.width()).sum();
         if total != c.pows.len() {
             return Err(CudaError::Shape("DEEP: column count mismatch".into()));
         }
@@ -43,39 +49,44 @@ impl CudaBackend {
             &ef_words(&[inp.z, inp.z_next, c.shift_coeff, c.v_z, c.v_zw, inp.scale]),
             "DEEP constants",
         )?;
+        // A and C's coefficients (times N, as the LDE's forward pass takes them).
+        let mut ac = ctx.alloc_words(6 * n, "DEEP A and C coefficients")?;
+        let (n64, n_shifted) = (n as u64, c.n_shifted as u32);
+        let mut off = 0u32;
+        for (i, m) in inp.matrices.iter().enumerate() {
+            let w = u32::try_from(m.width())
+                .map_err(|_| CudaError::Shape("DEEP: too many columns".into()))?;
+            let accumulate = (i > 0) as u32;
+            let mut l = ctx.func(&self.pk.deep_combine);
+            l.arg(&m.coefs.buf)
+                .arg(&n64)
+                .arg(&w)
+                .arg(&pows)
+                .arg(&off)
+                .arg(&n_shifted)
+                .arg(&accumulate)
+                .arg(&mut ac);
+            ctx.launch(l, grid_stride(n64, 256), "pv_deep_combine")?;
+            off += w;
+        }
+        let mut ext = ctx.alloc_words(6 * size, "DEEP A and C on the LDE domain")?;
+        ctx.forward_columns(&ac, 0, 6, log_n, log_b, &mut ext)?;
+        drop(ac);
         let mut out = ctx.alloc_words(3 * size, "DEEP codeword")?;
-        let m: Vec<&DeviceMatrix> = inp.matrices.iter().map(|m| &m.lde).collect();
-        let pick = |i: usize| m.get(i).copied().unwrap_or(m[0]);
-        let width = |i: usize| m.get(i).map_or(0u32, |m| m.width() as u32);
-        let (w0, w1, w2) = (width(0), width(1), width(2));
-        let n_shifted = c.n_shifted as u32;
         let (size64, log_size32) = (size as u64, log_size as u32);
         let (g, om) = (
             GENERATOR.as_canonical_u64(),
             omega(log_size).as_canonical_u64(),
         );
-        let mut b = ctx.func(&self.pk.deep);
-        b.arg(pick(0).words())
-            .arg(&w0)
-            .arg(pick(1).words())
-            .arg(&w1)
-            .arg(pick(2).words())
-            .arg(&w2)
-            .arg(&pows)
-            .arg(&n_shifted)
+        let mut l = ctx.func(&self.pk.deep_finish);
+        l.arg(&ext)
             .arg(&size64)
             .arg(&log_size32)
             .arg(&g)
             .arg(&om)
             .arg(&consts)
             .arg(&mut out);
-        // 8 warps (rows) per block.
-        let cfg = LaunchConfig {
-            grid_dim: (size.div_ceil(8) as u32, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        ctx.launch(b, cfg, "pv_deep")?;
+        ctx.launch(l, grid_stride(size64, 256), "pv_deep_finish")?;
         Ok(CudaCodeword {
             values: DeviceMatrix::from_parts(out, size, 3),
             log_size,

@@ -11,10 +11,10 @@ use crate::kernels::{ARCHS, FATBIN};
 
 pub(crate) struct ProverKernels {
     _module: Arc<CudaModule>,
-    pub ood_weights: CudaFunction,
-    pub ood_partial: CudaFunction,
+    pub ood_coef_partial: CudaFunction,
     pub ood_reduce: CudaFunction,
-    pub deep: CudaFunction,
+    pub deep_combine: CudaFunction,
+    pub deep_finish: CudaFunction,
     pub fold: CudaFunction,
     pub add: CudaFunction,
     pub rows_to_cols: CudaFunction,
@@ -33,10 +33,10 @@ impl ProverKernels {
                 .ctx(format!("loading kernel {name}"))
         };
         Ok(Self {
-            ood_weights: f("pv_ood_weights")?,
-            ood_partial: f("pv_ood_partial")?,
+            ood_coef_partial: f("pv_ood_coef_partial")?,
             ood_reduce: f("pv_ood_reduce")?,
-            deep: f("pv_deep")?,
+            deep_combine: f("pv_deep_combine")?,
+            deep_finish: f("pv_deep_finish")?,
             fold: f("pv_fold")?,
             add: f("pv_add")?,
             rows_to_cols: f("pv_rows_to_cols")?,

@@ -12,24 +12,22 @@ mod deep;
 mod kernels;
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use rstark_field::EF;
 use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
 use rstark_protocol::{
-    Backend, BackendError, CompositionInputs, DeepInputs, KeccakTrace, MerkleOpening,
-    TraceGenerator,
+    Backend, BackendError, CompositionInputs, DeepInputs, KeccakTrace, MainSource, MainTrace,
+    MerkleOpening, ProofPlan, TraceGenerator,
 };
 
+use crate::budget::VramBudget;
 use crate::constraints::{ConstraintKernel, ConstraintVariant, DeviceConstraintProgram};
 use crate::context::{GpuContext, TransferStats};
 use crate::error::{CudaError, Result};
 use crate::program_cache::{CacheStats, ProgramCache};
-use crate::staging::UploadMode;
-
-/// The upload a new backend uses (docs/PERF.md, "gpu-prover": the measured comparison).
-pub const DEFAULT_UPLOAD_MODE: UploadMode = UploadMode::Staged;
+use crate::residency::{self, MemoryPlan, Residency};
+use crate::tracegen::KECCAK_TRACE_WIDTH;
 
 pub use codeword::CudaCodeword;
 pub use committed::CudaCommitted;
@@ -41,8 +39,10 @@ pub struct CudaBackend {
     pub(crate) constraints: ConstraintKernel,
     pub(crate) pk: kernels::ProverKernels,
     pub(crate) programs: ProgramCache<DeviceConstraintProgram>,
-    /// How large traces go up ([`UploadMode`], stored as its number).
-    pub(crate) upload_mode: AtomicU8,
+    /// Where the current proof's matrices live (`Backend::begin_proof`).
+    plan: Mutex<Option<MemoryPlan>>,
+    /// Tests and benchmarks: every matrix held this way, whatever the plan says.
+    forced: Mutex<Option<Residency>>,
     phases: Mutex<Vec<(&'static str, TransferStats)>>,
 }
 
@@ -61,7 +61,8 @@ impl CudaBackend {
             constraints,
             pk,
             programs: ProgramCache::new(),
-            upload_mode: AtomicU8::new(DEFAULT_UPLOAD_MODE.to_u8()),
+            plan: Mutex::new(None),
+            forced: Mutex::new(None),
             phases: Mutex::new(Vec::new()),
         })
     }
@@ -70,14 +71,110 @@ impl CudaBackend {
         &self.ctx
     }
 
-    /// How large traces are uploaded ([`DEFAULT_UPLOAD_MODE`] unless set); every mode commits
-    /// the same words, the benchmark compares their speed.
-    pub fn set_upload_mode(&self, mode: UploadMode) {
-        self.upload_mode.store(mode.to_u8(), Ordering::Relaxed);
+    /// Holds every committed matrix as `r` (resident: LDE kept; streamed: recomputed when
+    /// needed) whatever the memory plan says, or follows the plan again with `None`. Proofs
+    /// are the same bytes either way; tests and benchmarks compare the two.
+    pub fn force_residency(&self, r: Option<Residency>) {
+        *self.forced.lock().unwrap_or_else(|e| e.into_inner()) = r;
     }
 
-    pub fn upload_mode(&self) -> UploadMode {
-        UploadMode::from_u8(self.upload_mode.load(Ordering::Relaxed))
+    /// The memory plan of the proof under way (or the last one begun).
+    pub fn memory_plan(&self) -> Option<MemoryPlan> {
+        self.plan.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sets the device-memory budget ([`GpuContext::set_vram_budget`]): clamped to what the
+    /// device can give, and the result says so.
+    pub fn set_vram_budget(&self, bytes: u64) -> Result<VramBudget> {
+        self.ctx.set_vram_budget(bytes)
+    }
+
+    pub fn vram_budget(&self) -> u64 {
+        self.ctx.vram_budget()
+    }
+
+    /// Device bytes held by the backend's live buffers (cached tables and programs included).
+    pub fn mem_in_use(&self) -> u64 {
+        self.ctx.mem_in_use()
+    }
+
+    /// The most device bytes in use at once since the last [`reset_mem_peak`](Self::reset_mem_peak).
+    pub fn mem_peak(&self) -> u64 {
+        self.ctx.mem_peak()
+    }
+
+    pub fn reset_mem_peak(&self) {
+        self.ctx.reset_mem_peak()
+    }
+
+    /// Device bytes the memory pool holds (in use and kept for reuse).
+    pub fn pool_reserved(&self) -> Result<u64> {
+        self.ctx.pool_reserved()
+    }
+
+    /// Device bytes the budget still allows.
+    pub(crate) fn available(&self) -> u64 {
+        self.ctx.vram_budget().saturating_sub(self.ctx.mem_in_use())
+    }
+
+    /// How matrix `kind` (0 main, 1 aux, 2 composition) of table `table` is held: forced, else
+    /// planned; `None` without a plan (then the budget left decides).
+    pub(crate) fn planned(&self, table: usize, kind: usize) -> Option<Residency> {
+        if let Some(r) = *self.forced.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Some(r);
+        }
+        let plan = self.plan.lock().unwrap_or_else(|e| e.into_inner());
+        plan.as_ref()
+            .and_then(|p| p.tables.get(table))
+            .map(|t| [t.main, t.aux, t.comp][kind.min(2)])
+    }
+
+    /// The main trace of a `KeccakTrace` generator: generated on the device whole (resident),
+    /// or in blocks of rows that go straight into the coefficients (streamed).
+    fn commit_keccak(
+        &self,
+        k: &KeccakTrace,
+        log_blowup: usize,
+        residency: Option<Residency>,
+    ) -> Result<CudaCommitted> {
+        let inputs = self.ctx.keccak_inputs(&k.inputs)?;
+        let rows = inputs.rows();
+        let shape = residency::MatrixShape {
+            log_height: rows.trailing_zeros(),
+            width: KECCAK_TRACE_WIDTH as u64,
+            log_blowup: log_blowup as u32,
+        };
+        let residency = residency.unwrap_or_else(|| {
+            let need = shape.kept_bytes(Residency::Resident)
+                + shape.commit_bytes(Residency::Resident, residency::MAX_CHUNK_COLS);
+            if need + residency::SLACK_BYTES <= self.available() {
+                Residency::Resident
+            } else {
+                Residency::Streamed
+            }
+        });
+        if residency == Residency::Resident {
+            let mut out = self
+                .ctx
+                .alloc_words(rows * KECCAK_TRACE_WIDTH, "the Keccak trace")?;
+            self.ctx.keccak_trace_rows(&inputs, 0, rows, &mut out)?;
+            let dev = crate::DeviceMatrix::from_parts(out, rows, KECCAK_TRACE_WIDTH);
+            return self.commit_device_trace(dev, log_blowup, Some(Residency::Resident));
+        }
+        let block = rows.min(1 << residency::TRACE_BLOCK_LOG);
+        let mut b = self
+            .ctx
+            .coef_builder(shape.log_height, KECCAK_TRACE_WIDTH)?;
+        let mut buf = self
+            .ctx
+            .alloc_words(block * KECCAK_TRACE_WIDTH, "a block of Keccak trace rows")?;
+        for r0 in (0..rows).step_by(block) {
+            self.ctx.keccak_trace_rows(&inputs, r0, block, &mut buf)?;
+            self.ctx.coef_add_rows(&mut b, &buf, r0, block)?;
+        }
+        drop(buf);
+        let coefs = self.ctx.coef_finish(b)?;
+        self.commit_coefs(coefs, log_blowup, Some(Residency::Streamed))
     }
 
     /// Which constraint kernel the composition round runs
@@ -169,13 +266,48 @@ impl Backend for CudaBackend {
         "cuda"
     }
 
+    /// Plans where the proof's matrices live within the VRAM budget (crate::residency), and
+    /// refuses a proof that cannot fit before any work.
+    fn begin_proof(&self, plan: &ProofPlan) -> std::result::Result<(), BackendError> {
+        let budget = self.available();
+        let p = residency::plan(plan, budget).map_err(|e| BackendError::Device(e.to_string()))?;
+        *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+        Ok(())
+    }
+
+    fn end_proof(&self) {
+        // Keep the plan for reports (memory_plan); it is replaced by the next begin_proof.
+    }
+
+    fn commit_main(
+        &self,
+        t: &MainTrace<'_>,
+        log_blowup: usize,
+    ) -> std::result::Result<CudaCommitted, BackendError> {
+        let residency = self.planned(t.table, 0);
+        match t.source {
+            MainSource::Host(m) => self.phase("trace upload + LDE + commit", || {
+                self.commit_rows(m, log_blowup, residency)
+            }),
+            MainSource::Generated(g) => match g.as_any().downcast_ref::<KeccakTrace>() {
+                Some(k) => self.phase("trace generation + LDE + commit", || {
+                    self.commit_keccak(k, log_blowup, residency)
+                }),
+                None => self.phase("trace upload + LDE + commit", || {
+                    self.commit_rows(&g.generate(), log_blowup, residency)
+                }),
+            },
+        }
+    }
+
     fn commit_trace(
         &self,
         trace: &RowMajor,
         log_blowup: usize,
     ) -> std::result::Result<CudaCommitted, BackendError> {
+        let residency = *self.forced.lock().unwrap_or_else(|e| e.into_inner());
         self.phase("trace upload + LDE + commit", || {
-            self.commit_rows(trace, log_blowup)
+            self.commit_rows(trace, log_blowup, residency)
         })
     }
 
@@ -189,10 +321,10 @@ impl Backend for CudaBackend {
         generator: &dyn TraceGenerator,
         log_blowup: usize,
     ) -> std::result::Result<CudaCommitted, BackendError> {
+        let residency = *self.forced.lock().unwrap_or_else(|e| e.into_inner());
         match generator.as_any().downcast_ref::<KeccakTrace>() {
             Some(k) => self.phase("trace generation + LDE + commit", || {
-                let dev = self.ctx.keccak_trace(&k.inputs)?;
-                self.commit_device_trace(dev, log_blowup)
+                self.commit_keccak(k, log_blowup, residency)
             }),
             None => self.commit_trace(&generator.generate(), log_blowup),
         }
@@ -208,7 +340,9 @@ impl Backend for CudaBackend {
         leaf: usize,
     ) -> std::result::Result<MerkleOpening, BackendError> {
         self.phase("openings", || {
-            codeword::open_leaf(self, &m.lde, &m.tree, leaf)
+            codeword::open_committed(self, m, &[leaf])?
+                .pop()
+                .ok_or_else(|| CudaError::Shape("empty opening".into()))
         })
     }
 
@@ -217,9 +351,7 @@ impl Backend for CudaBackend {
         m: &CudaCommitted,
         leaves: &[usize],
     ) -> std::result::Result<Vec<MerkleOpening>, BackendError> {
-        self.phase("openings", || {
-            codeword::open_leaves(self, &m.lde, &m.tree, leaves)
-        })
+        self.phase("openings", || codeword::open_committed(self, m, leaves))
     }
 
     fn evaluate_at(

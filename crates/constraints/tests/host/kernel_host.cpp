@@ -18,7 +18,7 @@ struct uint4 {
 struct Dim3 {
   unsigned x, y, z;
 };
-static Dim3 blockIdx, blockDim, threadIdx;
+static Dim3 blockIdx, blockDim, threadIdx, gridDim = {1, 1, 1};
 
 #include "constraints.cu"
 
@@ -77,18 +77,41 @@ int main(int argc, char** argv) {
     }
   } else {
     u32 kb = (u32)next(), ke = (u32)next();
-    bool columns = next() != 0;
+    // 0: every read from the row-major matrices; 1: current main rows from a column-major copy
+    // of the chunk (the resident path); 2: recomputed blocks: current and next rows of main and
+    // aux from column-major copies of the chunk and of the block holding its next rows (the
+    // streamed path; chunk must be aligned and at most N rows).
+    u64 columns = next();
     u64 chunk = next();
     u32 block = 128;
     if ((kb + 3 * ke) > 64) return 3;
     u64 q = 1ull << log_q;
+    auto colmajor = [](const std::vector<u64>& m, u32 w, u64 r0, u64 rows) {
+      std::vector<u64> c(rows * w + 1);
+      for (u64 t = 0; t < rows; t++)
+        for (u32 k = 0; k < w; k++) c[k * rows + t] = m[(r0 + t) * w + k];
+      return c;
+    };
     for (u64 row0 = 0; row0 < q; row0 += chunk) {
       u64 rows = chunk < q - row0 ? chunk : q - row0;
-      std::vector<u64> cols;
-      if (columns) {
-        cols.resize(rows * main_w + 1);
-        for (u64 t = 0; t < rows; t++)
-          for (u32 c = 0; c < main_w; c++) cols[c * rows + t] = main_m[(row0 + t) * main_w + c];
+      CpSrc mrow{main_m.data(), 0, main_w, 1}, arow{aux.data(), 0, aux_w, 1};
+      CpSrc mc = mrow, mn = mrow, ac = arow, an = arow;
+      std::vector<u64> cols, ncols, acols, ancols;
+      if (columns == 1) {
+        cols = colmajor(main_m, main_w, row0, rows);
+        mc = CpSrc{cols.data(), row0, 1, rows};
+      } else if (columns == 2) {
+        u64 k = bitrev_bits(row0, log_q);
+        u64 nj = bitrev_bits((k + (1ull << log_d)) & (q - 1), log_q);
+        u64 nfirst = nj / rows * rows;
+        cols = colmajor(main_m, main_w, row0, rows);
+        ncols = colmajor(main_m, main_w, nfirst, rows);
+        acols = colmajor(aux, aux_w, row0, rows);
+        ancols = colmajor(aux, aux_w, nfirst, rows);
+        mc = CpSrc{cols.data(), row0, 1, rows};
+        mn = CpSrc{ncols.data(), nfirst, 1, rows};
+        ac = CpSrc{acols.data(), row0, 1, rows};
+        an = CpSrc{ancols.data(), nfirst, 1, rows};
       }
       u64 threads = n_threads < rows ? n_threads : rows;
       std::vector<u64> scratch((nb - kb + 3 * (u64)(ne - ke)) * threads + 1);
@@ -97,10 +120,8 @@ int main(int argc, char** argv) {
         blockIdx = Dim3{(unsigned)(t / block), 0, 0};
         threadIdx = Dim3{(unsigned)(t % block), 0, 0};
         constraints_quotient_v2(code.data(), (u32)code.size(), consts.data(), chal.data(),
-                                pub.data(), main_m.data(), main_w,
-                                columns ? cols.data() : nullptr, aux.data(), aux_w, frame.data(),
-                                log_q, log_d, row0, rows, kb, ke, scratch.data(), nb - kb, threads,
-                                out.data());
+                                pub.data(), mc, mn, ac, an, frame.data(), log_q, log_d, row0, rows,
+                                kb, ke, scratch.data(), nb - kb, threads, out.data());
       }
     }
   }
