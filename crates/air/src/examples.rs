@@ -178,3 +178,107 @@ pub fn power_map_trace(exponent: u64, n: usize, x0: u64) -> (Vec<F>, Vec<F>) {
     }
     (values, vec![F::from_u64(x0)])
 }
+
+/// A range table whose values are preprocessed, with periodic columns: the test AIR of the
+/// preprocessed/periodic machinery (docs/PROTOCOL.md §5.2a, §5.4a).
+///
+/// Preprocessed columns (committed at setup): `r = i` and `k = i² + 1` on row i.
+/// Periodic columns: `c0` of period 4 (1, 0, 0, 0) and `c1` of period 2 (3, 5).
+/// Main columns: `v` (a copy of `r`, which the bus reads), `m` (how many times v is looked up),
+/// `x`, `y`. Public value: x_0. Constraints:
+/// 1. `v = r`;
+/// 2. first row: `x = x_0`;
+/// 3. transition: `x' = x + k·c1 + r'` (reads the next preprocessed row);
+/// 4. `y = c0·x²` (degree 3: a quotient factor of 2).
+///
+/// Receives (v) on [`RANGE_BUS`] with multiplicity m: pairs with [`RangeUserAir`].
+#[derive(Clone, Copy, Debug)]
+pub struct PreprocessedRangeAir {
+    pub log_height: usize,
+}
+
+impl BaseAir<F> for PreprocessedRangeAir {
+    fn width(&self) -> usize {
+        4
+    }
+    fn num_public_values(&self) -> usize {
+        1
+    }
+    fn preprocessed_width(&self) -> usize {
+        2
+    }
+    fn preprocessed_trace(&self) -> Option<p3_matrix::dense::RowMajorMatrix<F>> {
+        let values = (0..1u64 << self.log_height)
+            .flat_map(|i| [F::from_u64(i), F::from_u64(i * i + 1)])
+            .collect();
+        Some(p3_matrix::dense::RowMajorMatrix::new(values, 2))
+    }
+    fn num_periodic_columns(&self) -> usize {
+        2
+    }
+    fn periodic_columns(&self) -> std::borrow::Cow<'_, [Vec<F>]> {
+        std::borrow::Cow::Owned(vec![
+            [1u64, 0, 0, 0].map(F::from_u64).to_vec(),
+            [3u64, 5].map(F::from_u64).to_vec(),
+        ])
+    }
+}
+
+impl<AB: AirBuilder<F = F>> Air<AB> for PreprocessedRangeAir {
+    fn eval(&self, builder: &mut AB) {
+        let main = builder.main();
+        let (v, x, y) = (
+            main.current_slice()[0],
+            main.current_slice()[2],
+            main.current_slice()[3],
+        );
+        let nx = main.next_slice()[2];
+        let prep = builder.preprocessed().clone();
+        let (r, k, nr) = (
+            prep.current_slice()[0],
+            prep.current_slice()[1],
+            prep.next_slice()[0],
+        );
+        let (c0, c1): (AB::Expr, AB::Expr) = (
+            builder.periodic_values()[0].into(),
+            builder.periodic_values()[1].into(),
+        );
+        let x0: AB::Expr = builder.public_values()[0].into();
+        builder.assert_eq(v, r);
+        builder.when_first_row().assert_eq(x, x0);
+        builder
+            .when_transition()
+            .assert_eq(nx, c1 * k + x + nr.into());
+        builder.assert_eq(y, c0 * x * x);
+    }
+}
+
+impl Interactions for PreprocessedRangeAir {
+    fn interactions(&self) -> Vec<Interaction> {
+        RangeTableAir.interactions()
+    }
+}
+
+/// Traces of [`PreprocessedRangeAir`] (2^log_height rows, public value `x0`) and of a
+/// [`RangeUserAir`] table of `users` rows looking values up in it. Returns (range main trace,
+/// its public values, user trace), row-major.
+pub fn preprocessed_range_traces(
+    log_height: usize,
+    users: usize,
+    x0: u64,
+) -> (Vec<F>, Vec<F>, Vec<F>) {
+    let n = 1usize << log_height;
+    let (pair, user) = range_pair_traces(n, users);
+    let air = PreprocessedRangeAir { log_height };
+    let prep = BaseAir::<F>::preprocessed_trace(&air).map_or_else(Vec::new, |m| m.values);
+    let periodic = BaseAir::<F>::periodic_columns(&air);
+    let mut main = Vec::with_capacity(4 * n);
+    let mut x = F::from_u64(x0);
+    for i in 0..n {
+        let (c0, c1) = (periodic[0][i % 4], periodic[1][i % 2]);
+        main.extend_from_slice(&[pair[2 * i], pair[2 * i + 1], x, c0 * x * x]);
+        let next_r = prep[2 * ((i + 1) % n)];
+        x = x + prep[2 * i + 1] * c1 + next_r;
+    }
+    (main, vec![F::from_u64(x0)], user)
+}

@@ -30,7 +30,10 @@ pub struct RowFolder<'a> {
     /// Set to the index of the first non-zero constraint when `track_failures` is on.
     pub first_failure: Option<usize>,
     pub track_failures: bool,
-    empty: RowWindow<'a, F>,
+    /// Preprocessed columns of the current and next row (empty without any).
+    preprocessed: RowWindow<'a, F>,
+    /// Periodic columns' values at this row.
+    periodic: &'a [F],
 }
 
 impl<'a> RowFolder<'a> {
@@ -52,8 +55,21 @@ impl<'a> RowFolder<'a> {
             index: 0,
             first_failure: None,
             track_failures,
-            empty: RowWindow::from_two_rows(&[], &[]),
+            preprocessed: RowWindow::from_two_rows(&[], &[]),
+            periodic: &[],
         }
+    }
+
+    /// The preprocessed columns' current and next rows.
+    pub fn with_preprocessed(mut self, local: &'a [F], next: &'a [F]) -> Self {
+        self.preprocessed = RowWindow::from_two_rows(local, next);
+        self
+    }
+
+    /// The periodic columns' values at this row.
+    pub fn with_periodic(mut self, values: &'a [F]) -> Self {
+        self.periodic = values;
+        self
     }
 }
 
@@ -71,7 +87,11 @@ impl<'a> AirBuilder for RowFolder<'a> {
     }
 
     fn preprocessed(&self) -> &Self::PreprocessedWindow {
-        &self.empty
+        &self.preprocessed
+    }
+
+    fn periodic_values(&self) -> &[F] {
+        self.periodic
     }
 
     fn is_first_row(&self) -> F {
@@ -113,7 +133,8 @@ pub struct PointFolder<'a> {
     pub alpha_pows: &'a [EF],
     pub acc: EF,
     pub index: usize,
-    empty: RowWindow<'a, EF>,
+    preprocessed: RowWindow<'a, EF>,
+    periodic: &'a [EF],
 }
 
 impl<'a> PointFolder<'a> {
@@ -132,8 +153,21 @@ impl<'a> PointFolder<'a> {
             alpha_pows,
             acc: EF::ZERO,
             index: 0,
-            empty: RowWindow::from_two_rows(&[], &[]),
+            preprocessed: RowWindow::from_two_rows(&[], &[]),
+            periodic: &[],
         }
+    }
+
+    /// The preprocessed columns' values at z and z·ω.
+    pub fn with_preprocessed(mut self, local: &'a [EF], next: &'a [EF]) -> Self {
+        self.preprocessed = RowWindow::from_two_rows(local, next);
+        self
+    }
+
+    /// The periodic columns' polynomials at z.
+    pub fn with_periodic(mut self, values: &'a [EF]) -> Self {
+        self.periodic = values;
+        self
     }
 }
 
@@ -144,14 +178,18 @@ impl<'a> AirBuilder for PointFolder<'a> {
     type PreprocessedWindow = RowWindow<'a, EF>;
     type MainWindow = RowWindow<'a, EF>;
     type PublicVar = F;
-    type PeriodicVar = F;
+    type PeriodicVar = EF;
 
     fn main(&self) -> Self::MainWindow {
         RowWindow::from_two_rows(self.local, self.next)
     }
 
     fn preprocessed(&self) -> &Self::PreprocessedWindow {
-        &self.empty
+        &self.preprocessed
+    }
+
+    fn periodic_values(&self) -> &[EF] {
+        self.periodic
     }
 
     fn is_first_row(&self) -> EF {
@@ -205,7 +243,8 @@ pub struct PackedRowFolder<'a> {
     /// Constraints `index − num_pending .. index`, not yet folded into `acc`.
     pending: [PackedF; FOLD_BATCH],
     num_pending: usize,
-    empty: RowWindow<'a, PackedF>,
+    preprocessed: RowWindow<'a, PackedF>,
+    periodic: &'a [PackedF],
 }
 
 impl<'a> PackedRowFolder<'a> {
@@ -226,8 +265,21 @@ impl<'a> PackedRowFolder<'a> {
             index: 0,
             pending: [PackedF::ZERO; FOLD_BATCH],
             num_pending: 0,
-            empty: RowWindow::from_two_rows(&[], &[]),
+            preprocessed: RowWindow::from_two_rows(&[], &[]),
+            periodic: &[],
         }
+    }
+
+    /// The preprocessed columns' current and next rows (one lane per row pair).
+    pub fn with_preprocessed(mut self, local: &'a [PackedF], next: &'a [PackedF]) -> Self {
+        self.preprocessed = RowWindow::from_two_rows(local, next);
+        self
+    }
+
+    /// The periodic columns' values (one lane per row).
+    pub fn with_periodic(mut self, values: &'a [PackedF]) -> Self {
+        self.periodic = values;
+        self
     }
 
     /// Folds the pending constraints into the accumulators.
@@ -277,14 +329,18 @@ impl<'a> AirBuilder for PackedRowFolder<'a> {
     type PreprocessedWindow = RowWindow<'a, PackedF>;
     type MainWindow = RowWindow<'a, PackedF>;
     type PublicVar = F;
-    type PeriodicVar = F;
+    type PeriodicVar = PackedF;
 
     fn main(&self) -> Self::MainWindow {
         RowWindow::from_two_rows(self.local, self.next)
     }
 
     fn preprocessed(&self) -> &Self::PreprocessedWindow {
-        &self.empty
+        &self.preprocessed
+    }
+
+    fn periodic_values(&self) -> &[PackedF] {
+        self.periodic
     }
 
     fn is_first_row(&self) -> PackedF {

@@ -49,11 +49,14 @@ pub mod logup;
 pub mod symbolic;
 pub mod table;
 
-pub use checker::{WitnessFailure, failing_constraint_at, first_failing_constraint};
+pub use checker::{
+    FixedColumns, FixedRow, WitnessFailure, failing_constraint_at, failing_constraint_at_with,
+    first_failing_constraint, first_failing_constraint_with,
+};
 pub use folder::{PackedF, PackedRowFolder, PointFolder, RowFolder, Selectors};
 pub use interaction::{Interaction, Interactions, LinearCombination};
 pub use symbolic::{ConstraintInfo, constraint_info, symbolic_constraints};
-pub use table::Table;
+pub use table::{AirTable, Table};
 
 /// Re-exports so that AIR authors need only this crate.
 pub use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};

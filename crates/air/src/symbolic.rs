@@ -23,7 +23,8 @@ pub struct ConstraintInfo {
     /// Number of `assert_zero` calls the AIR makes (its own constraints, LogUp excluded).
     pub num_constraints: usize,
     /// Largest constraint degree (selectors `is_first_row`/`is_last_row` count 1,
-    /// `is_transition` counts 0, as in p3).
+    /// `is_transition` counts 0, as in p3; main, preprocessed and periodic columns count 1 —
+    /// for a periodic column an upper bound, its polynomial having degree N − N/period).
     pub max_degree: usize,
     /// One past the largest public-value index the constraints read (0 if they read none).
     pub public_values_read: usize,
@@ -52,7 +53,8 @@ pub fn symbolic_constraints(
     num_public_values: usize,
 ) -> Vec<p3_air::SymbolicExpression<F>> {
     let layout = AirLayout {
-        preprocessed_width: 0,
+        preprocessed_width: BaseAir::<F>::preprocessed_width(air),
+        num_periodic_columns: BaseAir::<F>::num_periodic_columns(air),
         main_width: BaseAir::<F>::width(air),
         num_public_values: num_public_values.max(BaseAir::<F>::num_public_values(air))
             + PUBLIC_VALUES_SLACK,

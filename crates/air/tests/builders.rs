@@ -200,3 +200,47 @@ fn packed_folder_matches_row_folder() {
         }
     }
 }
+
+#[test]
+fn preprocessed_and_periodic_columns_in_the_builders() {
+    use rstark_air::examples::{PreprocessedRangeAir, preprocessed_range_traces};
+    use rstark_air::{AirTable, BaseAir, FixedColumns, first_failing_constraint_with};
+    let air = PreprocessedRangeAir { log_height: 4 };
+    let info = constraint_info(&air, 1);
+    assert_eq!((info.num_constraints, info.max_degree), (4, 3));
+    // AirTable forwards everything, interactions aside.
+    let wrapped = AirTable::new(air);
+    assert_eq!(constraint_info(&wrapped, 1), info);
+    assert_eq!(BaseAir::<F>::preprocessed_width(&wrapped), 2);
+    assert_eq!(BaseAir::<F>::periodic_columns(&wrapped).len(), 2);
+    assert!(wrapped.interactions().is_empty());
+    assert_eq!(air.interactions().len(), 1);
+
+    let (main, publics, _) = preprocessed_range_traces(4, 8, 5);
+    let prep = BaseAir::<F>::preprocessed_trace(&air).unwrap().values;
+    let periodic = BaseAir::<F>::periodic_columns(&air).into_owned();
+    let fixed = |prep: &[F]| {
+        first_failing_constraint_with(
+            &air,
+            &main,
+            4,
+            &publics,
+            &FixedColumns {
+                preprocessed: prep,
+                preprocessed_width: 2,
+                periodic: &periodic,
+            },
+        )
+    };
+    assert_eq!(fixed(&prep), None);
+    // k at row 3 changed: row 3's transition (constraint 2) fails.
+    let mut bad = prep.clone();
+    bad[2 * 3 + 1] += F::ONE;
+    let f = fixed(&bad).unwrap();
+    assert_eq!((f.row, f.constraint), (3, 2));
+    // r at row 6 changed: row 5's transition reads it as r' (constraint 2), before row 6's v = r.
+    let mut bad = prep.clone();
+    bad[2 * 6] += F::ONE;
+    let f = fixed(&bad).unwrap();
+    assert_eq!((f.row, f.constraint), (5, 2));
+}

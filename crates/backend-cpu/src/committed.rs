@@ -29,6 +29,7 @@ impl CpuCommitted {
         // (first leaf, digests) of each block; blocks arrive from several threads.
         let blocks: Mutex<Vec<(usize, Vec<Digest>)>> = Mutex::new(Vec::new());
         let hash_block = |first_row: usize, rows: &[F]| {
+            let _s = tracing::info_span!("hash leaves", rows = rows.len() / width.max(1)).entered();
             let mut digests = vec![[0u8; 32]; rows.len() / (2 * width).max(1)];
             // A failure leaves the block out; the assembly below then reports it.
             if hash_row_pairs(rows, width, &mut digests).is_ok()

@@ -47,12 +47,22 @@ pub(crate) fn commit_composition(
     if inp.main.lde.height() != height << b {
         return Err(BackendError::BadInput("main LDE height mismatch".into()));
     }
-    if inp.aux.is_some_and(|a| a.lde.height() != height << b) {
-        return Err(BackendError::BadInput("aux LDE height mismatch".into()));
+    if [inp.aux, inp.preprocessed]
+        .into_iter()
+        .flatten()
+        .any(|m| m.lde.height() != height << b)
+    {
+        return Err(BackendError::BadInput(
+            "aux or preprocessed LDE height mismatch".into(),
+        ));
     }
     let main_q = quotient_rows(inp.main, log_q, d, b)?;
     let aux_q = match inp.aux {
         Some(a) => Some(quotient_rows(a, log_q, d, b)?),
+        None => None,
+    };
+    let prep_q = match inp.preprocessed {
+        Some(p) => Some(quotient_rows(p, log_q, d, b)?),
         None => None,
     };
     let rows = QuotientRows {
@@ -60,6 +70,8 @@ pub(crate) fn commit_composition(
         main_width: inp.main.lde.width,
         aux: aux_q.as_deref(),
         aux_width: inp.aux.map_or(0, |a| a.lde.width),
+        preprocessed: prep_q.as_deref(),
+        preprocessed_width: inp.preprocessed.map_or(0, |p| p.lde.width),
     };
     let quotient = quotient_values(inp, &rows)?;
     let parts = split_quotient(&quotient, n, d)?;
@@ -73,13 +85,15 @@ pub(crate) fn commit_composition(
     })
 }
 
-/// One table's main and aux rows on the quotient domain g·⟨ω_{n+d}⟩ (2^{n+d} rows each,
-/// bit-reversed order, row-major).
+/// One table's main, aux and preprocessed rows on the quotient domain g·⟨ω_{n+d}⟩ (2^{n+d}
+/// rows each, bit-reversed order, row-major).
 pub struct QuotientRows<'a> {
     pub main: &'a [F],
     pub main_width: usize,
     pub aux: Option<&'a [F]>,
     pub aux_width: usize,
+    pub preprocessed: Option<&'a [F]>,
+    pub preprocessed_width: usize,
 }
 
 /// Q(x) = Σ_i α^i C_i(x) / Z_H(x) at every point of the quotient domain (bit-reversed order),
@@ -119,8 +133,28 @@ pub fn quotient_values<M: Sync>(
             "quotient rows disagree with the AIR's width or its interactions".into(),
         ));
     }
+    let prep_w = rows.preprocessed.map_or(0, |_| rows.preprocessed_width);
+    if prep_w != rstark_air::BaseAir::<F>::preprocessed_width(inp.air)
+        || rows
+            .preprocessed
+            .is_some_and(|p| p.len() != q_size * prep_w)
+    {
+        return Err(BackendError::BadInput(
+            "preprocessed rows disagree with the AIR's preprocessed width".into(),
+        ));
+    }
+    let periodic = match inp.periodic {
+        Some(p) => Some(
+            p.on_quotient_domain(n, d)
+                .map_err(|e| BackendError::Poly(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let per_w = periodic.as_ref().map_or(0, |p| p.width);
+    let per_rows = periodic.as_ref().map_or(1, |p| p.height());
     let main_q = rows.main;
     let aux_q = rows.aux;
+    let prep_q = rows.preprocessed.unwrap_or_default();
     let points = coset_points(log_q, GENERATOR);
     let w_inv = omega(n).inverse();
     let n_inv = F::from_u64(height as u64).inverse();
@@ -148,8 +182,12 @@ pub fn quotient_values<M: Sync>(
         .par_chunks_mut(chunk_rows)
         .enumerate()
         .for_each(|(chunk, out)| {
+            let _s = tracing::info_span!("quotient rows", rows = out.len()).entered();
             let mut local = vec![PackedF::ZERO; main_w];
             let mut next = vec![PackedF::ZERO; main_w];
+            let mut prep_local = vec![PackedF::ZERO; prep_w];
+            let mut prep_next = vec![PackedF::ZERO; prep_w];
+            let mut per = vec![PackedF::ZERO; per_w];
             let mut aux_local = vec![EF::ZERO; aux_ext];
             let mut aux_next = vec![EF::ZERO; aux_ext];
             let mut rows = vec![0usize; lanes];
@@ -184,6 +222,18 @@ pub fn quotient_values<M: Sync>(
                     }
                     (&local, &next)
                 };
+                for (c, (lc, nc)) in prep_local.iter_mut().zip(prep_next.iter_mut()).enumerate() {
+                    *lc = PackedF::from_fn(|l| prep_q[rows[l] * prep_w + c]);
+                    *nc = PackedF::from_fn(|l| prep_q[next_rows[l] * prep_w + c]);
+                }
+                if let Some(p) = &periodic {
+                    // Quotient row j is the point of natural index bitrev(j) (PeriodicColumns).
+                    for (c, v) in per.iter_mut().enumerate() {
+                        *v = PackedF::from_fn(|l| {
+                            p.values[(bit_reverse(rows[l], log_q) % per_rows) * per_w + c]
+                        });
+                    }
+                }
                 let sel = Selectors {
                     is_first_row: PackedF::from_fn(|l| sels[l][0]),
                     is_last_row: PackedF::from_fn(|l| sels[l][1]),
@@ -195,7 +245,9 @@ pub fn quotient_values<M: Sync>(
                     inp.public_values,
                     sel,
                     [&air_coeffs[0], &air_coeffs[1], &air_coeffs[2]],
-                );
+                )
+                .with_preprocessed(&prep_local, &prep_next)
+                .with_periodic(&per);
                 Air::<PackedRowFolder<'_>>::eval(inp.air, &mut folder);
                 let acc = folder.finish();
                 for l in 0..lanes.min(out.len() - group) {

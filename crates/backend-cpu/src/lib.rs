@@ -11,6 +11,7 @@ use rstark_field::EF;
 use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
 use rstark_protocol::{Backend, BackendError, CompositionInputs, DeepInputs, MerkleOpening};
+use rstark_timeline::spans::op;
 
 pub use codeword::CpuCodeword;
 pub use committed::CpuCommitted;
@@ -39,6 +40,7 @@ impl Backend for CpuBackend {
         trace: &RowMajor,
         log_blowup: usize,
     ) -> Result<CpuCommitted, BackendError> {
+        let _op = op("commit trace");
         CpuCommitted::from_trace(trace, log_blowup)
     }
 
@@ -47,10 +49,12 @@ impl Backend for CpuBackend {
     }
 
     fn open(&self, m: &CpuCommitted, leaf: usize) -> Result<MerkleOpening, BackendError> {
+        let _op = op("open");
         util::open(&m.lde, &m.tree, leaf)
     }
 
     fn evaluate_at(&self, m: &CpuCommitted, point: EF) -> Result<Vec<EF>, BackendError> {
+        let _op = op("evaluate at a point");
         m.evaluate_at(point)
     }
 
@@ -58,30 +62,37 @@ impl Backend for CpuBackend {
         &self,
         inputs: &CompositionInputs<'_, CpuCommitted>,
     ) -> Result<CpuCommitted, BackendError> {
+        let _op = op("composition");
         composition::commit_composition(inputs)
     }
 
     fn deep(&self, inputs: &DeepInputs<'_, CpuCommitted>) -> Result<CpuCodeword, BackendError> {
+        let _op = op("DEEP");
         deep::deep_codeword(inputs)
     }
 
     fn add_codeword(&self, acc: &mut CpuCodeword, other: &CpuCodeword) -> Result<(), BackendError> {
+        let _op = op("add codeword");
         acc.add(other)
     }
 
     fn fold(&self, cw: &CpuCodeword, beta: EF) -> Result<CpuCodeword, BackendError> {
+        let _op = op("fold");
         cw.fold(beta)
     }
 
     fn commit_codeword(&self, cw: &mut CpuCodeword) -> Result<Digest, BackendError> {
+        let _op = op("commit codeword");
         cw.commit()
     }
 
     fn open_codeword(&self, cw: &CpuCodeword, leaf: usize) -> Result<MerkleOpening, BackendError> {
+        let _op = op("open codeword");
         cw.open(leaf)
     }
 
     fn final_poly(&self, cw: &CpuCodeword, len: usize) -> Result<Vec<EF>, BackendError> {
+        let _op = op("final polynomial");
         cw.final_poly(len)
     }
 }

@@ -90,6 +90,8 @@ fn quotient_rows_that_disagree_with_the_air_are_refused() {
             air,
             main: &(),
             aux: None,
+            preprocessed: None,
+            periodic: None,
             log_height: log_n,
             log_blowup: log_d,
             log_quotient_degree: log_d,
@@ -107,6 +109,8 @@ fn quotient_rows_that_disagree_with_the_air_are_refused() {
             main_width: main_w,
             aux: (aux_w > 0).then_some(&aux[..]),
             aux_width: aux_w,
+            preprocessed: None,
+            preprocessed_width: 0,
         };
         quotient_values(&inputs, &rows)
     };

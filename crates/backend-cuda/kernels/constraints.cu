@@ -16,6 +16,14 @@
 // instruction's result", and the dst of a result that needs no register.
 #define CP_PREV 6
 #define CP_NO_REG 0xFFFFFFFFu
+// Operand source "a fixed column" (programs of tables with preprocessed or periodic columns, run
+// by the *_fixed kernels): the index's top two bits say which (CP_FIXED_*), the low 27 bits the
+// column.
+#define CP_FIXED 7
+#define CP_FIXED_KIND_SHIFT 27
+#define CP_FIXED_COL_MASK ((1u << CP_FIXED_KIND_SHIFT) - 1u)
+#define CP_FIXED_PREP_CUR 0
+#define CP_FIXED_PREP_NEXT 1
 
 // Opcodes and operand sources: crates/constraints/src/program.rs.
 #define CP_ADD 0
@@ -39,6 +47,56 @@
 #define CPF_N_INV 3
 #define CPF_ZH 4
 #define CPF_ZH_INV 20
+
+// Where a launch reads a matrix's rows: element (row j, column c) at
+// base[(j - first) * row_stride + c * col_stride]. A whole row-major matrix is {m, 0, W, 1}; a
+// column-major block of R rows starting at row r0 is {b, r0, 1, R}. The kernel reads row j of the
+// current-row source and row nj (the next row) of the next-row source; a source need only hold
+// the rows the launch reads.
+struct CpSrc {
+  const u64* base;
+  u64 first;
+  u64 row_stride;
+  u64 col_stride;
+};
+
+RS_HD const u64* cp_src_row(const CpSrc& s, u64 j) { return s.base + (j - s.first) * s.row_stride; }
+
+// A table's fixed columns (operand source CP_FIXED): the preprocessed columns' current and next
+// rows, and its periodic columns on the quotient domain as a table of n_per values per row,
+// quotient row j (natural index k = bitrev(j)) reading row k & per_mask
+// (rstark_protocol::PeriodicColumns::on_quotient_domain).
+struct CpFixed {
+  CpSrc prep_cur;
+  CpSrc prep_next;
+  const u64* per;
+  u64 n_per;
+  u64 per_mask;
+};
+
+// One row's fixed columns: preprocessed current row (column c at pc[c * pcs]), next row (column c
+// at pn[c * pns]), periodic values.
+struct CpFixedRow {
+  const u64* pc;
+  u64 pcs;
+  const u64* pn;
+  u64 pns;
+  const u64* per;
+};
+
+RS_HD CpFixedRow cp_fixed_row(const CpFixed& f, u64 j, u64 nj, u64 k) {
+  return CpFixedRow{cp_src_row(f.prep_cur, j), f.prep_cur.col_stride, cp_src_row(f.prep_next, nj),
+                    f.prep_next.col_stride, f.per + (k & f.per_mask) * f.n_per};
+}
+
+RS_HD u64 cp_fixed(const CpFixedRow& f, u32 i) {
+  u32 c = i & CP_FIXED_COL_MASK;
+  switch (i >> CP_FIXED_KIND_SHIFT) {
+    case CP_FIXED_PREP_CUR: return f.pc[(u64)c * f.pcs];
+    case CP_FIXED_PREP_NEXT: return f.pn[(u64)c * f.pns];
+    default: return f.per[c];
+  }
+}
 
 struct CpRow {
   const u64* mc;  // main, current row
@@ -93,6 +151,27 @@ __device__ __forceinline__ u64 cp_get(const CpRow& r, u32 w) { return cp_base(r,
 __device__ __forceinline__ gl3 cp_get_ext(const CpRow& r, u32 w) { return cp_ext(r, w); }
 __device__ __forceinline__ void cp_put(CpRow& r, u32 i, u64 v) { r.rb[(u64)i * r.stride] = v; }
 __device__ __forceinline__ void cp_put_ext(CpRow& r, u32 i, gl3 v) { cp_set_ext(r, i, v); }
+
+// A row of a table with fixed columns, for either kernel's row type (the *_fixed kernels; the
+// plain kernels keep their row type, never see source CP_FIXED and keep their code). Only base
+// operand reads change; every other access is the base row's.
+template <typename Base>
+struct CpRowFixed : Base {
+  CpFixedRow fx;
+};
+
+template <typename Base>
+__device__ __forceinline__ u64 cp_get(const CpRowFixed<Base>& r, u32 w) {
+  return (w >> CP_SHIFT) == CP_FIXED ? cp_fixed(r.fx, w & CP_MASK)
+                                     : cp_get(static_cast<const Base&>(r), w);
+}
+template <typename Row>
+__device__ __forceinline__ void cp_set_fixed(Row&, const CpFixed&, u64, u64, u64) {}
+template <typename Base>
+__device__ __forceinline__ void cp_set_fixed(CpRowFixed<Base>& r, const CpFixed& f, u64 j, u64 nj,
+                                             u64 k) {
+  r.fx = cp_fixed_row(f, j, nj, k);
+}
 
 // Selectors at x = g * omega_q^k (docs/PROTOCOL.md 5.4), one inversion for both denominators:
 // is_first_row, is_last_row, is_transition.
@@ -156,19 +235,22 @@ __device__ __forceinline__ gl3 cp_run(Row& r, const uint4* __restrict__ code, u3
 
 // out[3j..3j+3] = Q(x_j) for rows j < 2^log_q of the quotient domain g.<omega_q> (bit-reversed).
 // main/aux: row-major matrices whose first 2^log_q rows are that domain (an LDE prefix);
-// scratch: (nb + 3 ne) * n_threads words.
-extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
+// scratch: (nb + 3 ne) * n_threads words. Row: CpRow, or CpRowFixed<CpRow> with the fixed
+// columns `fixed`.
+template <typename Row>
+__device__ __forceinline__ void cp_quotient(
     const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
     const u64* __restrict__ chal, const u64* __restrict__ pub, const u64* __restrict__ main,
-    u32 main_w, const u64* __restrict__ aux, u32 aux_w, const u64* __restrict__ frame, u32 log_q,
-    u32 log_d, u64* __restrict__ scratch, u32 nb, u64 n_threads, u64* __restrict__ out) {
+    u32 main_w, const u64* __restrict__ aux, u32 aux_w, const CpFixed& fixed,
+    const u64* __restrict__ frame, u32 log_q, u32 log_d, u64* __restrict__ scratch, u32 nb,
+    u64 n_threads, u64* __restrict__ out) {
   u64 tid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (tid >= n_threads) return;
   const u64 q = 1ull << log_q;
   const u64 parts = 1ull << log_d;
   const u64 shift = frame[CPF_SHIFT], omega_q = frame[CPF_OMEGA_Q];
   const u64 w_inv = frame[CPF_OMEGA_INV], n_inv = frame[CPF_N_INV];
-  CpRow r;
+  Row r;
   r.pub = pub;
   r.cst = consts;
   r.chal = chal;
@@ -184,12 +266,33 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
     r.mn = main + nj * main_w;
     r.ac = aux + j * aux_w;
     r.an = aux + nj * aux_w;
+    cp_set_fixed(r, fixed, j, nj, k);
     gl3 acc = cp_run(r, code, n_instr, chal);
     acc = gl3_scale(acc, frame[CPF_ZH_INV + part]);
     out[3 * j] = acc.c0;
     out[3 * j + 1] = acc.c1;
     out[3 * j + 2] = acc.c2;
   }
+}
+
+extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
+    const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
+    const u64* __restrict__ chal, const u64* __restrict__ pub, const u64* __restrict__ main,
+    u32 main_w, const u64* __restrict__ aux, u32 aux_w, const u64* __restrict__ frame, u32 log_q,
+    u32 log_d, u64* __restrict__ scratch, u32 nb, u64 n_threads, u64* __restrict__ out) {
+  cp_quotient<CpRow>(code, n_instr, consts, chal, pub, main, main_w, aux, aux_w, CpFixed{}, frame,
+                     log_q, log_d, scratch, nb, n_threads, out);
+}
+
+// constraints_quotient for a table with preprocessed or periodic columns (`fixed`).
+extern "C" __global__ void __launch_bounds__(256) constraints_quotient_fixed(
+    const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
+    const u64* __restrict__ chal, const u64* __restrict__ pub, const u64* __restrict__ main,
+    u32 main_w, const u64* __restrict__ aux, u32 aux_w, CpFixed fixed,
+    const u64* __restrict__ frame, u32 log_q, u32 log_d, u64* __restrict__ scratch, u32 nb,
+    u64 n_threads, u64* __restrict__ out) {
+  cp_quotient<CpRowFixed<CpRow>>(code, n_instr, consts, chal, pub, main, main_w, aux, aux_w, fixed,
+                                 frame, log_q, log_d, scratch, nb, n_threads, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,20 +313,6 @@ extern "C" __global__ void __launch_bounds__(256) constraints_quotient(
 // v2's registers in shared memory (dynamic size: (kb + 3 ke) * blockDim.x words). Indexed from
 // the array itself, not through a pointer, so the accesses compile to shared loads and stores.
 extern __shared__ u64 cp_smem[];
-
-// Where v2 reads a matrix's rows: element (row j, column c) at
-// base[(j - first) * row_stride + c * col_stride]. A whole row-major matrix is {m, 0, W, 1}; a
-// column-major block of R rows starting at row r0 is {b, r0, 1, R}. The kernel reads row j of the
-// current-row source and row nj (the next row) of the next-row source; a source need only hold
-// the rows the launch reads.
-struct CpSrc {
-  const u64* base;
-  u64 first;
-  u64 row_stride;
-  u64 col_stride;
-};
-
-RS_HD const u64* cp_src_row(const CpSrc& s, u64 j) { return s.base + (j - s.first) * s.row_stride; }
 
 struct CpRow2 {
   const u64* mc;   // main, current row: column i at mc[i * mcs]
@@ -349,20 +438,22 @@ extern "C" __global__ void __launch_bounds__(256) cp_rows_to_cols(const u64* __r
 // current rows from `main_cur`/`aux_cur` and next rows from `main_next`/`aux_next` (CpSrc: a whole
 // row-major LDE, a column-major copy of the chunk, or recomputed column-major blocks). Dynamic
 // shared memory: (kb + 3 ke) * blockDim.x words. scratch: (nb - kb + 3 (ne - ke)) * n_threads
-// words (nb_g = nb - kb global base registers).
-extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
+// words (nb_g = nb - kb global base registers). Row: CpRow2, or CpRowFixed<CpRow2> with the fixed
+// columns.
+template <typename Row>
+__device__ __forceinline__ void cp_quotient_v2(
     const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
-    const u64* __restrict__ chal, const u64* __restrict__ pub, CpSrc main_cur, CpSrc main_next,
-    CpSrc aux_cur, CpSrc aux_next, const u64* __restrict__ frame, u32 log_q, u32 log_d, u64 row0,
-    u64 chunk, u32 kb, u32 ke, u64* __restrict__ scratch, u32 nb_g, u64 n_threads,
-    u64* __restrict__ out) {
+    const u64* __restrict__ chal, const u64* __restrict__ pub, const CpSrc& main_cur,
+    const CpSrc& main_next, const CpSrc& aux_cur, const CpSrc& aux_next, const CpFixed& fixed,
+    const u64* __restrict__ frame, u32 log_q, u32 log_d, u64 row0, u64 chunk, u32 kb, u32 ke,
+    u64* __restrict__ scratch, u32 nb_g, u64 n_threads, u64* __restrict__ out) {
   u64 tid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (tid >= n_threads) return;
   const u64 q = 1ull << log_q;
   const u64 parts = 1ull << log_d;
   const u64 shift = frame[CPF_SHIFT], omega_q = frame[CPF_OMEGA_Q];
   const u64 w_inv = frame[CPF_OMEGA_INV], n_inv = frame[CPF_N_INV];
-  CpRow2 r;
+  Row r;
   r.pub = pub;
   r.cst = consts;
   r.chal = chal;
@@ -387,6 +478,7 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     r.mn = cp_src_row(main_next, nj);
     r.ac = cp_src_row(aux_cur, j);
     r.an = cp_src_row(aux_next, nj);
+    cp_set_fixed(r, fixed, j, nj, k);
     r.last = 0;
     gl3 acc = cp_run(r, code, n_instr, chal);
     acc = gl3_scale(acc, frame[CPF_ZH_INV + part]);
@@ -394,4 +486,27 @@ extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
     out[3 * j + 1] = acc.c1;
     out[3 * j + 2] = acc.c2;
   }
+}
+
+extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2(
+    const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
+    const u64* __restrict__ chal, const u64* __restrict__ pub, CpSrc main_cur, CpSrc main_next,
+    CpSrc aux_cur, CpSrc aux_next, const u64* __restrict__ frame, u32 log_q, u32 log_d, u64 row0,
+    u64 chunk, u32 kb, u32 ke, u64* __restrict__ scratch, u32 nb_g, u64 n_threads,
+    u64* __restrict__ out) {
+  cp_quotient_v2<CpRow2>(code, n_instr, consts, chal, pub, main_cur, main_next, aux_cur, aux_next,
+                         CpFixed{}, frame, log_q, log_d, row0, chunk, kb, ke, scratch, nb_g,
+                         n_threads, out);
+}
+
+// constraints_quotient_v2 for a table with preprocessed or periodic columns (`fixed`).
+extern "C" __global__ void __launch_bounds__(128, 8) constraints_quotient_v2_fixed(
+    const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
+    const u64* __restrict__ chal, const u64* __restrict__ pub, CpSrc main_cur, CpSrc main_next,
+    CpSrc aux_cur, CpSrc aux_next, CpFixed fixed, const u64* __restrict__ frame, u32 log_q,
+    u32 log_d, u64 row0, u64 chunk, u32 kb, u32 ke, u64* __restrict__ scratch, u32 nb_g,
+    u64 n_threads, u64* __restrict__ out) {
+  cp_quotient_v2<CpRowFixed<CpRow2>>(code, n_instr, consts, chal, pub, main_cur, main_next,
+                                     aux_cur, aux_next, fixed, frame, log_q, log_d, row0, chunk, kb,
+                                     ke, scratch, nb_g, n_threads, out);
 }

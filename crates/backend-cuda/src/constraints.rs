@@ -5,7 +5,9 @@
 //! Two kernels give the same values ([`ConstraintVariant`]): v1 keeps every register in a global
 //! scratch and reads main rows row-major; v2 (the default) keeps the hottest registers in shared
 //! memory and reads current-row main operands from a column-major copy of each chunk of rows
-//! (docs/GPU.md, "Constraint kernel v2").
+//! (docs/GPU.md, "Constraint kernel v2"). A table with preprocessed or periodic columns runs the
+//! `*_fixed` twin of either kernel, which also reads those (operand source `FIXED`); the plain
+//! kernels' code is unchanged by them.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +18,7 @@ use cudarc::nvrtc::Ptx;
 use p3_field::PrimeField64;
 use rstark_constraints::{ConstraintProgram, QuotientFrame};
 use rstark_field::{EF, F, ef_to_base};
+use rstark_poly::RowMajor;
 
 use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
@@ -64,6 +67,9 @@ pub struct ConstraintKernel {
     _module: Arc<CudaModule>,
     func: CudaFunction,
     func_v2: CudaFunction,
+    /// The kernels of tables with preprocessed or periodic columns.
+    func_fixed: CudaFunction,
+    func_v2_fixed: CudaFunction,
     rows_to_cols: CudaFunction,
     max_threads: usize,
     columns_bytes: usize,
@@ -128,8 +134,21 @@ impl DeviceConstraintProgram {
 pub struct QuotientDomain<'a> {
     pub main: &'a DeviceMatrix,
     pub aux: Option<&'a DeviceMatrix>,
+    /// The preprocessed columns on the same domain (tables that have them).
+    pub preprocessed: Option<&'a DeviceMatrix>,
+    /// The periodic columns on the quotient domain (host values,
+    /// `rstark_protocol::PeriodicColumns::on_quotient_domain`), for tables that have them.
+    pub periodic: Option<&'a RowMajor>,
     pub log_height: usize,
     pub log_quotient_degree: usize,
+}
+
+/// A table's fixed columns for [`ConstraintKernel::quotient_values_blocks`]: the preprocessed
+/// columns' coefficients (their blocks are recomputed like main's) and the periodic table.
+#[derive(Clone, Copy, Default)]
+pub struct FixedCoefs<'a> {
+    pub preprocessed: Option<&'a DeviceCoefs>,
+    pub periodic: Option<&'a RowMajor>,
 }
 
 /// Where kernel v2 reads a matrix's rows (kernels/constraints.cu `CpSrc`): element (row j,
@@ -145,6 +164,78 @@ struct CpSrc {
 
 // SAFETY: four u64 fields, `repr(C)`: the kernel's `struct CpSrc` byte for byte.
 unsafe impl DeviceRepr for CpSrc {}
+
+/// A table's fixed columns as the `*_fixed` kernels read them (kernels/constraints.cu
+/// `CpFixed`): preprocessed current and next rows, and the periodic table (row k & per_mask of
+/// `per` for the point of natural index k, n_per words per row).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+struct CpFixed {
+    prep_cur: CpSrc,
+    prep_next: CpSrc,
+    per: u64,
+    n_per: u64,
+    per_mask: u64,
+}
+
+// SAFETY: two CpSrc and three u64 fields, `repr(C)`: the kernel's `struct CpFixed` byte for byte.
+unsafe impl DeviceRepr for CpFixed {}
+
+/// A table's periodic table on the device for one quotient evaluation.
+struct DevicePeriodic {
+    buf: DeviceBuf<u64>,
+    n_per: u64,
+    mask: u64,
+}
+
+impl DevicePeriodic {
+    /// Uploads `table` (what the program reads: `num_periodic` columns, a power-of-two number
+    /// of rows dividing the quotient domain's 2^log_q), `None` for a program without periodic
+    /// columns.
+    fn upload(
+        ctx: &GpuContext,
+        p: &ConstraintProgram,
+        table: Option<&RowMajor>,
+        log_q: u32,
+    ) -> Result<Option<Self>> {
+        match (p.num_periodic, table) {
+            (0, _) => Ok(None),
+            (c, Some(t))
+                if t.width == c
+                    && t.values.len().is_multiple_of(c)
+                    && t.height().is_power_of_two()
+                    && t.height() <= 1usize << log_q =>
+            {
+                let words: Vec<u64> = t.values.iter().map(|v| v.as_canonical_u64()).collect();
+                Ok(Some(Self {
+                    buf: ctx.upload(&words, "periodic columns (quotient domain)")?,
+                    n_per: c as u64,
+                    mask: t.height() as u64 - 1,
+                }))
+            }
+            (c, t) => Err(shape(format!(
+                "periodic table {:?} for a program with {c} periodic columns on 2^{log_q} rows",
+                t.map(|t| (t.height(), t.width))
+            ))),
+        }
+    }
+
+    /// The kernel's `CpFixed` with preprocessed rows from `prep_cur` / `prep_next`.
+    fn fixed(ctx: &GpuContext, per: Option<&Self>, prep_cur: CpSrc, prep_next: CpSrc) -> CpFixed {
+        CpFixed {
+            prep_cur,
+            prep_next,
+            per: per.map_or(0, |p| dev_ptr(ctx, &p.buf)),
+            n_per: per.map_or(0, |p| p.n_per),
+            per_mask: per.map_or(0, |p| p.mask),
+        }
+    }
+}
+
+/// Whether a program reads preprocessed or periodic columns (runs a `*_fixed` kernel).
+fn has_fixed(p: &ConstraintProgram) -> bool {
+    p.preprocessed_width > 0 || p.num_periodic > 0
+}
 
 impl CpSrc {
     /// A whole row-major matrix of `width` columns.
@@ -206,6 +297,8 @@ impl ConstraintKernel {
         Ok(Self {
             func: load("constraints_quotient")?,
             func_v2: load("constraints_quotient_v2")?,
+            func_fixed: load("constraints_quotient_fixed")?,
+            func_v2_fixed: load("constraints_quotient_v2_fixed")?,
             rows_to_cols: load("cp_rows_to_cols")?,
             _module: module,
             max_threads: usize::MAX,
@@ -277,6 +370,20 @@ impl ConstraintKernel {
             public_values,
             challenges,
         )?;
+        // Fixed columns: the preprocessed rows read row-major, the periodic table.
+        let prep_rows = match (p.preprocessed_width, domain.preprocessed) {
+            (0, _) => CpSrc::row_major(ctx, main.words(), 0), // never read
+            (w, Some(m)) if m.width() == w && m.rows() >= q => CpSrc::row_major(ctx, m.words(), w),
+            (w, m) => {
+                return Err(shape(format!(
+                    "preprocessed matrix {:?} for a program with {w} preprocessed columns on {q} rows",
+                    m.map(|m| (m.rows(), m.width()))
+                )));
+            }
+        };
+        let per = DevicePeriodic::upload(ctx, p, domain.periodic, inputs.log_q)?;
+        let fixed =
+            has_fixed(p).then(|| DevicePeriodic::fixed(ctx, per.as_ref(), prep_rows, prep_rows));
         let mut out = ctx.alloc_words(3 * q, "quotient values")?;
         let main_w = main.width() as u32;
         let (slots, columns) = match self.variant() {
@@ -288,7 +395,11 @@ impl ConstraintKernel {
                     ctx.alloc_words(regs.max(1) * n_threads, "constraint registers")?;
                 let n_threads64 = n_threads as u64;
                 let n_instr = (p.code.len() / rstark_constraints::INSTR_WORDS) as u32;
-                let mut b = ctx.func(&self.func);
+                let mut b = ctx.func(if fixed.is_some() {
+                    &self.func_fixed
+                } else {
+                    &self.func
+                });
                 b.arg(&program.code)
                     .arg(&n_instr)
                     .arg(&program.constants)
@@ -297,8 +408,11 @@ impl ConstraintKernel {
                     .arg(main.words())
                     .arg(&main_w)
                     .arg(aux_buf)
-                    .arg(&aux_w)
-                    .arg(&inputs.frame)
+                    .arg(&aux_w);
+                if let Some(f) = &fixed {
+                    b.arg(f);
+                }
+                b.arg(&inputs.frame)
                     .arg(&inputs.log_q)
                     .arg(&inputs.log_d)
                     .arg(&mut scratch)
@@ -310,7 +424,12 @@ impl ConstraintKernel {
                     block_dim: (THREADS, 1, 1),
                     shared_mem_bytes: 0,
                 };
-                ctx.launch(b, cfg, "constraints_quotient")?;
+                let name = if fixed.is_some() {
+                    "constraints_quotient_fixed"
+                } else {
+                    "constraints_quotient"
+                };
+                ctx.launch(b, cfg, name)?;
                 return Ok(DeviceMatrix::from_parts(out, q, 3));
             }
             ConstraintVariant::Shared { slots, columns } => (slots.min(MAX_SLOTS), columns),
@@ -342,6 +461,7 @@ impl ConstraintKernel {
                 ctx,
                 &v2,
                 [main_cur, main_rows, aux_rows, aux_rows],
+                fixed.as_ref(),
                 row0,
                 chunk,
                 &mut out,
@@ -362,6 +482,7 @@ impl ConstraintKernel {
         program: &DeviceConstraintProgram,
         main: &DeviceCoefs,
         aux: Option<&DeviceCoefs>,
+        fixed: &FixedCoefs<'_>,
         log_quotient_degree: usize,
         log_block: u32,
         public_values: &[F],
@@ -370,9 +491,12 @@ impl ConstraintKernel {
         let p = &program.program;
         let log_n = main.log_n();
         let (log_d, k) = (log_quotient_degree as u32, log_block);
+        let prep = fixed.preprocessed;
         if main.width() != p.main_width
             || aux.map_or(0, |a| a.width()) != 3 * p.aux_ext_width
             || aux.is_some_and(|a| a.log_n() != log_n)
+            || prep.map_or(0, |m| m.width()) != p.preprocessed_width
+            || prep.is_some_and(|m| m.log_n() != log_n)
             || k > log_n
         {
             return Err(shape(format!(
@@ -402,34 +526,38 @@ impl ConstraintKernel {
                 ConstraintVariant::Global => 0,
             },
         };
+        let per = DevicePeriodic::upload(ctx, p, fixed.periodic, log_q)?;
         let mut out = ctx.alloc_words(3 * q, "quotient values")?;
         let v2 = self.v2_launch(ctx, program, inputs, slots, block)?;
         let (mw, aw) = (main.width(), aux.map_or(0, |a| a.width()));
-        // [main, aux] of the current block and of the block holding its next rows
+        let pw = prep.map_or(0, |m| m.width());
+        // [main, aux, preprocessed] of the current block and of the block holding its next rows
         let alloc = |w: usize, what| ctx.alloc_words(w.max(1) * block, what);
         let mut cur = [
             alloc(mw, "current main rows (recomputed block)")?,
             alloc(aw, "current aux rows (recomputed block)")?,
+            alloc(pw, "current preprocessed rows (recomputed block)")?,
         ];
         let mut next = [
             alloc(mw, "next main rows (recomputed block)")?,
             alloc(aw, "next aux rows (recomputed block)")?,
+            alloc(pw, "next preprocessed rows (recomputed block)")?,
         ];
         // the block with coset exponent e (block index bitrev(e)); returns its index
-        let fill = |bufs: &mut [DeviceBuf<u64>; 2], e: u64| -> Result<u64> {
+        let fill = |bufs: &mut [DeviceBuf<u64>; 3], e: u64| -> Result<u64> {
             let m = crate::plan::bitrev(e, log_q - k);
             ctx.lde_block_into(main, log_q, k, m, 0, mw, &mut bufs[0])?;
             if let Some(a) = aux {
                 ctx.lde_block_into(a, log_q, k, m, 0, aw, &mut bufs[1])?;
             }
+            if let Some(pm) = prep {
+                ctx.lde_block_into(pm, log_q, k, m, 0, pw, &mut bufs[2])?;
+            }
             Ok(m)
         };
-        let srcs = |bufs: &[DeviceBuf<u64>; 2], m: u64| -> (CpSrc, CpSrc) {
+        let srcs = |bufs: &[DeviceBuf<u64>; 3], m: u64| -> [CpSrc; 3] {
             let first = m as usize * block;
-            (
-                CpSrc::col_major(ctx, &bufs[0], first, block),
-                CpSrc::col_major(ctx, &bufs[1], first, block),
-            )
+            [0, 1, 2].map(|i| CpSrc::col_major(ctx, &bufs[i], first, block))
         };
         let blocks = 1u64 << (log_q - k);
         let step = 1u64 << log_d; // multiplying by ω_n adds D to the coset exponent
@@ -443,16 +571,18 @@ impl ConstraintKernel {
                 } else {
                     fill(&mut next, e_next)?
                 };
-                let (mc, ac) = srcs(&cur, m);
-                let (mn, an) = if e_next == e {
-                    (mc, ac)
+                let [mc, ac, pc] = srcs(&cur, m);
+                let [mn, an, pn] = if e_next == e {
+                    [mc, ac, pc]
                 } else {
                     srcs(&next, m_next)
                 };
+                let fx = has_fixed(p).then(|| DevicePeriodic::fixed(ctx, per.as_ref(), pc, pn));
                 self.launch_v2(
                     ctx,
                     &v2,
                     [mc, mn, ac, an],
+                    fx.as_ref(),
                     m as usize * block,
                     block,
                     &mut out,
@@ -531,12 +661,14 @@ impl ConstraintKernel {
     }
 
     /// One v2 launch over quotient rows row0 .. row0 + rows; `srcs`: main current, main next,
-    /// aux current, aux next.
+    /// aux current, aux next; `fixed`: the fixed columns (then the `_fixed` kernel runs).
+    #[allow(clippy::too_many_arguments)]
     fn launch_v2(
         &self,
         ctx: &GpuContext,
         v: &V2Launch<'_>,
         srcs: [CpSrc; 4],
+        fixed: Option<&CpFixed>,
         row0: usize,
         rows: usize,
         out: &mut CudaSlice<u64>,
@@ -544,7 +676,11 @@ impl ConstraintKernel {
         let n_threads = v.n_threads.min(rows).max(1);
         let (row0_64, rows64, n_threads64) = (row0 as u64, rows as u64, n_threads as u64);
         let [mc, mn, ac, an] = srcs;
-        let mut b = ctx.func(&self.func_v2);
+        let mut b = ctx.func(if fixed.is_some() {
+            &self.func_v2_fixed
+        } else {
+            &self.func_v2
+        });
         b.arg(&v.program.code_fwd)
             .arg(&v.n_instr)
             .arg(&v.program.constants)
@@ -553,8 +689,11 @@ impl ConstraintKernel {
             .arg(&mc)
             .arg(&mn)
             .arg(&ac)
-            .arg(&an)
-            .arg(&v.frame)
+            .arg(&an);
+        if let Some(f) = fixed {
+            b.arg(f);
+        }
+        b.arg(&v.frame)
             .arg(&v.log_q)
             .arg(&v.log_d)
             .arg(&row0_64)
@@ -570,7 +709,12 @@ impl ConstraintKernel {
             block_dim: (THREADS_V2, 1, 1),
             shared_mem_bytes: v.shared_words * THREADS_V2 * 8,
         };
-        ctx.launch(b, cfg, "constraints_quotient_v2")
+        let name = if fixed.is_some() {
+            "constraints_quotient_v2_fixed"
+        } else {
+            "constraints_quotient_v2"
+        };
+        ctx.launch(b, cfg, name)
     }
 }
 

@@ -17,6 +17,8 @@ use crate::grid::{self, KernelLimits};
 use crate::kernels::Kernels;
 use crate::memory::{DeviceBuf, Faults, MemAccount};
 use crate::plan;
+use crate::timeline::{COMPUTE, GpuTimeline};
+use rstark_timeline::OpKind;
 
 /// Host<->device traffic since the context was made (or since [`GpuContext::reset_transfers`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub struct GpuContext {
     mem: Arc<MemAccount>,
     pub(crate) faults: Faults,
     name: String,
+    /// Kernels and copies timed for a timeline while one is recorded (`timeline.rs`).
+    pub(crate) timeline: GpuTimeline,
 }
 
 /// A kernel's argument list being built ([`GpuContext::func`]), with the kernel it launches so
@@ -137,6 +141,7 @@ impl GpuContext {
             kernel_limits: Mutex::new(HashMap::new()),
             mem,
             faults: Faults::default(),
+            timeline: GpuTimeline::new(format!("GPU {ordinal}: {name}")),
             name,
         })
     }
@@ -246,9 +251,11 @@ impl GpuContext {
     pub fn upload<T: DeviceRepr>(&self, host: &[T], what: &str) -> Result<DeviceBuf<T>> {
         let bytes = std::mem::size_of_val(host) as u64;
         let mut buf = self.alloc::<T>(host.len(), what)?;
+        let mark = self.tl_begin(&self.stream, COMPUTE);
         self.stream
             .memcpy_htod(host, &mut *buf)
             .ctx(format!("copying {what} to the device ({bytes} bytes)"))?;
+        self.tl_copy(mark, OpKind::HostToDevice, what, bytes);
         self.transfers.h2d_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.h2d_copies.fetch_add(1, Ordering::Relaxed);
         Ok(buf)
@@ -257,10 +264,12 @@ impl GpuContext {
     /// Copy a device buffer back (counted); waits for the stream.
     pub fn download<T: DeviceRepr>(&self, dev: &CudaSlice<T>, what: &str) -> Result<Vec<T>> {
         let bytes = dev.num_bytes() as u64;
+        let mark = self.tl_begin(&self.stream, COMPUTE);
         let v = self
             .stream
             .clone_dtoh(dev)
             .ctx(format!("copying {what} to the host ({bytes} bytes)"))?;
+        self.tl_copy(mark, OpKind::DeviceToHost, what, bytes);
         self.synchronize()?;
         self.transfers.d2h_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.transfers.d2h_copies.fetch_add(1, Ordering::Relaxed);
@@ -349,9 +358,11 @@ impl GpuContext {
                 source: DriverError(CUresult::CUDA_ERROR_LAUNCH_FAILED),
             });
         }
+        let mark = self.tl_begin(&self.stream, COMPUTE);
         // SAFETY: every caller passes the argument list its kernel's signature declares, with
         // buffers sized for the grid it launches (checked on the host before the launch).
         unsafe { b.args.launch(cfg) }.ctx(format!("launching {name}"))?;
+        self.tl_kernel(mark, name, &cfg);
         Ok(())
     }
 

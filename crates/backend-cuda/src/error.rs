@@ -52,6 +52,8 @@ pub enum CudaError {
     },
     #[error("invalid matrix shape: {0}")]
     Shape(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("leaf index {index} is out of range for a tree of {num_leaves} leaves")]
     LeafOutOfRange { index: u64, num_leaves: u64 },
     #[error("row index {index} is out of range for a matrix of {rows} rows")]

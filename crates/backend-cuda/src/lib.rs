@@ -43,6 +43,8 @@ mod staging;
 #[cfg(feature = "cuda")]
 mod stream;
 #[cfg(feature = "cuda")]
+mod timeline;
+#[cfg(feature = "cuda")]
 mod tracegen;
 #[cfg(feature = "cuda")]
 pub mod witness;

@@ -66,12 +66,19 @@ impl DeviceMerkleTree {
             })?;
         let root_view = nodes.slice(4..8);
         let mut root_words = [0u64; 4];
+        let mark = ctx.tl_begin(ctx.stream(), crate::timeline::COMPUTE);
         ctx.stream()
             .memcpy_dtoh(&root_view, &mut root_words)
             .map_err(|source| CudaError::Driver {
                 what: "copying the Merkle root to the host".into(),
                 source,
             })?;
+        ctx.tl_copy(
+            mark,
+            rstark_timeline::OpKind::DeviceToHost,
+            "a Merkle root",
+            32,
+        );
         ctx.synchronize()?;
         ctx.count_d2h(32);
         Ok(Self {

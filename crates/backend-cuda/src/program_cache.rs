@@ -1,8 +1,8 @@
 //! A cache of compiled constraint programs, keyed by everything the compiler reads.
 //!
-//! `rstark_constraints::compile` is a pure function of (the AIR's symbolic constraints, its
-//! interactions, the main width, the public-value count). The key is an exact, injective byte
-//! encoding of those four inputs — not a hash of them — so a hit returns the program that
+//! `rstark_constraints::compile_with` is a pure function of (the AIR's symbolic constraints, its
+//! interactions, its widths: main, preprocessed, periodic, public values). The key is an exact,
+//! injective byte encoding of those inputs — not a hash of them — so a hit returns the program that
 //! compiling this table would give, and a wrong hit is impossible. Building the key still runs
 //! the AIR's symbolic evaluation (~1-4 ms for Keccak-f) but skips lowering, scheduling and
 //! register allocation (~17 ms for Keccak-f). Host-only: compiled with or without `cuda`.
@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use p3_air::{BaseEntry, BaseLeaf, SymbolicExpr, SymbolicExpression};
 use p3_field::PrimeField64;
-use rstark_air::{BaseAir, Interaction, LinearCombination, Table, symbolic_constraints};
-use rstark_constraints::{ConstraintProgram, compile};
+use rstark_air::{Interaction, LinearCombination, Table, symbolic_constraints};
+use rstark_constraints::{ConstraintProgram, Widths, compile_with};
 use rstark_field::F;
 
 /// Entries kept before the cache is emptied (a bound for callers proving many distinct AIRs).
@@ -136,12 +136,11 @@ impl<V> ProgramCache<V> {
     }
 }
 
-/// Exactly what `rstark_constraints::compile_table` passes to `compile`.
+/// Exactly what `rstark_constraints::compile_table` passes to `compile_with`.
 struct CompileInputs {
     constraints: Vec<SymbolicExpression<F>>,
     interactions: Vec<Interaction>,
-    main_width: usize,
-    num_public_values: usize,
+    widths: Widths,
 }
 
 impl CompileInputs {
@@ -149,18 +148,12 @@ impl CompileInputs {
         Self {
             constraints: symbolic_constraints(air, num_public_values),
             interactions: air.interactions(),
-            main_width: BaseAir::<F>::width(air),
-            num_public_values: num_public_values.max(BaseAir::<F>::num_public_values(air)),
+            widths: Widths::of(air, num_public_values),
         }
     }
 
     fn compile(&self) -> Result<ConstraintProgram, rstark_constraints::ConstraintError> {
-        compile(
-            &self.constraints,
-            &self.interactions,
-            self.main_width,
-            self.num_public_values,
-        )
+        compile_with(&self.constraints, &self.interactions, &self.widths)
     }
 
     /// The injective encoding: widths, then the constraints' DAG (each distinct node once, in
@@ -174,8 +167,10 @@ impl CompileInputs {
             seen: HashMap::with_capacity_and_hasher(nodes_hint, Default::default()),
             count: 0,
         };
-        k.word(self.main_width as u64);
-        k.word(self.num_public_values as u64);
+        k.word(self.widths.main as u64);
+        k.word(self.widths.public_values as u64);
+        k.word(self.widths.preprocessed as u64);
+        k.word(self.widths.periodic as u64);
         k.word(self.constraints.len() as u64);
         let roots: Vec<u64> = self.constraints.iter().map(|c| k.node(c)).collect();
         k.tag(b'R');
@@ -464,8 +459,10 @@ mod tests {
             CompileInputs {
                 constraints: c,
                 interactions: Vec::new(),
-                main_width: 4,
-                num_public_values: 0,
+                widths: Widths {
+                    main: 4,
+                    ..Widths::default()
+                },
             }
             .key(0)
             .0

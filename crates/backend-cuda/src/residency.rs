@@ -35,9 +35,10 @@ pub const CONSTRAINT_COLUMNS_BYTES: u64 = 3 << 30;
 pub const SLACK_BYTES: u64 = 256 << 20;
 /// Columns of an LDE chunk (commitments and openings) when memory allows.
 pub const MAX_CHUNK_COLS: u64 = 64;
-/// Rows of a streamed block (composition) at least and at most (log2).
+/// Rows of a streamed block (composition) at least and at most (log2). Each block folds all of
+/// the coefficients, so the fewer (larger) blocks memory allows, the less the folding costs.
 pub const MIN_BLOCK_LOG: u32 = 10;
-pub const MAX_BLOCK_LOG: u32 = 16;
+pub const MAX_BLOCK_LOG: u32 = 22;
 /// Rows of the trace blocks a streamed commitment takes in (log2, at most).
 pub const TRACE_BLOCK_LOG: u32 = 14;
 
@@ -161,6 +162,40 @@ pub fn gib(bytes: u64) -> String {
         "{:.2} GiB ({bytes} bytes)",
         bytes as f64 / (1u64 << 30) as f64
     )
+}
+
+/// A byte count as users write it: `24GiB`, `1.5 GiB`, `512MiB`, `32G` (binary, as GiB), `80GB`
+/// (decimal), `1000000` (bytes). The CLI's `--vram-budget` and `RSTARK_VRAM_BUDGET` take it.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a byte count (e.g. 24GiB, 512MiB, 80GB)"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => (1u64 << 10) as f64,
+        "m" | "mib" => (1u64 << 20) as f64,
+        "g" | "gib" => (1u64 << 30) as f64,
+        "t" | "tib" => (1u64 << 40) as f64,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        u => {
+            return Err(format!(
+                "unknown unit {u:?} in {s:?} (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)"
+            ));
+        }
+    };
+    let bytes = value * scale;
+    if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 {
+        return Err(format!("{s:?} is not a usable byte count"));
+    }
+    Ok(bytes as u64)
 }
 
 fn shapes(t: &PlannedTable, log_blowup: u32) -> [MatrixShape; 3] {
@@ -373,6 +408,7 @@ mod tests {
             name: name.into(),
             log_height,
             main_width: main,
+            preprocessed_width: 0,
             aux_width: aux,
             log_quotient_degree: d,
         }
@@ -443,9 +479,24 @@ mod tests {
     }
 
     #[test]
+    fn byte_counts_parse() {
+        assert_eq!(parse_bytes("24GiB"), Ok(24 * GIB));
+        assert_eq!(parse_bytes("24 GiB"), Ok(24 * GIB));
+        assert_eq!(parse_bytes("32G"), Ok(32 * GIB));
+        assert_eq!(parse_bytes("1.5gib"), Ok(3 * GIB / 2));
+        assert_eq!(parse_bytes("80GB"), Ok(80_000_000_000));
+        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        for bad in ["", "GiB", "24 parsecs", "-1G", "0", "1e400"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn block_sizes_fit_what_is_left() {
         let row = 2633 * 8;
-        assert_eq!(block_log(20, row, 1 << 40), MAX_BLOCK_LOG);
+        assert_eq!(block_log(20, row, 1 << 50), 20);
+        assert_eq!(block_log(24, row, 1 << 50), MAX_BLOCK_LOG);
         let k = block_log(20, row, 2 << 30);
         assert!(2 * (row << k) <= 2 << 30 && 2 * (row << (k + 1)) > 2 << 30);
         assert_eq!(block_log(20, row, 0), MIN_BLOCK_LOG);

@@ -12,6 +12,8 @@ use rstark_field::F;
 
 use crate::context::GpuContext;
 use crate::error::{DriverContext, Result};
+use crate::timeline::COMPUTE;
+use rstark_timeline::OpKind;
 
 /// Words per staging buffer (64 MiB).
 pub(crate) const STAGE_WORDS: usize = 1 << 23;
@@ -60,9 +62,16 @@ impl GpuContext {
         if values.len() < MIN_STAGED_WORDS {
             let words: Vec<u64> = values.iter().map(|x| x.as_canonical_u64()).collect();
             let mut view = dst.slice_mut(0..words.len());
+            let mark = self.tl_begin(self.stream(), COMPUTE);
             self.stream()
                 .memcpy_htod(&words, &mut view)
                 .ctx("copying a matrix to the device")?;
+            self.tl_copy(
+                mark,
+                OpKind::HostToDevice,
+                "a matrix",
+                (words.len() * 8) as u64,
+            );
             self.count_h2d((words.len() * 8) as u64);
             return Ok(());
         }
@@ -83,10 +92,17 @@ impl GpuContext {
                 .zip(chunk.par_iter())
                 .for_each(|(d, x)| *d = x.as_canonical_u64());
             let offset = (i * STAGE_WORDS * 8) as u64;
+            let mark = self.tl_begin(self.stream(), COMPUTE);
             // SAFETY: `part` is pinned host memory that stays untouched until `copied[k]` fires,
             // and the destination range lies inside `dst` (checked above).
             unsafe { result::memcpy_htod_async(base + offset, part, self.stream().cu_stream()) }
                 .ctx("copying a matrix to the device (pinned)")?;
+            self.tl_copy(
+                mark,
+                OpKind::HostToDevice,
+                "a matrix (pinned)",
+                (chunk.len() * 8) as u64,
+            );
             staging.copied[k]
                 .record(self.stream())
                 .ctx("recording a staging copy")?;

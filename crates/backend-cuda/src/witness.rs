@@ -65,9 +65,14 @@ impl<'a> WitnessCheck<'a> {
         r: EF,
     ) -> Result<Self> {
         let p = program.program();
-        if p.aux_ext_width != 0 || p.num_constraints != p.num_air_constraints {
+        if p.aux_ext_width != 0
+            || p.num_constraints != p.num_air_constraints
+            || p.preprocessed_width != 0
+            || p.num_periodic != 0
+        {
             return Err(shape(
-                "the witness check runs a program without LogUp constraints",
+                "the witness check runs a program of main columns only (no LogUp constraints, \
+                 no preprocessed or periodic columns)",
             ));
         }
         if public_values.len() < p.num_public_values {

@@ -555,6 +555,8 @@ mod lockstep {
                         air: i.air,
                         main: &i.main.$k,
                         aux: i.aux.map(|a| &a.$k),
+                        preprocessed: i.preprocessed.map(|p| &p.$k),
+                        periodic: i.periodic,
                         log_height: i.log_height,
                         log_blowup: i.log_blowup,
                         log_quotient_degree: i.log_quotient_degree,

@@ -100,6 +100,8 @@ fn compare(
     let domain = QuotientDomain {
         main,
         aux,
+        preprocessed: None,
+        periodic: None,
         log_height: log_n,
         log_quotient_degree: log_d,
     };
@@ -116,6 +118,7 @@ fn compare(
             log_height: log_n,
             log_quotient_degree: log_d,
             public_values: &c.publics,
+            ..Default::default()
         },
         &c.challenges,
     )
@@ -353,6 +356,8 @@ fn bad_shapes_are_errors() {
                 &QuotientDomain {
                     main,
                     aux,
+                    preprocessed: None,
+                    periodic: None,
                     log_height: log_n,
                     log_quotient_degree: 1,
                 },
@@ -430,6 +435,8 @@ fn keccak_variants_timing() {
         let domain = QuotientDomain {
             main: &main,
             aux: None,
+            preprocessed: None,
+            periodic: None,
             log_height: log_n,
             log_quotient_degree: 1,
         };

@@ -5,14 +5,16 @@ use std::time::{Duration, Instant};
 
 use rstark_field::PrimeField64;
 use rstark_protocol::{StarkParams, presets};
+use rstark_timeline::spans::{self, phase};
 use rstark_workloads::{TableShape, Workload, WorkloadError};
 
-use crate::engine::{self, BackendKind};
+use crate::engine::{self, BackendOptions};
 use crate::output::{
     self, BenchReport, ParamsReport, Phase, ProveReport, TableReport, VerifyReport,
 };
 use crate::progress::Progress;
 use crate::proof_file::{FileError, ProofFile};
+use crate::timeline;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -37,6 +39,8 @@ pub enum CliError {
     Runs,
     #[error("{0}")]
     Backend(String),
+    #[error("timeline: {0}")]
+    Timeline(String),
 }
 
 impl CliError {
@@ -49,7 +53,7 @@ impl CliError {
     }
 }
 
-fn preset_params(name: &str) -> Result<StarkParams, CliError> {
+pub fn preset_params(name: &str) -> Result<StarkParams, CliError> {
     presets::by_name(name).ok_or_else(|| CliError::Preset(name.to_string()))
 }
 
@@ -65,32 +69,44 @@ fn table_reports(w: &Workload) -> Vec<TableReport> {
         .collect()
 }
 
+/// `rstark prove`: its phases are the workload build, starting the backend, the prover's phases
+/// and writing the file; with `timeline`, the table is read from the recorded timeline.
 pub fn prove(
     name: &str,
     size: usize,
     preset: &str,
     out: &Path,
     json: bool,
-    backend: BackendKind,
+    options: &BackendOptions,
+    timeline_file: Option<&Path>,
 ) -> Result<(), CliError> {
+    let backend = options.kind;
     let params = preset_params(preset)?;
+    let recording = timeline::start(timeline_file)?;
     let start = Instant::now();
     let progress = Progress::new(json);
+    let run = spans::run(&format!("rstark prove {name} {size}"));
+    let mut phases = Vec::new();
     progress.step(format!("generating the {name} witness (size {size})"));
+    let ph = phase("workload build");
     let workload = engine::build(name, size, backend)?;
-    let trace_time = start.elapsed();
+    phases.push(Phase::new(ph.name(), ph.end()));
+    let ph = phase("start backend");
+    let engine = engine::Engine::start(options)?;
+    phases.push(Phase::new(ph.name(), ph.end()));
+
     let tables = table_reports(&workload);
     let public_values: Vec<_> = workload
         .tables
         .iter()
         .map(|t| t.public_values.clone())
         .collect();
-
     progress.step(format!("proving {name} (size {size})"));
-    let proved = engine::prove(&params, workload, true, backend)?;
+    let proved = engine.prove(&params, workload, true)?;
+    phases.extend(proved.phases);
 
     progress.step("writing the proof file");
-    let write_start = Instant::now();
+    let ph = phase("write proof file");
     let file = ProofFile {
         workload: name.to_string(),
         size: size as u64,
@@ -104,11 +120,16 @@ pub fn prove(
         path: out.display().to_string(),
         source,
     })?;
+    phases.push(Phase::new(ph.name(), ph.end()));
+    drop(run);
+    let mut total = start.elapsed().as_secs_f64();
     drop(progress);
 
-    let mut phases = vec![Phase::new("trace generation", trace_time)];
-    phases.extend(proved.phases);
-    phases.push(Phase::new("write proof file", write_start.elapsed()));
+    if let Some(t) = timeline::finish(recording, timeline_file)? {
+        (phases, total) = t;
+    } else {
+        output::add_other(&mut phases, total);
+    }
     let report = ProveReport {
         command: "prove",
         workload: name.to_string(),
@@ -118,12 +139,14 @@ pub fn prove(
         phases,
         backend: backend.name(),
         transfers: proved.transfers,
+        device_memory: proved.device_memory,
         peak_host_memory: proved.peak_host_memory,
         prove_seconds: proved.time.as_secs_f64(),
-        total_seconds: start.elapsed().as_secs_f64(),
+        total_seconds: total,
         proof_bytes: file.proof.len(),
         file_bytes: bytes.len(),
         out: out.display().to_string(),
+        timeline: timeline_file.map(|p| p.display().to_string()),
     };
     if json {
         output::json(&report);
@@ -233,14 +256,18 @@ fn median(xs: &[Duration]) -> Duration {
     v[v.len() / 2]
 }
 
+/// `rstark bench`; with `timeline`, its last run is recorded (phases: the workload build, the
+/// prover's phases, verifying).
 pub fn bench(
     name: &str,
     size: usize,
     preset: &str,
     runs: usize,
     json: bool,
-    backend: BackendKind,
+    options: &BackendOptions,
+    timeline_file: Option<&Path>,
 ) -> Result<(), CliError> {
+    let backend = options.kind;
     if runs == 0 {
         return Err(CliError::Runs);
     }
@@ -252,14 +279,20 @@ pub fn bench(
     let mut proof_bytes = 0;
     let mut tables = Vec::new();
     let mut transfers = None;
+    let mut device_memory = None;
     let mut peaks = Vec::new();
     // One backend for every run, started before the first (not timed).
-    let engine = engine::Engine::start(backend)?;
+    let engine = engine::Engine::start(options)?;
+    let mut recording = None;
     for run in 1..=runs {
+        if run == runs {
+            recording = timeline::start(timeline_file)?;
+        }
+        let span = spans::run(&format!("rstark bench {name} {size}: run {run} of {runs}"));
         progress.step(format!("run {run}/{runs}: generating the witness"));
-        let start = Instant::now();
+        let ph = phase("workload build");
         let workload = engine::build(name, size, backend)?;
-        trace.push(start.elapsed());
+        trace.push(ph.end());
         tables = table_reports(&workload);
         let publics: Vec<_> = workload
             .tables
@@ -272,21 +305,25 @@ pub fn bench(
         prove.push(proved.time);
         peaks.push(proved.peak_host_memory);
         progress.step(format!("run {run}/{runs}: verifying"));
-        let start = Instant::now();
+        let ph = phase("verify");
         engine::verify(&params, &shapes, &publics, &proved.proof)?;
-        verify.push(start.elapsed());
+        verify.push(ph.end());
+        drop(span);
         proof_bytes = proved.proof.len();
         phases_by_run.push((proved.time, proved.phases));
         transfers = proved.transfers;
+        device_memory = proved.device_memory;
     }
     drop(progress);
+    timeline::finish(recording, timeline_file)?;
 
     let prove_median = median(&prove);
-    let phases = phases_by_run
+    let mut phases = phases_by_run
         .into_iter()
         .find(|(t, _)| *t == prove_median)
         .map(|(_, p)| p)
         .unwrap_or_default();
+    output::add_other(&mut phases, prove_median.as_secs_f64());
     let report = BenchReport {
         command: "bench",
         workload: name.to_string(),
@@ -303,8 +340,10 @@ pub fn bench(
         proof_bytes,
         backend: backend.name(),
         transfers,
+        device_memory,
         peak_host_memory: peaks.iter().flatten().copied().max_by_key(|p| p.bytes),
         peak_host_bytes: peaks.iter().map(|p| p.map(|p| p.bytes)).collect(),
+        timeline: timeline_file.map(|p| p.display().to_string()),
     };
     if json {
         output::json(&report);

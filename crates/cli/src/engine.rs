@@ -33,11 +33,34 @@ impl BackendKind {
     }
 }
 
+/// Which backend proves, and its settings.
+#[derive(Clone, Debug)]
+pub struct BackendOptions {
+    pub kind: BackendKind,
+    /// CUDA: the VRAM budget as the user wrote it (e.g. "24GiB").
+    pub vram_budget: Option<String>,
+}
+
 /// Host↔device bytes of one proof (CUDA backend only).
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct Transfers {
     pub host_to_device_bytes: u64,
     pub device_to_host_bytes: u64,
+}
+
+/// The device memory of one proof (CUDA backend only).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct DeviceMemory {
+    /// The VRAM budget the proof ran under.
+    pub budget_bytes: u64,
+    /// The most bytes the proof's allocations held at once (never above the budget).
+    pub peak_bytes: u64,
+    /// Held after the proof (cached tables and compiled constraint programs).
+    pub in_use_after_bytes: u64,
+    /// The matrices whose LDE was not kept but recomputed when needed ("table/main", ...).
+    pub streamed: Vec<String>,
+    /// The memory plan's modelled peak.
+    pub planned_peak_bytes: u64,
 }
 
 /// A proof's bytes and how long its phases took.
@@ -46,6 +69,7 @@ pub struct Proved {
     pub time: Duration,
     pub phases: Vec<Phase>,
     pub transfers: Option<Transfers>,
+    pub device_memory: Option<DeviceMemory>,
     /// Peak host memory (resident set) while proving, where the system reports it.
     pub peak_host_memory: Option<PeakMemory>,
 }
@@ -70,11 +94,19 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// Starts `backend` (for CUDA: a context on GPU 0 and the kernels).
-    pub fn start(backend: BackendKind) -> Result<Self, CliError> {
-        match backend {
-            BackendKind::Cpu => Ok(Self::Cpu(CpuBackend::new())),
-            BackendKind::Cuda => start_cuda(),
+    /// Starts `backend` (for CUDA: a context on GPU 0 and the kernels, with the VRAM budget
+    /// `vram_budget` — e.g. "24GiB" — else `$RSTARK_VRAM_BUDGET`, else the default). A budget
+    /// above what the device can give is lowered to it, with a warning on stderr.
+    pub fn start(options: &BackendOptions) -> Result<Self, CliError> {
+        let vram_budget = options.vram_budget.as_deref();
+        match options.kind {
+            BackendKind::Cpu => {
+                if vram_budget.is_some() {
+                    eprintln!("warning: --vram-budget applies to the CUDA backend only");
+                }
+                Ok(Self::Cpu(CpuBackend::new()))
+            }
+            BackendKind::Cuda => start_cuda(vram_budget),
         }
     }
 
@@ -93,11 +125,20 @@ impl Engine {
             #[cfg(feature = "cuda")]
             Self::Cuda(gpu) => {
                 gpu.reset_transfers();
+                gpu.reset_mem_peak();
                 let mut proved = prove_on(gpu.as_ref(), params, workload, check_witness)?;
                 let t = gpu.total_transfers();
                 proved.transfers = Some(Transfers {
                     host_to_device_bytes: t.h2d_bytes,
                     device_to_host_bytes: t.d2h_bytes,
+                });
+                let plan = gpu.memory_plan();
+                proved.device_memory = Some(DeviceMemory {
+                    budget_bytes: gpu.vram_budget(),
+                    peak_bytes: gpu.mem_peak(),
+                    in_use_after_bytes: gpu.mem_in_use(),
+                    streamed: plan.as_ref().map(|p| p.streamed()).unwrap_or_default(),
+                    planned_peak_bytes: plan.map_or(0, |p| p.peak),
                 });
                 Ok(proved)
             }
@@ -105,25 +146,31 @@ impl Engine {
     }
 }
 
-/// Starts a backend and proves one workload with it.
-pub fn prove(
-    params: &StarkParams,
-    workload: Workload,
-    check_witness: bool,
-    backend: BackendKind,
-) -> Result<Proved, CliError> {
-    Engine::start(backend)?.prove(params, workload, check_witness)
-}
-
 #[cfg(feature = "cuda")]
-fn start_cuda() -> Result<Engine, CliError> {
-    rstark_backend_cuda::CudaBackend::new(0)
-        .map(|gpu| Engine::Cuda(Box::new(gpu)))
-        .map_err(|e| CliError::Backend(format!("cannot start the CUDA backend: {e}")))
+fn start_cuda(vram_budget: Option<&str>) -> Result<Engine, CliError> {
+    let gpu = rstark_backend_cuda::CudaBackend::new(0)
+        .map_err(|e| CliError::Backend(format!("cannot start the CUDA backend: {e}")))?;
+    if let Some(set) = gpu
+        .env_budget()
+        .filter(|b| b.clamped() && vram_budget.is_none())
+    {
+        eprintln!("warning: RSTARK_VRAM_BUDGET lowered to {set}");
+    }
+    if let Some(b) = vram_budget {
+        let bytes = rstark_backend_cuda::residency::parse_bytes(b)
+            .map_err(|e| CliError::Backend(format!("--vram-budget: {e}")))?;
+        let set = gpu
+            .set_vram_budget(bytes)
+            .map_err(|e| CliError::Backend(format!("--vram-budget: {e}")))?;
+        if set.clamped() {
+            eprintln!("warning: --vram-budget lowered to {set}");
+        }
+    }
+    Ok(Engine::Cuda(Box::new(gpu)))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn start_cuda() -> Result<Engine, CliError> {
+fn start_cuda(_vram_budget: Option<&str>) -> Result<Engine, CliError> {
     Err(CliError::Backend(
         "this rstark was built without the CUDA backend: rebuild with \
          `cargo build --release --bin rstark --features rstark-cli/cuda`"
@@ -167,6 +214,7 @@ fn prove_on<B: Backend>(
             .map(|&(name, d)| Phase::new(name, d))
             .collect(),
         transfers: None,
+        device_memory: None,
         peak_host_memory,
     })
 }

@@ -8,13 +8,14 @@ mod output;
 mod peak_memory;
 mod progress;
 mod proof_file;
+mod timeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use engine::BackendKind;
+use engine::{BackendKind, BackendOptions};
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +50,15 @@ enum Command {
         /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BackendKind,
+        /// CUDA: device memory the proof may use, e.g. 24GiB (default: $RSTARK_VRAM_BUDGET, else
+        /// 90% of the free device memory). Matrices that do not fit are recomputed when needed.
+        #[arg(long, value_name = "BYTES")]
+        vram_budget: Option<String>,
+        /// Write a timeline of the proof (Chrome trace-event JSON: ui.perfetto.dev,
+        /// chrome://tracing): host spans per thread, device kernels and copies per stream. The
+        /// phase table is then read from it.
+        #[arg(long, value_name = "FILE.json")]
+        timeline: Option<PathBuf>,
     },
     /// Verify a proof file (the file names its statement).
     Verify {
@@ -77,6 +87,46 @@ enum Command {
         /// Backend: cpu (default) or cuda (a build with `--features rstark-cli/cuda`).
         #[arg(long, value_enum, default_value = "cpu")]
         backend: BackendKind,
+        /// CUDA: device memory the proofs may use (as for `prove`).
+        #[arg(long, value_name = "BYTES")]
+        vram_budget: Option<String>,
+        /// Write a timeline of the last run (see `prove --timeline`).
+        #[arg(long, value_name = "FILE.json")]
+        timeline: Option<PathBuf>,
+    },
+    /// Read timelines written by `--timeline`, or measure what recording one costs.
+    #[command(subcommand)]
+    Timeline(TimelineCommand),
+}
+
+#[derive(Subcommand)]
+enum TimelineCommand {
+    /// Summarise a timeline: the phase table, the top kernels, the device's idle gaps, the
+    /// bytes moved, the host threads.
+    Summarize {
+        file: PathBuf,
+        /// How many kernels to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove a workload repeatedly in one process, the timeline off and on in off-on-on-off
+    /// blocks, and report the prove times of each.
+    Overhead {
+        #[arg(long, short)]
+        workload: String,
+        #[arg(long, short)]
+        size: usize,
+        #[arg(long, default_value = "default")]
+        preset: String,
+        /// Blocks of four proofs (and as many proofs before any recording).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: BackendKind,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -90,9 +140,22 @@ fn main() -> ExitCode {
             out,
             json,
             backend,
+            vram_budget,
+            timeline,
         } => (
             json,
-            commands::prove(&workload, size, &preset, &out, json, backend),
+            commands::prove(
+                &workload,
+                size,
+                &preset,
+                &out,
+                json,
+                &BackendOptions {
+                    kind: backend,
+                    vram_budget,
+                },
+                timeline.as_deref(),
+            ),
         ),
         Command::Verify {
             proof,
@@ -106,9 +169,36 @@ fn main() -> ExitCode {
             runs,
             json,
             backend,
+            vram_budget,
+            timeline,
         } => (
             json,
-            commands::bench(&workload, size, &preset, runs, json, backend),
+            commands::bench(
+                &workload,
+                size,
+                &preset,
+                runs,
+                json,
+                &BackendOptions {
+                    kind: backend,
+                    vram_budget,
+                },
+                timeline.as_deref(),
+            ),
+        ),
+        Command::Timeline(TimelineCommand::Summarize { file, top, json }) => {
+            (json, timeline::summarize(&file, json, top))
+        }
+        Command::Timeline(TimelineCommand::Overhead {
+            workload,
+            size,
+            preset,
+            rounds,
+            backend,
+            json,
+        }) => (
+            json,
+            timeline::overhead(&workload, size, &preset, backend, rounds, json),
         ),
     };
     match result {

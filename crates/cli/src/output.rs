@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::commands::CliError;
-use crate::engine::Transfers;
+use crate::engine::{DeviceMemory, Transfers};
 use crate::peak_memory::{self, PeakMemory};
 
 /// The parameters and security level a proof was made with.
@@ -66,6 +66,15 @@ impl Phase {
     }
 }
 
+/// Appends the time no phase covers, so the rows add up to `total_seconds`.
+pub fn add_other(phases: &mut Vec<Phase>, total_seconds: f64) {
+    let covered: f64 = phases.iter().map(|p| p.seconds).sum();
+    phases.push(Phase {
+        name: rstark_timeline::OUTSIDE_PHASES.into(),
+        seconds: (total_seconds - covered).max(0.0),
+    });
+}
+
 #[derive(Serialize)]
 pub struct ProveReport {
     pub command: &'static str,
@@ -73,12 +82,16 @@ pub struct ProveReport {
     pub size: usize,
     pub params: ParamsReport,
     pub tables: Vec<TableReport>,
-    /// Trace generation, the prover's phases, writing the file.
+    /// The workload build, starting the backend, the prover's phases, writing the file, and
+    /// last the time outside them: they add up to `total_seconds`. With a timeline, all are
+    /// read from it.
     pub phases: Vec<Phase>,
     /// "cpu" or "cuda".
     pub backend: &'static str,
     /// Host↔device bytes of the proof (CUDA backend only).
     pub transfers: Option<Transfers>,
+    /// The device memory the proof used, and how its matrices were held (CUDA backend only).
+    pub device_memory: Option<DeviceMemory>,
     /// Peak host memory (resident set) while proving; `null` where the system does not say.
     pub peak_host_memory: Option<PeakMemory>,
     pub prove_seconds: f64,
@@ -86,6 +99,9 @@ pub struct ProveReport {
     pub proof_bytes: usize,
     pub file_bytes: usize,
     pub out: String,
+    /// The timeline file written (`--timeline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -114,17 +130,23 @@ pub struct BenchReport {
     pub verify_seconds_median: f64,
     pub prove_seconds: Vec<f64>,
     pub verify_seconds: Vec<f64>,
-    /// The prover's phases of the median run.
+    /// The prover's phases of the median run, and last its time outside them: they add up to
+    /// `prove_seconds_median`.
     pub phases: Vec<Phase>,
     pub proof_bytes: usize,
     /// "cpu" or "cuda".
     pub backend: &'static str,
     /// Host↔device bytes of the last run's proof (CUDA backend only).
     pub transfers: Option<Transfers>,
+    /// The last run's device memory (CUDA backend only).
+    pub device_memory: Option<DeviceMemory>,
     /// The largest peak host memory (resident set) of the runs' proofs.
     pub peak_host_memory: Option<PeakMemory>,
     /// Each run's peak host memory while proving, in bytes.
     pub peak_host_bytes: Vec<Option<u64>>,
+    /// The timeline file of the last run (`--timeline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<String>,
 }
 
 pub fn json<T: Serialize>(report: &T) {
@@ -178,6 +200,17 @@ fn phases_text(phases: &[Phase]) -> String {
     out
 }
 
+/// "timeline: FILE" and how to read it, if one was written.
+fn timeline_text(file: &Option<String>) -> String {
+    file.as_ref()
+        .map(|f| {
+            format!(
+                "timeline: {f} (open it in ui.perfetto.dev or chrome://tracing; `rstark timeline summarize {f}`)\n"
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// "\n  peak host memory …" where the system reports it, nothing otherwise.
 fn peak_text(p: Option<PeakMemory>) -> String {
     p.map(|p| format!("\n  peak host memory {}", peak_memory::text(&p)))
@@ -195,10 +228,28 @@ fn transfers_text(t: Option<Transfers>) -> String {
     .unwrap_or_default()
 }
 
+/// The device-memory line of a CUDA proof, nothing otherwise.
+fn device_memory_text(m: &Option<DeviceMemory>) -> String {
+    let Some(m) = m else {
+        return String::new();
+    };
+    let gib = |b: u64| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64);
+    let streamed = if m.streamed.is_empty() {
+        "every LDE kept on the device".to_string()
+    } else {
+        format!("recomputed when needed: {}", m.streamed.join(", "))
+    };
+    format!(
+        "\n  device memory: peak {} of a {} budget ({streamed})",
+        gib(m.peak_bytes),
+        gib(m.budget_bytes)
+    )
+}
+
 impl ProveReport {
     pub fn text(&self) -> String {
         format!(
-            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n",
+            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -208,10 +259,12 @@ impl ProveReport {
             seconds(self.prove_seconds),
             seconds(self.total_seconds),
             transfers_text(self.transfers),
+            device_memory_text(&self.device_memory),
             peak_text(self.peak_host_memory),
             self.proof_bytes,
             self.file_bytes,
-            self.out
+            self.out,
+            timeline_text(&self.timeline)
         )
     }
 }
@@ -241,7 +294,7 @@ impl VerifyReport {
 impl BenchReport {
     pub fn text(&self) -> String {
         format!(
-            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}\n  proof: {} bytes\n",
+            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}{}\n  proof: {} bytes\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -253,8 +306,10 @@ impl BenchReport {
             seconds(self.prove_seconds_median),
             seconds(self.verify_seconds_median),
             transfers_text(self.transfers),
+            device_memory_text(&self.device_memory),
             peak_text(self.peak_host_memory),
-            self.proof_bytes
+            self.proof_bytes,
+            timeline_text(&self.timeline)
         )
     }
 }

@@ -1,5 +1,8 @@
 //! A spinner on stderr naming the current step, and the prover's current phase as it runs (read
 //! from its `tracing` spans). Hidden with `--json` or when stderr is not a terminal.
+//!
+//! Its subscriber is this thread's own, so it also carries the timeline's layer: while a
+//! timeline is recorded, this thread's spans reach it through here.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -26,7 +29,9 @@ impl Progress {
             bar.set_style(style);
         }
         bar.enable_steady_tick(Duration::from_millis(100));
-        let subscriber = tracing_subscriber::registry().with(SpanMessages { bar: bar.clone() });
+        let subscriber = tracing_subscriber::registry()
+            .with(SpanMessages { bar: bar.clone() })
+            .with(rstark_timeline::layer());
         let guard = tracing::subscriber::set_default(subscriber);
         Self {
             bar,
@@ -46,20 +51,32 @@ impl Drop for Progress {
     }
 }
 
-/// Shows "<step>: <span name>" whenever one of rstark's spans is entered on this thread.
+/// Shows "<step>: <phase>" whenever one of rstark's phases is entered on this thread.
 struct SpanMessages {
     bar: ProgressBar,
 }
 
+/// A phase's label, kept with its span.
+struct Label(String);
+
 impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanMessages {
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        // Only rstark's phases; the tables' and libraries' inner spans would flicker.
+        let meta = attrs.metadata();
+        if meta.target().starts_with("rstark")
+            && meta.name() == "phase"
+            && let (Some(label), Some(span)) = (rstark_timeline::span_label(attrs), ctx.span(id))
+        {
+            span.extensions_mut().insert(Label(label));
+        }
+    }
+
     fn on_enter(&self, id: &span::Id, ctx: Context<'_, S>) {
-        // Only rstark's own spans name phases; the libraries' inner spans would flicker.
-        if let Some(span) = ctx
-            .span(id)
-            .filter(|s| s.metadata().target().starts_with("rstark"))
+        if let Some(span) = ctx.span(id)
+            && let Some(Label(label)) = span.extensions().get::<Label>()
         {
             self.bar
-                .set_message(format!("{}: {}", self.bar.prefix(), span.name()));
+                .set_message(format!("{}: {label}", self.bar.prefix()));
         }
     }
 }

@@ -23,7 +23,7 @@ pub fn compile_table(
     air: &dyn Table,
     num_public_values: usize,
 ) -> Result<ConstraintProgram, ConstraintError> {
-    compile_with(air, num_public_values, &air.interactions())
+    compile_table_with(air, num_public_values, &air.interactions())
 }
 
 /// Compiles a table's AIR constraints only (no LogUp constraints, no aux columns): what the
@@ -32,33 +32,71 @@ pub fn compile_air(
     air: &dyn Table,
     num_public_values: usize,
 ) -> Result<ConstraintProgram, ConstraintError> {
-    compile_with(air, num_public_values, &[])
+    compile_table_with(air, num_public_values, &[])
 }
 
-fn compile_with(
+fn compile_table_with(
     air: &dyn Table,
     num_public_values: usize,
     interactions: &[Interaction],
 ) -> Result<ConstraintProgram, ConstraintError> {
     let constraints = symbolic_constraints(air, num_public_values);
-    let width = BaseAir::<F>::width(air);
-    let publics = num_public_values.max(BaseAir::<F>::num_public_values(air));
-    compile(&constraints, interactions, width, publics)
+    compile_with(
+        &constraints,
+        interactions,
+        &Widths::of(air, num_public_values),
+    )
+}
+
+/// The column and public-value counts a table's constraints read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Widths {
+    pub main: usize,
+    pub preprocessed: usize,
+    pub periodic: usize,
+    pub public_values: usize,
+}
+
+impl Widths {
+    /// What [`compile_table`] compiles `air` with, proved with `num_public_values` values.
+    pub fn of(air: &dyn Table, num_public_values: usize) -> Self {
+        Self {
+            main: BaseAir::<F>::width(air),
+            preprocessed: BaseAir::<F>::preprocessed_width(air),
+            periodic: BaseAir::<F>::num_periodic_columns(air),
+            public_values: num_public_values.max(BaseAir::<F>::num_public_values(air)),
+        }
+    }
 }
 
 /// Compiles explicit symbolic constraints plus LogUp interactions over a main trace of
-/// `main_width` columns.
+/// `main_width` columns (no preprocessed or periodic columns).
 pub fn compile(
     constraints: &[SymbolicExpression<F>],
     interactions: &[Interaction],
     main_width: usize,
     num_public_values: usize,
 ) -> Result<ConstraintProgram, ConstraintError> {
+    let widths = Widths {
+        main: main_width,
+        public_values: num_public_values,
+        ..Widths::default()
+    };
+    compile_with(constraints, interactions, &widths)
+}
+
+/// Compiles explicit symbolic constraints plus LogUp interactions over the columns `widths`
+/// gives.
+pub fn compile_with(
+    constraints: &[SymbolicExpression<F>],
+    interactions: &[Interaction],
+    widths: &Widths,
+) -> Result<ConstraintProgram, ConstraintError> {
+    let (main_width, num_public_values) = (widths.main, widths.public_values);
     let mut lower = Lower {
         dag: Dag::default(),
         memo: HashMap::new(),
-        main_width,
-        num_public_values,
+        widths: *widths,
     };
     let num_air = constraints.len();
     let k = interactions.len();
@@ -90,6 +128,8 @@ pub fn compile(
         num_base_regs: code.base_regs,
         num_ext_regs: code.ext_regs,
         main_width,
+        preprocessed_width: widths.preprocessed,
+        num_periodic: widths.periodic,
         aux_ext_width: aux_ext_width(k),
         num_public_values,
         num_air_constraints: num_air,
@@ -108,8 +148,7 @@ struct Lower {
     dag: Dag,
     /// p3 nodes already lowered, by address (p3's DAG shares `Arc` children).
     memo: HashMap<*const SymbolicExpression<F>, Id>,
-    main_width: usize,
-    num_public_values: usize,
+    widths: Widths,
 }
 
 impl Lower {
@@ -123,6 +162,27 @@ impl Lower {
         }
     }
 
+    /// A column index below `width` (and within a fixed operand's 27 bits).
+    fn column(i: usize, width: usize, what: &str) -> Result<u32, ConstraintError> {
+        if i >= width || i > src::FIXED_COLUMN_MASK as usize {
+            return Err(ConstraintError::Unsupported(format!(
+                "{what} {i} of {width}"
+            )));
+        }
+        Ok(i as u32)
+    }
+
+    /// Whether a row offset is the next row (only current and next rows exist).
+    fn offset(offset: usize) -> Result<bool, ConstraintError> {
+        match offset {
+            0 => Ok(false),
+            1 => Ok(true),
+            o => Err(ConstraintError::Unsupported(format!(
+                "row offset {o} (only current and next rows)"
+            ))),
+        }
+    }
+
     fn leaf(&mut self, leaf: &BaseLeaf<F>) -> Result<Id, ConstraintError> {
         let node = match leaf {
             BaseLeaf::Constant(c) => return Ok(self.dag.constant(c.as_canonical_u64())),
@@ -131,38 +191,33 @@ impl Lower {
             BaseLeaf::IsTransition => Node::Sel(SEL_TRANSITION),
             BaseLeaf::Variable(v) => match v.entry {
                 BaseEntry::Main { offset } => {
-                    if v.index >= self.main_width {
-                        return Err(ConstraintError::Unsupported(format!(
-                            "main column {} of a {}-column trace",
-                            v.index, self.main_width
-                        )));
-                    }
-                    let c = Self::index(v.index, "main column")?;
-                    match offset {
-                        0 => Node::MainCur(c),
-                        1 => Node::MainNext(c),
-                        o => {
-                            return Err(ConstraintError::Unsupported(format!(
-                                "row offset {o} (only current and next rows)"
-                            )));
-                        }
+                    let c = Self::column(v.index, self.widths.main, "main column")?;
+                    match Self::offset(offset)? {
+                        false => Node::MainCur(c),
+                        true => Node::MainNext(c),
                     }
                 }
                 BaseEntry::Public => {
-                    if v.index >= self.num_public_values {
+                    if v.index >= self.widths.public_values {
                         return Err(ConstraintError::Unsupported(format!(
                             "public value {} of {}",
-                            v.index, self.num_public_values
+                            v.index, self.widths.public_values
                         )));
                     }
                     Node::Public(Self::index(v.index, "public value")?)
                 }
-                BaseEntry::Preprocessed { .. } => {
-                    return Err(ConstraintError::Unsupported("preprocessed columns".into()));
+                BaseEntry::Preprocessed { offset } => {
+                    let c = Self::column(v.index, self.widths.preprocessed, "preprocessed column")?;
+                    match Self::offset(offset)? {
+                        false => Node::PrepCur(c),
+                        true => Node::PrepNext(c),
+                    }
                 }
-                BaseEntry::Periodic => {
-                    return Err(ConstraintError::Unsupported("periodic columns".into()));
-                }
+                BaseEntry::Periodic => Node::Periodic(Self::column(
+                    v.index,
+                    self.widths.periodic,
+                    "periodic column",
+                )?),
             },
         };
         Ok(self.dag.node(node))
@@ -201,7 +256,7 @@ impl Lower {
     fn linear(&mut self, lc: &LinearCombination) -> Id {
         let mut acc: Option<Id> = None;
         for &(c, k) in &lc.terms {
-            if c >= self.main_width {
+            if c >= self.widths.main {
                 continue;
             }
             let col = self.dag.node(Node::MainCur(c as u32));
@@ -469,6 +524,9 @@ impl<'a> Codegen<'a> {
             Node::Public(c) => operand(src::PUBLIC, c),
             Node::Const(c) => operand(src::CONST, c),
             Node::Sel(c) => operand(src::SEL, c),
+            Node::PrepCur(c) => src::fixed(src::FIXED_PREP_CUR, c),
+            Node::PrepNext(c) => src::fixed(src::FIXED_PREP_NEXT, c),
+            Node::Periodic(c) => src::fixed(src::FIXED_PERIODIC, c),
             Node::AuxCur(c) => operand(src::AUX_CUR, c),
             Node::AuxNext(c) => operand(src::AUX_NEXT, c),
             Node::Chal(c) => operand(src::CHAL, c),

@@ -17,6 +17,10 @@ pub enum Node {
     /// Index into the constant pool.
     Const(u32),
     Sel(u32),
+    /// Preprocessed column, current / next row.
+    PrepCur(u32),
+    PrepNext(u32),
+    Periodic(u32),
     // Extension leaves.
     AuxCur(u32),
     AuxNext(u32),
@@ -43,6 +47,9 @@ impl Node {
                 | Node::Public(_)
                 | Node::Const(_)
                 | Node::Sel(_)
+                | Node::PrepCur(_)
+                | Node::PrepNext(_)
+                | Node::Periodic(_)
                 | Node::AuxCur(_)
                 | Node::AuxNext(_)
                 | Node::Chal(_)

@@ -10,9 +10,15 @@ use crate::error::ConstraintError;
 use crate::program::{ConstraintProgram, INSTR_WORDS, NO_REG, op, src};
 
 /// The values one row of the program reads.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct RowInputs<'a> {
     pub main_cur: &'a [F],
     pub main_next: &'a [F],
+    /// Preprocessed columns of the current / next row.
+    pub prep_cur: &'a [F],
+    pub prep_next: &'a [F],
+    /// Periodic columns' values at this row.
+    pub periodic: &'a [F],
     /// Aux extension columns of the current / next row.
     pub aux_cur: &'a [EF],
     pub aux_next: &'a [EF],
@@ -47,6 +53,13 @@ impl ConstraintProgram {
         if r.aux_cur.len() < self.aux_ext_width || r.aux_next.len() < self.aux_ext_width {
             return bad("aux row shorter than the program's aux width");
         }
+        if r.prep_cur.len() < self.preprocessed_width || r.prep_next.len() < self.preprocessed_width
+        {
+            return bad("preprocessed row shorter than the program's preprocessed width");
+        }
+        if r.periodic.len() < self.num_periodic {
+            return bad("fewer periodic values than the program reads");
+        }
         if r.public_values.len() < self.num_public_values {
             return bad("fewer public values than the program reads");
         }
@@ -78,6 +91,15 @@ impl ConstraintProgram {
                 src::PUBLIC => r.public_values.get(i).copied(),
                 src::CONST => constants.get(i).copied(),
                 src::SEL => r.selectors.get(i).copied(),
+                src::FIXED => {
+                    let c = i & src::FIXED_COLUMN_MASK as usize;
+                    match i as u32 >> src::FIXED_KIND_SHIFT {
+                        src::FIXED_PREP_CUR => r.prep_cur.get(c).copied(),
+                        src::FIXED_PREP_NEXT => r.prep_next.get(c).copied(),
+                        src::FIXED_PERIODIC => r.periodic.get(c).copied(),
+                        _ => None,
+                    }
+                }
                 _ => None,
             }
         };
@@ -222,14 +244,21 @@ pub const MAX_PARTS: usize = 16;
 /// Words of [`QuotientFrame::to_words`].
 pub const FRAME_WORDS: usize = 4 + 2 * MAX_PARTS;
 
-/// Main and aux rows on the quotient domain (2^{n+d} rows each, bit-reversed, row-major; aux as
-/// flattened extension columns, 3 base words each). Longer matrices are fine: only the first
-/// 2^{n+d} rows are read.
+/// Main, aux and preprocessed rows on the quotient domain (2^{n+d} rows each, bit-reversed,
+/// row-major; aux as flattened extension columns, 3 base words each). Longer matrices are fine:
+/// only the first 2^{n+d} rows are read. The periodic columns on the quotient domain come as the
+/// table `rstark_protocol::PeriodicColumns::on_quotient_domain` makes: `periodic_rows` rows in
+/// natural order, quotient row j reading row bitrev(j) mod `periodic_rows`.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct QuotientInputs<'a> {
     pub main: &'a [F],
     pub main_width: usize,
     pub aux: Option<&'a [F]>,
     pub aux_width: usize,
+    pub preprocessed: Option<&'a [F]>,
+    pub preprocessed_width: usize,
+    pub periodic: &'a [F],
+    pub periodic_rows: usize,
     pub log_height: usize,
     pub log_quotient_degree: usize,
     pub public_values: &'a [F],
@@ -269,6 +298,26 @@ pub fn quotient_values(
             ));
         }
     };
+    let pw = program.preprocessed_width;
+    let prep = match (pw, inp.preprocessed) {
+        (0, _) => &[][..],
+        (w, Some(p)) if inp.preprocessed_width == w && p.len() >= q * w => p,
+        _ => {
+            return Err(ConstraintError::Input(
+                "preprocessed rows do not match the program".into(),
+            ));
+        }
+    };
+    let nper = program.num_periodic;
+    if nper > 0
+        && (!inp.periodic_rows.is_power_of_two()
+            || inp.periodic_rows > q
+            || inp.periodic.len() != inp.periodic_rows * nper)
+    {
+        return Err(ConstraintError::Input(
+            "periodic table does not match the program".into(),
+        ));
+    }
     let constants = program.constant_values();
     // Natural-order points g·ω^i, then selectors' denominators, as the CPU backend does.
     let mut natural = Vec::with_capacity(q);
@@ -307,9 +356,16 @@ pub fn quotient_values(
                 let x = natural[k];
                 aux_row(j, &mut ac);
                 aux_row(nj, &mut an);
+                let per = k & inp.periodic_rows.wrapping_sub(1);
                 let row = RowInputs {
                     main_cur: &inp.main[j * w..(j + 1) * w],
                     main_next: &inp.main[nj * w..(nj + 1) * w],
+                    prep_cur: &prep[j * pw..(j + 1) * pw],
+                    prep_next: &prep[nj * pw..(nj + 1) * pw],
+                    periodic: inp
+                        .periodic
+                        .get(per * nper..(per + 1) * nper)
+                        .unwrap_or(&[]),
                     aux_cur: &ac,
                     aux_next: &an,
                     public_values: inp.public_values,

@@ -3,7 +3,8 @@
 //! Every instruction is four `u32` words `[opcode, dst, a, b]` (16 bytes, one vector load on a
 //! GPU). Operands are not registers only: the top three bits of an operand word say where its
 //! value comes from (a register, a main column of the current or next row, a public value, the
-//! constant pool, a row selector, an aux column, a challenge), the low 29 bits are the index.
+//! constant pool, a row selector, a preprocessed or periodic column, an aux column, a
+//! challenge), the low 29 bits are the index.
 //! Loads are therefore folded into the operands that use them: a trace value costs no
 //! instruction and no register.
 //!
@@ -67,6 +68,15 @@ pub mod src {
     /// the previous instruction's result (index 0; that instruction must be a base operation):
     /// a GPU evaluator keeps it in a hardware register ([`ConstraintProgram::forward_results`])
     pub const PREV: u32 = 6;
+    /// a fixed column: the index's top two bits ([`FIXED_KIND_SHIFT`]) say which —
+    /// [`FIXED_PREP_CUR`] / [`FIXED_PREP_NEXT`] a preprocessed column of the current / next row,
+    /// [`FIXED_PERIODIC`] a periodic column — and the low 27 bits the column
+    pub const FIXED: u32 = 7;
+    pub const FIXED_KIND_SHIFT: u32 = 27;
+    pub const FIXED_COLUMN_MASK: u32 = (1 << FIXED_KIND_SHIFT) - 1;
+    pub const FIXED_PREP_CUR: u32 = 0;
+    pub const FIXED_PREP_NEXT: u32 = 1;
+    pub const FIXED_PERIODIC: u32 = 2;
     // Extension operands.
     /// extension register
     pub const EREG: u32 = 0;
@@ -80,6 +90,11 @@ pub mod src {
     /// Packs a source and an index into an operand word.
     pub const fn operand(kind: u32, index: u32) -> u32 {
         (kind << SHIFT) | index
+    }
+
+    /// A [`FIXED`] operand: fixed-column kind and column.
+    pub const fn fixed(kind: u32, column: u32) -> u32 {
+        operand(FIXED, (kind << FIXED_KIND_SHIFT) | column)
     }
 }
 
@@ -103,6 +118,10 @@ pub struct ConstraintProgram {
     pub num_ext_regs: u32,
     /// Main trace width (base columns).
     pub main_width: usize,
+    /// Preprocessed columns (base).
+    pub preprocessed_width: usize,
+    /// Periodic columns.
+    pub num_periodic: usize,
     /// Aux trace width in extension columns (K + 1, or 0 without interactions).
     pub aux_ext_width: usize,
     /// Public values the program reads (at least).
@@ -226,6 +245,14 @@ impl ConstraintProgram {
                 src::PUBLIC => i < self.num_public_values,
                 src::CONST => i < self.constants.len(),
                 src::SEL => i < 3,
+                src::FIXED => {
+                    let c = i & src::FIXED_COLUMN_MASK as usize;
+                    match i as u32 >> src::FIXED_KIND_SHIFT {
+                        src::FIXED_PREP_CUR | src::FIXED_PREP_NEXT => c < self.preprocessed_width,
+                        src::FIXED_PERIODIC => c < self.num_periodic,
+                        _ => false,
+                    }
+                }
                 _ => false,
             }
         };

@@ -5,17 +5,18 @@
 //! itself is checked by crates/backend-cuda/tests/gpu_constraints.rs. Both kernels (v1 and v2, the
 //! latter with several shared-register cut-offs, row-major or column-major reads, one or two row
 //! chunks, and column-major recomputed blocks of current and next rows as the streamed path reads
-//! them) are run.
+//! them) are run; tables with preprocessed and periodic columns run the `*_fixed` kernels.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use p3_field::PrimeField64;
-use rstark_air::examples::{FibonacciAir, RangeTableAir, RangeUserAir};
+use rstark_air::examples::{FibonacciAir, PreprocessedRangeAir, RangeTableAir, RangeUserAir};
 use rstark_air::logup::LogupChallenges;
 use rstark_air::{BaseAir, Table};
 use rstark_constraints::{QuotientFrame, QuotientInputs, compile_table, quotient_values};
 use rstark_field::{EF, F, ef_from_base, ef_to_base, flatten_ext};
+use rstark_protocol::PeriodicColumns;
 use rstark_workloads::WorkloadAir;
 
 struct Rng(u64);
@@ -80,6 +81,17 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
     let aux_w = 3 * p.aux_ext_width;
     let aux = rng.fs(q * aux_w);
     let publics = rng.fs(n_pub);
+    let prep = rng.fs(q * p.preprocessed_width);
+    let periodic = PeriodicColumns::new(
+        &BaseAir::<F>::periodic_columns(air),
+        BaseAir::<F>::num_periodic_columns(air),
+        log_n,
+    )
+    .unwrap()
+    .map(|c| c.on_quotient_domain(log_n, log_d).unwrap());
+    let (per, per_rows) = periodic
+        .as_ref()
+        .map_or((Vec::new(), 0), |t| (t.values.clone(), t.height()));
     let want = quotient_values(
         &p,
         &QuotientInputs {
@@ -87,6 +99,10 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
             main_width: p.main_width,
             aux: Some(&aux),
             aux_width: aux_w,
+            preprocessed: Some(&prep),
+            preprocessed_width: p.preprocessed_width,
+            periodic: &per,
+            periodic_rows: per_rows,
             log_height: log_n,
             log_quotient_degree: log_d,
             public_values: &publics,
@@ -112,6 +128,8 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
         push_array(&mut case, &words(&aux));
         let frame = QuotientFrame::new(log_n, log_d).unwrap();
         push_array(&mut case, &frame.to_words());
+        push_array(&mut case, &words(&prep));
+        push_array(&mut case, &words(&per));
         case.extend_from_slice(&[
             p.main_width as u64,
             aux_w as u64,
@@ -120,6 +138,9 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
             p.num_base_regs as u64,
             p.num_ext_regs as u64,
             threads,
+            p.preprocessed_width as u64,
+            p.num_periodic as u64,
+            per_rows as u64,
         ]);
         case
     };
@@ -181,4 +202,9 @@ fn kernel_source_matches_interpreter() {
     check(&exe, &WorkloadAir::VmCpu, 3, 1, 3, 5);
     check(&exe, &WorkloadAir::VmMemory, 3, 1, 64, 6);
     check(&exe, &WorkloadAir::Keccak, 2, 1, 3, 7);
+    // preprocessed (current and next rows) and periodic columns: the *_fixed kernels
+    for (log_n, log_d, seed) in [(2, 1, 8), (3, 1, 9), (5, 2, 10), (4, 0, 11)] {
+        let air = PreprocessedRangeAir { log_height: log_n };
+        check(&exe, &air, log_n, log_d, 5, seed);
+    }
 }

@@ -3,7 +3,9 @@
 //! not be a valid trace), random α powers, LogUp challenges, claimed sums and public values;
 //! several trace sizes and quotient degrees.
 
-use rstark_air::examples::{FibonacciAir, PowerMapAir, RangeTableAir, RangeUserAir};
+use rstark_air::examples::{
+    FibonacciAir, PowerMapAir, PreprocessedRangeAir, RangeTableAir, RangeUserAir,
+};
 use rstark_air::logup::{LogupChallenges, aux_ext_width, num_logup_constraints};
 use rstark_air::{BaseAir, Table, constraint_info};
 use rstark_backend_cpu::QuotientRows;
@@ -11,7 +13,7 @@ use rstark_constraints::{
     ConstraintError, ConstraintProgram, QuotientInputs, compile_table, quotient_values,
 };
 use rstark_field::{EF, F, ef_from_base, ef_to_bytes};
-use rstark_protocol::CompositionInputs;
+use rstark_protocol::{CompositionInputs, PeriodicColumns};
 use rstark_workloads::WorkloadAir;
 
 struct Rng(u64);
@@ -60,6 +62,17 @@ fn check(air: &dyn Table, log_n: usize, extra_log_d: usize, seed: u64) -> Constr
     let aux_w = 3 * aux_ext_width(k);
     let main = rng.fs(q * width);
     let aux = rng.fs(q * aux_w);
+    let prep_w = BaseAir::<F>::preprocessed_width(air);
+    let prep = rng.fs(q * prep_w);
+    let periodic = PeriodicColumns::new(
+        &BaseAir::<F>::periodic_columns(air),
+        BaseAir::<F>::num_periodic_columns(air),
+        log_n,
+    )
+    .unwrap();
+    let periodic_q = periodic
+        .as_ref()
+        .map(|p| p.on_quotient_domain(log_n, log_d).unwrap());
     let publics = rng.fs(publics_n);
     let num_air = constraint_info(air, publics_n).num_constraints;
     assert_eq!(program.num_air_constraints, num_air);
@@ -73,6 +86,8 @@ fn check(air: &dyn Table, log_n: usize, extra_log_d: usize, seed: u64) -> Constr
         air,
         main: &(),
         aux: (k > 0).then_some(&()),
+        preprocessed: (prep_w > 0).then_some(&()),
+        periodic: periodic.as_ref(),
         log_height: log_n,
         log_blowup: log_d,
         log_quotient_degree: log_d,
@@ -88,6 +103,8 @@ fn check(air: &dyn Table, log_n: usize, extra_log_d: usize, seed: u64) -> Constr
         main_width: width,
         aux: (k > 0).then_some(&aux[..]),
         aux_width: aux_w,
+        preprocessed: (prep_w > 0).then_some(&prep[..]),
+        preprocessed_width: prep_w,
     };
     let want = rstark_backend_cpu::quotient_values(&inputs, &rows).unwrap();
 
@@ -98,53 +115,34 @@ fn check(air: &dyn Table, log_n: usize, extra_log_d: usize, seed: u64) -> Constr
     let forwarded = program.forward_results();
     forwarded.validate().expect("forwarded program is valid");
     assert!(forwarded.num_base_regs <= program.num_base_regs);
+    let inputs = QuotientInputs {
+        main: &main,
+        main_width: width,
+        aux: (k > 0).then_some(&aux[..]),
+        aux_width: aux_w,
+        preprocessed: (prep_w > 0).then_some(&prep[..]),
+        preprocessed_width: prep_w,
+        periodic: periodic_q.as_ref().map_or(&[], |t| &t.values[..]),
+        periodic_rows: periodic_q.as_ref().map_or(0, |t| t.height()),
+        log_height: log_n,
+        log_quotient_degree: log_d,
+        public_values: &publics,
+    };
     for p in [&program, &forwarded] {
-        check_values(
-            p,
-            &main,
-            width,
-            &aux,
-            k,
-            aux_w,
-            log_n,
-            log_d,
-            &publics,
-            &challenges,
-            &want,
-        );
+        check_values(p, &inputs, &challenges, &want);
     }
     program
 }
 
-#[allow(clippy::too_many_arguments)]
 fn check_values(
     program: &ConstraintProgram,
-    main: &[F],
-    width: usize,
-    aux: &[F],
-    k: usize,
-    aux_w: usize,
-    log_n: usize,
-    log_d: usize,
-    publics: &[F],
+    inputs: &QuotientInputs<'_>,
     challenges: &[EF],
     want: &[EF],
 ) {
+    let (log_n, log_d) = (inputs.log_height, inputs.log_quotient_degree);
     let q = 1usize << (log_n + log_d);
-    let got = quotient_values(
-        program,
-        &QuotientInputs {
-            main,
-            main_width: width,
-            aux: (k > 0).then_some(aux),
-            aux_width: aux_w,
-            log_height: log_n,
-            log_quotient_degree: log_d,
-            public_values: publics,
-        },
-        challenges,
-    )
-    .unwrap();
+    let got = quotient_values(program, inputs, challenges).unwrap();
     assert_eq!(got.len(), q);
     for (j, (g, w)) in got.iter().zip(want).enumerate() {
         assert_eq!(
@@ -176,6 +174,17 @@ fn range_pair_logup_matches_cpu() {
         assert_eq!(p.aux_ext_width, 2);
         check(&RangeUserAir, log_n, 0, 200 + log_n as u64);
         check(&RangeUserAir, log_n, 2, 300 + log_n as u64);
+    }
+}
+
+#[test]
+fn preprocessed_and_periodic_columns_match_cpu() {
+    for log_n in [2, 3, 6] {
+        for extra in 0..=2 {
+            let air = PreprocessedRangeAir { log_height: log_n };
+            let p = check(&air, log_n, extra, 700 + 10 * log_n as u64 + extra as u64);
+            assert_eq!((p.preprocessed_width, p.num_periodic), (2, 2));
+        }
     }
 }
 
@@ -245,6 +254,7 @@ fn bad_inputs_are_errors() {
             log_height: 2,
             log_quotient_degree: 1,
             public_values: &[],
+            ..Default::default()
         };
         quotient_values(&program, &inp, &chal).map(|_| ())
     };
@@ -262,6 +272,7 @@ fn bad_inputs_are_errors() {
         log_height: 2,
         log_quotient_degree: 1,
         public_values: &[],
+        ..Default::default()
     };
     let mut bad = program.clone();
     bad.code[0] = 99;

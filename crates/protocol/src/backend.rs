@@ -12,6 +12,7 @@ use rstark_field::{EF, F};
 use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
 
+use crate::periodic::PeriodicColumns;
 use crate::proof::MerkleOpening;
 use crate::trace::TraceGenerator;
 
@@ -23,6 +24,8 @@ pub struct PlannedTable {
     /// log2 of the trace height N.
     pub log_height: usize,
     pub main_width: usize,
+    /// Preprocessed (base) columns, committed at setup (0 without).
+    pub preprocessed_width: usize,
     /// Base columns of the LogUp auxiliary trace (3·(K + 1) for K interactions, 0 without).
     pub aux_width: usize,
     /// log2 of the quotient factor D (the composition has 3·D base columns).
@@ -100,6 +103,11 @@ pub struct CompositionInputs<'a, M> {
     pub air: &'a dyn Table,
     pub main: &'a M,
     pub aux: Option<&'a M>,
+    /// The preprocessed columns' committed LDE (from the proving key), if the AIR has any.
+    pub preprocessed: Option<&'a M>,
+    /// The periodic columns, if the AIR has any (their values on the quotient domain:
+    /// [`PeriodicColumns::on_quotient_domain`]).
+    pub periodic: Option<&'a PeriodicColumns>,
     pub log_height: usize,
     pub log_blowup: usize,
     pub log_quotient_degree: usize,
@@ -116,7 +124,8 @@ pub struct CompositionInputs<'a, M> {
 pub struct DeepInputs<'a, M> {
     /// The table's index in the proof.
     pub table: usize,
-    /// The table's committed matrices in column order: main, aux (if any), composition.
+    /// The table's committed matrices in column order: preprocessed (if any), main, aux (if any),
+    /// composition.
     pub matrices: Vec<&'a M>,
     pub log_height: usize,
     pub log_blowup: usize,
@@ -186,6 +195,18 @@ pub trait Backend: Sync {
         Err(BackendError::BadInput(
             "this backend does not build LogUp auxiliary traces".into(),
         ))
+    }
+
+    /// Commits table `table`'s preprocessed columns (natural order) at setup, like a trace. The
+    /// handle lives in the proving key and serves every proof made with it, so a device backend
+    /// keeps it resident across proofs. Default: [`commit_trace`](Backend::commit_trace).
+    fn commit_preprocessed(
+        &self,
+        _table: usize,
+        trace: &RowMajor,
+        log_blowup: usize,
+    ) -> Result<Self::Committed, BackendError> {
+        self.commit_trace(trace, log_blowup)
     }
 
     /// LDE of a natural-order trace with blowup 2^log_blowup, then its Merkle commitment.

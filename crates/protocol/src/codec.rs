@@ -13,6 +13,10 @@ use crate::proof::{
 /// First four bytes of every proof.
 pub const MAGIC: &[u8; 4] = b"RSTK";
 
+/// Bits of a table's flag byte (§5.10): an auxiliary (LogUp) commitment, preprocessed columns.
+const FLAG_AUX: u8 = 1;
+const FLAG_PREPROCESSED: u8 = 2;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofFormatError {
     #[error("not an rstark proof (bad magic bytes)")]
@@ -31,40 +35,40 @@ pub enum ProofFormatError {
     TrailingBytes(usize),
 }
 
-struct Writer(Vec<u8>);
+pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
-    fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
-    fn u16(&mut self, v: u16) {
+    pub(crate) fn u16(&mut self, v: u16) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn u32(&mut self, v: usize) {
+    pub(crate) fn u32(&mut self, v: usize) {
         self.0.extend_from_slice(&(v as u32).to_le_bytes());
     }
-    fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn digest(&mut self, d: &Digest) {
+    pub(crate) fn digest(&mut self, d: &Digest) {
         self.0.extend_from_slice(d);
     }
-    fn ef(&mut self, x: EF) {
+    pub(crate) fn ef(&mut self, x: EF) {
         self.0.extend_from_slice(&ef_to_bytes(x));
     }
-    fn efs(&mut self, xs: &[EF]) {
+    pub(crate) fn efs(&mut self, xs: &[EF]) {
         self.u32(xs.len());
         for &x in xs {
             self.ef(x);
         }
     }
-    fn fs(&mut self, xs: &[F]) {
+    pub(crate) fn fs(&mut self, xs: &[F]) {
         self.u32(xs.len());
         for &x in xs {
             self.0.extend_from_slice(&f_to_bytes(x));
         }
     }
-    fn opening(&mut self, o: &MerkleOpening) {
+    pub(crate) fn opening(&mut self, o: &MerkleOpening) {
         self.fs(&o.row0);
         self.fs(&o.row1);
         self.u32(o.path.len());
@@ -74,13 +78,17 @@ impl Writer {
     }
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+pub(crate) struct Reader<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ProofFormatError> {
+    pub(crate) fn take(
+        &mut self,
+        n: usize,
+        what: &'static str,
+    ) -> Result<&'a [u8], ProofFormatError> {
         let end = self
             .pos
             .checked_add(n)
@@ -90,27 +98,27 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(out)
     }
-    fn left(&self) -> usize {
+    pub(crate) fn left(&self) -> usize {
         self.bytes.len() - self.pos
     }
-    fn u8(&mut self, what: &'static str) -> Result<u8, ProofFormatError> {
+    pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, ProofFormatError> {
         Ok(self.take(1, what)?[0])
     }
-    fn u16(&mut self, what: &'static str) -> Result<u16, ProofFormatError> {
+    pub(crate) fn u16(&mut self, what: &'static str) -> Result<u16, ProofFormatError> {
         let b = self.take(2, what)?;
         Ok(u16::from_le_bytes([b[0], b[1]]))
     }
-    fn u32(&mut self, what: &'static str) -> Result<u32, ProofFormatError> {
+    pub(crate) fn u32(&mut self, what: &'static str) -> Result<u32, ProofFormatError> {
         let b = self.take(4, what)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn u64(&mut self, what: &'static str) -> Result<u64, ProofFormatError> {
+    pub(crate) fn u64(&mut self, what: &'static str) -> Result<u64, ProofFormatError> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8, what)?);
         Ok(u64::from_le_bytes(a))
     }
     /// A length prefix for items of at least `min_item_bytes` bytes each.
-    fn len(
+    pub(crate) fn len(
         &mut self,
         what: &'static str,
         min_item_bytes: usize,
@@ -124,37 +132,40 @@ impl<'a> Reader<'a> {
         }
         Ok(len)
     }
-    fn flag(&mut self, what: &'static str) -> Result<bool, ProofFormatError> {
+    /// A flag byte whose set bits must lie in `mask`.
+    pub(crate) fn flags(&mut self, what: &'static str, mask: u8) -> Result<u8, ProofFormatError> {
         match self.u8(what)? {
-            0 => Ok(false),
-            1 => Ok(true),
+            value if value & !mask == 0 => Ok(value),
             value => Err(ProofFormatError::BadFlag { what, value }),
         }
     }
-    fn digest(&mut self, what: &'static str) -> Result<Digest, ProofFormatError> {
+    pub(crate) fn digest(&mut self, what: &'static str) -> Result<Digest, ProofFormatError> {
         let mut d = [0u8; 32];
         d.copy_from_slice(self.take(32, what)?);
         Ok(d)
     }
-    fn f(&mut self, what: &'static str) -> Result<F, ProofFormatError> {
+    pub(crate) fn f(&mut self, what: &'static str) -> Result<F, ProofFormatError> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8, what)?);
         f_from_bytes(a).ok_or(ProofFormatError::NonCanonical(what))
     }
-    fn ef(&mut self, what: &'static str) -> Result<EF, ProofFormatError> {
+    pub(crate) fn ef(&mut self, what: &'static str) -> Result<EF, ProofFormatError> {
         let mut a = [0u8; 24];
         a.copy_from_slice(self.take(24, what)?);
         ef_from_bytes(&a).ok_or(ProofFormatError::NonCanonical(what))
     }
-    fn efs(&mut self, what: &'static str) -> Result<Vec<EF>, ProofFormatError> {
+    pub(crate) fn efs(&mut self, what: &'static str) -> Result<Vec<EF>, ProofFormatError> {
         let n = self.len(what, 24)?;
         (0..n).map(|_| self.ef(what)).collect()
     }
-    fn fs(&mut self, what: &'static str) -> Result<Vec<F>, ProofFormatError> {
+    pub(crate) fn fs(&mut self, what: &'static str) -> Result<Vec<F>, ProofFormatError> {
         let n = self.len(what, 8)?;
         (0..n).map(|_| self.f(what)).collect()
     }
-    fn opening(&mut self, what: &'static str) -> Result<MerkleOpening, ProofFormatError> {
+    pub(crate) fn opening(
+        &mut self,
+        what: &'static str,
+    ) -> Result<MerkleOpening, ProofFormatError> {
         let row0 = self.fs(what)?;
         let row1 = self.fs(what)?;
         let n = self.len(what, 32)?;
@@ -163,6 +174,10 @@ impl<'a> Reader<'a> {
             .collect::<Result<_, _>>()?;
         Ok(MerkleOpening { row0, row1, path })
     }
+}
+
+fn flag_byte(aux: bool, preprocessed: bool) -> u8 {
+    (if aux { FLAG_AUX } else { 0 }) | (if preprocessed { FLAG_PREPROCESSED } else { 0 })
 }
 
 impl Proof {
@@ -175,13 +190,11 @@ impl Proof {
         for t in &self.tables {
             w.u8(t.log_height);
             w.digest(&t.main_root);
-            match &t.aux {
-                Some(a) => {
-                    w.u8(1);
-                    w.digest(&a.root);
-                    w.ef(a.claimed_sum);
-                }
-                None => w.u8(0),
+            let prep = !t.ood.prep_z.is_empty() || !t.ood.prep_zw.is_empty();
+            w.u8(flag_byte(t.aux.is_some(), prep));
+            if let Some(a) = &t.aux {
+                w.digest(&a.root);
+                w.ef(a.claimed_sum);
             }
             w.digest(&t.comp_root);
             w.efs(&t.ood.main_z);
@@ -189,6 +202,10 @@ impl Proof {
             w.efs(&t.ood.aux_z);
             w.efs(&t.ood.aux_zw);
             w.efs(&t.ood.comp_z);
+            if prep {
+                w.efs(&t.ood.prep_z);
+                w.efs(&t.ood.prep_zw);
+            }
         }
         w.u32(self.fri_roots.len());
         for r in &self.fri_roots {
@@ -201,12 +218,9 @@ impl Proof {
             w.u32(q.tables.len());
             for t in &q.tables {
                 w.opening(&t.main);
-                match &t.aux {
-                    Some(a) => {
-                        w.u8(1);
-                        w.opening(a);
-                    }
-                    None => w.u8(0),
+                w.u8(flag_byte(t.aux.is_some(), t.preprocessed.is_some()));
+                for o in [&t.aux, &t.preprocessed].into_iter().flatten() {
+                    w.opening(o);
                 }
                 w.opening(&t.comp);
             }
@@ -234,7 +248,8 @@ impl Proof {
         for _ in 0..num_tables {
             let log_height = r.u8("table log height")?;
             let main_root = r.digest("main root")?;
-            let aux = if r.flag("aux flag")? {
+            let flags = r.flags("table flags", FLAG_AUX | FLAG_PREPROCESSED)?;
+            let aux = if flags & FLAG_AUX != 0 {
                 Some(AuxCommitment {
                     root: r.digest("aux root")?,
                     claimed_sum: r.ef("claimed sum")?,
@@ -243,13 +258,25 @@ impl Proof {
                 None
             };
             let comp_root = r.digest("composition root")?;
-            let ood = OodValues {
+            let mut ood = OodValues {
                 main_z: r.efs("main values at z")?,
                 main_zw: r.efs("main values at zω")?,
                 aux_z: r.efs("aux values at z")?,
                 aux_zw: r.efs("aux values at zω")?,
                 comp_z: r.efs("composition values at z")?,
+                ..Default::default()
             };
+            if flags & FLAG_PREPROCESSED != 0 {
+                ood.prep_z = r.efs("preprocessed values at z")?;
+                ood.prep_zw = r.efs("preprocessed values at zω")?;
+                // One encoding per proof: the flag says the values are there.
+                if ood.prep_z.is_empty() && ood.prep_zw.is_empty() {
+                    return Err(ProofFormatError::BadFlag {
+                        what: "table flags",
+                        value: flags,
+                    });
+                }
+            }
             tables.push(TableProof {
                 log_height,
                 main_root,
@@ -273,13 +300,24 @@ impl Proof {
             let mut qt = Vec::with_capacity(nt);
             for _ in 0..nt {
                 let main = r.opening("main opening")?;
-                let aux = if r.flag("aux opening flag")? {
+                let flags = r.flags("opening flags", FLAG_AUX | FLAG_PREPROCESSED)?;
+                let aux = if flags & FLAG_AUX != 0 {
                     Some(r.opening("aux opening")?)
                 } else {
                     None
                 };
+                let preprocessed = if flags & FLAG_PREPROCESSED != 0 {
+                    Some(r.opening("preprocessed opening")?)
+                } else {
+                    None
+                };
                 let comp = r.opening("composition opening")?;
-                qt.push(TableQuery { main, aux, comp });
+                qt.push(TableQuery {
+                    preprocessed,
+                    main,
+                    aux,
+                    comp,
+                });
             }
             let nl = r.len("FRI layer openings", 12)?;
             let layers = (0..nl)
@@ -326,6 +364,7 @@ mod tests {
                     aux_z: vec![EF::ONE; 6],
                     aux_zw: vec![EF::ZERO; 6],
                     comp_z: vec![EF::NEG_ONE; 3],
+                    ..Default::default()
                 },
             }],
             fri_roots: vec![[4; 32]; 2],
@@ -333,6 +372,7 @@ mod tests {
             pow_nonce: 42,
             queries: vec![QueryProof {
                 tables: vec![TableQuery {
+                    preprocessed: None,
                     main: opening.clone(),
                     aux: None,
                     comp: opening.clone(),
@@ -342,10 +382,24 @@ mod tests {
         }
     }
 
+    /// The sample with preprocessed columns (values at z and zω, one opening per query).
+    fn sample_preprocessed() -> Proof {
+        let mut p = sample();
+        p.tables[0].ood.prep_z = vec![EF::TWO; 2];
+        p.tables[0].ood.prep_zw = vec![EF::ONE; 2];
+        p.queries[0].tables[0].preprocessed = Some(p.queries[0].tables[0].main.clone());
+        p
+    }
+
     #[test]
     fn round_trip() {
-        let p = sample();
-        assert_eq!(Proof::from_bytes(&p.to_bytes()).unwrap(), p);
+        for p in [sample(), sample_preprocessed()] {
+            assert_eq!(Proof::from_bytes(&p.to_bytes()).unwrap(), p);
+        }
+        // Without preprocessed columns the flag bytes are the aux flags of before.
+        let bytes = sample().to_bytes();
+        assert_eq!(bytes[10 + 1 + 32], 1);
+        assert_eq!(sample_preprocessed().to_bytes()[10 + 1 + 32], 3);
     }
 
     #[test]
@@ -375,9 +429,29 @@ mod tests {
             Proof::from_bytes(&v),
             Err(ProofFormatError::LengthTooLarge { .. })
         ));
-        // Aux flag 2.
+        // Unknown flag bit.
         let mut v = bytes.clone();
-        v[10 + 1 + 32] = 2;
+        v[10 + 1 + 32] = 5;
+        assert!(matches!(
+            Proof::from_bytes(&v),
+            Err(ProofFormatError::BadFlag { .. })
+        ));
+        // The preprocessed flag with no preprocessed values: a second encoding, refused.
+        let mut v = bytes.clone();
+        v[10 + 1 + 32] = 3;
+        let o = &sample().tables[0].ood;
+        let vec_ef = |x: &Vec<EF>| 4 + 24 * x.len();
+        let table_end = 10
+            + 1
+            + 32
+            + 1
+            + 56
+            + 32
+            + [&o.main_z, &o.main_zw, &o.aux_z, &o.aux_zw, &o.comp_z]
+                .into_iter()
+                .map(vec_ef)
+                .sum::<usize>();
+        v.splice(table_end..table_end, [0u8; 8]);
         assert!(matches!(
             Proof::from_bytes(&v),
             Err(ProofFormatError::BadFlag { .. })

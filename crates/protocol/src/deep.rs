@@ -1,7 +1,8 @@
 //! DEEP quotient coefficients (docs/PROTOCOL.md §5.6).
 //!
-//! For one table with base columns f_0 … f_{W−1} (main, then aux, then composition; the first
-//! `n_shifted` of them, main and aux, are also opened at zω), with δ the DEEP challenge:
+//! For one table with base columns f_0 … f_{W−1} (preprocessed, main, aux, composition; the
+//! first `n_shifted` of them, all but the composition, are also opened at zω), with δ the DEEP
+//! challenge:
 //!
 //! `DEEP(x) = (Σ_{k<W} δ^k (f_k(x) − f_k(z)))/(x − z)
 //!          + (Σ_{k<n_shifted} δ^{W+k} (f_k(x) − f_k(zω)))/(x − zω)`.
@@ -17,7 +18,7 @@ use crate::OodValues;
 pub struct DeepCoeffs {
     /// δ^0 … δ^{W−1}.
     pub pows: Vec<EF>,
-    /// Number of columns opened at both z and zω (main + aux base columns).
+    /// Number of columns opened at both z and zω (preprocessed + main + aux base columns).
     pub n_shifted: usize,
     /// δ^W.
     pub shift_coeff: EF,
@@ -50,14 +51,15 @@ impl DeepCoeffs {
     }
 
     /// The coefficients of one table from its out-of-domain values, columns in the order of
-    /// PROTOCOL.md §5.6: main, aux, composition at z; main, aux at zω.
+    /// PROTOCOL.md §5.6: preprocessed, main, aux, composition at z; preprocessed, main, aux at
+    /// zω (no preprocessed values without preprocessed columns).
     pub fn from_ood(delta: EF, ood: &OodValues) -> Self {
-        let values_z: Vec<EF> = [&ood.main_z, &ood.aux_z, &ood.comp_z]
+        let values_z: Vec<EF> = [&ood.prep_z, &ood.main_z, &ood.aux_z, &ood.comp_z]
             .into_iter()
             .flatten()
             .copied()
             .collect();
-        let values_zw: Vec<EF> = [&ood.main_zw, &ood.aux_zw]
+        let values_zw: Vec<EF> = [&ood.prep_zw, &ood.main_zw, &ood.aux_zw]
             .into_iter()
             .flatten()
             .copied()

@@ -2,9 +2,12 @@
 
 use rstark_air::BaseAir;
 use rstark_field::F;
+use rstark_merkle::Digest;
 use rstark_transcript::Transcript;
 
+use crate::key::PreprocessedKey;
 use crate::params::StarkParams;
+use crate::periodic::{PeriodicColumns, PeriodicError};
 use crate::{PROTOCOL_VERSION, TRANSCRIPT_LABEL};
 
 /// One table's shape as both sides derive it (from the AIR, the trace/proof and the params).
@@ -18,6 +21,12 @@ pub struct TableShape {
     pub log_quotient_degree: usize,
     /// Number of the AIR's own constraints.
     pub num_constraints: usize,
+    /// Preprocessed (base) columns, 0 without.
+    pub preprocessed_width: usize,
+    /// Root of the preprocessed columns' commitment (from the key), when there are any.
+    pub preprocessed_root: Option<Digest>,
+    /// The periodic columns, when there are any.
+    pub periodic: Option<PeriodicColumns>,
 }
 
 impl TableShape {
@@ -34,6 +43,12 @@ impl TableShape {
     /// Total number of constraints folded into the composition (AIR + LogUp).
     pub fn total_constraints(&self) -> usize {
         self.num_constraints + rstark_air::logup::num_logup_constraints(self.num_interactions)
+    }
+
+    /// Whether the table has preprocessed or periodic columns (its statement binding has the
+    /// extra part of docs/PROTOCOL.md §5.2).
+    pub fn has_fixed_columns(&self) -> bool {
+        self.preprocessed_width > 0 || self.periodic.is_some()
     }
 }
 
@@ -61,17 +76,69 @@ pub fn absorb_instance(
         b.extend_from_slice(&(publics.len() as u32).to_le_bytes());
         t.absorb_bytes(&b);
         t.absorb_base(publics);
+        if shape.has_fixed_columns() {
+            absorb_fixed_columns(&mut t, shape);
+        }
     }
     t
+}
+
+/// The preprocessed commitment and the periodic columns of a table that has them (§5.2, item 3):
+/// `le32(W_p) ‖ le32(C) ‖ le32(P)`, then the preprocessed root (W_p > 0), then the periodic
+/// columns' P × C values row by row (C > 0).
+fn absorb_fixed_columns(t: &mut Transcript, shape: &TableShape) {
+    let (period, columns) = shape
+        .periodic
+        .as_ref()
+        .map_or((0, 0), |p| (p.period, p.num_columns()));
+    let mut b = Vec::with_capacity(12);
+    for v in [shape.preprocessed_width, columns, period] {
+        b.extend_from_slice(&(v as u32).to_le_bytes());
+    }
+    t.absorb_bytes(&b);
+    if shape.preprocessed_width > 0 {
+        // derive_shape never makes a shape with preprocessed columns and no root.
+        t.absorb_digest(&shape.preprocessed_root.unwrap_or_default());
+    }
+    if let Some(p) = &shape.periodic {
+        t.absorb_base(&p.values.values);
+    }
 }
 
 /// Why a table cannot be proved or verified as declared.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShapeError {
-    #[error("table `{0}`: preprocessed columns are not supported")]
-    Preprocessed(String),
-    #[error("table `{0}`: periodic columns are not supported")]
-    Periodic(String),
+    #[error(
+        "table `{0}`: the AIR has preprocessed columns: make a key with `setup` and prove and verify with it"
+    )]
+    MissingKey(String),
+    #[error(
+        "table `{table}`: the preprocessed trace has 2^{preprocessed} rows, the trace 2^{trace}"
+    )]
+    PreprocessedHeight {
+        table: String,
+        preprocessed: usize,
+        trace: usize,
+    },
+    #[error("table `{table}`: the key has {key} preprocessed columns, the AIR {air}")]
+    PreprocessedWidth {
+        table: String,
+        key: usize,
+        air: usize,
+    },
+    #[error("table `{table}`: {source}")]
+    Periodic {
+        table: String,
+        source: PeriodicError,
+    },
+    #[error(
+        "table `{0}`: the AIR lists public boundary cells (public_boundary_io); bind public values with constraints instead"
+    )]
+    BoundaryCells(String),
+    #[error(
+        "table `{0}`: the AIR assumes a boolean trace (assumes_boolean_trace), which a commitment to field elements does not enforce"
+    )]
+    BooleanTrace(String),
     #[error("table `{0}`: AIR has width 0")]
     ZeroWidth(String),
     #[error("table `{table}`: interaction {interaction} reads column {column}, width is {width}")]
@@ -91,19 +158,50 @@ pub enum ShapeError {
     DegreeTooHigh { table: String, degree: usize },
 }
 
-/// Derives and validates a table's shape from its AIR.
+/// Derives and validates a table's shape from its AIR and, for a table with preprocessed
+/// columns, their commitment from the key.
 pub fn derive_shape(
     name: &str,
     air: &dyn rstark_air::Table,
     num_public_values: usize,
     log_height: usize,
+    preprocessed: Option<&PreprocessedKey>,
 ) -> Result<TableShape, ShapeError> {
-    if BaseAir::<F>::preprocessed_width(air) > 0 {
-        return Err(ShapeError::Preprocessed(name.to_string()));
+    let preprocessed_width = BaseAir::<F>::preprocessed_width(air);
+    let preprocessed_root = match (preprocessed_width, preprocessed) {
+        (0, None) => None,
+        (_, None) => return Err(ShapeError::MissingKey(name.to_string())),
+        (w, Some(k)) if k.width != w => {
+            return Err(ShapeError::PreprocessedWidth {
+                table: name.to_string(),
+                key: k.width,
+                air: w,
+            });
+        }
+        (_, Some(k)) if k.log_height != log_height => {
+            return Err(ShapeError::PreprocessedHeight {
+                table: name.to_string(),
+                preprocessed: k.log_height,
+                trace: log_height,
+            });
+        }
+        (_, Some(k)) => Some(k.root),
+    };
+    if !BaseAir::<F>::public_boundary_io(air).is_empty() {
+        return Err(ShapeError::BoundaryCells(name.to_string()));
     }
-    if BaseAir::<F>::num_periodic_columns(air) > 0 {
-        return Err(ShapeError::Periodic(name.to_string()));
+    if BaseAir::<F>::assumes_boolean_trace(air) {
+        return Err(ShapeError::BooleanTrace(name.to_string()));
     }
+    let periodic = PeriodicColumns::new(
+        &BaseAir::<F>::periodic_columns(air),
+        BaseAir::<F>::num_periodic_columns(air),
+        log_height,
+    )
+    .map_err(|source| ShapeError::Periodic {
+        table: name.to_string(),
+        source,
+    })?;
     let declared = BaseAir::<F>::num_public_values(air);
     if declared > 0 && declared != num_public_values {
         return Err(ShapeError::PublicValues {
@@ -162,5 +260,8 @@ pub fn derive_shape(
         log_height,
         log_quotient_degree: log_qd,
         num_constraints: info.num_constraints,
+        preprocessed_width,
+        preprocessed_root,
+        periodic,
     })
 }

@@ -7,7 +7,9 @@ pub mod codec;
 pub mod deep;
 pub mod domain;
 pub mod instance;
+pub mod key;
 pub mod params;
+pub mod periodic;
 pub mod proof;
 pub mod trace;
 
@@ -17,7 +19,9 @@ pub use backend::{
 };
 pub use codec::ProofFormatError;
 pub use instance::{ShapeError, TableShape, absorb_instance, derive_shape};
+pub use key::{KeyError, PreprocessedKey, TableKey, VerifyingKey, air_digest};
 pub use params::{ParamsError, StarkParams, presets};
+pub use periodic::{PeriodicColumns, PeriodicError};
 pub use proof::{MerkleOpening, OodValues, Proof, QueryProof, TableProof, TableQuery};
 pub use trace::{KeccakTrace, TraceGenerator, TraceSource};
 

@@ -13,14 +13,37 @@ pub struct MerkleOpening {
 }
 
 /// Out-of-domain evaluations of one table's committed columns, one value per *base* column
-/// (an extension column contributes its three coefficient columns).
+/// (an extension column contributes its three coefficient columns). The preprocessed columns'
+/// are empty for a table without any.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OodValues {
+    pub prep_z: Vec<EF>,
+    pub prep_zw: Vec<EF>,
     pub main_z: Vec<EF>,
     pub main_zw: Vec<EF>,
     pub aux_z: Vec<EF>,
     pub aux_zw: Vec<EF>,
     pub comp_z: Vec<EF>,
+}
+
+impl OodValues {
+    /// The lists in transcript order (docs/PROTOCOL.md §5.5): preprocessed at z and zω (only for
+    /// a table with preprocessed columns), main at z and zω, aux at z and zω, composition at z.
+    pub fn transcript_lists(&self, preprocessed: bool) -> Vec<&[EF]> {
+        let prep = [&self.prep_z, &self.prep_zw];
+        let rest = [
+            &self.main_z,
+            &self.main_zw,
+            &self.aux_z,
+            &self.aux_zw,
+            &self.comp_z,
+        ];
+        prep.into_iter()
+            .filter(|_| preprocessed)
+            .chain(rest)
+            .map(Vec::as_slice)
+            .collect()
+    }
 }
 
 /// The auxiliary (LogUp) commitment of a table with interactions.
@@ -43,6 +66,8 @@ pub struct TableProof {
 /// One query's openings in one table's trees.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableQuery {
+    /// The preprocessed tree's opening (tables with preprocessed columns only).
+    pub preprocessed: Option<MerkleOpening>,
     pub main: MerkleOpening,
     pub aux: Option<MerkleOpening>,
     pub comp: MerkleOpening,

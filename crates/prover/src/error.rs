@@ -1,4 +1,4 @@
-use rstark_protocol::{BackendError, ParamsError, ShapeError};
+use rstark_protocol::{BackendError, KeyError, ParamsError, ShapeError};
 
 /// Why a proof could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +11,8 @@ pub enum ProverError {
     TooManyTables(usize),
     #[error(transparent)]
     Shape(#[from] ShapeError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
     #[error("table `{table}`: bad trace: {reason}")]
     TraceShape { table: String, reason: String },
     #[error("table `{table}`: constraint {constraint} fails at row {row}")]

@@ -54,6 +54,7 @@ pub(crate) fn commit_phase<B: Backend>(
     let mut roots = Vec::with_capacity(num_folds);
     let mut last = None;
     for s in 1..=num_folds {
+        let _fold = tracing::info_span!("fri fold", round = s, log_size = log_max - s).entered();
         let beta = transcript.sample_ext();
         let folded = backend.fold(layers.last().unwrap_or(&initial), beta)?;
         let mut next = join(log_max - s, Some(folded))?;

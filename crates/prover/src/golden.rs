@@ -6,16 +6,16 @@
 
 use std::sync::Arc;
 
-use rstark_air::Table;
 use rstark_air::examples::{
-    FibonacciAir, PowerMapAir, RangeTableAir, RangeUserAir, fibonacci_trace, power_map_trace,
-    range_pair_traces,
+    FibonacciAir, PowerMapAir, PreprocessedRangeAir, RangeTableAir, RangeUserAir, fibonacci_trace,
+    power_map_trace, preprocessed_range_traces, range_pair_traces,
 };
+use rstark_air::{BaseAir, Table};
 use rstark_field::F;
 use rstark_poly::RowMajor;
-use rstark_protocol::{Backend, StarkParams, presets};
+use rstark_protocol::{Backend, Proof, StarkParams, VerifyingKey, presets};
 
-use crate::{TableInput, prove};
+use crate::{ProverError, TableInput, prove, prove_with_key, setup};
 
 /// The expected `name length keccak256` lines.
 pub const EXPECTED: &str = include_str!("../tests/golden/proofs.txt");
@@ -59,6 +59,7 @@ pub fn cases() -> Vec<GoldenCase> {
     let mut mixed = range(32, 128);
     mixed.push(fib(64));
     mixed.push(pow(5));
+    let fixed = preprocessed_range_tables(4, 64, 3);
     let case = |name, params, tables| GoldenCase {
         name,
         params,
@@ -77,12 +78,54 @@ pub fn cases() -> Vec<GoldenCase> {
             },
             vec![pow(9)],
         ),
+        case("fixed-range-fast-test", presets::FAST_TEST, fixed),
     ]
+}
+
+/// The tables `range` (`PreprocessedRangeAir` of 2^log_height rows, x_0 = `x0`: preprocessed and
+/// periodic columns, a bus) and `user` (`RangeUserAir`, `users` lookups into it).
+pub fn preprocessed_range_tables(log_height: usize, users: usize, x0: u64) -> Vec<TableInput> {
+    let (main, publics, user) = preprocessed_range_traces(log_height, users, x0);
+    vec![
+        input(
+            "range",
+            Arc::new(PreprocessedRangeAir { log_height }),
+            main,
+            4,
+            publics,
+        ),
+        input("user", Arc::new(RangeUserAir), user, 2, vec![]),
+    ]
+}
+
+/// A case's proof with `backend`, and the verifying key when the statement needs one (tables
+/// with preprocessed columns: the key is made with `backend` first).
+pub fn prove_case<B: Backend>(
+    backend: &B,
+    case: &GoldenCase,
+) -> Result<(Proof, Option<VerifyingKey>), ProverError> {
+    let needs_key = case
+        .tables
+        .iter()
+        .any(|t| BaseAir::<F>::preprocessed_width(t.air.as_ref()) > 0);
+    if !needs_key {
+        return Ok((prove(backend, &case.params, &case.tables)?, None));
+    }
+    let tables: Vec<(&str, &dyn Table)> = case
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.air.as_ref()))
+        .collect();
+    let (pk, vk) = setup(backend, &case.params, &tables)?;
+    Ok((
+        prove_with_key(backend, &case.params, &pk, &case.tables)?,
+        Some(vk),
+    ))
 }
 
 /// `name length keccak256-hex` of a case's proof with `backend`.
 pub fn proof_line<B: Backend>(backend: &B, case: &GoldenCase) -> Result<String, String> {
-    let proof = prove(backend, &case.params, &case.tables).map_err(|e| e.to_string())?;
+    let (proof, _) = prove_case(backend, case).map_err(|e| e.to_string())?;
     let bytes = proof.to_bytes();
     let hash = rstark_merkle::keccak256(&bytes);
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();

@@ -25,9 +25,14 @@
 mod error;
 mod fri;
 pub mod golden;
+mod key;
 mod prove;
 mod report;
 
 pub use error::{ProverError, UnbalancedBuses};
-pub use prove::{PhaseCallback, ProveOptions, TableInput, prove, prove_owned, prove_with_options};
+pub use key::{PreprocessedData, ProvingKey, setup};
+pub use prove::{
+    PhaseCallback, ProveOptions, TableInput, prove, prove_owned, prove_with_key,
+    prove_with_key_and_options, prove_with_options,
+};
 pub use report::ProveReport;

@@ -5,18 +5,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rstark_air::logup::{LogupChallenges, build_aux_trace};
-use rstark_air::{Interaction, Table, first_failing_constraint};
+use rstark_air::{BaseAir, FixedColumns, Interaction, Table, first_failing_constraint_with};
 use rstark_field::{EF, F, PrimeCharacteristicRing, flatten_ext, omega};
 use rstark_poly::RowMajor;
 use rstark_protocol::deep::DeepCoeffs;
 use rstark_protocol::proof::AuxCommitment;
 use rstark_protocol::{
-    Backend, BackendError, CompositionInputs, DeepInputs, MainSource, MainTrace, OodValues,
-    PlannedTable, Proof, ProofPlan, QueryProof, StarkParams, TableProof, TableQuery, TableShape,
-    TraceGenerator, TraceSource, absorb_instance, derive_shape,
+    Backend, BackendError, CompositionInputs, DeepInputs, KeyError, MainSource, MainTrace,
+    OodValues, PlannedTable, PreprocessedKey, Proof, ProofPlan, QueryProof, StarkParams,
+    TableProof, TableQuery, TableShape, TraceGenerator, TraceSource, absorb_instance, derive_shape,
 };
+use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
 
+use crate::key::{PreprocessedData, ProvingKey};
 use crate::{ProveReport, ProverError, fri};
 
 /// One table to prove: its AIR, its main trace (natural order, power-of-two height: host values
@@ -75,7 +77,8 @@ impl std::fmt::Debug for ProveOptions {
     }
 }
 
-/// Proves `tables` with default options.
+/// Proves `tables` with default options. A table with preprocessed columns needs a key:
+/// [`prove_with_key`].
 pub fn prove<B: Backend>(
     backend: &B,
     params: &StarkParams,
@@ -84,17 +87,49 @@ pub fn prove<B: Backend>(
     prove_with_options(backend, params, tables, &ProveOptions::default()).map(|(p, _)| p)
 }
 
-struct Prepared {
-    shape: TableShape,
-    interactions: Vec<Interaction>,
+/// Proves `tables` with the proving key [`crate::setup`] made for them (with `backend`), with
+/// default options.
+pub fn prove_with_key<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    key: &ProvingKey<B::Committed>,
+    tables: &[TableInput],
+) -> Result<Proof, ProverError> {
+    prove_with_key_and_options(backend, params, key, tables, &ProveOptions::default())
+        .map(|(p, _)| p)
 }
 
-/// What the rounds read of one table besides its trace (borrowed from the caller's
-/// [`TableInput`]s, or from the parts [`prove_owned`] took apart).
-struct TableMeta<'a> {
-    name: &'a str,
-    air: &'a dyn Table,
-    public_values: &'a [F],
+/// [`prove_with_key`] with options, reporting per-phase timings.
+pub fn prove_with_key_and_options<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    key: &ProvingKey<B::Committed>,
+    tables: &[TableInput],
+    options: &ProveOptions,
+) -> Result<(Proof, ProveReport), ProverError> {
+    prove_inner(
+        backend,
+        params,
+        Some(key),
+        tables,
+        borrowed(tables),
+        options,
+    )
+}
+
+struct Prepared<'k, C> {
+    shape: TableShape,
+    interactions: Vec<Interaction>,
+    /// The table's preprocessed columns from the key.
+    preprocessed: Option<&'k PreprocessedData<C>>,
+    /// The periodic columns as the AIR gives them (the witness check reads them by row).
+    periodic: Vec<Vec<F>>,
+}
+
+impl<C> Prepared<'_, C> {
+    fn has_fixed_columns(&self) -> bool {
+        self.shape.has_fixed_columns()
+    }
 }
 
 /// A table's main trace as the rounds hold it: host values, borrowed from the caller or owned
@@ -104,37 +139,95 @@ enum HeldTrace<'a> {
     Generated(Arc<dyn TraceGenerator>),
 }
 
-impl<'a> HeldTrace<'a> {
-    fn borrowed(t: &'a TraceSource) -> Self {
-        match t {
-            TraceSource::Host(m) => Self::Host(Cow::Borrowed(m)),
-            TraceSource::Generated(g) => Self::Generated(g.clone()),
+impl HeldTrace<'_> {
+    fn height(&self) -> usize {
+        match self {
+            Self::Host(m) => m.values.len().checked_div(m.width).unwrap_or(0),
+            Self::Generated(g) => g.height(),
         }
     }
 
-    fn owned(t: TraceSource) -> Self {
-        match t {
-            TraceSource::Host(m) => Self::Host(Cow::Owned(m)),
-            TraceSource::Generated(g) => Self::Generated(g),
+    fn width(&self) -> usize {
+        match self {
+            Self::Host(m) => m.width,
+            Self::Generated(g) => g.width(),
+        }
+    }
+
+    fn generator(&self) -> Option<&dyn TraceGenerator> {
+        match self {
+            Self::Host(_) => None,
+            Self::Generated(g) => Some(g.as_ref()),
         }
     }
 }
 
-fn prepare(
+/// The callers' traces, borrowed.
+fn borrowed(tables: &[TableInput]) -> Vec<HeldTrace<'_>> {
+    tables
+        .iter()
+        .map(|t| match &t.trace {
+            TraceSource::Host(m) => HeldTrace::Host(Cow::Borrowed(m)),
+            TraceSource::Generated(g) => HeldTrace::Generated(g.clone()),
+        })
+        .collect()
+}
+
+/// A table's entry in the proving key: its preprocessed commitment and data, if it has any.
+type KeyEntry<'k, C> = Option<(&'k PreprocessedKey, &'k PreprocessedData<C>)>;
+
+/// The key's entries for the statement `tables` (checked against it), one per table; all `None`
+/// without a key.
+fn key_entries<'k, C>(
     params: &StarkParams,
-    t: &TableMeta<'_>,
+    key: Option<&'k ProvingKey<C>>,
+    tables: &[TableInput],
+) -> Result<Vec<KeyEntry<'k, C>>, ProverError> {
+    let Some(key) = key else {
+        return Ok(vec![None; tables.len()]);
+    };
+    let statement: Vec<(&str, &dyn Table)> = tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.air.as_ref()))
+        .collect();
+    key.vk.check(params.log_blowup as usize, &statement)?;
+    if key.tables.len() != tables.len() {
+        return Err(KeyError::TableCount {
+            key: key.tables.len(),
+            statement: tables.len(),
+        }
+        .into());
+    }
+    key.vk
+        .tables
+        .iter()
+        .zip(&key.tables)
+        .zip(tables)
+        .map(|((k, data), t)| match (&k.preprocessed, data) {
+            (Some(p), Some(d)) => Ok(Some((p, d))),
+            (None, None) => Ok(None),
+            _ => Err(KeyError::OtherAir {
+                table: t.name.clone(),
+            }
+            .into()),
+        })
+        .collect()
+}
+
+fn prepare<'k, C>(
+    params: &StarkParams,
+    t: &TableInput,
     trace: &HeldTrace<'_>,
-) -> Result<Prepared, ProverError> {
+    key: KeyEntry<'k, C>,
+) -> Result<Prepared<'k, C>, ProverError> {
     let bad = |reason: String| ProverError::TraceShape {
-        table: t.name.to_string(),
+        table: t.name.clone(),
         reason,
     };
-    let (height, width, ragged) = match trace {
-        HeldTrace::Host(m) => {
-            let h = m.values.len().checked_div(m.width).unwrap_or(0);
-            (h, m.width, m.values.len() != h * m.width)
-        }
-        HeldTrace::Generated(g) => (g.height(), g.width(), false),
+    let (height, width) = (trace.height(), trace.width());
+    let ragged = match trace {
+        HeldTrace::Host(m) => m.values.len() != height * width,
+        HeldTrace::Generated(_) => false,
     };
     if width == 0 || ragged {
         return Err(bad("malformed matrix".into()));
@@ -149,7 +242,13 @@ fn prepare(
             params.final_poly_len()
         )));
     }
-    let shape = derive_shape(t.name, t.air, t.public_values.len(), log_height)?;
+    let shape = derive_shape(
+        &t.name,
+        t.air.as_ref(),
+        t.public_values.len(),
+        log_height,
+        key.map(|(k, _)| k),
+    )?;
     if shape.main_width != width {
         return Err(bad(format!(
             "trace width {width} but the AIR has width {}",
@@ -160,9 +259,15 @@ fn prepare(
     if log_height + (params.log_blowup as usize).max(shape.log_quotient_degree) > 30 {
         return Err(bad(format!("height 2^{log_height} is too large")));
     }
+    let periodic = match shape.periodic {
+        Some(_) => BaseAir::<F>::periodic_columns(t.air.as_ref()).into_owned(),
+        None => Vec::new(),
+    };
     Ok(Prepared {
         interactions: t.air.interactions(),
         shape,
+        preprocessed: key.map(|(_, d)| d),
+        periodic,
     })
 }
 
@@ -181,9 +286,9 @@ fn check_log_height(log_height: usize) -> Result<(), String> {
 /// generate it itself; a generated one must have the shape its generator announced.
 fn host_trace<'a, B: Backend>(
     backend: &B,
-    t: &TableMeta<'_>,
+    t: &TableInput,
     trace: HeldTrace<'a>,
-    p: &Prepared,
+    p: &Prepared<'_, B::Committed>,
     check_witness: bool,
 ) -> Result<Option<Cow<'a, RowMajor>>, ProverError> {
     let g = match trace {
@@ -193,10 +298,11 @@ fn host_trace<'a, B: Backend>(
     if !needs_host_values(backend, Some(g.as_ref()), p, check_witness) {
         return Ok(None);
     }
+    let _t = spans::table(&t.name, g.height());
     let m = g.generate();
     if m.width != g.width() || m.values.len() != g.width() * g.height() {
         return Err(ProverError::TraceShape {
-            table: t.name.to_string(),
+            table: t.name.clone(),
             reason: format!(
                 "the generator announced {}x{} but produced {} values of width {}",
                 g.height(),
@@ -215,41 +321,52 @@ fn host_trace<'a, B: Backend>(
 fn needs_host_values<B: Backend>(
     backend: &B,
     generator: Option<&dyn TraceGenerator>,
-    p: &Prepared,
+    p: &Prepared<'_, B::Committed>,
     check_witness: bool,
 ) -> bool {
-    (check_witness && !backend.checks_witness())
+    (check_witness && !backend_checks_witness(backend, p))
         || host_builds_aux(backend, p)
         || !generator.is_some_and(|g| backend.generates(g))
 }
 
 /// Whether the LogUp round reads the table's host values (it has interactions and the backend
 /// does not build its auxiliary trace itself).
-fn host_builds_aux<B: Backend>(backend: &B, p: &Prepared) -> bool {
+fn host_builds_aux<B: Backend>(backend: &B, p: &Prepared<'_, B::Committed>) -> bool {
     !p.interactions.is_empty() && !backend.builds_aux()
+}
+
+/// Whether `backend` checks `p`'s witness while committing it (tables with preprocessed or
+/// periodic columns are checked on the host: the backend's check sees the main trace only).
+fn backend_checks_witness<B: Backend>(backend: &B, p: &Prepared<'_, B::Committed>) -> bool {
+    backend.checks_witness() && !p.has_fixed_columns()
 }
 
 /// The host values [`host_trace`] kept; it keeps them wherever the protocol reads them.
 fn host_values<'a>(
-    t: &TableMeta<'_>,
+    t: &TableInput,
     host: &'a Option<Cow<'_, RowMajor>>,
 ) -> Result<&'a RowMajor, ProverError> {
     host.as_deref().ok_or_else(|| ProverError::TraceShape {
-        table: t.name.to_string(),
+        table: t.name.clone(),
         reason: "internal: the host trace was not generated".into(),
     })
 }
 
 /// The proof's shape for [`Backend::begin_proof`].
-fn proof_plan(params: &StarkParams, tables: &[TableMeta<'_>], prepared: &[Prepared]) -> ProofPlan {
+fn proof_plan<C>(
+    params: &StarkParams,
+    tables: &[TableInput],
+    prepared: &[Prepared<'_, C>],
+) -> ProofPlan {
     ProofPlan {
         tables: tables
             .iter()
             .zip(prepared)
             .map(|(t, p)| PlannedTable {
-                name: t.name.to_string(),
+                name: t.name.clone(),
                 log_height: p.shape.log_height,
                 main_width: p.shape.main_width,
+                preprocessed_width: p.shape.preprocessed_width,
                 aux_width: p.shape.aux_width(),
                 log_quotient_degree: p.shape.log_quotient_degree,
             })
@@ -279,20 +396,16 @@ fn powers(x: EF, n: usize) -> Vec<EF> {
     out
 }
 
-/// Proves `tables` and reports per-phase timings. The caller keeps its traces; see
-/// [`prove_owned`] for a prover that frees each host trace as soon as it is committed.
+/// Proves `tables` and reports per-phase timings. A table with preprocessed columns needs a
+/// key: [`prove_with_key_and_options`]. The caller keeps its traces; see [`prove_owned`] for a
+/// prover that frees each host trace as soon as it is committed.
 pub fn prove_with_options<B: Backend>(
     backend: &B,
     params: &StarkParams,
     tables: &[TableInput],
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
-    let metas: Vec<TableMeta<'_>> = tables.iter().map(TableInput::meta).collect();
-    let traces = tables
-        .iter()
-        .map(|t| HeldTrace::borrowed(&t.trace))
-        .collect();
-    prove_tables(backend, params, &metas, traces, options)
+    prove_inner(backend, params, None, tables, borrowed(tables), options)
 }
 
 /// [`prove_with_options`], taking the tables: each table's host trace is freed as soon as
@@ -305,39 +418,39 @@ pub fn prove_owned<B: Backend>(
     tables: Vec<TableInput>,
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
-    let (parts, traces): (Vec<_>, Vec<_>) = tables
+    let (metas, traces): (Vec<TableInput>, Vec<HeldTrace<'_>>) = tables
         .into_iter()
-        .map(|t| ((t.name, t.air, t.public_values), HeldTrace::owned(t.trace)))
-        .unzip();
-    let metas: Vec<TableMeta<'_>> = parts
-        .iter()
-        .map(|(name, air, public_values)| TableMeta {
-            name,
-            air: air.as_ref(),
-            public_values,
+        .map(|t| {
+            let width = t.trace.width();
+            let held = match t.trace {
+                TraceSource::Host(m) => HeldTrace::Host(Cow::Owned(m)),
+                TraceSource::Generated(g) => HeldTrace::Generated(g),
+            };
+            // the rounds read the trace from `traces` only: an empty stand-in here
+            let meta = TableInput {
+                trace: TraceSource::Host(RowMajor {
+                    values: Vec::new(),
+                    width,
+                }),
+                ..t
+            };
+            (meta, held)
         })
-        .collect();
-    prove_tables(backend, params, &metas, traces, options)
+        .unzip();
+    prove_inner(backend, params, None, &metas, traces, options)
 }
 
-impl TableInput {
-    fn meta(&self) -> TableMeta<'_> {
-        TableMeta {
-            name: &self.name,
-            air: self.air.as_ref(),
-            public_values: &self.public_values,
-        }
-    }
-}
-
-fn prove_tables<B: Backend>(
+/// The rounds. `traces[i]` is table i's main trace (`tables[i].trace` is not read).
+fn prove_inner<B: Backend>(
     backend: &B,
     params: &StarkParams,
-    tables: &[TableMeta<'_>],
+    key: Option<&ProvingKey<B::Committed>>,
+    tables: &[TableInput],
     traces: Vec<HeldTrace<'_>>,
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
     let start = Instant::now();
+    let _prove = info_span!("prove", backend = backend.name(), tables = tables.len()).entered();
     let mut report = ProveReport {
         backend: backend.name(),
         conjectured_security_bits: params.conjectured_security_bits(),
@@ -351,19 +464,31 @@ fn prove_tables<B: Backend>(
     if tables.len() > 64 {
         return Err(ProverError::TooManyTables(tables.len()));
     }
+    if traces.len() != tables.len() {
+        return Err(ProverError::TraceShape {
+            table: String::new(),
+            reason: "internal: a trace per table".into(),
+        });
+    }
     let log_blowup = params.log_blowup as usize;
+    // Shapes from the AIRs (a symbolic evaluation of every constraint), and the backend's plan.
+    let ph = phase("prepare tables");
     let prepared = tables
         .iter()
         .zip(&traces)
-        .map(|(t, h)| prepare(params, t, h))
+        .zip(key_entries(params, key, tables)?)
+        .map(|((t, trace), k)| {
+            let _t = spans::table(&t.name, trace.height());
+            prepare(params, t, trace, k)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     backend.begin_proof(&proof_plan(params, tables, &prepared))?;
+    report.end(ph);
     // Whatever happens from here on, the backend hears that the proof is over.
     let _end = EndProof(backend);
 
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
-    let t0 = Instant::now();
     let generators: Vec<Option<Arc<dyn TraceGenerator>>> = traces
         .iter()
         .map(|h| match h {
@@ -372,34 +497,60 @@ fn prove_tables<B: Backend>(
         })
         .collect();
     let generator = |i: usize| generators[i].as_deref();
+    let generation = traces
+        .iter()
+        .zip(&prepared)
+        .any(|(h, p)| {
+            h.generator()
+                .is_some_and(|g| needs_host_values(backend, Some(g), p, options.check_witness))
+        })
+        .then(|| phase("trace generation"));
     let mut hosts = tables
         .iter()
         .zip(traces)
         .zip(&prepared)
         .map(|((t, h), p)| host_trace(backend, t, h, p, options.check_witness))
         .collect::<Result<Vec<_>, _>>()?;
-    if (0..tables.len()).any(|i| generator(i).is_some() && hosts[i].is_some()) {
-        report.record("trace generation", t0.elapsed());
+    if let Some(ph) = generation {
+        report.end(ph);
     }
 
     // Witness check on the host, unless the backend checks it while committing.
-    let backend_checks = options.check_witness && backend.checks_witness();
-    if options.check_witness && !backend_checks {
-        let _s = info_span!("witness_check").entered();
-        let t0 = Instant::now();
-        for (t, host) in tables.iter().zip(&hosts) {
+    let backend_checks: Vec<bool> = prepared
+        .iter()
+        .map(|p| options.check_witness && backend_checks_witness(backend, p))
+        .collect();
+    if options.check_witness && backend_checks.iter().any(|c| !c) {
+        let ph = phase("witness check");
+        for (((t, p), host), _) in tables
+            .iter()
+            .zip(&prepared)
+            .zip(&hosts)
+            .zip(&backend_checks)
+            .filter(|(_, c)| !**c)
+        {
             let host = host_values(t, host)?;
-            if let Some(f) =
-                first_failing_constraint(t.air, &host.values, host.width, t.public_values)
-            {
+            let _t = spans::table(&t.name, host.height());
+            let fixed = FixedColumns {
+                preprocessed: p.preprocessed.map_or(&[], |d| &d.trace.values),
+                preprocessed_width: p.shape.preprocessed_width,
+                periodic: &p.periodic,
+            };
+            if let Some(f) = first_failing_constraint_with(
+                t.air.as_ref(),
+                &host.values,
+                host.width,
+                &t.public_values,
+                &fixed,
+            ) {
                 return Err(ProverError::ConstraintFailed {
-                    table: t.name.to_string(),
+                    table: t.name.clone(),
                     row: f.row,
                     constraint: f.constraint,
                 });
             }
         }
-        report.record("witness check", t0.elapsed());
+        report.end(ph);
         // A trace the backend generates itself was on the host for the check only: free it
         // (LogUp keeps the ones it reads), and let the backend generate its own below.
         for (i, p) in prepared.iter().enumerate() {
@@ -410,31 +561,31 @@ fn prove_tables<B: Backend>(
     }
 
     let shapes: Vec<TableShape> = prepared.iter().map(|p| p.shape.clone()).collect();
-    let publics: Vec<&[F]> = tables.iter().map(|t| t.public_values).collect();
+    let publics: Vec<&[F]> = tables.iter().map(|t| t.public_values.as_slice()).collect();
     let mut transcript = absorb_instance(params, &shapes, &publics);
 
     // Round 1: main traces.
-    let t0 = Instant::now();
+    let ph = phase("commit main traces");
     let mains = {
-        let _s = info_span!("commit_main").entered();
         let mut mains = Vec::with_capacity(tables.len());
         for (i, (t, p)) in tables.iter().zip(&prepared).enumerate() {
+            let _t = spans::table(&t.name, 1 << p.shape.log_height);
             let source = match (&hosts[i], generator(i)) {
                 (Some(m), _) => MainSource::Host(m),
                 (None, Some(g)) => MainSource::Generated(g),
                 (None, None) => {
                     return Err(ProverError::TraceShape {
-                        table: t.name.to_string(),
+                        table: t.name.clone(),
                         reason: "internal: the host trace was freed before its commitment".into(),
                     });
                 }
             };
             let main = MainTrace {
                 table: i,
-                air: t.air,
-                public_values: t.public_values,
+                air: t.air.as_ref(),
+                public_values: &t.public_values,
                 source,
-                check_witness: backend_checks,
+                check_witness: backend_checks[i],
             };
             mains.push(
                 backend
@@ -442,7 +593,7 @@ fn prove_tables<B: Backend>(
                     .map_err(|e| match e {
                         BackendError::WitnessFailed { row, constraint } => {
                             ProverError::ConstraintFailed {
-                                table: t.name.to_string(),
+                                table: t.name.clone(),
                                 row,
                                 constraint,
                             }
@@ -461,10 +612,10 @@ fn prove_tables<B: Backend>(
     for m in &mains {
         transcript.absorb_digest(&backend.root(m));
     }
-    report.record("commit main traces", t0.elapsed());
+    report.end(ph);
 
     // Round 2: LogUp challenges, auxiliary traces and claimed sums.
-    let t0 = Instant::now();
+    let ph = phase("LogUp aux traces");
     let logup_alpha = transcript.sample_ext();
     let logup_beta = transcript.sample_ext();
     let all_interactions: Vec<&[Interaction]> =
@@ -474,19 +625,19 @@ fn prove_tables<B: Backend>(
     // Σ over rows of h_k, per bus, to name the buses that do not balance.
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
-        let _s = info_span!("commit_aux").entered();
         for (i, (t, p)) in tables.iter().zip(&prepared).enumerate() {
             if p.interactions.is_empty() {
                 auxes.push(None);
                 continue;
             }
+            let _t = spans::table(&t.name, 1 << p.shape.log_height);
             if backend.builds_aux() {
                 let aux = backend
                     .commit_aux(i, &mains[i], &p.interactions, &logup, log_blowup)
                     .map_err(|e| match e {
                         BackendError::LogupZeroDenominator { row, interaction } => {
                             ProverError::Logup {
-                                table: t.name.to_string(),
+                                table: t.name.clone(),
                                 source: rstark_air::logup::LogupError::ZeroDenominator {
                                     row,
                                     interaction,
@@ -506,7 +657,7 @@ fn prove_tables<B: Backend>(
             let host = host_values(t, &hosts[i])?;
             let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
                 .map_err(|source| ProverError::Logup {
-                    table: t.name.to_string(),
+                    table: t.name.clone(),
                     source,
                 })?;
             // The main trace's host values are not read after this (freed if owned).
@@ -535,30 +686,32 @@ fn prove_tables<B: Backend>(
             .collect();
         return Err(ProverError::BusUnbalanced(crate::UnbalancedBuses { buses }));
     }
-    report.record("LogUp aux traces", t0.elapsed());
+    report.end(ph);
 
     // Round 3: composition polynomials.
-    let t0 = Instant::now();
+    let ph = phase("composition");
     let comp_alpha = transcript.sample_ext();
     let mut comps = Vec::with_capacity(tables.len());
     {
-        let _s = info_span!("composition").entered();
         for (i, ((t, p), (main, aux))) in tables
             .iter()
             .zip(&prepared)
             .zip(mains.iter().zip(&auxes))
             .enumerate()
         {
+            let _t = spans::table(&t.name, 1 << p.shape.log_height);
             let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
             let inputs = CompositionInputs {
                 table: i,
-                air: t.air,
+                air: t.air.as_ref(),
                 main,
                 aux: aux.as_ref().map(|(a, _)| a),
+                preprocessed: p.preprocessed.map(|d| &d.committed),
+                periodic: p.shape.periodic.as_ref(),
                 log_height: p.shape.log_height,
                 log_blowup,
                 log_quotient_degree: p.shape.log_quotient_degree,
-                public_values: t.public_values,
+                public_values: &t.public_values,
                 alpha_pows: &alpha_pows,
                 num_air_constraints: p.shape.num_constraints,
                 interactions: &p.interactions,
@@ -570,13 +723,14 @@ fn prove_tables<B: Backend>(
             comps.push(comp);
         }
     }
-    report.record("composition", t0.elapsed());
+    report.end(ph);
 
     // Round 4: out-of-domain evaluations.
-    let t0 = Instant::now();
+    let ph = phase("out-of-domain evaluations");
     let z = rstark_protocol::domain::sample_ood_point(&mut transcript);
     let mut oods = Vec::with_capacity(tables.len());
     for (i, p) in prepared.iter().enumerate() {
+        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let z_next = z * omega(p.shape.log_height);
         let mut ood = OodValues {
             main_z: backend.evaluate_at(&mains[i], z)?,
@@ -588,28 +742,29 @@ fn prove_tables<B: Backend>(
             ood.aux_z = backend.evaluate_at(aux, z)?;
             ood.aux_zw = backend.evaluate_at(aux, z_next)?;
         }
-        for v in [
-            &ood.main_z,
-            &ood.main_zw,
-            &ood.aux_z,
-            &ood.aux_zw,
-            &ood.comp_z,
-        ] {
+        if let Some(d) = p.preprocessed {
+            ood.prep_z = backend.evaluate_at(&d.committed, z)?;
+            ood.prep_zw = backend.evaluate_at(&d.committed, z_next)?;
+        }
+        for v in ood.transcript_lists(p.preprocessed.is_some()) {
             transcript.absorb_ext(v);
         }
         oods.push(ood);
     }
-    report.record("out-of-domain evaluations", t0.elapsed());
+    report.end(ph);
 
     // Round 5: DEEP codewords.
-    let t0 = Instant::now();
+    let ph = phase("DEEP quotients");
     let delta = transcript.sample_ext();
     let gamma = transcript.sample_ext();
     let mut deeps = Vec::with_capacity(tables.len());
     let mut scale = EF::ONE;
     for (i, p) in prepared.iter().enumerate() {
+        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let coeffs = DeepCoeffs::from_ood(delta, &oods[i]);
-        let mut matrices = vec![&mains[i]];
+        let mut matrices: Vec<&B::Committed> =
+            p.preprocessed.map(|d| &d.committed).into_iter().collect();
+        matrices.push(&mains[i]);
         if let Some((aux, _)) = &auxes[i] {
             matrices.push(aux);
         }
@@ -627,37 +782,32 @@ fn prove_tables<B: Backend>(
         deeps.push(backend.deep(&inputs)?);
         scale *= gamma;
     }
-    report.record("DEEP quotients", t0.elapsed());
+    report.end(ph);
 
     // Round 6: FRI commit phase.
-    let t0 = Instant::now();
+    let ph = phase("FRI folding");
     let lde_logs: Vec<usize> = prepared
         .iter()
         .map(|p| p.shape.log_height + log_blowup)
         .collect();
     let log_max = lde_logs.iter().copied().max().unwrap_or(0);
     let deeps: Vec<(usize, B::Codeword)> = lde_logs.iter().copied().zip(deeps).collect();
-    let fri = {
-        let _s = info_span!("fri_commit").entered();
-        fri::commit_phase(backend, &mut transcript, params, deeps)?
-    };
-    report.record("FRI folding", t0.elapsed());
+    let fri = fri::commit_phase(backend, &mut transcript, params, deeps)?;
+    report.end(ph);
 
     // Grinding.
-    let t0 = Instant::now();
-    let pow_nonce = {
-        let _s = info_span!("grind").entered();
-        transcript.grind(u32::from(params.pow_bits))
-    };
-    report.record("proof of work", t0.elapsed());
+    let ph = phase("proof of work");
+    let pow_nonce = transcript.grind(u32::from(params.pow_bits));
+    report.end(ph);
 
     // Queries.
-    let t0 = Instant::now();
+    let ph = phase("query openings");
     let indices = transcript.sample_indices(params.num_queries as usize, 1 << (log_max - 1));
     // Each matrix is opened at all Q leaves in one backend call (one device gather per matrix).
     let leaves_at = |shift: usize| -> Vec<usize> { indices.iter().map(|&l| l >> shift).collect() };
     let mut table_openings = Vec::with_capacity(tables.len());
-    for i in 0..tables.len() {
+    for (i, p) in prepared.iter().enumerate() {
+        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let leaves = leaves_at(log_max - lde_logs[i]);
         let main = backend.open_many(&mains[i], &leaves)?.into_iter();
         let aux = match &auxes[i] {
@@ -665,13 +815,18 @@ fn prove_tables<B: Backend>(
             None => None,
         };
         let comp = backend.open_many(&comps[i], &leaves)?.into_iter();
-        table_openings.push((main, aux, comp));
+        let prep = match prepared[i].preprocessed {
+            Some(d) => Some(backend.open_many(&d.committed, &leaves)?.into_iter()),
+            None => None,
+        };
+        table_openings.push((prep, main, aux, comp));
     }
     let mut layer_openings = fri
         .layers
         .iter()
         .enumerate()
         .map(|(s, cw)| {
+            let _l = info_span!("fri layer", round = s + 1).entered();
             Ok(backend
                 .open_codeword_many(cw, &leaves_at(s + 1))?
                 .into_iter())
@@ -681,8 +836,12 @@ fn prove_tables<B: Backend>(
     let mut queries = Vec::with_capacity(indices.len());
     for _ in &indices {
         let mut qt = Vec::with_capacity(tables.len());
-        for (main, aux, comp) in table_openings.iter_mut() {
+        for (prep, main, aux, comp) in table_openings.iter_mut() {
             qt.push(TableQuery {
+                preprocessed: match prep {
+                    Some(p) => Some(p.next().ok_or_else(missing)?),
+                    None => None,
+                },
                 main: main.next().ok_or_else(missing)?,
                 aux: match aux {
                     Some(a) => Some(a.next().ok_or_else(missing)?),
@@ -697,7 +856,7 @@ fn prove_tables<B: Backend>(
             .collect::<Result<Vec<_>, _>>()?;
         queries.push(QueryProof { tables: qt, layers });
     }
-    report.record("query openings", t0.elapsed());
+    report.end(ph);
 
     let proof = Proof {
         tables: prepared

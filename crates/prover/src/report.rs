@@ -25,6 +25,19 @@ impl std::fmt::Debug for ProveReport {
 }
 
 impl ProveReport {
+    /// The proof's time outside every phase (statement binding, proof assembly, …): the phases
+    /// and this add up to [`total`](Self::total).
+    pub fn other(&self) -> Duration {
+        let phases: Duration = self.phases.iter().map(|(_, d)| *d).sum();
+        self.total.saturating_sub(phases)
+    }
+
+    /// Ends phase `p` and records it.
+    pub(crate) fn end(&mut self, p: rstark_timeline::spans::Phase) {
+        let name = p.name();
+        self.record(name, p.end());
+    }
+
     pub(crate) fn record(&mut self, phase: &'static str, d: Duration) {
         tracing::debug!(phase, ms = d.as_secs_f64() * 1e3, "prover phase done");
         self.phases.push((phase, d));

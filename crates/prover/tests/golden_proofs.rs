@@ -2,21 +2,23 @@
 //! Regenerate with `RSTARK_BLESS=1 cargo test -p rstark-prover --test golden_proofs`.
 
 use rstark_backend_cpu::CpuBackend;
-use rstark_prover::golden::{cases, proof_line};
-use rstark_prover::prove;
-use rstark_verifier::{VerifierTable, verify};
+use rstark_prover::golden::{cases, proof_line, prove_case};
+use rstark_verifier::{VerifierTable, verify, verify_with_key};
 
 #[test]
 fn golden_proof_hashes() {
     let mut lines = Vec::new();
     for case in cases() {
-        let proof = prove(&CpuBackend, &case.params, &case.tables).unwrap();
+        let (proof, vk) = prove_case(&CpuBackend, &case).unwrap();
         let stmt: Vec<_> = case
             .tables
             .iter()
             .map(|t| VerifierTable::new(t.name.clone(), t.air.clone(), t.public_values.clone()))
             .collect();
-        verify(&case.params, &stmt, &proof).unwrap();
+        match vk {
+            Some(vk) => verify_with_key(&case.params, &vk, &stmt, &proof).unwrap(),
+            None => verify(&case.params, &stmt, &proof).unwrap(),
+        }
         lines.push(proof_line(&CpuBackend, &case).unwrap());
     }
     let got = lines.join("\n") + "\n";

@@ -1,18 +1,19 @@
 //! End-to-end: prove on the CPU backend, verify, and reject bad witnesses, tampered proofs and
 //! wrong public values.
 
+mod common;
+
 use std::sync::Arc;
 
-use rstark_air::examples::{
-    FibonacciAir, RangeTableAir, RangeUserAir, fibonacci_trace, range_pair_traces,
-};
-use rstark_air::{Table, logup};
+use common::{range_inputs, statement};
+use rstark_air::examples::{FibonacciAir, fibonacci_trace};
+use rstark_air::logup;
 use rstark_backend_cpu::CpuBackend;
 use rstark_field::{EF, F, PrimeCharacteristicRing};
 use rstark_poly::RowMajor;
 use rstark_protocol::{Proof, StarkParams, presets};
 use rstark_prover::{ProveOptions, ProverError, TableInput, prove, prove_with_options};
-use rstark_verifier::{VerifierError, VerifierTable, verify, verify_bytes};
+use rstark_verifier::{VerifierError, verify, verify_bytes};
 
 const PARAMS: StarkParams = presets::FAST_TEST;
 
@@ -31,31 +32,6 @@ fn fib_input(n: usize) -> TableInput {
         RowMajor::new(values, 2).unwrap(),
         publics,
     )
-}
-
-fn statement(inputs: &[TableInput]) -> Vec<VerifierTable> {
-    inputs
-        .iter()
-        .map(|t| VerifierTable::new(t.name.clone(), t.air.clone(), t.public_values.clone()))
-        .collect()
-}
-
-fn range_inputs(range: usize, users: usize) -> Vec<TableInput> {
-    let (table, user) = range_pair_traces(range, users);
-    vec![
-        TableInput::new(
-            "range",
-            Arc::new(RangeTableAir) as Arc<dyn Table>,
-            RowMajor::new(table, 2).unwrap(),
-            vec![],
-        ),
-        TableInput::new(
-            "user",
-            Arc::new(RangeUserAir),
-            RowMajor::new(user, 2).unwrap(),
-            vec![],
-        ),
-    ]
 }
 
 #[test]

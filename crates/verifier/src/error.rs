@@ -1,4 +1,4 @@
-use rstark_protocol::{ParamsError, ProofFormatError, ShapeError};
+use rstark_protocol::{KeyError, ParamsError, ProofFormatError, ShapeError};
 
 /// Why a proof was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -9,6 +9,8 @@ pub enum VerifierError {
     Format(#[from] ProofFormatError),
     #[error(transparent)]
     Shape(#[from] ShapeError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
     #[error("the proof has {got} tables, the statement {expected}")]
     TableCount { expected: usize, got: usize },
     #[error("table `{table}`: height 2^{log_height} is not allowed")]
@@ -21,6 +23,8 @@ pub enum VerifierError {
     },
     #[error("table `{table}`: auxiliary commitment present/absent contrary to its interactions")]
     AuxPresence { table: String },
+    #[error("table `{table}`: periodic columns cannot be evaluated at the out-of-domain point")]
+    PeriodicAtPoint { table: String },
     #[error("table `{table}`: wrong number of out-of-domain values for {what}")]
     OodShape { table: String, what: &'static str },
     #[error("table `{table}`: constraints at the out-of-domain point do not match the composition")]

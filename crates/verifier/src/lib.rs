@@ -5,4 +5,4 @@ mod error;
 mod verify;
 
 pub use error::VerifierError;
-pub use verify::{VerifierTable, verify, verify_bytes};
+pub use verify::{VerifierTable, verify, verify_bytes, verify_bytes_with_key, verify_with_key};

@@ -11,8 +11,8 @@ use rstark_protocol::domain::{
     coset_point, ext_from_coeff_evals, fold_pair, layer_shift, sample_ood_point, selectors_at,
 };
 use rstark_protocol::{
-    MerkleOpening, Proof, QueryProof, StarkParams, TableProof, TableShape, absorb_instance,
-    derive_shape,
+    MerkleOpening, Proof, QueryProof, StarkParams, TableProof, TableShape, VerifyingKey,
+    absorb_instance, derive_shape,
 };
 
 use crate::VerifierError;
@@ -56,6 +56,17 @@ pub fn verify_bytes(
     verify(params, tables, &proof)
 }
 
+/// Decodes and verifies a proof with the statement's verifying key.
+pub fn verify_bytes_with_key(
+    params: &StarkParams,
+    key: &VerifyingKey,
+    tables: &[VerifierTable],
+    proof_bytes: &[u8],
+) -> Result<(), VerifierError> {
+    let proof = Proof::from_bytes(proof_bytes)?;
+    verify_with_key(params, key, tables, &proof)
+}
+
 struct Checked<'a> {
     shape: TableShape,
     interactions: Vec<Interaction>,
@@ -69,6 +80,9 @@ fn check_ood_shapes(shape: &TableShape, tp: &TableProof) -> Result<(), VerifierE
         what,
     };
     let o = &tp.ood;
+    if o.prep_z.len() != shape.preprocessed_width || o.prep_zw.len() != shape.preprocessed_width {
+        return Err(bad("preprocessed columns"));
+    }
     if o.main_z.len() != shape.main_width || o.main_zw.len() != shape.main_width {
         return Err(bad("main columns"));
     }
@@ -110,13 +124,23 @@ fn check_ood_constraints(
     }
     let num_air = c.shape.num_constraints;
     let o = &c.tp.ood;
+    let periodic = match &c.shape.periodic {
+        Some(p) => p
+            .eval_at(z, log_n)
+            .map_err(|_| VerifierError::PeriodicAtPoint {
+                table: c.shape.name.clone(),
+            })?,
+        None => Vec::new(),
+    };
     let mut folder = PointFolder::new(
         &o.main_z,
         &o.main_zw,
         &table.public_values,
         sel,
         &alpha_pows[..num_air],
-    );
+    )
+    .with_preprocessed(&o.prep_z, &o.prep_zw)
+    .with_periodic(&periodic);
     Air::<PointFolder<'_>>::eval(table.air.as_ref(), &mut folder);
     if folder.index != num_air {
         return Err(mismatch());
@@ -193,9 +217,30 @@ fn eval_poly(coeffs: &[EF], x: F) -> EF {
     coeffs.iter().rev().fold(EF::ZERO, |acc, &c| acc * x + c)
 }
 
-/// Verifies `proof` for the statement `tables` under `params`.
+/// Verifies `proof` for the statement `tables` under `params`. A table with preprocessed
+/// columns needs the verifying key: [`verify_with_key`].
 pub fn verify(
     params: &StarkParams,
+    tables: &[VerifierTable],
+    proof: &Proof,
+) -> Result<(), VerifierError> {
+    verify_inner(params, None, tables, proof)
+}
+
+/// Verifies `proof` for the statement `tables` under `params` with the verifying key the setup
+/// made for it (an error if the key was made for other tables, AIRs or blowup).
+pub fn verify_with_key(
+    params: &StarkParams,
+    key: &VerifyingKey,
+    tables: &[VerifierTable],
+    proof: &Proof,
+) -> Result<(), VerifierError> {
+    verify_inner(params, Some(key), tables, proof)
+}
+
+fn verify_inner(
+    params: &StarkParams,
+    key: Option<&VerifyingKey>,
     tables: &[VerifierTable],
     proof: &Proof,
 ) -> Result<(), VerifierError> {
@@ -208,10 +253,17 @@ pub fn verify(
     }
     let log_blowup = params.log_blowup as usize;
     let log_final = params.log_final_poly_len as usize;
+    if let Some(k) = key {
+        let statement: Vec<(&str, &dyn Table)> = tables
+            .iter()
+            .map(|t| (t.name.as_str(), t.air.as_ref()))
+            .collect();
+        k.check(log_blowup, &statement)?;
+    }
 
     // Shapes from the AIRs and the claimed heights.
     let mut checked = Vec::with_capacity(tables.len());
-    for (t, tp) in tables.iter().zip(&proof.tables) {
+    for (i, (t, tp)) in tables.iter().zip(&proof.tables).enumerate() {
         if tp.log_height == 0
             || usize::from(tp.log_height) > rstark_protocol::MAX_LOG_HEIGHT
             || (tp.log_height as usize) < log_final
@@ -235,6 +287,7 @@ pub fn verify(
             t.air.as_ref(),
             t.public_values.len(),
             tp.log_height as usize,
+            key.and_then(|k| k.tables.get(i)?.preprocessed.as_ref()),
         )?;
         if tp.aux.is_some() != (shape.num_interactions > 0) {
             return Err(VerifierError::AuxPresence {
@@ -280,8 +333,7 @@ pub fn verify(
     }
     let z = sample_ood_point(&mut transcript);
     for c in &checked {
-        let o = &c.tp.ood;
-        for v in [&o.main_z, &o.main_zw, &o.aux_z, &o.aux_zw, &o.comp_z] {
+        for v in c.tp.ood.transcript_lists(c.shape.preprocessed_width > 0) {
             transcript.absorb_ext(v);
         }
     }
@@ -405,6 +457,24 @@ fn check_query(
         let s = log_max - c.log_lde;
         let leaf = leaf0 >> s;
         let log_leaves = c.log_lde - 1;
+        match (c.shape.preprocessed_root, &tq.preprocessed) {
+            (Some(root), Some(o)) => check_opening(
+                q,
+                "preprocessed",
+                &root,
+                log_leaves,
+                leaf,
+                c.shape.preprocessed_width,
+                o,
+            )?,
+            (None, None) => {}
+            _ => {
+                return Err(VerifierError::QueryShape {
+                    query: q,
+                    what: "preprocessed opening presence",
+                });
+            }
+        }
         check_opening(
             q,
             "main",
@@ -439,8 +509,13 @@ fn check_query(
         let mut pair = [EF::ZERO; 2];
         for (e, p) in pair.iter_mut().enumerate() {
             let x = coset_point(2 * leaf + e, c.log_lde, GENERATOR);
-            let values = row(&tq.main, e)
+            let values = tq
+                .preprocessed
+                .as_ref()
+                .map(|o| row(o, e))
+                .unwrap_or(&[])
                 .iter()
+                .chain(row(&tq.main, e))
                 .chain(tq.aux.as_ref().map(|o| row(o, e)).unwrap_or(&[]))
                 .chain(row(&tq.comp, e));
             let coeffs = &deep_coeffs[i];

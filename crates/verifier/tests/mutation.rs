@@ -4,12 +4,13 @@
 use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
+use rstark_air::Table;
 use rstark_air::examples::{RangeTableAir, RangeUserAir, range_pair_traces};
 use rstark_backend_cpu::CpuBackend;
 use rstark_poly::RowMajor;
-use rstark_protocol::{StarkParams, presets};
-use rstark_prover::{TableInput, prove};
-use rstark_verifier::{VerifierTable, verify_bytes};
+use rstark_protocol::{StarkParams, VerifyingKey, presets};
+use rstark_prover::{TableInput, prove, prove_with_key, setup};
+use rstark_verifier::{VerifierTable, verify_bytes, verify_bytes_with_key};
 
 const PARAMS: StarkParams = StarkParams {
     log_final_poly_len: 1,
@@ -43,8 +44,29 @@ fn fixture() -> &'static (Vec<VerifierTable>, Vec<u8>) {
     })
 }
 
+/// A proof with preprocessed and periodic columns, its statement and verifying key.
+fn fixed_fixture() -> &'static (Vec<VerifierTable>, VerifyingKey, Vec<u8>) {
+    static FIXTURE: OnceLock<(Vec<VerifierTable>, VerifyingKey, Vec<u8>)> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let inputs = rstark_prover::golden::preprocessed_range_tables(3, 16, 5);
+        let tables: Vec<(&str, &dyn Table)> = inputs
+            .iter()
+            .map(|t| (t.name.as_str(), t.air.as_ref()))
+            .collect();
+        let (pk, vk) = setup(&CpuBackend, &PARAMS, &tables).unwrap();
+        let proof = prove_with_key(&CpuBackend, &PARAMS, &pk, &inputs).unwrap();
+        let stmt = inputs
+            .iter()
+            .map(|t| VerifierTable::new(t.name.clone(), t.air.clone(), t.public_values.clone()))
+            .collect();
+        (stmt, vk, proof.to_bytes())
+    })
+}
+
 #[test]
 fn valid_proof_verifies() {
+    let (stmt, vk, bytes) = fixed_fixture();
+    verify_bytes_with_key(&PARAMS, vk, stmt, bytes).unwrap();
     let (stmt, bytes) = fixture();
     verify_bytes(&PARAMS, stmt, bytes).unwrap();
 }
@@ -59,6 +81,15 @@ proptest! {
         let i = pos.index(bad.len());
         bad[i] ^= mask;
         prop_assert!(verify_bytes(&PARAMS, stmt, &bad).is_err());
+    }
+
+    #[test]
+    fn flipped_bytes_of_a_preprocessed_proof_are_rejected(pos in any::<prop::sample::Index>(), mask in 1u8..=255) {
+        let (stmt, vk, bytes) = fixed_fixture();
+        let mut bad = bytes.clone();
+        let i = pos.index(bad.len());
+        bad[i] ^= mask;
+        prop_assert!(verify_bytes_with_key(&PARAMS, vk, stmt, &bad).is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use rstark_field::{EF, F, Field, GENERATOR, PrimeCharacteristicRing, PrimeField6
 use rstark_poly::RowMajor;
 use rstark_protocol::CompositionInputs;
 
-use crate::constraints::{DeviceConstraintProgram, QuotientDomain};
+use crate::constraints::{DeviceConstraintProgram, FixedCoefs, QuotientDomain};
 use crate::context::grid_1d;
 use crate::error::{CudaError, Result};
 use crate::matrix::{DeviceMatrix, to_field};
@@ -40,11 +40,18 @@ fn shape(msg: impl Into<String>) -> CudaError {
 /// Where the composition reads the quotient domain's rows.
 enum QuotientRowsOn<'a> {
     /// Row-major matrices whose first 2^{n+d} rows are the domain (resident LDEs, or
-    /// extensions with blowup D).
-    Matrices(&'a DeviceMatrix, Option<&'a DeviceMatrix>),
+    /// extensions with blowup D): main, aux, preprocessed.
+    Matrices(
+        &'a DeviceMatrix,
+        Option<&'a DeviceMatrix>,
+        Option<&'a DeviceMatrix>,
+    ),
     /// Blocks of 2^k rows recomputed from the coefficients.
     Blocks(u32),
 }
+
+/// A table's extensions with blowup D: main, aux, preprocessed.
+type Extensions = (DeviceMatrix, Option<DeviceMatrix>, Option<DeviceMatrix>);
 
 impl CudaBackend {
     pub(crate) fn composition_dev(
@@ -56,28 +63,41 @@ impl CudaBackend {
         let b = inp.log_blowup;
         if inp.main.log_height() != n
             || inp.main.log_blowup != b
-            || inp
-                .aux
-                .is_some_and(|a| a.log_height() != n || a.log_blowup != b)
+            || [inp.aux, inp.preprocessed]
+                .into_iter()
+                .flatten()
+                .any(|a| a.log_height() != n || a.log_blowup != b)
         {
             return Err(rstark_protocol::BackendError::BadInput(
-                "main/aux height or blowup mismatch".into(),
+                "main/aux/preprocessed height or blowup mismatch".into(),
             ));
         }
+        // The periodic columns on the quotient domain (a small host table).
+        let periodic = inp
+            .periodic
+            .map(|p| p.on_quotient_domain(n, d))
+            .transpose()
+            .map_err(|e| rstark_protocol::BackendError::Poly(e.to_string()))?;
         let quotient = {
             // Extensions with blowup D (D > B, when they fit), kept for this block only.
             let exts = self.phase("composition (quotient extension)", || {
                 self.quotient_extensions(inp)
             })?;
+            let rest_resident = [inp.aux, inp.preprocessed]
+                .into_iter()
+                .flatten()
+                .all(|a| a.lde.is_some());
             let rows_on = match (&exts, inp.main.lde.as_ref()) {
-                (Some((m, a)), _) => QuotientRowsOn::Matrices(m, a.as_ref()),
-                (None, Some(main)) if d <= b && inp.aux.is_none_or(|a| a.lde.is_some()) => {
-                    QuotientRowsOn::Matrices(main, inp.aux.and_then(|a| a.lde.as_ref()))
-                }
+                (Some((m, a, p)), _) => QuotientRowsOn::Matrices(m, a.as_ref(), p.as_ref()),
+                (None, Some(main)) if d <= b && rest_resident => QuotientRowsOn::Matrices(
+                    main,
+                    inp.aux.and_then(|a| a.lde.as_ref()),
+                    inp.preprocessed.and_then(|p| p.lde.as_ref()),
+                ),
                 _ => QuotientRowsOn::Blocks(self.composition_block_log(inp)),
             };
             let on_device = self.phase("composition (constraint kernel)", || {
-                self.quotient_on_device(inp, &rows_on)
+                self.quotient_on_device(inp, &rows_on, periodic.as_ref())
             })?;
             match on_device {
                 Some(q) => q,
@@ -105,13 +125,19 @@ impl CudaBackend {
     fn quotient_extensions(
         &self,
         inp: &CompositionInputs<'_, CudaCommitted>,
-    ) -> Result<Option<(DeviceMatrix, Option<DeviceMatrix>)>> {
+    ) -> Result<Option<Extensions>> {
         let (d, b) = (inp.log_quotient_degree, inp.log_blowup);
-        let resident = inp.main.lde.is_some() && inp.aux.is_none_or(|a| a.lde.is_some());
+        let resident = inp.main.lde.is_some()
+            && [inp.aux, inp.preprocessed]
+                .into_iter()
+                .flatten()
+                .all(|a| a.lde.is_some());
         if d <= b || !resident {
             return Ok(None);
         }
-        let width = inp.main.width() + inp.aux.map_or(0, |a| a.width());
+        let width = inp.main.width()
+            + inp.aux.map_or(0, |a| a.width())
+            + inp.preprocessed.map_or(0, |p| p.width());
         let rows = 1u64 << (inp.log_height + d);
         // the extensions, and what the constraint kernel needs beside them
         let need = rows * width as u64 * 8
@@ -126,12 +152,19 @@ impl CudaBackend {
             Some(a) => Some(self.ctx.extend(&a.coefs, d as u32)?),
             None => None,
         };
-        Ok(Some((main, aux)))
+        let prep = match inp.preprocessed {
+            Some(p) => Some(self.ctx.extend(&p.coefs, d as u32)?),
+            None => None,
+        };
+        Ok(Some((main, aux, prep)))
     }
 
     /// Rows of the composition's recomputed blocks: as many as the budget leaves room for.
     fn composition_block_log(&self, inp: &CompositionInputs<'_, CudaCommitted>) -> u32 {
-        let row_bytes = (inp.main.width() + inp.aux.map_or(0, |a| a.width())) as u64 * 8;
+        let row_bytes = (inp.main.width()
+            + inp.aux.map_or(0, |a| a.width())
+            + inp.preprocessed.map_or(0, |p| p.width())) as u64
+            * 8;
         let q_rows = 1u64 << (inp.log_height + inp.log_quotient_degree);
         let fixed =
             3 * q_rows * 8 * 3 + residency::CONSTRAINT_SCRATCH_BYTES + residency::SLACK_BYTES;
@@ -226,6 +259,7 @@ impl CudaBackend {
         &self,
         inp: &CompositionInputs<'_, CudaCommitted>,
         rows_on: &QuotientRowsOn<'_>,
+        periodic: Option<&RowMajor>,
     ) -> Result<Option<DeviceMatrix>> {
         let Some(dev) = self
             .programs
@@ -238,6 +272,8 @@ impl CudaBackend {
         let program = dev.program();
         if program.num_constraints != inp.alpha_pows.len()
             || program.aux_ext_width != inp.aux.map_or(0, |a| a.width() / 3)
+            || program.preprocessed_width != inp.preprocessed.map_or(0, |p| p.width())
+            || program.num_periodic != periodic.map_or(0, |p| p.width)
         {
             return Ok(None);
         }
@@ -250,10 +286,12 @@ impl CudaBackend {
             return Ok(None);
         };
         let q = match *rows_on {
-            QuotientRowsOn::Matrices(main, aux) => {
+            QuotientRowsOn::Matrices(main, aux, preprocessed) => {
                 let domain = QuotientDomain {
                     main,
                     aux,
+                    preprocessed,
+                    periodic,
                     log_height: inp.log_height,
                     log_quotient_degree: inp.log_quotient_degree,
                 };
@@ -270,6 +308,10 @@ impl CudaBackend {
                 &dev,
                 &inp.main.coefs,
                 inp.aux.map(|a| &a.coefs),
+                &FixedCoefs {
+                    preprocessed: inp.preprocessed.map(|p| &p.coefs),
+                    periodic,
+                },
                 inp.log_quotient_degree,
                 log_block,
                 inp.public_values,
@@ -299,14 +341,19 @@ impl CudaBackend {
                 None => rows(&self.ctx.extend(&c.coefs, d)?),
             }
         };
-        let (main_on, aux_on) = match *rows_on {
-            QuotientRowsOn::Matrices(m, a) => (Some(m), a),
-            QuotientRowsOn::Blocks(_) => (None, None),
+        let (main_on, aux_on, prep_on) = match *rows_on {
+            QuotientRowsOn::Matrices(m, a, p) => (Some(m), a, p),
+            QuotientRowsOn::Blocks(_) => (None, None, None),
         };
         let main = values(inp.main, main_on).map_err(super::dev_err)?;
         let aux = inp
             .aux
             .map(|a| values(a, aux_on))
+            .transpose()
+            .map_err(super::dev_err)?;
+        let prep = inp
+            .preprocessed
+            .map(|p| values(p, prep_on))
             .transpose()
             .map_err(super::dev_err)?;
         quotient_values(
@@ -316,6 +363,8 @@ impl CudaBackend {
                 main_width: inp.main.width(),
                 aux: aux.as_deref(),
                 aux_width: inp.aux.map_or(0, |a| a.width()),
+                preprocessed: prep.as_deref(),
+                preprocessed_width: inp.preprocessed.map_or(0, |p| p.width()),
             },
         )
     }

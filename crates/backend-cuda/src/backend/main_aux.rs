@@ -258,7 +258,8 @@ impl CudaBackend {
     }
 
     /// The table's AIR constraints compiled for the witness check (cached), or `None` where they
-    /// do not compile for a trace of width `w`.
+    /// do not compile for a trace of width `w` or read columns besides the main trace (the
+    /// prover checks tables with preprocessed or periodic columns on the host).
     fn witness_program(
         &self,
         c: &Check<'_>,
@@ -269,7 +270,10 @@ impl CudaBackend {
             .get_or_build_air_only(c.air, c.public_values.len(), |p| {
                 DeviceConstraintProgram::upload(&self.ctx, &p)
             })?;
-        Ok(p.filter(|p| p.program().main_width == w))
+        Ok(p.filter(|p| {
+            let p = p.program();
+            p.main_width == w && p.preprocessed_width == 0 && p.num_periodic == 0
+        }))
     }
 
     /// The host's check, on the trace's host values (a device trace comes back first): for

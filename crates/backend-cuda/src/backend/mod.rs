@@ -45,8 +45,12 @@ pub struct CudaBackend {
     plan: Mutex<Option<MemoryPlan>>,
     /// Tests and benchmarks: every matrix held this way, whatever the plan says.
     forced: Mutex<Option<Residency>>,
+    env_budget: Option<VramBudget>,
     phases: Mutex<Vec<(&'static str, TransferStats)>>,
 }
+
+/// The environment variable a new backend takes its VRAM budget from.
+pub const VRAM_BUDGET_ENV: &str = "RSTARK_VRAM_BUDGET";
 
 pub(crate) fn dev_err(e: CudaError) -> BackendError {
     BackendError::Device(e.to_string())
@@ -54,10 +58,20 @@ pub(crate) fn dev_err(e: CudaError) -> BackendError {
 
 impl CudaBackend {
     /// Opens device `ordinal` and loads the kernels; an error (never a panic) without a GPU.
+    /// The budget comes from `RSTARK_VRAM_BUDGET` when set (e.g. "24GiB"; see
+    /// [`env_budget`](Self::env_budget)), else 90% of the free device memory.
     pub fn new(ordinal: usize) -> Result<Self> {
         let ctx = GpuContext::new(ordinal)?;
         let constraints = ConstraintKernel::load(&ctx)?;
         let pk = kernels::ProverKernels::load(&ctx)?;
+        let env_budget = match std::env::var(VRAM_BUDGET_ENV) {
+            Ok(v) => {
+                let bytes = residency::parse_bytes(&v)
+                    .map_err(|e| CudaError::Config(format!("{VRAM_BUDGET_ENV}: {e}")))?;
+                Some(ctx.set_vram_budget(bytes)?)
+            }
+            Err(_) => None,
+        };
         Ok(Self {
             ctx,
             constraints,
@@ -65,8 +79,15 @@ impl CudaBackend {
             programs: ProgramCache::new(),
             plan: Mutex::new(None),
             forced: Mutex::new(None),
+            env_budget,
             phases: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The budget `RSTARK_VRAM_BUDGET` set at creation (lowered to what the device can give:
+    /// [`VramBudget::clamped`] says so), if it was set.
+    pub fn env_budget(&self) -> Option<VramBudget> {
+        self.env_budget
     }
 
     pub fn context(&self) -> &GpuContext {
@@ -196,6 +217,7 @@ impl CudaBackend {
         name: &'static str,
         f: impl FnOnce() -> std::result::Result<T, BackendError>,
     ) -> std::result::Result<T, BackendError> {
+        let _op = rstark_timeline::spans::op(name);
         let before = self.ctx.transfers();
         let r = f();
         let after = self.ctx.transfers();
@@ -289,6 +311,22 @@ impl Backend for CudaBackend {
     ) -> std::result::Result<CudaCommitted, BackendError> {
         let residency = *self.forced.lock().unwrap_or_else(|e| e.into_inner());
         self.phase("trace upload + LDE + commit", || {
+            self.commit_rows(trace, log_blowup, residency)
+        })
+    }
+
+    /// A table's preprocessed columns at setup: committed like a trace (the LDE kept when the
+    /// budget allows, else streamed), outside any proof's memory plan. The handle lives in the
+    /// proving key, so its coefficients, tree and LDE stay in device memory for every proof made
+    /// with the key.
+    fn commit_preprocessed(
+        &self,
+        _table: usize,
+        trace: &RowMajor,
+        log_blowup: usize,
+    ) -> std::result::Result<CudaCommitted, BackendError> {
+        let residency = *self.forced.lock().unwrap_or_else(|e| e.into_inner());
+        self.phase("preprocessed upload + LDE + commit", || {
             self.commit_rows(trace, log_blowup, residency)
         })
     }

@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   fclose(f);
   std::vector<u64> code64 = array(), consts = array(), chal = array(), pub = array(),
                    main_m = array(), aux = array(), frame = array();
+  // Fixed columns: preprocessed rows (row-major, like main) and the periodic table.
+  std::vector<u64> prep = array(), per = array();
   std::vector<uint4> code(code64.size() / 4);
   for (size_t i = 0; i < code.size(); i++)
     code[i] = uint4{(unsigned)code64[4 * i], (unsigned)code64[4 * i + 1],
@@ -60,6 +62,13 @@ int main(int argc, char** argv) {
   u32 main_w = (u32)next(), aux_w = (u32)next(), log_q = (u32)next(), log_d = (u32)next();
   u32 nb = (u32)next(), ne = (u32)next();
   u64 n_threads = next();
+  u32 prep_w = (u32)next(), n_per = (u32)next();
+  u64 per_rows = next();
+  bool fixed = prep_w > 0 || n_per > 0;
+  prep.push_back(0);  // a valid address when empty
+  per.push_back(0);
+  CpSrc prow{prep.data(), 0, prep_w, 1};
+  CpFixed fx{prow, prow, per.data(), n_per, per_rows ? per_rows - 1 : 0};
   // Trailing words (optional): variant (0 = constraints_quotient, 1 = v2), kb, ke, columns,
   // chunk rows.
   u64 variant = pos < words.size() ? next() : 0;
@@ -71,9 +80,15 @@ int main(int argc, char** argv) {
     for (u64 t = 0; t < (n_threads + block - 1) / block * block; t++) {
       blockIdx = Dim3{(unsigned)(t / block), 0, 0};
       threadIdx = Dim3{(unsigned)(t % block), 0, 0};
-      constraints_quotient(code.data(), (u32)code.size(), consts.data(), chal.data(), pub.data(),
-                           main_m.data(), main_w, aux.data(), aux_w, frame.data(), log_q, log_d,
-                           scratch.data(), nb, n_threads, out.data());
+      if (fixed)
+        constraints_quotient_fixed(code.data(), (u32)code.size(), consts.data(), chal.data(),
+                                   pub.data(), main_m.data(), main_w, aux.data(), aux_w, fx,
+                                   frame.data(), log_q, log_d, scratch.data(), nb, n_threads,
+                                   out.data());
+      else
+        constraints_quotient(code.data(), (u32)code.size(), consts.data(), chal.data(), pub.data(),
+                             main_m.data(), main_w, aux.data(), aux_w, frame.data(), log_q, log_d,
+                             scratch.data(), nb, n_threads, out.data());
     }
   } else {
     u32 kb = (u32)next(), ke = (u32)next();
@@ -96,7 +111,8 @@ int main(int argc, char** argv) {
       u64 rows = chunk < q - row0 ? chunk : q - row0;
       CpSrc mrow{main_m.data(), 0, main_w, 1}, arow{aux.data(), 0, aux_w, 1};
       CpSrc mc = mrow, mn = mrow, ac = arow, an = arow;
-      std::vector<u64> cols, ncols, acols, ancols;
+      CpFixed f = fx;
+      std::vector<u64> cols, ncols, acols, ancols, pcols, pncols;
       if (columns == 1) {
         cols = colmajor(main_m, main_w, row0, rows);
         mc = CpSrc{cols.data(), row0, 1, rows};
@@ -112,6 +128,10 @@ int main(int argc, char** argv) {
         mn = CpSrc{ncols.data(), nfirst, 1, rows};
         ac = CpSrc{acols.data(), row0, 1, rows};
         an = CpSrc{ancols.data(), nfirst, 1, rows};
+        pcols = colmajor(prep, prep_w, row0, rows);
+        pncols = colmajor(prep, prep_w, nfirst, rows);
+        f.prep_cur = CpSrc{pcols.data(), row0, 1, rows};
+        f.prep_next = CpSrc{pncols.data(), nfirst, 1, rows};
       }
       u64 threads = n_threads < rows ? n_threads : rows;
       std::vector<u64> scratch((nb - kb + 3 * (u64)(ne - ke)) * threads + 1);
@@ -119,9 +139,15 @@ int main(int argc, char** argv) {
       for (u64 t = 0; t < (threads + block - 1) / block * block; t++) {
         blockIdx = Dim3{(unsigned)(t / block), 0, 0};
         threadIdx = Dim3{(unsigned)(t % block), 0, 0};
-        constraints_quotient_v2(code.data(), (u32)code.size(), consts.data(), chal.data(),
-                                pub.data(), mc, mn, ac, an, frame.data(), log_q, log_d, row0, rows,
-                                kb, ke, scratch.data(), nb - kb, threads, out.data());
+        if (fixed)
+          constraints_quotient_v2_fixed(code.data(), (u32)code.size(), consts.data(), chal.data(),
+                                        pub.data(), mc, mn, ac, an, f, frame.data(), log_q, log_d,
+                                        row0, rows, kb, ke, scratch.data(), nb - kb, threads,
+                                        out.data());
+        else
+          constraints_quotient_v2(code.data(), (u32)code.size(), consts.data(), chal.data(),
+                                  pub.data(), mc, mn, ac, an, frame.data(), log_q, log_d, row0,
+                                  rows, kb, ke, scratch.data(), nb - kb, threads, out.data());
       }
     }
   }
