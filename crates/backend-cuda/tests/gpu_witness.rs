@@ -23,10 +23,17 @@ use rstark_backend_cuda::residency::Residency;
 use rstark_backend_cuda::witness::WitnessCheck;
 use rstark_backend_cuda::{CudaBackend, DeviceMatrix, GpuContext};
 use rstark_constraints::compile_air;
-use rstark_field::{EF, F, PrimeCharacteristicRing, PrimeField64, ef_from_base, flatten_ext};
+use rstark_field::{EF, F, PrimeCharacteristicRing, PrimeField64, flatten_ext};
 use rstark_poly::RowMajor;
 use rstark_protocol::{StarkParams, presets};
 use rstark_prover::{ProveOptions, ProverError, TableInput, prove_owned, prove_with_options};
+
+#[allow(dead_code)] // the verifier's statement is not needed here
+#[path = "support/statement.rs"]
+mod statement;
+#[path = "support/witness.rs"]
+mod support;
+use support::{Rng, bitrev_block_colmajor};
 
 fn gpu() -> CudaBackend {
     let be = CudaBackend::new(0)
@@ -39,32 +46,8 @@ fn log(msg: String) {
     println!("[gpu-witness] {msg}");
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = self.0;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn ef(&mut self) -> EF {
-        let mut f = || F::new(self.next() % 0xFFFF_FFFF_0000_0001);
-        ef_from_base([f(), f(), f()])
-    }
-}
-
 fn host_tables(name: &str, size: usize) -> Vec<TableInput> {
-    rstark_workloads::build(name, size)
-        .unwrap()
-        .tables
-        .into_iter()
-        .map(|t| TableInput::new(t.name, Arc::new(t.air), t.trace, t.public_values))
-        .collect()
+    statement::statement(name, size).unwrap().tables
 }
 
 fn host_values(t: &TableInput) -> RowMajor {
@@ -289,6 +272,21 @@ fn upload_block(ctx: &GpuContext, values: &[F], w: usize) -> DeviceMatrix {
     DeviceMatrix::upload(ctx, &RowMajor::new(values.to_vec(), w).unwrap()).unwrap()
 }
 
+/// The whole trace `m` added to `aux` as one natural, row-major block.
+fn add_whole(ctx: &GpuContext, aux: &mut AuxBuilder, inter: &DeviceInteractions, m: &RowMajor) {
+    let dev = DeviceMatrix::upload(ctx, m).unwrap();
+    let n = m.values.len() / m.width;
+    aux.add_rows(
+        ctx,
+        inter,
+        dev.words(),
+        n,
+        BlockLayout::RowMajor,
+        RowOrder::Natural { first: 0 },
+    )
+    .unwrap();
+}
+
 /// The device aux (natural one block, or 2^shift bit-reversed column-major blocks, as blocks
 /// recomputed from coefficients come) against the host's.
 fn aux_case(
@@ -308,38 +306,13 @@ fn aux_case(
     let dev_inter = DeviceInteractions::new(ctx, inter, ch, w).unwrap();
     let t0 = Instant::now();
     let mut aux = AuxBuilder::new(ctx, n.trailing_zeros() as usize, k).unwrap();
-    let _blocks: Vec<DeviceMatrix>;
+    // (a block's buffer may be dropped once its launch is queued: frees are stream-ordered)
     match shift {
-        None => {
-            let dev = upload_block(ctx, &m.values, w);
-            aux.add_rows(
-                ctx,
-                &dev_inter,
-                dev.words(),
-                n,
-                BlockLayout::RowMajor,
-                RowOrder::Natural { first: 0 },
-            )
-            .unwrap();
-            _blocks = vec![dev];
-        }
+        None => add_whole(ctx, &mut aux, &dev_inter, m),
         Some(shift) => {
             let (b, rows) = (1usize << shift, n >> shift);
-            let log = rows.trailing_zeros();
-            let mut kept = Vec::new();
             for first in 0..b {
-                let mut v = vec![F::ZERO; rows * w];
-                for i in 0..rows {
-                    let j = if log == 0 {
-                        0
-                    } else {
-                        i.reverse_bits() >> (usize::BITS - log)
-                    };
-                    let r = first + (j << shift);
-                    for c in 0..w {
-                        v[c * rows + i] = m.values[r * w + c];
-                    }
-                }
+                let v = bitrev_block_colmajor(&m.values, w, shift, first);
                 let dev = upload_block(ctx, &v, w);
                 aux.add_rows(
                     ctx,
@@ -350,9 +323,7 @@ fn aux_case(
                     RowOrder::BitReversed { first, shift },
                 )
                 .unwrap();
-                kept.push(dev);
             }
-            _blocks = kept;
         }
     }
     let outcome = match levels {
@@ -438,16 +409,7 @@ fn a_zero_denominator_is_reported_at_the_hosts_row_and_interaction() {
         };
         let dev_inter = DeviceInteractions::new(ctx, &inter, &ch, w).unwrap();
         let mut aux = AuxBuilder::new(ctx, n.trailing_zeros() as usize, inter.len()).unwrap();
-        let dev = upload_block(ctx, &m.values, w);
-        aux.add_rows(
-            ctx,
-            &dev_inter,
-            dev.words(),
-            n,
-            BlockLayout::RowMajor,
-            RowOrder::Natural { first: 0 },
-        )
-        .unwrap();
+        add_whole(ctx, &mut aux, &dev_inter, &m);
         match aux.finish(ctx).unwrap() {
             AuxOutcome::ZeroDenominator {
                 row: r2,

@@ -22,28 +22,11 @@ use rstark_air::logup::{LogupChallenges, LogupError, build_aux_trace, fingerprin
 use rstark_air::{BaseAir, Interaction, Interactions, Table, first_failing_constraint};
 use rstark_backend_cuda::logup_table::{ScanLevels, interaction_table};
 use rstark_constraints::compile_air;
-use rstark_field::{EF, F, ef_from_base, ef_to_base, flatten_ext};
+use rstark_field::{EF, F, ef_to_base, flatten_ext};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = self.0;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn f(&mut self) -> F {
-        F::new(self.next() % 0xFFFF_FFFF_0000_0001)
-    }
-    fn ef(&mut self) -> EF {
-        ef_from_base([self.f(), self.f(), self.f()])
-    }
-}
+#[path = "support/witness.rs"]
+mod support;
+use support::{Rng, bitrev_block_colmajor};
 
 fn harness() -> PathBuf {
     static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -240,7 +223,6 @@ fn device_aux(
     let mut case = Vec::new();
     push_array(&mut case, &interaction_table(inter, ch, w));
     case.extend_from_slice(&[k as u64, w as u64, n.trailing_zeros() as u64]);
-    let row = |r: usize| &values[r * w..(r + 1) * w];
     // each block's values and [rows, first, rev, log, shift, column-major]
     let mut list: Vec<(Vec<F>, [u64; 6])> = Vec::new();
     match blocks {
@@ -257,17 +239,7 @@ fn device_aux(
             let (b, rows) = (1usize << shift, n >> shift);
             let log = rows.trailing_zeros();
             for first in 0..b {
-                let mut v = vec![F::ZERO; rows * w];
-                for i in 0..rows {
-                    let j = if log == 0 {
-                        0
-                    } else {
-                        i.reverse_bits() >> (usize::BITS - log)
-                    };
-                    for (c, &x) in row(first + (j << shift)).iter().enumerate() {
-                        v[c * rows + i] = x;
-                    }
-                }
+                let v = bitrev_block_colmajor(values, w, shift, first);
                 list.push((
                     v,
                     [rows as u64, first as u64, 1, log as u64, shift as u64, 1],

@@ -7,10 +7,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rstark_air::Table;
-use rstark_air::examples::{
-    FibonacciAir, RangeTableAir, RangeUserAir, fibonacci_trace, range_pair_traces,
-};
+mod common;
+
+use common::range_inputs;
+use rstark_air::examples::{FibonacciAir, fibonacci_trace};
 use rstark_backend_cpu::CpuBackend;
 use rstark_field::{F, PrimeCharacteristicRing};
 use rstark_poly::RowMajor;
@@ -59,24 +59,6 @@ fn fib(n: usize) -> Vec<TableInput> {
     )]
 }
 
-fn range_pair(range: usize, users: usize) -> Vec<TableInput> {
-    let (table, user) = range_pair_traces(range, users);
-    vec![
-        TableInput::new(
-            "range",
-            Arc::new(RangeTableAir) as Arc<dyn Table>,
-            RowMajor::new(table, 2).unwrap(),
-            vec![],
-        ),
-        TableInput::new(
-            "user",
-            Arc::new(RangeUserAir),
-            RowMajor::new(user, 2).unwrap(),
-            vec![],
-        ),
-    ]
-}
-
 /// Live heap bytes at the end of each phase of one proof of `tables` (borrowed or owned), less
 /// those live just before the call (the tables included).
 fn phase_growth(tables: Vec<TableInput>, owned: bool) -> Vec<(&'static str, isize)> {
@@ -121,7 +103,7 @@ fn owned_tables_prove_the_same_bytes() {
             check_witness: check,
             ..Default::default()
         };
-        for tables in [fib(64), fib(1024), range_pair(64, 256)] {
+        for tables in [fib(64), fib(1024), range_inputs(64, 256)] {
             let (borrowed, _) =
                 prove_with_options(&CpuBackend, &PARAMS, &tables, &options).unwrap();
             let (owned, _) = prove_owned(&CpuBackend, &PARAMS, tables, &options).unwrap();
@@ -167,7 +149,7 @@ fn a_trace_read_by_logup_is_freed_after_its_aux_trace() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // the user table: 2^16 rows of 2 columns (the CPU backend builds LogUp on the host)
     let user_bytes = (2 * (1 << 16) * std::mem::size_of::<F>()) as isize;
-    let make = || range_pair(256, 1 << 16);
+    let make = || range_inputs(256, 1 << 16);
     // still held after the commitments (LogUp reads them) ...
     let kept = saved_at(make, "commit main traces");
     assert!(kept.abs() < user_bytes / 10, "{kept} B");
