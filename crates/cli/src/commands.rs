@@ -140,7 +140,8 @@ pub fn prove(
         backend: backend.name(),
         transfers: proved.transfers,
         device_memory: proved.device_memory,
-        peak_host_memory: proved.peak_host_memory,
+        peak_host_bytes: proved.peak_host_memory.map(|p| p.bytes),
+        peak_host_scope: proved.peak_host_memory.map(|p| p.scope),
         prove_seconds: proved.time.as_secs_f64(),
         total_seconds: total,
         proof_bytes: file.proof.len(),
@@ -324,6 +325,7 @@ pub fn bench(
         .map(|(_, p)| p)
         .unwrap_or_default();
     output::add_other(&mut phases, prove_median.as_secs_f64());
+    let peak = peaks.iter().flatten().copied().max_by_key(|p| p.bytes);
     let report = BenchReport {
         command: "bench",
         workload: name.to_string(),
@@ -341,8 +343,9 @@ pub fn bench(
         backend: backend.name(),
         transfers,
         device_memory,
-        peak_host_memory: peaks.iter().flatten().copied().max_by_key(|p| p.bytes),
-        peak_host_bytes: peaks.iter().map(|p| p.map(|p| p.bytes)).collect(),
+        peak_host_bytes: peak.map(|p| p.bytes),
+        peak_host_scope: peak.map(|p| p.scope),
+        peak_host_bytes_per_run: peaks.iter().map(|p| p.map(|p| p.bytes)).collect(),
         timeline: timeline_file.map(|p| p.display().to_string()),
     };
     if json {

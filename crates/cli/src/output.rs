@@ -92,8 +92,12 @@ pub struct ProveReport {
     pub transfers: Option<Transfers>,
     /// The device memory the proof used, and how its matrices were held (CUDA backend only).
     pub device_memory: Option<DeviceMemory>,
-    /// Peak host memory (resident set) while proving; `null` where the system does not say.
-    pub peak_host_memory: Option<PeakMemory>,
+    /// Peak host memory (resident set) while proving, in bytes; `null` where the system does not
+    /// say.
+    pub peak_host_bytes: Option<u64>,
+    /// What the peak covers: "proof" (the mark was reset when the proof started) or "process"
+    /// (the reset was refused: everything the process did before too).
+    pub peak_host_scope: Option<&'static str>,
     pub prove_seconds: f64,
     pub total_seconds: f64,
     pub proof_bytes: usize,
@@ -140,10 +144,12 @@ pub struct BenchReport {
     pub transfers: Option<Transfers>,
     /// The last run's device memory (CUDA backend only).
     pub device_memory: Option<DeviceMemory>,
-    /// The largest peak host memory (resident set) of the runs' proofs.
-    pub peak_host_memory: Option<PeakMemory>,
+    /// The largest peak host memory (resident set) of the runs' proofs, in bytes.
+    pub peak_host_bytes: Option<u64>,
+    /// As in the prove report.
+    pub peak_host_scope: Option<&'static str>,
     /// Each run's peak host memory while proving, in bytes.
-    pub peak_host_bytes: Vec<Option<u64>>,
+    pub peak_host_bytes_per_run: Vec<Option<u64>>,
     /// The timeline file of the last run (`--timeline`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<String>,
@@ -212,9 +218,14 @@ fn timeline_text(file: &Option<String>) -> String {
 }
 
 /// "\n  peak host memory …" where the system reports it, nothing otherwise.
-fn peak_text(p: Option<PeakMemory>) -> String {
-    p.map(|p| format!("\n  peak host memory {}", peak_memory::text(&p)))
-        .unwrap_or_default()
+fn peak_text(bytes: Option<u64>, scope: Option<&'static str>) -> String {
+    match (bytes, scope) {
+        (Some(bytes), Some(scope)) => format!(
+            "\n  peak host memory {}",
+            peak_memory::text(&PeakMemory { bytes, scope })
+        ),
+        _ => String::new(),
+    }
 }
 
 /// " · host→device … B, device→host … B" for a CUDA proof, nothing otherwise.
@@ -260,7 +271,7 @@ impl ProveReport {
             seconds(self.total_seconds),
             transfers_text(self.transfers),
             device_memory_text(&self.device_memory),
-            peak_text(self.peak_host_memory),
+            peak_text(self.peak_host_bytes, self.peak_host_scope),
             self.proof_bytes,
             self.file_bytes,
             self.out,
@@ -307,7 +318,7 @@ impl BenchReport {
             seconds(self.verify_seconds_median),
             transfers_text(self.transfers),
             device_memory_text(&self.device_memory),
-            peak_text(self.peak_host_memory),
+            peak_text(self.peak_host_bytes, self.peak_host_scope),
             self.proof_bytes,
             timeline_text(&self.timeline)
         )

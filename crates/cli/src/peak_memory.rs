@@ -4,10 +4,8 @@
 //! mark covers the whole process so far (reported as such); where /proc is missing, nothing is
 //! reported.
 
-use serde::Serialize;
-
 /// The peak resident set over a span of work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeakMemory {
     pub bytes: u64,
     /// "proof": the mark was reset when the proof started; "process": it covers everything
