@@ -97,7 +97,7 @@ fn recorded(
     let device: Vec<_> = t.spans().filter(|e| e.pid != HOST_PID).collect();
     let kernels: Vec<_> = device.iter().filter(|e| e.cat == cat::KERNEL).collect();
     assert!(!kernels.is_empty(), "{name}: no kernel events");
-    for k in ["merkle_layers", "pv_fold", "pv_deep"] {
+    for k in ["merkle_layers", "pv_fold", "pv_deep_finish"] {
         assert!(kernels.iter().any(|e| e.name == k), "{name}: no {k}");
     }
     assert!(
