@@ -78,7 +78,30 @@ impl<V> ProgramCache<V> {
         num_public_values: usize,
         build: impl FnOnce(ConstraintProgram) -> Result<V, E>,
     ) -> Result<Option<Arc<V>>, E> {
-        let inputs = CompileInputs::of(air, num_public_values);
+        self.get_or_build_inputs(CompileInputs::of(air, num_public_values), build)
+    }
+
+    /// As [`get_or_build`](Self::get_or_build) for the table's AIR constraints alone (the
+    /// program `rstark_constraints::compile_air` gives: no LogUp constraints), which the device
+    /// witness check runs. Its key has no interactions, so it differs from the full program's
+    /// exactly when the table has interactions (a table without them shares one entry: the
+    /// compiler inputs, so the programs, are the same).
+    pub fn get_or_build_air_only<E>(
+        &self,
+        air: &dyn Table,
+        num_public_values: usize,
+        build: impl FnOnce(ConstraintProgram) -> Result<V, E>,
+    ) -> Result<Option<Arc<V>>, E> {
+        let mut inputs = CompileInputs::of(air, num_public_values);
+        inputs.interactions.clear();
+        self.get_or_build_inputs(inputs, build)
+    }
+
+    fn get_or_build_inputs<E>(
+        &self,
+        inputs: CompileInputs,
+        build: impl FnOnce(ConstraintProgram) -> Result<V, E>,
+    ) -> Result<Option<Arc<V>>, E> {
         let hint = self.nodes_hint.load(Ordering::Relaxed) as usize;
         let (key, nodes) = inputs.key(hint);
         self.nodes_hint.store(nodes, Ordering::Relaxed);
@@ -328,6 +351,7 @@ fn children(e: &SymbolicExpression<F>) -> [Option<&SymbolicExpression<F>>; 2] {
 
 #[cfg(test)]
 mod tests {
+    use rstark_air::Interactions;
     use rstark_constraints::compile_table;
 
     use super::*;
@@ -365,6 +389,36 @@ mod tests {
             assert_eq!(*again, compile_table(&t.air, npv).unwrap(), "{name}");
         }
         assert_eq!(cache.stats().hits, tables.len() as u64);
+    }
+
+    #[test]
+    fn air_only_programs_have_their_own_entries_where_the_table_has_interactions() {
+        use rstark_constraints::compile_air;
+        let cache = ProgramCache::<ConstraintProgram>::new();
+        let tables = tables();
+        for (name, t) in &tables {
+            let npv = t.public_values.len();
+            let air = cache
+                .get_or_build_air_only(&t.air, npv, Ok::<_, ()>)
+                .unwrap()
+                .expect("compiles");
+            assert_eq!(*air, compile_air(&t.air, npv).unwrap(), "{name}");
+            assert_eq!(air.aux_ext_width, 0, "{name}");
+            let full = cache
+                .get_or_build(&t.air, npv, Ok::<_, ()>)
+                .unwrap()
+                .unwrap();
+            assert_eq!(*full, compile_table(&t.air, npv).unwrap(), "{name}");
+            let with_logup = !t.air.interactions().is_empty();
+            assert_eq!(*air != *full, with_logup, "{name}");
+        }
+        let logup = tables
+            .iter()
+            .filter(|(_, t)| !t.air.interactions().is_empty())
+            .count();
+        assert!(logup > 0);
+        assert_eq!(cache.len(), tables.len() + logup);
+        assert_eq!(cache.stats().hits, (tables.len() - logup) as u64);
     }
 
     #[test]

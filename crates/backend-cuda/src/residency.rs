@@ -338,7 +338,16 @@ pub fn modelled_peak(proof: &ProofPlan, tables: &[TableResidency]) -> u64 {
         *live += kept;
     };
     let all: Vec<[MatrixShape; 3]> = proof.tables.iter().map(|t| shapes(t, b)).collect();
-    // Round 1: main traces; round 2: auxiliary traces.
+    // Round 1: main traces; round 2: auxiliary traces, built on the device from the main
+    // trace's values on H (a resident main keeps them from its commitment until then; a
+    // streamed one recomputes them in blocks) and held whole until committed.
+    let kept_trace = |s: &[MatrixShape; 3], r: &TableResidency| {
+        if s[1].width > 0 && r.main == Residency::Resident {
+            s[0].coef_bytes()
+        } else {
+            0
+        }
+    };
     for k in 0..2 {
         for (s, r) in all.iter().zip(tables) {
             let m = s[k];
@@ -347,7 +356,24 @@ pub fn modelled_peak(proof: &ProofPlan, tables: &[TableResidency]) -> u64 {
             }
             let res = if k == 0 { r.main } else { r.aux };
             let cols = m.width.min(MAX_CHUNK_COLS);
-            step(&mut live, m.commit_bytes(res, cols), m.kept_bytes(res));
+            if k == 0 {
+                step(
+                    &mut live,
+                    m.commit_bytes(res, cols),
+                    m.kept_bytes(res) + kept_trace(s, r),
+                );
+            } else {
+                let whole = match res {
+                    Residency::Resident => 0,
+                    Residency::Streamed => m.coef_bytes(),
+                };
+                step(
+                    &mut live,
+                    m.commit_bytes(res, cols) + whole,
+                    m.kept_bytes(res),
+                );
+                live -= kept_trace(s, r);
+            }
         }
     }
     // Round 3: composition (quotient on the quotient domain, its parts committed).
