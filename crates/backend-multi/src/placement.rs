@@ -60,6 +60,11 @@ impl Placement {
         share(plan, &self.members[member].tables)
     }
 
+    /// Table `t`'s name.
+    pub fn table_name(&self, t: usize) -> &str {
+        self.names.get(t).map_or("", String::as_str)
+    }
+
     /// The slowest member's seconds over the total over all members: 1/n is perfect balance
     /// over n members, 1 is everything on one.
     pub fn makespan_fraction(&self) -> f64 {
