@@ -41,7 +41,8 @@ impl Member for CudaBackend {
 
 /// Backends on `devices` (ordinals): the first use of an ordinal opens its primary context, a
 /// repeated one a context of its own ([`CudaBackend::new_own_context`]), so `[0, 0]` stands in
-/// for two GPUs on one. Each takes `RSTARK_VRAM_BUDGET` or its default budget.
+/// for two GPUs on one. Each takes `RSTARK_VRAM_BUDGET` where set; else the default budget (90%
+/// of the free memory) is shared equally by the contexts of one GPU.
 pub fn open_devices(devices: &[usize]) -> Result<Vec<CudaBackend>, rstark_backend_cuda::CudaError> {
     let mut out = Vec::with_capacity(devices.len());
     for (k, &d) in devices.iter().enumerate() {
@@ -51,6 +52,12 @@ pub fn open_devices(devices: &[usize]) -> Result<Vec<CudaBackend>, rstark_backen
         } else {
             CudaBackend::new(d)?
         });
+    }
+    for (gpu, &d) in out.iter().zip(devices) {
+        let sharing = devices.iter().filter(|&&o| o == d).count() as u64;
+        if sharing > 1 && gpu.env_budget().is_none() {
+            gpu.set_vram_budget(gpu.vram_budget() / sharing)?;
+        }
     }
     Ok(out)
 }

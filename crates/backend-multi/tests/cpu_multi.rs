@@ -77,7 +77,7 @@ fn the_multi_workload_spreads_and_verifies() {
     let bytes = prove(&multi, &w).unwrap();
     let p = multi.placement().unwrap();
     assert!(p.costs.iter().all(|c| c.1 == CostOrigin::Modelled));
-    // 11 tables over 3 devices: each gets some, none more than half the modelled work
+    // 19 tables over 3 devices: each gets some, none more than half the modelled work
     assert!(p.members.iter().all(|m| !m.tables.is_empty()), "{p}");
     assert!(p.makespan_fraction() < 0.5, "{p}");
     let statement: Vec<VerifierTable> = w

@@ -32,7 +32,7 @@ struct Cli {
 enum Command {
     /// Prove a workload and write the proof file.
     Prove {
-        /// Workload: fib, keccak, vm or multi (eight Keccak tables and the VM's).
+        /// Workload: fib, keccak, vm or multi (sixteen Keccak tables and the VM's).
         #[arg(long, short)]
         workload: String,
         /// Size: rows (fib), permutations (keccak; multi: of its largest Keccak tables) or CPU

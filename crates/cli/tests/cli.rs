@@ -53,7 +53,7 @@ fn every_workload_proves_and_verifies() {
         ("fib", "64", 1),
         ("keccak", "2", 1),
         ("vm", "64", 3),
-        ("multi", "1", 11),
+        ("multi", "1", 19),
     ] {
         let file = temp_path(&format!("{workload}.bin"));
         let report = prove(workload, size, &file);
@@ -185,7 +185,17 @@ fn bad_input_is_a_clear_error() {
     let out = rstark(&["prove", "-w", "fib", "-s", "8", "--gpus", "2"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--backend cuda"));
-    let out = rstark(&["prove", "-w", "fib", "-s", "8", "--gpus", "2", "--devices", "0,1"]);
+    let out = rstark(&[
+        "prove",
+        "-w",
+        "fib",
+        "-s",
+        "8",
+        "--gpus",
+        "2",
+        "--devices",
+        "0,1",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -5,7 +5,7 @@
 //! - `keccak`: Keccak-f[1600] permutations through `p3-keccak-air`, size = permutations.
 //! - `vm`: a register VM with CPU, memory and 16-bit range tables linked by LogUp, size = CPU
 //!   steps (rounded up to a power of two, at least 8).
-//! - `multi`: eight Keccak tables of different heights and the VM's tables in one proof (for
+//! - `multi`: sixteen Keccak tables of three heights and the VM's tables in one proof (for
 //!   several devices: [`multi`]), size = the largest Keccak tables' permutations.
 
 pub mod air;
