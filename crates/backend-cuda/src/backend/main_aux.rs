@@ -234,8 +234,10 @@ impl CudaBackend {
                 .unwrap_or_else(|e| e.into_inner()) = pending;
             return Ok(MainCommit::Committed(Box::new(committed)));
         }
-        let block = n.min(1 << residency::TRACE_BLOCK_LOG);
         let mut b = self.ctx.coef_builder(log_n, w)?;
+        // blocks as large as half of what the budget leaves (the rest: the LDE chunks after)
+        let room = self.available().saturating_sub(residency::SLACK_BYTES) / 2;
+        let block = residency::trace_block_rows(n, w, room);
         let mut buf = self.ctx.alloc_words(block * w, "a block of trace rows")?;
         let mut tail = match checker {
             Some(_) => Some(self.ctx.alloc_words(w, "the row after a block")?),
