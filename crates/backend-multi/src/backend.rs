@@ -424,23 +424,7 @@ impl<B: Member> Backend for MultiBackend<B> {
                 return Err(elsewhere(what, c.member, m));
             }
         }
-        let on_member = CompositionInputs {
-            table: local,
-            air: i.air,
-            main: &i.main.inner,
-            aux: i.aux.map(|a| &a.inner),
-            preprocessed: i.preprocessed.map(|p| &p.inner),
-            periodic: i.periodic,
-            log_height: i.log_height,
-            log_blowup: i.log_blowup,
-            log_quotient_degree: i.log_quotient_degree,
-            public_values: i.public_values,
-            alpha_pows: i.alpha_pows,
-            num_air_constraints: i.num_air_constraints,
-            interactions: i.interactions,
-            logup: i.logup,
-            claimed_sum: i.claimed_sum,
-        };
+        let on_member = i.delegated(local, |c| &c.inner);
         let c = self.timed(i.table, || self.members[m].composition(&on_member))?;
         Ok(self.wrap(m, i.table, c))
     }
@@ -450,16 +434,7 @@ impl<B: Member> Backend for MultiBackend<B> {
         if let Some(c) = i.matrices.iter().find(|c| c.member != m) {
             return Err(elsewhere("a committed matrix", c.member, m));
         }
-        let on_member = DeepInputs {
-            table: local,
-            matrices: i.matrices.iter().map(|c| &c.inner).collect(),
-            log_height: i.log_height,
-            log_blowup: i.log_blowup,
-            z: i.z,
-            z_next: i.z_next,
-            coeffs: i.coeffs,
-            scale: i.scale,
-        };
+        let on_member = i.delegated(local, |c| &c.inner);
         let inner = self.timed(i.table, || self.members[m].deep(&on_member))?;
         Ok(MultiCodeword { member: m, inner })
     }

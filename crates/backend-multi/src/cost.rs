@@ -98,21 +98,24 @@ impl CostBook {
     }
 }
 
+/// A table of `main_width` columns and as many constraints, quotient degree 2 (unit tests).
+#[cfg(test)]
+pub(crate) fn test_table(name: &str, log_height: usize, main_width: usize) -> PlannedTable {
+    PlannedTable {
+        name: name.into(),
+        log_height,
+        main_width,
+        preprocessed_width: 0,
+        aux_width: 0,
+        log_quotient_degree: 1,
+        num_constraints: main_width,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_table as table;
     use super::*;
-
-    fn table(name: &str, log_height: usize, main_width: usize) -> PlannedTable {
-        PlannedTable {
-            name: name.into(),
-            log_height,
-            main_width,
-            preprocessed_width: 0,
-            aux_width: 0,
-            log_quotient_degree: 1,
-            num_constraints: main_width,
-        }
-    }
 
     #[test]
     fn the_model_grows_with_height_and_width() {

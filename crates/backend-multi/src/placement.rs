@@ -268,19 +268,7 @@ impl fmt::Display for Placement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cost::{CostBook, CostSource};
-
-    fn table(name: &str, log_height: usize, main_width: usize) -> PlannedTable {
-        PlannedTable {
-            name: name.into(),
-            log_height,
-            main_width,
-            preprocessed_width: 0,
-            aux_width: 0,
-            log_quotient_degree: 1,
-            num_constraints: main_width,
-        }
-    }
+    use crate::cost::{CostBook, CostSource, test_table as table};
 
     fn plan(tables: Vec<PlannedTable>) -> ProofPlan {
         ProofPlan {

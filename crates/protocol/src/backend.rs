@@ -123,6 +123,34 @@ pub struct CompositionInputs<'a, M> {
     pub claimed_sum: EF,
 }
 
+impl<'a, M> CompositionInputs<'a, M> {
+    /// The same inputs with table index `table` and each committed matrix replaced by `f` of
+    /// it: what a backend that hands tables to other backends passes on.
+    pub fn delegated<N>(
+        &self,
+        table: usize,
+        f: impl Fn(&'a M) -> &'a N,
+    ) -> CompositionInputs<'a, N> {
+        CompositionInputs {
+            table,
+            air: self.air,
+            main: f(self.main),
+            aux: self.aux.map(&f),
+            preprocessed: self.preprocessed.map(&f),
+            periodic: self.periodic,
+            log_height: self.log_height,
+            log_blowup: self.log_blowup,
+            log_quotient_degree: self.log_quotient_degree,
+            public_values: self.public_values,
+            alpha_pows: self.alpha_pows,
+            num_air_constraints: self.num_air_constraints,
+            interactions: self.interactions,
+            logup: self.logup,
+            claimed_sum: self.claimed_sum,
+        }
+    }
+}
+
 /// Everything needed to compute one table's DEEP codeword.
 pub struct DeepInputs<'a, M> {
     /// The table's index in the proof.
@@ -137,6 +165,23 @@ pub struct DeepInputs<'a, M> {
     pub coeffs: &'a crate::deep::DeepCoeffs,
     /// Multiplier of the whole codeword (γ^t for table t).
     pub scale: EF,
+}
+
+impl<'a, M> DeepInputs<'a, M> {
+    /// The same inputs with table index `table` and each matrix replaced by `f` of it (see
+    /// [`CompositionInputs::delegated`]).
+    pub fn delegated<N>(&self, table: usize, f: impl Fn(&'a M) -> &'a N) -> DeepInputs<'a, N> {
+        DeepInputs {
+            table,
+            matrices: self.matrices.iter().map(|&m| f(m)).collect(),
+            log_height: self.log_height,
+            log_blowup: self.log_blowup,
+            z: self.z,
+            z_next: self.z_next,
+            coeffs: self.coeffs,
+            scale: self.scale,
+        }
+    }
 }
 
 /// A prover backend.
