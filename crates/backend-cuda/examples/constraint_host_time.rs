@@ -1,0 +1,64 @@
+//! Host time a proof spends on a table's constraints before the GPU can use them, the way the
+//! prover and the CUDA backend do it now: the table's shape (one symbolic evaluation, kept and
+//! handed to the backend), then the constraint-program lookup (key walk + cache hit) that runs on
+//! a host thread while the main trace is committed; and, for comparison, a lookup that evaluates
+//! the AIR again (what the composition round did before, and still does without
+//! `constraints_known`). Medians of `--reps` (default 9). No GPU needed:
+//!
+//!     cargo run --release -p rstark-backend-cuda --example constraint_host_time
+
+use std::time::{Duration, Instant};
+
+use rstark_backend_cuda::program_cache::{CompileInputs, ProgramCache};
+use rstark_protocol::derive_shape_and_constraints;
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v[v.len() / 2].as_secs_f64() * 1e3
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let reps: usize = args
+        .iter()
+        .position(|a| a == "--reps")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(9);
+    println!(
+        "| table | shape (evaluation + walk) | lookup from the shape's evaluation (on a thread) | lookup evaluating again |"
+    );
+    println!("|---|---|---|---|");
+    for (name, size) in [("keccak", 100usize), ("vm", 4096), ("fib", 1024)] {
+        let w = rstark_workloads::build(name, size).expect("workload");
+        for t in &w.tables {
+            let npv = t.public_values.len();
+            let log_n = t.trace.height().trailing_zeros() as usize;
+            let cache = ProgramCache::<()>::new();
+            cache
+                .get_or_build(&t.air, npv, |_| Ok::<_, ()>(()))
+                .expect("compiles");
+            let (mut shape, mut shared, mut again) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..reps {
+                let s = Instant::now();
+                let (_, constraints) =
+                    derive_shape_and_constraints(t.name, &t.air, npv, log_n, None).expect("shape");
+                shape.push(s.elapsed());
+                let s = Instant::now();
+                let lookup = cache.lookup(CompileInputs::from_symbolic(&t.air, constraints));
+                shared.push(s.elapsed());
+                assert!(cache.finish(lookup, |_| Err(())).expect("hit").is_some());
+                let s = Instant::now();
+                cache.get_or_build(&t.air, npv, |_| Err(())).expect("hit");
+                again.push(s.elapsed());
+            }
+            println!(
+                "| {name}/{} | {:.2} ms | {:.2} ms | {:.2} ms |",
+                t.name,
+                median(shape),
+                median(shared),
+                median(again)
+            );
+        }
+    }
+}
