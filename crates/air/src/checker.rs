@@ -63,29 +63,79 @@ pub fn first_failing_constraint_with(
     };
     (0..height).into_par_iter().find_map_first(|row| {
         let next = (row + 1) % height;
-        let selectors = Selectors {
-            is_first_row: F::from_bool(row == 0),
-            is_last_row: F::from_bool(row == height - 1),
-            is_transition: F::from_bool(row != height - 1),
-        };
         let periodic: Vec<F> = fixed
             .periodic
             .iter()
             .map(|c| c.get(row % c.len().max(1)).copied().unwrap_or_default())
             .collect();
-        let mut folder = RowFolder::new(
+        let fixed_row = FixedRow {
+            preprocessed_local: prep_row(row),
+            preprocessed_next: prep_row(next),
+            periodic: &periodic,
+        };
+        failing_constraint_at_with(
+            air,
             &values[row * width..(row + 1) * width],
             &values[next * width..(next + 1) * width],
             public_values,
-            selectors,
-            &[],
-            true,
+            &fixed_row,
+            row,
+            height,
         )
-        .with_preprocessed(prep_row(row), prep_row(next))
-        .with_periodic(&periodic);
-        Air::<RowFolder<'_>>::eval(air, &mut folder);
-        folder
-            .first_failure
-            .map(|constraint| WitnessFailure { row, constraint })
+        .map(|constraint| WitnessFailure { row, constraint })
     })
+}
+
+/// One row pair's columns besides the main trace (empty slices: the table has none).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FixedRow<'a> {
+    pub preprocessed_local: &'a [F],
+    pub preprocessed_next: &'a [F],
+    /// The periodic columns' values at the row.
+    pub periodic: &'a [F],
+}
+
+/// The smallest index of a constraint of `air` that fails on row `row` of a trace of `height`
+/// rows, whose values are `local` and the next row's `next` (row 0's after the last row); the
+/// selectors are the trace domain's 0/1 ones. `None`: every constraint holds there. A device
+/// check that found a failing row names its constraint with this (docs/GPU.md).
+pub fn failing_constraint_at(
+    air: &dyn Table,
+    local: &[F],
+    next: &[F],
+    public_values: &[F],
+    row: usize,
+    height: usize,
+) -> Option<usize> {
+    failing_constraint_at_with(
+        air,
+        local,
+        next,
+        public_values,
+        &FixedRow::default(),
+        row,
+        height,
+    )
+}
+
+/// [`failing_constraint_at`] for a table with preprocessed or periodic columns.
+pub fn failing_constraint_at_with(
+    air: &dyn Table,
+    local: &[F],
+    next: &[F],
+    public_values: &[F],
+    fixed: &FixedRow<'_>,
+    row: usize,
+    height: usize,
+) -> Option<usize> {
+    let selectors = Selectors {
+        is_first_row: F::from_bool(row == 0),
+        is_last_row: F::from_bool(row + 1 == height),
+        is_transition: F::from_bool(row + 1 != height),
+    };
+    let mut folder = RowFolder::new(local, next, public_values, selectors, &[], true)
+        .with_preprocessed(fixed.preprocessed_local, fixed.preprocessed_next)
+        .with_periodic(fixed.periodic);
+    Air::<RowFolder<'_>>::eval(air, &mut folder);
+    folder.first_failure
 }

@@ -50,7 +50,8 @@ pub mod symbolic;
 pub mod table;
 
 pub use checker::{
-    FixedColumns, WitnessFailure, first_failing_constraint, first_failing_constraint_with,
+    FixedColumns, FixedRow, WitnessFailure, failing_constraint_at, failing_constraint_at_with,
+    first_failing_constraint, first_failing_constraint_with,
 };
 pub use folder::{PackedF, PackedRowFolder, PointFolder, RowFolder, Selectors};
 pub use interaction::{Interaction, Interactions, LinearCombination};

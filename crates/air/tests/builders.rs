@@ -5,7 +5,10 @@ use rstark_air::examples::{
     range_pair_traces,
 };
 use rstark_air::logup::{LogupChallenges, build_aux_trace};
-use rstark_air::{Interactions, constraint_info, first_failing_constraint, symbolic_constraints};
+use rstark_air::{
+    Interactions, constraint_info, failing_constraint_at, first_failing_constraint,
+    symbolic_constraints,
+};
 use rstark_field::{EF, F, PrimeCharacteristicRing};
 
 #[test]
@@ -35,6 +38,55 @@ fn checker_finds_first_failure() {
     publics[0] += F::ONE;
     let f = first_failing_constraint(&PowerMapAir { exponent: 3 }, &values, 1, &publics).unwrap();
     assert_eq!((f.row, f.constraint), (0, 0));
+}
+
+/// `failing_constraint_at` on one row pair names what the whole-trace check names, with the
+/// trace domain's selectors at the first, last and middle rows (the device check relies on it).
+#[test]
+fn failing_constraint_at_agrees_with_the_whole_trace_check() {
+    let n = 8;
+    for (cell, bump_public) in [(None, false), (Some(0), false), (Some(2 * 6 + 1), false)]
+        .into_iter()
+        .chain([(None, true)])
+        .chain((0..2 * n).map(|c| (Some(c), false)))
+    {
+        let (mut values, mut publics) = fibonacci_trace(n, 2, 3);
+        if let Some(c) = cell {
+            values[c] += F::ONE;
+        }
+        if bump_public {
+            publics[2] += F::ONE; // the last row's b: only the last row fails
+        }
+        let row_fail = |row: usize| {
+            let next = (row + 1) % n;
+            failing_constraint_at(
+                &FibonacciAir,
+                &values[2 * row..2 * row + 2],
+                &values[2 * next..2 * next + 2],
+                &publics,
+                row,
+                n,
+            )
+        };
+        let first = (0..n).find_map(|row| row_fail(row).map(|c| (row, c)));
+        let whole = first_failing_constraint(&FibonacciAir, &values, 2, &publics)
+            .map(|f| (f.row, f.constraint));
+        assert_eq!(first, whole, "cell {cell:?}, public bumped {bump_public}");
+        assert_eq!(whole.is_some(), cell.is_some() || bump_public);
+    }
+    // the last row's check reads row 0 as its next row but no transition constraint
+    let (values, publics) = fibonacci_trace(n, 2, 3);
+    assert_eq!(
+        failing_constraint_at(
+            &FibonacciAir,
+            &values[2 * (n - 1)..],
+            &values[..2],
+            &publics,
+            n - 1,
+            n
+        ),
+        None
+    );
 }
 
 #[test]

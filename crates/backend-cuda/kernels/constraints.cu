@@ -48,16 +48,6 @@
 #define CPF_ZH 4
 #define CPF_ZH_INV 20
 
-RS_HD u64 cp_pow(u64 x, u64 e) {
-  u64 r = 1;
-  while (e) {
-    if (e & 1) r = gl_mul(r, x);
-    x = gl_mul(x, x);
-    e >>= 1;
-  }
-  return r;
-}
-
 // Where a launch reads a matrix's rows: element (row j, column c) at
 // base[(j - first) * row_stride + c * col_stride]. A whole row-major matrix is {m, 0, W, 1}; a
 // column-major block of R rows starting at row r0 is {b, r0, 1, R}. The kernel reads row j of the
@@ -187,9 +177,9 @@ __device__ __forceinline__ void cp_set_fixed(CpRowFixed<Base>& r, const CpFixed&
 // is_first_row, is_last_row, is_transition.
 __device__ __forceinline__ void cp_selectors(u64 shift, u64 omega_q, u64 w_inv, u64 n_inv, u64 zh,
                                              u64 k, u64& s0, u64& s1, u64& s2) {
-  u64 x = gl_mul(shift, cp_pow(omega_q, k));
+  u64 x = gl_mul(shift, gl_pow(omega_q, k));
   u64 a = gl_sub(x, 1), b = gl_sub(x, w_inv);
-  u64 inv = cp_pow(gl_mul(a, b), GL_P - 2);
+  u64 inv = gl_pow(gl_mul(a, b), GL_P - 2);
   s0 = gl_mul(gl_mul(zh, gl_mul(inv, b)), n_inv);
   s1 = gl_mul(gl_mul(gl_mul(zh, gl_mul(inv, a)), w_inv), n_inv);
   s2 = b;

@@ -162,3 +162,29 @@ RS_HD gl3 gl3_mul(gl3 a, gl3 b) {
 RS_HD gl3 gl3_scale(gl3 a, u64 s) {
   return gl3{gl_mul(a.c0, s), gl_mul(a.c1, s), gl_mul(a.c2, s)};
 }
+
+RS_HD u64 gl_pow(u64 x, u64 e) {
+  u64 r = 1;
+  while (e) {
+    if (e & 1) r = gl_mul(r, x);
+    x = gl_mul(x, x);
+    e >>= 1;
+  }
+  return r;
+}
+
+// a^(p-2) (a != 0).
+RS_HD u64 gl_inv(u64 a) { return gl_pow(a, GL_P - 2); }
+
+// Inverse in F[x]/(x^3 - x - 1): b = M^-1 e0 with M the matrix of multiplication by a, by
+// cofactors of M's first row (columns of M: a, a*x, a*x^2).
+RS_HD gl3 gl3_inv(gl3 a) {
+  u64 m10 = a.c1, m11 = gl_add(a.c0, a.c2), m12 = gl_add(a.c1, a.c2);
+  u64 m20 = a.c2, m21 = a.c1, m22 = m11;
+  u64 c0 = gl_sub(gl_mul(m11, m22), gl_mul(m12, m21));
+  u64 c1 = gl_sub(gl_mul(m12, m20), gl_mul(m10, m22));
+  u64 c2 = gl_sub(gl_mul(m10, m21), gl_mul(m11, m20));
+  u64 det = gl_add(gl_add(gl_mul(a.c0, c0), gl_mul(a.c2, c1)), gl_mul(a.c1, c2));
+  u64 di = gl_inv(det);
+  return gl3{gl_mul(c0, di), gl_mul(c1, di), gl_mul(c2, di)};
+}

@@ -4,35 +4,9 @@
 // Field arithmetic is exact, so every result equals the CPU backend's bit for bit.
 #include "field.cuh"
 
-RS_HD u64 pv_pow(u64 x, u64 e) {
-  u64 r = 1;
-  while (e) {
-    if (e & 1) r = gl_mul(r, x);
-    x = gl_mul(x, x);
-    e >>= 1;
-  }
-  return r;
-}
-
-// a^(p-2) (a != 0).
-RS_HD u64 pv_inv(u64 a) { return pv_pow(a, GL_P - 2); }
-
-// Inverse in F[x]/(x^3 - x - 1): b = M^-1 e0 with M the matrix of multiplication by a, by
-// cofactors of M's first row (columns of M: a, a*x, a*x^2).
-RS_HD gl3 pv_ext_inv(gl3 a) {
-  u64 m10 = a.c1, m11 = gl_add(a.c0, a.c2), m12 = gl_add(a.c1, a.c2);
-  u64 m20 = a.c2, m21 = a.c1, m22 = m11;
-  u64 c0 = gl_sub(gl_mul(m11, m22), gl_mul(m12, m21));
-  u64 c1 = gl_sub(gl_mul(m12, m20), gl_mul(m10, m22));
-  u64 c2 = gl_sub(gl_mul(m10, m21), gl_mul(m11, m20));
-  u64 det = gl_add(gl_add(gl_mul(a.c0, c0), gl_mul(a.c2, c1)), gl_mul(a.c1, c2));
-  u64 di = pv_inv(det);
-  return gl3{gl_mul(c0, di), gl_mul(c1, di), gl_mul(c2, di)};
-}
-
 // The point shift * omega^bitrev(j) of a bit-reversed coset of 2^log_size points.
 RS_HD u64 pv_point(u64 j, u32 log_size, u64 shift, u64 omega) {
-  return gl_mul(shift, pv_pow(omega, bitrev_bits(j, log_size)));
+  return gl_mul(shift, gl_pow(omega, bitrev_bits(j, log_size)));
 }
 
 RS_HD gl3 pv_load3(const u64* p) { return gl3{p[0], p[1], p[2]}; }
@@ -126,8 +100,8 @@ extern "C" __global__ void pv_deep_finish(const u64* __restrict__ ext, u64 size,
     gl3 c{ext[3 * size + j], ext[4 * size + j], ext[5 * size + j]};
     u64 x = pv_point(j, log_size, shift, omega);
     gl3 z = pv_load3(k + PV_Z), zw = pv_load3(k + PV_ZW);
-    gl3 inv_z = pv_ext_inv(gl3{gl_sub(x, z.c0), gl_neg(z.c1), gl_neg(z.c2)});
-    gl3 inv_zw = pv_ext_inv(gl3{gl_sub(x, zw.c0), gl_neg(zw.c1), gl_neg(zw.c2)});
+    gl3 inv_z = gl3_inv(gl3{gl_sub(x, z.c0), gl_neg(z.c1), gl_neg(z.c2)});
+    gl3 inv_zw = gl3_inv(gl3{gl_sub(x, zw.c0), gl_neg(zw.c1), gl_neg(zw.c2)});
     gl3 t1 = gl3_mul(gl3_sub(gl3_add(a, c), pv_load3(k + PV_VZ)), inv_z);
     gl3 t2 = gl3_mul(gl3_sub(gl3_mul(pv_load3(k + PV_SHIFT_COEFF), a), pv_load3(k + PV_VZW)), inv_zw);
     pv_store3(out + 3 * j, gl3_mul(gl3_add(t1, t2), pv_load3(k + PV_SCALE)));
@@ -142,7 +116,7 @@ extern "C" __global__ void pv_fold(const u64* in, u64 half, u32 log_half, u64 sh
   u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= half) return;
   gl3 a = pv_load3(in + 6 * i), b = pv_load3(in + 6 * i + 3);
-  u64 x_inv = gl_mul(shift_inv, pv_pow(omega_inv, bitrev_bits(i, log_half)));
+  u64 x_inv = gl_mul(shift_inv, gl_pow(omega_inv, bitrev_bits(i, log_half)));
   gl3 beta{b0, b1, b2};
   gl3 v = gl3_add(gl3_add(a, b), gl3_scale(gl3_mul(beta, gl3_sub(a, b)), x_inv));
   pv_store3(out + 3 * i, gl3_scale(v, two_inv));
@@ -177,6 +151,6 @@ extern "C" __global__ void pv_split_parts(const u64* __restrict__ in, u32 log_n,
   if (k >= size) return;
   u64 n = 1ull << log_n;
   u64 i = k >> log_n, r = k & (n - 1);
-  u64 s = gl_mul(factor, pv_pow(g_inv, k));
+  u64 s = gl_mul(factor, gl_pow(g_inv, k));
   for (u32 e = 0; e < 3; e++) out[((3 * i + e) << log_n) + r] = gl_mul(in[e * size + k], s);
 }

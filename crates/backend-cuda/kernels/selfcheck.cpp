@@ -12,16 +12,6 @@
 #include "ntt.cuh"
 #include "stream.cuh"
 
-static u64 gl_pow(u64 b, u64 e) {
-  u64 r = 1;
-  while (e) {
-    if (e & 1) r = gl_mul(r, b);
-    b = gl_mul(b, b);
-    e >>= 1;
-  }
-  return r;
-}
-static u64 gl_inv(u64 a) { return gl_pow(a, GL_P - 2); }
 static u64 omega(u32 k) { return gl_pow(gl_pow(7, (GL_P - 1) >> 32), 1ull << (32 - k)); }
 
 static u64 rng_state = 12345;
@@ -207,6 +197,16 @@ int main() {
     CHECK(gl_mul(a, b) == (u64)m, "mul");
     CHECK(gl_add(a, b) == (u64)(((unsigned __int128)a + b) % GL_P), "add");
     CHECK(gl_sub(a, b) == (u64)(((unsigned __int128)a + GL_P - b) % GL_P), "sub");
+    if (failures) break;
+  }
+  // Inverses (field.cuh): a * a^-1 = 1 in the field and in the extension.
+  for (int i = 0; i < 10000; i++) {
+    u64 a = rnd() | 1;
+    CHECK(gl_mul(a, gl_inv(a)) == 1, "inverse");
+    gl3 x{rnd(), rnd(), rnd()};
+    if (i == 0) x = gl3{0, 0, 1};
+    gl3 y = gl3_mul(x, gl3_inv(x));
+    CHECK(y.c0 == 1 && y.c1 == 0 && y.c2 == 0, "extension inverse");
     if (failures) break;
   }
   // Keccak trace rounds (keccak_trace.cuh): 24 rounds of the row generator end in Keccak-f, and

@@ -9,7 +9,7 @@
 
 // out[i] = scale * s^i for i < n.
 extern "C" __global__ void st_powers(u64 s, u64 scale, u64 n, u64* __restrict__ out) {
-  ST_FOR(i, n) out[i] = gl_mul(scale, st_pow(s, i));
+  ST_FOR(i, n) out[i] = gl_mul(scale, gl_pow(s, i));
 }
 
 // out[3i..3i+3] = z^i (extension) for i < n.

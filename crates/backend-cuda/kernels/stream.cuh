@@ -5,16 +5,6 @@
 #include "field.cuh"
 #include "keccak.cuh"
 
-RS_HD u64 st_pow(u64 x, u64 e) {
-  u64 r = 1;
-  while (e) {
-    if (e & 1) r = gl_mul(r, x);
-    x = gl_mul(x, x);
-    e >>= 1;
-  }
-  return r;
-}
-
 RS_HD gl3 st_pow3(gl3 x, u64 e) {
   gl3 r{1, 0, 0};
   while (e) {

@@ -117,6 +117,15 @@ impl DeviceConstraintProgram {
     pub fn program(&self) -> &ConstraintProgram {
         &self.program
     }
+
+    /// The program as compiled (kernel v1 and the witness check run it).
+    pub(crate) fn code(&self) -> &DeviceBuf<u32> {
+        &self.code
+    }
+
+    pub(crate) fn constants(&self) -> &DeviceBuf<u64> {
+        &self.constants
+    }
 }
 
 /// The main and aux matrices on the quotient domain: their first 2^{n+d} rows are the
@@ -760,7 +769,7 @@ fn upload_inputs(
 }
 
 /// Threads of the launch: one per row, fewer when the register scratch would exceed its budget.
-fn thread_count(rows: usize, regs: usize, block: u32) -> usize {
+pub(crate) fn thread_count(rows: usize, regs: usize, block: u32) -> usize {
     let cap = (SCRATCH_BYTES / (8 * regs.max(1))).max(1 << 14);
     let cap = cap.min(1 << 24) / block as usize * block as usize;
     rows.min(cap).max(1)

@@ -60,6 +60,8 @@ pub enum CudaError {
     RowOutOfRange { index: u64, rows: u64 },
     #[error("the device returned a non-canonical field element {0:#x}")]
     NonCanonical(u64),
+    #[error("the device witness check disagrees with the host: {0}")]
+    WitnessCheck(String),
 }
 
 /// `.ctx("what was being done")` on driver results.

@@ -64,4 +64,9 @@ kernels!(
     st_absorb,
     st_squeeze,
     st_gather_rows,
+    witness_check,
+    logup_rows,
+    logup_chunk_sums,
+    logup_scan_groups,
+    logup_running_sum,
 );

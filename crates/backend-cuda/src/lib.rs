@@ -4,13 +4,14 @@
 //!
 //! Without the `cuda` feature only [`plan`] (host-side tables and pass planning),
 //! [`grid`] (launch geometry within the hardware limits), [`budget`] (device-memory accounting), [`residency`] (where a proof's
-//! matrices live within the VRAM budget) and [`program_cache`] (compiled constraint programs by
-//! table) are built.
+//! matrices live within the VRAM budget), [`program_cache`] (compiled constraint programs by
+//! table) and [`logup_table`] (what the device LogUp kernels read) are built.
 //! With it, `build.rs` compiles `kernels/*.cu` into a fatbin embedded in the binary, and the
 //! runtime below loads it through the CUDA driver (cudarc, loaded dynamically). See docs/GPU.md.
 
 pub mod budget;
 pub mod grid;
+pub mod logup_table;
 pub mod plan;
 pub mod program_cache;
 pub mod residency;
@@ -27,6 +28,8 @@ mod error;
 mod kernels;
 #[cfg(feature = "cuda")]
 mod lde;
+#[cfg(feature = "cuda")]
+pub mod logup;
 #[cfg(feature = "cuda")]
 mod matrix;
 #[cfg(feature = "cuda")]
@@ -45,6 +48,8 @@ mod stream;
 mod timeline;
 #[cfg(feature = "cuda")]
 mod tracegen;
+#[cfg(feature = "cuda")]
+pub mod witness;
 
 #[cfg(feature = "cuda")]
 pub use backend::{CudaBackend, CudaCodeword, CudaCommitted};

@@ -87,6 +87,22 @@ impl<V> ProgramCache<V> {
         self.finish(lookup, build)
     }
 
+    /// As [`get_or_build`](Self::get_or_build) for the table's AIR constraints alone (the
+    /// program `rstark_constraints::compile_air` gives: no LogUp constraints), which the device
+    /// witness check runs. Its key has no interactions, so it differs from the full program's
+    /// exactly when the table has interactions (a table without them shares one entry: the
+    /// compiler inputs, so the programs, are the same).
+    pub fn get_or_build_air_only<E>(
+        &self,
+        air: &dyn Table,
+        num_public_values: usize,
+        build: impl FnOnce(ConstraintProgram) -> Result<V, E>,
+    ) -> Result<Option<Arc<V>>, E> {
+        let inputs = CompileInputs::of(air, num_public_values).air_only();
+        let lookup = self.lookup(inputs);
+        self.finish(lookup, build)
+    }
+
     /// The host half of [`get_or_build`](Self::get_or_build): the key, the lookup, and on a miss
     /// the compilation. [`finish`](Self::finish) completes it (on any thread).
     pub fn lookup(&self, inputs: CompileInputs) -> Lookup<V> {
@@ -170,6 +186,13 @@ impl CompileInputs {
             interactions: air.interactions(),
             widths,
         }
+    }
+
+    /// The same inputs without the interactions: the AIR's own constraints (what
+    /// `rstark_constraints::compile_air` compiles).
+    pub fn air_only(mut self) -> Self {
+        self.interactions.clear();
+        self
     }
 
     fn compile(&self) -> Result<ConstraintProgram, rstark_constraints::ConstraintError> {
@@ -349,6 +372,7 @@ fn children(e: &SymbolicExpression<F>) -> [Option<&SymbolicExpression<F>>; 2] {
 
 #[cfg(test)]
 mod tests {
+    use rstark_air::Interactions;
     use rstark_constraints::compile_table;
 
     use super::*;
@@ -386,6 +410,36 @@ mod tests {
             assert_eq!(*again, compile_table(&t.air, npv).unwrap(), "{name}");
         }
         assert_eq!(cache.stats().hits, tables.len() as u64);
+    }
+
+    #[test]
+    fn air_only_programs_have_their_own_entries_where_the_table_has_interactions() {
+        use rstark_constraints::compile_air;
+        let cache = ProgramCache::<ConstraintProgram>::new();
+        let tables = tables();
+        for (name, t) in &tables {
+            let npv = t.public_values.len();
+            let air = cache
+                .get_or_build_air_only(&t.air, npv, Ok::<_, ()>)
+                .unwrap()
+                .expect("compiles");
+            assert_eq!(*air, compile_air(&t.air, npv).unwrap(), "{name}");
+            assert_eq!(air.aux_ext_width, 0, "{name}");
+            let full = cache
+                .get_or_build(&t.air, npv, Ok::<_, ()>)
+                .unwrap()
+                .unwrap();
+            assert_eq!(*full, compile_table(&t.air, npv).unwrap(), "{name}");
+            let with_logup = !t.air.interactions().is_empty();
+            assert_eq!(*air != *full, with_logup, "{name}");
+        }
+        let logup = tables
+            .iter()
+            .filter(|(_, t)| !t.air.interactions().is_empty())
+            .count();
+        assert!(logup > 0);
+        assert_eq!(cache.len(), tables.len() + logup);
+        assert_eq!(cache.stats().hits, (tables.len() - logup) as u64);
     }
 
     #[test]

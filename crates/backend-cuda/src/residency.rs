@@ -39,8 +39,23 @@ pub const MAX_CHUNK_COLS: u64 = 64;
 /// the coefficients, so the fewer (larger) blocks memory allows, the less the folding costs.
 pub const MIN_BLOCK_LOG: u32 = 10;
 pub const MAX_BLOCK_LOG: u32 = 22;
-/// Rows of the trace blocks a streamed commitment takes in (log2, at most).
+/// Rows of the trace blocks a streamed commitment takes in (log2): at least (what the plan
+/// counts on), and at most when the budget leaves room (each block is one launch of the
+/// witness check and of the scatter into the coefficients: larger blocks fill the GPU better).
 pub const TRACE_BLOCK_LOG: u32 = 14;
+pub const MAX_TRACE_BLOCK_LOG: u32 = 18;
+
+/// Rows of a streamed commitment's trace blocks for a trace of `rows` × `width` when `room`
+/// bytes are free: the largest power of two in [2^TRACE_BLOCK_LOG, 2^MAX_TRACE_BLOCK_LOG] that
+/// fits, at most the trace's height.
+pub fn trace_block_rows(rows: usize, width: usize, room: u64) -> usize {
+    let row_bytes = (width.max(1) * 8) as u64;
+    let k = (TRACE_BLOCK_LOG..=MAX_TRACE_BLOCK_LOG)
+        .rev()
+        .find(|&k| row_bytes << k <= room)
+        .unwrap_or(TRACE_BLOCK_LOG);
+    rows.min(1 << k)
+}
 
 /// Where a committed matrix's LDE lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,7 +353,16 @@ pub fn modelled_peak(proof: &ProofPlan, tables: &[TableResidency]) -> u64 {
         *live += kept;
     };
     let all: Vec<[MatrixShape; 3]> = proof.tables.iter().map(|t| shapes(t, b)).collect();
-    // Round 1: main traces; round 2: auxiliary traces.
+    // Round 1: main traces; round 2: auxiliary traces, built on the device from the main
+    // trace's values on H (a resident main keeps them from its commitment until then; a
+    // streamed one recomputes them in blocks) and held whole until committed.
+    let kept_trace = |s: &[MatrixShape; 3], r: &TableResidency| {
+        if s[1].width > 0 && r.main == Residency::Resident {
+            s[0].coef_bytes()
+        } else {
+            0
+        }
+    };
     for k in 0..2 {
         for (s, r) in all.iter().zip(tables) {
             let m = s[k];
@@ -347,7 +371,24 @@ pub fn modelled_peak(proof: &ProofPlan, tables: &[TableResidency]) -> u64 {
             }
             let res = if k == 0 { r.main } else { r.aux };
             let cols = m.width.min(MAX_CHUNK_COLS);
-            step(&mut live, m.commit_bytes(res, cols), m.kept_bytes(res));
+            if k == 0 {
+                step(
+                    &mut live,
+                    m.commit_bytes(res, cols),
+                    m.kept_bytes(res) + kept_trace(s, r),
+                );
+            } else {
+                let whole = match res {
+                    Residency::Resident => 0,
+                    Residency::Streamed => m.coef_bytes(),
+                };
+                step(
+                    &mut live,
+                    m.commit_bytes(res, cols) + whole,
+                    m.kept_bytes(res),
+                );
+                live -= kept_trace(s, r);
+            }
         }
     }
     // Round 3: composition (quotient on the quotient domain, its parts committed).
@@ -450,6 +491,18 @@ mod tests {
             }
         }
         assert_eq!(last, 0);
+    }
+
+    #[test]
+    fn trace_blocks_fit_the_room() {
+        assert_eq!(trace_block_rows(1 << 20, 2633, 0), 1 << TRACE_BLOCK_LOG);
+        assert_eq!(
+            trace_block_rows(1 << 20, 2633, 1 << 40),
+            1 << MAX_TRACE_BLOCK_LOG
+        );
+        assert_eq!(trace_block_rows(1 << 12, 2633, 1 << 40), 1 << 12);
+        let r = trace_block_rows(1 << 20, 2633, 3 << 30);
+        assert!(r * 2633 * 8 <= 3 << 30 && 2 * r * 2633 * 8 > 3 << 30);
     }
 
     #[test]

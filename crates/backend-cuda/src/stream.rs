@@ -262,6 +262,24 @@ impl GpuContext {
         cw: usize,
         out: &mut CudaSlice<u64>,
     ) -> Result<()> {
+        self.coset_block_into(c, GENERATOR, log_domain, log_block, m, c0, cw, out)
+    }
+
+    /// As [`lde_block_into`](Self::lde_block_into) on the bit-reversed domain
+    /// shift·⟨ω_{log_domain}⟩: with shift 1 and log_domain = log_n, block m holds the trace's
+    /// natural rows bitrev_{n−k}(m) + bitrev_k(i)·2^{n−k} (the values on H, recomputed).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn coset_block_into(
+        &self,
+        c: &DeviceCoefs,
+        shift: F,
+        log_domain: u32,
+        log_block: u32,
+        m: u64,
+        c0: usize,
+        cw: usize,
+        out: &mut CudaSlice<u64>,
+    ) -> Result<()> {
         let block = 1usize << log_block;
         if log_block > c.log_n
             || log_domain < c.log_n
@@ -278,9 +296,9 @@ impl GpuContext {
                 c.log_n
             )));
         }
-        // s = g·ω_L^{bitrev_{L−k}(m)}; rows m·2^k + i are at s·ω_k^{bitrev_k(i)}.
+        // s = shift·ω_L^{bitrev_{L−k}(m)}; rows m·2^k + i are at s·ω_k^{bitrev_k(i)}.
         let e = crate::plan::bitrev(m, log_domain - log_block);
-        let s = GENERATOR * omega(log_domain as usize).exp_u64(e);
+        let s = shift * omega(log_domain as usize).exp_u64(e);
         let sigma = s.exp_power_of_2(log_block as usize).as_canonical_u64();
         let n_inv = F::from_u64(c.rows() as u64).inverse().as_canonical_u64();
         let mut tab = self.alloc_words(block, "block coset powers")?;

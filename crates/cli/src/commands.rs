@@ -95,8 +95,14 @@ pub fn prove(
     let engine = engine::Engine::start(options)?;
     phases.push(Phase::new(ph.name(), ph.end()));
 
+    let tables = table_reports(&workload);
+    let public_values: Vec<_> = workload
+        .tables
+        .iter()
+        .map(|t| t.public_values.clone())
+        .collect();
     progress.step(format!("proving {name} (size {size})"));
-    let proved = engine.prove(&params, &workload, true)?;
+    let proved = engine.prove(&params, workload, true)?;
     phases.extend(proved.phases);
 
     progress.step("writing the proof file");
@@ -106,11 +112,7 @@ pub fn prove(
         size: size as u64,
         preset: preset.to_string(),
         params,
-        public_values: workload
-            .tables
-            .iter()
-            .map(|t| t.public_values.clone())
-            .collect(),
+        public_values,
         proof: proved.proof,
     };
     let bytes = file.to_bytes();
@@ -133,11 +135,13 @@ pub fn prove(
         workload: name.to_string(),
         size,
         params: ParamsReport::new(preset, &params),
-        tables: table_reports(&workload),
+        tables,
         phases,
         backend: backend.name(),
         transfers: proved.transfers,
         device_memory: proved.device_memory,
+        peak_host_bytes: proved.peak_host_memory.map(|p| p.bytes),
+        peak_host_scope: proved.peak_host_memory.map(|p| p.scope),
         prove_seconds: proved.time.as_secs_f64(),
         total_seconds: total,
         proof_bytes: file.proof.len(),
@@ -277,6 +281,7 @@ pub fn bench(
     let mut tables = Vec::new();
     let mut transfers = None;
     let mut device_memory = None;
+    let mut peaks = Vec::new();
     // One backend for every run, started before the first (not timed).
     let engine = engine::Engine::start(options)?;
     let mut recording = None;
@@ -289,16 +294,18 @@ pub fn bench(
         let ph = phase("workload build");
         let workload = engine::build(name, size, backend)?;
         trace.push(ph.end());
-        progress.step(format!("run {run}/{runs}: proving"));
-        // No witness check: it is not proving work, and the verifier catches a bad witness.
-        let proved = engine.prove(&params, &workload, false)?;
-        prove.push(proved.time);
-        progress.step(format!("run {run}/{runs}: verifying"));
+        tables = table_reports(&workload);
         let publics: Vec<_> = workload
             .tables
             .iter()
             .map(|t| t.public_values.clone())
             .collect();
+        progress.step(format!("run {run}/{runs}: proving"));
+        // No witness check: it is not proving work, and the verifier catches a bad witness.
+        let proved = engine.prove(&params, workload, false)?;
+        prove.push(proved.time);
+        peaks.push(proved.peak_host_memory);
+        progress.step(format!("run {run}/{runs}: verifying"));
         let ph = phase("verify");
         engine::verify(&params, &shapes, &publics, &proved.proof)?;
         verify.push(ph.end());
@@ -307,7 +314,6 @@ pub fn bench(
         phases_by_run.push((proved.time, proved.phases));
         transfers = proved.transfers;
         device_memory = proved.device_memory;
-        tables = table_reports(&workload);
     }
     drop(progress);
     timeline::finish(recording, timeline_file)?;
@@ -319,6 +325,7 @@ pub fn bench(
         .map(|(_, p)| p)
         .unwrap_or_default();
     output::add_other(&mut phases, prove_median.as_secs_f64());
+    let peak = peaks.iter().flatten().copied().max_by_key(|p| p.bytes);
     let report = BenchReport {
         command: "bench",
         workload: name.to_string(),
@@ -336,6 +343,9 @@ pub fn bench(
         backend: backend.name(),
         transfers,
         device_memory,
+        peak_host_bytes: peak.map(|p| p.bytes),
+        peak_host_scope: peak.map(|p| p.scope),
+        peak_host_bytes_per_run: peaks.iter().map(|p| p.map(|p| p.bytes)).collect(),
         timeline: timeline_file.map(|p| p.display().to_string()),
     };
     if json {

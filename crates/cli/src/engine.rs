@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use rstark_backend_cpu::CpuBackend;
 use rstark_field::F;
 use rstark_protocol::{Backend, Proof, StarkParams};
-use rstark_prover::{ProveOptions, ProverError, TableInput, prove_with_options};
+use rstark_prover::{ProveOptions, ProverError, TableInput, prove_owned};
 use rstark_verifier::VerifierTable;
 use rstark_workloads::{TableShape, Workload};
 
 use crate::commands::CliError;
 use crate::output::Phase;
+use crate::peak_memory::{PeakMemory, PeakMeter};
 
 /// Which backend proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -69,6 +70,8 @@ pub struct Proved {
     pub phases: Vec<Phase>,
     pub transfers: Option<Transfers>,
     pub device_memory: Option<DeviceMemory>,
+    /// Peak host memory (resident set) while proving, where the system reports it.
+    pub peak_host_memory: Option<PeakMemory>,
 }
 
 /// Builds a workload's tables for `backend`: the CUDA backend generates Keccak's trace on the
@@ -107,13 +110,14 @@ impl Engine {
         }
     }
 
-    /// Proves a workload. With `check_witness` every constraint is checked first (a bad witness
-    /// is then an error naming its table and row, never a proof that fails later). On CUDA the
-    /// result carries this proof's host↔device bytes.
+    /// Proves a workload, which the prover takes: each table's host trace is freed once nothing
+    /// reads it. With `check_witness` every constraint is checked first (a bad witness is then an
+    /// error naming its table and row, never a proof that fails later; the CUDA backend checks
+    /// on the device). On CUDA the result carries this proof's host↔device bytes.
     pub fn prove(
         &self,
         params: &StarkParams,
-        workload: &Workload,
+        workload: Workload,
         check_witness: bool,
     ) -> Result<Proved, CliError> {
         match self {
@@ -177,36 +181,30 @@ fn start_cuda(_vram_budget: Option<&str>) -> Result<Engine, CliError> {
 fn prove_on<B: Backend>(
     backend: &B,
     params: &StarkParams,
-    workload: &Workload,
+    workload: Workload,
     check_witness: bool,
 ) -> Result<Proved, CliError> {
-    let inputs = tracing::info_span!("prover inputs").entered();
-    let tables: Vec<TableInput> = workload
-        .tables
-        .iter()
-        .map(|t| {
-            TableInput::new(
-                t.name,
-                Arc::new(t.air),
-                t.trace.clone(),
-                t.public_values.clone(),
-            )
-        })
-        .collect();
-    drop(inputs);
     let options = ProveOptions {
         check_witness,
         ..Default::default()
     };
+    let meter = PeakMeter::start();
     let start = Instant::now();
-    let (proof, report) =
-        prove_with_options(backend, params, &tables, &options).map_err(|e| match e {
-            e @ (ProverError::ConstraintFailed { .. }
-            | ProverError::BusUnbalanced(_)
-            | ProverError::Logup { .. }) => CliError::Witness(e.to_string()),
-            e => CliError::Prover(e.to_string()),
-        })?;
+    // The traces move into the prover (no copy), which frees each once it is committed.
+    let tables: Vec<TableInput> = workload
+        .tables
+        .into_iter()
+        .map(|t| TableInput::new(t.name, Arc::new(t.air), t.trace, t.public_values))
+        .collect();
+    let proved = prove_owned(backend, params, tables, &options);
     let time = start.elapsed();
+    let peak_host_memory = meter.finish();
+    let (proof, report) = proved.map_err(|e| match e {
+        e @ (ProverError::ConstraintFailed { .. }
+        | ProverError::BusUnbalanced(_)
+        | ProverError::Logup { .. }) => CliError::Witness(e.to_string()),
+        e => CliError::Prover(e.to_string()),
+    })?;
     Ok(Proved {
         proof: proof.to_bytes(),
         time,
@@ -217,6 +215,7 @@ fn prove_on<B: Backend>(
             .collect(),
         transfers: None,
         device_memory: None,
+        peak_host_memory,
     })
 }
 

@@ -5,6 +5,7 @@
 mod commands;
 mod engine;
 mod output;
+mod peak_memory;
 mod progress;
 mod proof_file;
 mod timeline;

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::commands::CliError;
 use crate::engine::{DeviceMemory, Transfers};
+use crate::peak_memory::{self, PeakMemory};
 
 /// The parameters and security level a proof was made with.
 #[derive(Serialize)]
@@ -91,6 +92,12 @@ pub struct ProveReport {
     pub transfers: Option<Transfers>,
     /// The device memory the proof used, and how its matrices were held (CUDA backend only).
     pub device_memory: Option<DeviceMemory>,
+    /// Peak host memory (resident set) while proving, in bytes; `null` where the system does not
+    /// say.
+    pub peak_host_bytes: Option<u64>,
+    /// What the peak covers: "proof" (the mark was reset when the proof started) or "process"
+    /// (the reset was refused: everything the process did before too).
+    pub peak_host_scope: Option<&'static str>,
     pub prove_seconds: f64,
     pub total_seconds: f64,
     pub proof_bytes: usize,
@@ -137,6 +144,12 @@ pub struct BenchReport {
     pub transfers: Option<Transfers>,
     /// The last run's device memory (CUDA backend only).
     pub device_memory: Option<DeviceMemory>,
+    /// The largest peak host memory (resident set) of the runs' proofs, in bytes.
+    pub peak_host_bytes: Option<u64>,
+    /// As in the prove report.
+    pub peak_host_scope: Option<&'static str>,
+    /// Each run's peak host memory while proving, in bytes.
+    pub peak_host_bytes_per_run: Vec<Option<u64>>,
     /// The timeline file of the last run (`--timeline`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<String>,
@@ -204,6 +217,17 @@ fn timeline_text(file: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// "\n  peak host memory …" where the system reports it, nothing otherwise.
+fn peak_text(bytes: Option<u64>, scope: Option<&'static str>) -> String {
+    match (bytes, scope) {
+        (Some(bytes), Some(scope)) => format!(
+            "\n  peak host memory {}",
+            peak_memory::text(&PeakMemory { bytes, scope })
+        ),
+        _ => String::new(),
+    }
+}
+
 /// " · host→device … B, device→host … B" for a CUDA proof, nothing otherwise.
 fn transfers_text(t: Option<Transfers>) -> String {
     t.map(|t| {
@@ -236,7 +260,7 @@ fn device_memory_text(m: &Option<DeviceMemory>) -> String {
 impl ProveReport {
     pub fn text(&self) -> String {
         format!(
-            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n{}",
+            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -247,6 +271,7 @@ impl ProveReport {
             seconds(self.total_seconds),
             transfers_text(self.transfers),
             device_memory_text(&self.device_memory),
+            peak_text(self.peak_host_bytes, self.peak_host_scope),
             self.proof_bytes,
             self.file_bytes,
             self.out,
@@ -280,7 +305,7 @@ impl VerifyReport {
 impl BenchReport {
     pub fn text(&self) -> String {
         format!(
-            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}\n  proof: {} bytes\n{}",
+            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}{}\n  proof: {} bytes\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -293,6 +318,7 @@ impl BenchReport {
             seconds(self.verify_seconds_median),
             transfers_text(self.transfers),
             device_memory_text(&self.device_memory),
+            peak_text(self.peak_host_bytes, self.peak_host_scope),
             self.proof_bytes,
             timeline_text(&self.timeline)
         )

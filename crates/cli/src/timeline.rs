@@ -194,8 +194,10 @@ pub fn overhead(
             Mode::On => Some(Recording::start().map_err(|e| CliError::Timeline(e.to_string()))?),
             _ => None,
         };
+        // the prover takes its workload: a copy per proof, made before the clocks start
+        let copy = workload.clone();
         let cpu = process_cpu_time();
-        let proved = engine.prove(&params, &workload, false)?;
+        let proved = engine.prove(&params, copy, false)?;
         let cpu = process_cpu_time().saturating_sub(cpu);
         let (mut events, mut json_bytes, mut finish) = (0, 0, Duration::ZERO);
         if let Some(rec) = rec {

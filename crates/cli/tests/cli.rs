@@ -55,6 +55,13 @@ fn every_workload_proves_and_verifies() {
         assert_eq!(report["tables"].as_array().unwrap().len(), tables);
         assert!(report["proof_bytes"].as_u64().unwrap() > 0);
         assert!(!report["phases"].as_array().unwrap().is_empty());
+        if cfg!(target_os = "linux") {
+            // peak host memory of the proof (resident set): at least a megabyte
+            let peak = &report["peak_host_bytes"];
+            assert!(peak.as_u64().unwrap() > 1 << 20, "{peak}");
+            let scope = report["peak_host_scope"].as_str().unwrap();
+            assert!(["proof", "process"].contains(&scope), "{scope}");
+        }
 
         let out = rstark(&["verify", file.to_str().unwrap(), "--json"]);
         assert!(
@@ -192,6 +199,13 @@ fn bench_reports_medians() {
     let report = json(&out);
     assert_eq!(report["runs"], 2);
     assert!(report["prove_seconds_median"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        report["peak_host_bytes_per_run"].as_array().unwrap().len(),
+        2
+    );
+    if cfg!(target_os = "linux") {
+        assert!(report["peak_host_bytes"].as_u64().unwrap() > 1 << 20);
+    }
 }
 
 #[test]

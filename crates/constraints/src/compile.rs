@@ -23,10 +23,27 @@ pub fn compile_table(
     air: &dyn Table,
     num_public_values: usize,
 ) -> Result<ConstraintProgram, ConstraintError> {
+    compile_table_with(air, num_public_values, &air.interactions())
+}
+
+/// Compiles a table's AIR constraints only (no LogUp constraints, no aux columns): what the
+/// device witness check evaluates on the trace domain.
+pub fn compile_air(
+    air: &dyn Table,
+    num_public_values: usize,
+) -> Result<ConstraintProgram, ConstraintError> {
+    compile_table_with(air, num_public_values, &[])
+}
+
+fn compile_table_with(
+    air: &dyn Table,
+    num_public_values: usize,
+    interactions: &[Interaction],
+) -> Result<ConstraintProgram, ConstraintError> {
     let constraints = symbolic_constraints(air, num_public_values);
     compile_with(
         &constraints,
-        &air.interactions(),
+        interactions,
         &Widths::of(air, num_public_values),
     )
 }

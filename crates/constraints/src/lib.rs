@@ -17,7 +17,7 @@ mod forward;
 mod interp;
 pub mod program;
 
-pub use compile::{Widths, compile, compile_table, compile_with};
+pub use compile::{Widths, compile, compile_air, compile_table, compile_with};
 pub use error::ConstraintError;
 pub use interp::{
     FRAME_WORDS, MAX_PARTS, QuotientFrame, QuotientInputs, Registers, RowInputs, quotient_values,

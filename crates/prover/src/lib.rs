@@ -32,7 +32,7 @@ mod report;
 pub use error::{ProverError, UnbalancedBuses};
 pub use key::{PreprocessedData, ProvingKey, setup};
 pub use prove::{
-    PhaseCallback, ProveOptions, TableInput, prove, prove_with_key, prove_with_key_and_options,
-    prove_with_options,
+    PhaseCallback, ProveOptions, TableInput, prove, prove_owned, prove_with_key,
+    prove_with_key_and_options, prove_with_options,
 };
 pub use report::ProveReport;

@@ -15,7 +15,8 @@ use rstark_protocol::proof::AuxCommitment;
 use rstark_protocol::{
     Backend, BackendError, CompositionInputs, DeepInputs, KeyError, MainSource, MainTrace,
     OodValues, PlannedTable, PreprocessedKey, Proof, ProofPlan, QueryProof, StarkParams,
-    TableProof, TableQuery, TableShape, TraceSource, absorb_instance, derive_shape_and_constraints,
+    TableProof, TableQuery, TableShape, TraceGenerator, TraceSource, absorb_instance,
+    derive_shape_and_constraints,
 };
 use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
@@ -109,7 +110,14 @@ pub fn prove_with_key_and_options<B: Backend>(
     tables: &[TableInput],
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
-    prove_inner(backend, params, Some(key), tables, options)
+    prove_inner(
+        backend,
+        params,
+        Some(key),
+        tables,
+        borrowed(tables),
+        options,
+    )
 }
 
 struct Prepared<'k, C> {
@@ -127,6 +135,47 @@ impl<C> Prepared<'_, C> {
     fn has_fixed_columns(&self) -> bool {
         self.shape.has_fixed_columns()
     }
+}
+
+/// A table's main trace as the rounds hold it: host values, borrowed from the caller or owned
+/// (then freed as soon as nothing reads them), or a generator.
+enum HeldTrace<'a> {
+    Host(Cow<'a, RowMajor>),
+    Generated(Arc<dyn TraceGenerator>),
+}
+
+impl HeldTrace<'_> {
+    fn height(&self) -> usize {
+        match self {
+            Self::Host(m) => m.values.len().checked_div(m.width).unwrap_or(0),
+            Self::Generated(g) => g.height(),
+        }
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            Self::Host(m) => m.width,
+            Self::Generated(g) => g.width(),
+        }
+    }
+
+    fn generator(&self) -> Option<&dyn TraceGenerator> {
+        match self {
+            Self::Host(_) => None,
+            Self::Generated(g) => Some(g.as_ref()),
+        }
+    }
+}
+
+/// The callers' traces, borrowed.
+fn borrowed(tables: &[TableInput]) -> Vec<HeldTrace<'_>> {
+    tables
+        .iter()
+        .map(|t| match &t.trace {
+            TraceSource::Host(m) => HeldTrace::Host(Cow::Borrowed(m)),
+            TraceSource::Generated(g) => HeldTrace::Generated(g.clone()),
+        })
+        .collect()
 }
 
 /// A table's entry in the proving key: its preprocessed commitment and data, if it has any.
@@ -173,16 +222,17 @@ fn key_entries<'k, C>(
 fn prepare<'k, C>(
     params: &StarkParams,
     t: &TableInput,
+    trace: &HeldTrace<'_>,
     key: KeyEntry<'k, C>,
 ) -> Result<Prepared<'k, C>, ProverError> {
     let bad = |reason: String| ProverError::TraceShape {
         table: t.name.clone(),
         reason,
     };
-    let (height, width) = (t.trace.height(), t.trace.width());
-    let ragged = match &t.trace {
-        TraceSource::Host(m) => m.values.len() != height * width,
-        TraceSource::Generated(_) => false,
+    let (height, width) = (trace.height(), trace.width());
+    let ragged = match trace {
+        HeldTrace::Host(m) => m.values.len() != height * width,
+        HeldTrace::Generated(_) => false,
     };
     if width == 0 || ragged {
         return Err(bad("malformed matrix".into()));
@@ -242,15 +292,16 @@ fn check_log_height(log_height: usize) -> Result<(), String> {
 /// generate it itself; a generated one must have the shape its generator announced.
 fn host_trace<'a, B: Backend>(
     backend: &B,
-    t: &'a TableInput,
+    t: &TableInput,
+    trace: HeldTrace<'a>,
     p: &Prepared<'_, B::Committed>,
     check_witness: bool,
 ) -> Result<Option<Cow<'a, RowMajor>>, ProverError> {
-    let g = match &t.trace {
-        TraceSource::Host(m) => return Ok(Some(Cow::Borrowed(m))),
-        TraceSource::Generated(g) => g,
+    let g = match trace {
+        HeldTrace::Host(m) => return Ok(Some(m)),
+        HeldTrace::Generated(g) => g,
     };
-    if !needs_host_values(backend, t, p, check_witness) {
+    if !needs_host_values(backend, Some(g.as_ref()), p, check_witness) {
         return Ok(None);
     }
     let _t = spans::table(&t.name, g.height());
@@ -270,29 +321,30 @@ fn host_trace<'a, B: Backend>(
     Ok(Some(Cow::Owned(m)))
 }
 
-/// Whether the prover reads `t`'s host values: the host witness check (unless the backend checks
-/// the witness itself), host-built LogUp (unless the backend builds it), or a generator the
-/// backend cannot run.
+/// Whether the prover reads a table's host values: the host witness check (unless the backend
+/// checks the witness itself), host-built LogUp (unless the backend builds it), or a trace the
+/// backend does not generate itself (`generator`: the table's, if its trace is one).
 fn needs_host_values<B: Backend>(
     backend: &B,
-    t: &TableInput,
+    generator: Option<&dyn TraceGenerator>,
     p: &Prepared<'_, B::Committed>,
     check_witness: bool,
 ) -> bool {
     (check_witness && !backend_checks_witness(backend, p))
-        || (!p.interactions.is_empty() && !backend.builds_aux())
-        || !backend_generates(backend, t)
+        || host_builds_aux(backend, p)
+        || !generator.is_some_and(|g| backend.generates(g))
+}
+
+/// Whether the LogUp round reads the table's host values (it has interactions and the backend
+/// does not build its auxiliary trace itself).
+fn host_builds_aux<B: Backend>(backend: &B, p: &Prepared<'_, B::Committed>) -> bool {
+    !p.interactions.is_empty() && !backend.builds_aux()
 }
 
 /// Whether `backend` checks `p`'s witness while committing it (tables with preprocessed or
 /// periodic columns are checked on the host: the backend's check sees the main trace only).
 fn backend_checks_witness<B: Backend>(backend: &B, p: &Prepared<'_, B::Committed>) -> bool {
     backend.checks_witness() && !p.has_fixed_columns()
-}
-
-/// Whether `t`'s trace is a generator that `backend` runs itself.
-fn backend_generates<B: Backend>(backend: &B, t: &TableInput) -> bool {
-    matches!(&t.trace, TraceSource::Generated(g) if backend.generates(g.as_ref()))
 }
 
 /// The host values [`host_trace`] kept; it keeps them wherever the protocol reads them.
@@ -351,21 +403,56 @@ fn powers(x: EF, n: usize) -> Vec<EF> {
 }
 
 /// Proves `tables` and reports per-phase timings. A table with preprocessed columns needs a
-/// key: [`prove_with_key_and_options`].
+/// key: [`prove_with_key_and_options`]. The caller keeps its traces; see [`prove_owned`] for a
+/// prover that frees each host trace as soon as it is committed.
 pub fn prove_with_options<B: Backend>(
     backend: &B,
     params: &StarkParams,
     tables: &[TableInput],
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
-    prove_inner(backend, params, None, tables, options)
+    prove_inner(backend, params, None, tables, borrowed(tables), options)
 }
 
+/// [`prove_with_options`], taking the tables: each table's host trace is freed as soon as
+/// nothing reads it any more (after its commitment, or after its LogUp auxiliary trace where
+/// the host builds it), so a proof's host memory does not hold every trace to the end. The proof
+/// is the same.
+pub fn prove_owned<B: Backend>(
+    backend: &B,
+    params: &StarkParams,
+    tables: Vec<TableInput>,
+    options: &ProveOptions,
+) -> Result<(Proof, ProveReport), ProverError> {
+    let (metas, traces): (Vec<TableInput>, Vec<HeldTrace<'_>>) = tables
+        .into_iter()
+        .map(|t| {
+            let width = t.trace.width();
+            let held = match t.trace {
+                TraceSource::Host(m) => HeldTrace::Host(Cow::Owned(m)),
+                TraceSource::Generated(g) => HeldTrace::Generated(g),
+            };
+            // the rounds read the trace from `traces` only: an empty stand-in here
+            let meta = TableInput {
+                trace: TraceSource::Host(RowMajor {
+                    values: Vec::new(),
+                    width,
+                }),
+                ..t
+            };
+            (meta, held)
+        })
+        .unzip();
+    prove_inner(backend, params, None, &metas, traces, options)
+}
+
+/// The rounds. `traces[i]` is table i's main trace (`tables[i].trace` is not read).
 fn prove_inner<B: Backend>(
     backend: &B,
     params: &StarkParams,
     key: Option<&ProvingKey<B::Committed>>,
     tables: &[TableInput],
+    traces: Vec<HeldTrace<'_>>,
     options: &ProveOptions,
 ) -> Result<(Proof, ProveReport), ProverError> {
     let start = Instant::now();
@@ -383,15 +470,22 @@ fn prove_inner<B: Backend>(
     if tables.len() > 64 {
         return Err(ProverError::TooManyTables(tables.len()));
     }
+    if traces.len() != tables.len() {
+        return Err(ProverError::TraceShape {
+            table: String::new(),
+            reason: "internal: a trace per table".into(),
+        });
+    }
     let log_blowup = params.log_blowup as usize;
     // Shapes from the AIRs (a symbolic evaluation of every constraint), and the backend's plan.
     let ph = phase("prepare tables");
     let prepared = tables
         .iter()
+        .zip(&traces)
         .zip(key_entries(params, key, tables)?)
-        .map(|(t, k)| {
-            let _t = spans::table(&t.name, t.trace.height());
-            prepare(params, t, k)
+        .map(|((t, trace), k)| {
+            let _t = spans::table(&t.name, trace.height());
+            prepare(params, t, trace, k)
         })
         .collect::<Result<Vec<_>, _>>()?;
     backend.begin_proof(&proof_plan(params, tables, &prepared))?;
@@ -404,18 +498,27 @@ fn prove_inner<B: Backend>(
 
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
-    let generation = tables
+    let generators: Vec<Option<Arc<dyn TraceGenerator>>> = traces
+        .iter()
+        .map(|h| match h {
+            HeldTrace::Generated(g) => Some(g.clone()),
+            HeldTrace::Host(_) => None,
+        })
+        .collect();
+    let generator = |i: usize| generators[i].as_deref();
+    let generation = traces
         .iter()
         .zip(&prepared)
-        .any(|(t, p)| {
-            matches!(t.trace, TraceSource::Generated(_))
-                && needs_host_values(backend, t, p, options.check_witness)
+        .any(|(h, p)| {
+            h.generator()
+                .is_some_and(|g| needs_host_values(backend, Some(g), p, options.check_witness))
         })
         .then(|| phase("trace generation"));
     let mut hosts = tables
         .iter()
+        .zip(traces)
         .zip(&prepared)
-        .map(|(t, p)| host_trace(backend, t, p, options.check_witness))
+        .map(|((t, h), p)| host_trace(backend, t, h, p, options.check_witness))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(ph) = generation {
         report.end(ph);
@@ -459,9 +562,9 @@ fn prove_inner<B: Backend>(
         report.end(ph);
         // A trace the backend generates itself was on the host for the check only: free it
         // (LogUp keeps the ones it reads), and let the backend generate its own below.
-        for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
-            if !needs_host_values(backend, t, p, false) {
-                *host = None;
+        for (i, p) in prepared.iter().enumerate() {
+            if !needs_host_values(backend, generator(i), p, false) {
+                hosts[i] = None;
             }
         }
     }
@@ -474,12 +577,17 @@ fn prove_inner<B: Backend>(
     let ph = phase("commit main traces");
     let mains = {
         let mut mains = Vec::with_capacity(tables.len());
-        for (i, (t, host)) in tables.iter().zip(&hosts).enumerate() {
-            let _t = spans::table(&t.name, t.trace.height());
-            let source = match (host, &t.trace) {
+        for (i, (t, p)) in tables.iter().zip(&prepared).enumerate() {
+            let _t = spans::table(&t.name, 1 << p.shape.log_height);
+            let source = match (&hosts[i], generator(i)) {
                 (Some(m), _) => MainSource::Host(m),
-                (None, TraceSource::Generated(g)) => MainSource::Generated(g.as_ref()),
-                (None, TraceSource::Host(m)) => MainSource::Host(m),
+                (None, Some(g)) => MainSource::Generated(g),
+                (None, None) => {
+                    return Err(ProverError::TraceShape {
+                        table: t.name.clone(),
+                        reason: "internal: the host trace was freed before its commitment".into(),
+                    });
+                }
             };
             let main = MainTrace {
                 table: i,
@@ -502,15 +610,14 @@ fn prove_inner<B: Backend>(
                         e => ProverError::Backend(e),
                     })?,
             );
+            // Host values the LogUp round does not read are not needed any more (freed here
+            // when the prover owns them).
+            if !host_builds_aux(backend, p) {
+                hosts[i] = None;
+            }
         }
         mains
     };
-    // Host values the LogUp round does not read are not needed any more.
-    for ((t, p), host) in tables.iter().zip(&prepared).zip(hosts.iter_mut()) {
-        if !needs_host_values(backend, t, p, false) {
-            *host = None;
-        }
-    }
     for m in &mains {
         transcript.absorb_digest(&backend.root(m));
     }
@@ -527,12 +634,12 @@ fn prove_inner<B: Backend>(
     // Σ over rows of h_k, per bus, to name the buses that do not balance.
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
     {
-        for (i, ((t, p), host)) in tables.iter().zip(&prepared).zip(&hosts).enumerate() {
+        for (i, (t, p)) in tables.iter().zip(&prepared).enumerate() {
             if p.interactions.is_empty() {
                 auxes.push(None);
                 continue;
             }
-            let _t = spans::table(&t.name, t.trace.height());
+            let _t = spans::table(&t.name, 1 << p.shape.log_height);
             if backend.builds_aux() {
                 let aux = backend
                     .commit_aux(i, &mains[i], &p.interactions, &logup, log_blowup)
@@ -556,12 +663,14 @@ fn prove_inner<B: Backend>(
                 auxes.push(Some((aux.committed, aux.claimed_sum)));
                 continue;
             }
-            let host = host_values(t, host)?;
+            let host = host_values(t, &hosts[i])?;
             let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
                 .map_err(|source| ProverError::Logup {
                     table: t.name.clone(),
                     source,
                 })?;
+            // The main trace's host values are not read after this (freed if owned).
+            hosts[i] = None;
             let k = p.interactions.len();
             for (j, inter) in p.interactions.iter().enumerate() {
                 let col: EF = aux.iter().skip(j).step_by(k + 1).copied().sum();
@@ -599,7 +708,7 @@ fn prove_inner<B: Backend>(
             .zip(mains.iter().zip(&auxes))
             .enumerate()
         {
-            let _t = spans::table(&t.name, t.trace.height());
+            let _t = spans::table(&t.name, 1 << p.shape.log_height);
             let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
             let inputs = CompositionInputs {
                 table: i,

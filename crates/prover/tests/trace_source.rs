@@ -15,7 +15,7 @@ use rstark_protocol::{
     Backend, BackendError, CompositionInputs, DeepInputs, MerkleOpening, TraceGenerator,
     TraceSource, presets,
 };
-use rstark_prover::{ProveOptions, ProverError, TableInput, prove_with_options};
+use rstark_prover::{ProveOptions, ProverError, TableInput, prove_owned, prove_with_options};
 
 /// Fibonacci rows from (1, 1); `corrupt` adds 1 to one cell, `claimed_height` may lie.
 #[derive(Debug)]
@@ -156,6 +156,11 @@ fn generated_traces_prove_the_host_traces_bytes() {
         assert_eq!(be.generated.load(Ordering::Relaxed), 1);
         let on_host = report.phases.iter().any(|(p, _)| *p == "trace generation");
         assert_eq!(on_host, check, "host values only for the witness check");
+        // The same when the prover owns the tables.
+        for owned in [host.clone(), generated.clone()] {
+            let (proof, _) = prove_owned(&be, &params, owned, &options(check)).unwrap();
+            assert_eq!(proof.to_bytes(), want, "owned, check_witness {check}");
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! A committed matrix on the device: its coefficients, its Merkle tree and, when resident, its
 //! LDE (crate::residency says which). Out-of-domain values come from the coefficients.
 
+use std::sync::Mutex;
+
 use cudarc::driver::PushKernelArg;
 use rstark_field::{
     EF, F, Field, PrimeCharacteristicRing, PrimeField64, ef_to_base, unflatten_ext,
@@ -24,6 +26,10 @@ pub struct CudaCommitted {
     pub lde: Option<DeviceMatrix>,
     pub tree: DeviceMerkleTree,
     pub log_blowup: usize,
+    /// A resident main trace with LogUp interactions: its values on the trace domain, kept from
+    /// `commit_main` until `commit_aux` builds the aux trace from them (and drops them); a
+    /// streamed one recomputes them from the coefficients (backend/main_aux.rs).
+    pub(crate) pending_trace: Mutex<Option<DeviceMatrix>>,
 }
 
 impl CudaCommitted {

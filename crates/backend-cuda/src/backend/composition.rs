@@ -31,6 +31,7 @@ use crate::stream::DeviceCoefs;
 
 use super::CudaBackend;
 use super::committed::CudaCommitted;
+use super::main_aux::MainRows;
 
 fn shape(msg: impl Into<String>) -> CudaError {
     CudaError::Shape(msg.into())
@@ -363,9 +364,8 @@ impl CudaBackend {
         )
     }
 
-    /// Uploads natural-order values on H, then commits them as [`Self::commit_device_trace`]
-    /// does; a matrix whose LDE the budget cannot hold goes up in blocks of rows and is
-    /// committed streamed.
+    /// Uploads natural-order values on H and commits them: whole (resident), or in blocks of
+    /// rows into the coefficients when the budget cannot hold the LDE (streamed).
     pub(crate) fn commit_rows(
         &self,
         trace: &RowMajor,
@@ -375,31 +375,8 @@ impl CudaBackend {
         if trace.width == 0 || !trace.values.len().is_multiple_of(trace.width) {
             return Err(shape("a matrix of width 0, or ragged rows"));
         }
-        let (rows, w) = (trace.values.len() / trace.width, trace.width);
-        if !rows.is_power_of_two() {
-            return Err(shape(format!("{rows} rows: not a power of two")));
-        }
-        let log_n = rows.trailing_zeros();
-        let shape = MatrixShape {
-            log_height: log_n,
-            width: w as u64,
-            log_blowup: log_blowup as u32,
-        };
-        if self.choose(shape, residency) == Residency::Resident {
-            let dev = DeviceMatrix::upload(&self.ctx, trace)?;
-            return self.commit_device_trace(dev, log_blowup, Some(Residency::Resident));
-        }
-        let block = rows.min(1 << residency::TRACE_BLOCK_LOG);
-        let mut b = self.ctx.coef_builder(log_n, w)?;
-        let mut buf = self.ctx.alloc_words(block * w, "a block of trace rows")?;
-        for r0 in (0..rows).step_by(block) {
-            let part = &trace.values[r0 * w..(r0 + block) * w];
-            self.ctx.upload_field_into(part, &mut buf)?;
-            self.ctx.coef_add_rows(&mut b, &buf, r0, block)?;
-        }
-        drop(buf);
-        let coefs = self.ctx.coef_finish(b)?;
-        self.commit_coefs(coefs, log_blowup, Some(Residency::Streamed))
+        self.commit_main_rows(&MainRows::Host(trace), log_blowup, residency, None, false)?
+            .unchecked()
     }
 
     /// Commits a natural-order trace already in device memory (e.g. generated there); the
@@ -433,6 +410,7 @@ impl CudaBackend {
                     lde: Some(lde),
                     tree,
                     log_blowup,
+                    pending_trace: Default::default(),
                 })
             }
             Residency::Streamed => {
@@ -443,6 +421,7 @@ impl CudaBackend {
                     lde: None,
                     tree,
                     log_blowup,
+                    pending_trace: Default::default(),
                 })
             }
         }
@@ -458,7 +437,7 @@ impl CudaBackend {
 
     /// The planned residency, or (unplanned) resident when its LDE and commitment fit in what
     /// the budget leaves with room for the rest of the round.
-    fn choose(&self, shape: MatrixShape, planned: Option<Residency>) -> Residency {
+    pub(crate) fn choose(&self, shape: MatrixShape, planned: Option<Residency>) -> Residency {
         if let Some(r) = planned {
             return r;
         }

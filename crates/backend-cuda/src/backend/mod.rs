@@ -10,6 +10,7 @@ mod committed;
 mod composition;
 mod deep;
 mod kernels;
+mod main_aux;
 mod programs;
 
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,7 @@ use rstark_field::EF;
 use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
 use rstark_protocol::{
-    Backend, BackendError, CompositionInputs, DeepInputs, KeccakTrace, MainSource, MainTrace,
+    AuxCommitted, Backend, BackendError, CompositionInputs, DeepInputs, KeccakTrace, MainTrace,
     MerkleOpening, ProofPlan, QueryOpenings, TraceGenerator,
 };
 
@@ -29,7 +30,8 @@ use crate::context::{GpuContext, TransferStats};
 use crate::error::{CudaError, Result};
 use crate::program_cache::{CacheStats, ProgramCache};
 use crate::residency::{self, MemoryPlan, Residency};
-use crate::tracegen::KECCAK_TRACE_WIDTH;
+
+use main_aux::MainRows;
 
 pub use codeword::CudaCodeword;
 pub use committed::CudaCommitted;
@@ -164,43 +166,14 @@ impl CudaBackend {
         residency: Option<Residency>,
     ) -> Result<CudaCommitted> {
         let inputs = self.ctx.keccak_inputs(&k.inputs)?;
-        let rows = inputs.rows();
-        let shape = residency::MatrixShape {
-            log_height: rows.trailing_zeros(),
-            width: KECCAK_TRACE_WIDTH as u64,
-            log_blowup: log_blowup as u32,
-        };
-        let residency = residency.unwrap_or_else(|| {
-            let need = shape.kept_bytes(Residency::Resident)
-                + shape.commit_bytes(Residency::Resident, residency::MAX_CHUNK_COLS);
-            if need + residency::SLACK_BYTES <= self.available() {
-                Residency::Resident
-            } else {
-                Residency::Streamed
-            }
-        });
-        if residency == Residency::Resident {
-            let mut out = self
-                .ctx
-                .alloc_words(rows * KECCAK_TRACE_WIDTH, "the Keccak trace")?;
-            self.ctx.keccak_trace_rows(&inputs, 0, rows, &mut out)?;
-            let dev = crate::DeviceMatrix::from_parts(out, rows, KECCAK_TRACE_WIDTH);
-            return self.commit_device_trace(dev, log_blowup, Some(Residency::Resident));
-        }
-        let block = rows.min(1 << residency::TRACE_BLOCK_LOG);
-        let mut b = self
-            .ctx
-            .coef_builder(shape.log_height, KECCAK_TRACE_WIDTH)?;
-        let mut buf = self
-            .ctx
-            .alloc_words(block * KECCAK_TRACE_WIDTH, "a block of Keccak trace rows")?;
-        for r0 in (0..rows).step_by(block) {
-            self.ctx.keccak_trace_rows(&inputs, r0, block, &mut buf)?;
-            self.ctx.coef_add_rows(&mut b, &buf, r0, block)?;
-        }
-        drop(buf);
-        let coefs = self.ctx.coef_finish(b)?;
-        self.commit_coefs(coefs, log_blowup, Some(Residency::Streamed))
+        self.commit_main_rows(
+            &MainRows::Keccak(inputs),
+            log_blowup,
+            residency,
+            None,
+            false,
+        )?
+        .unchecked()
     }
 
     /// Which constraint kernel the composition round runs
@@ -315,25 +288,34 @@ impl Backend for CudaBackend {
         self.pending.clear();
     }
 
+    /// The trace to device memory (uploaded or generated there), checked there when asked,
+    /// then committed (backend/main_aux.rs).
+    fn checks_witness(&self) -> bool {
+        true
+    }
+
     fn commit_main(
         &self,
         t: &MainTrace<'_>,
         log_blowup: usize,
     ) -> std::result::Result<CudaCommitted, BackendError> {
-        let residency = self.planned(t.table, 0);
-        match t.source {
-            MainSource::Host(m) => self.phase("trace upload + LDE + commit", || {
-                self.commit_rows(m, log_blowup, residency)
-            }),
-            MainSource::Generated(g) => match g.as_any().downcast_ref::<KeccakTrace>() {
-                Some(k) => self.phase("trace generation + LDE + commit", || {
-                    self.commit_keccak(k, log_blowup, residency)
-                }),
-                None => self.phase("trace upload + LDE + commit", || {
-                    self.commit_rows(&g.generate(), log_blowup, residency)
-                }),
-            },
-        }
+        self.commit_main_dev(t, log_blowup)
+    }
+
+    /// LogUp auxiliary traces are built on the device from the main trace (backend/main_aux.rs).
+    fn builds_aux(&self) -> bool {
+        true
+    }
+
+    fn commit_aux(
+        &self,
+        table: usize,
+        main: &CudaCommitted,
+        interactions: &[rstark_air::Interaction],
+        logup: &rstark_air::logup::LogupChallenges,
+        log_blowup: usize,
+    ) -> std::result::Result<AuxCommitted<CudaCommitted>, BackendError> {
+        self.commit_aux_dev(table, main, interactions, logup, log_blowup)
     }
 
     fn commit_trace(

@@ -5,7 +5,8 @@
 //! then builds the cache key, looks it up and, on a miss, compiles the program, while the GPU
 //! commits the main traces; the composition round only joins it and, on a miss, uploads the
 //! program. Without that call (a composition outside the prover) the round evaluates the AIR
-//! itself, as before. The cache's guarantee is unchanged: the key is built from the
+//! itself, as before. The device witness check (commit_main) compiles its AIR-only program
+//! from the same constraints. The cache's guarantee is unchanged: the key is built from the
 //! constraints the program is compiled from.
 
 use std::sync::{Arc, Mutex};
@@ -28,7 +29,16 @@ struct Pending {
     /// AIR object, never to accept one).
     air: usize,
     num_public_values: usize,
+    constraints: SymbolicConstraints,
     lookup: JoinHandle<Lookup<DeviceConstraintProgram>>,
+}
+
+impl Pending {
+    fn is_for(&self, table: usize, air: &dyn Table, num_public_values: usize) -> bool {
+        self.table == table
+            && self.air == air_addr(air)
+            && self.num_public_values == num_public_values
+    }
 }
 
 /// The lookups started for the current proof.
@@ -66,9 +76,25 @@ impl PendingPrograms {
                 table,
                 air: air_addr(air),
                 num_public_values: constraints.num_public_values(),
+                constraints: constraints.clone(),
                 lookup,
             });
         }
+    }
+
+    /// The constraints handed over for `table` (with this AIR object and public-value count):
+    /// the device witness check compiles the AIR-only program from them.
+    pub(crate) fn constraints(
+        &self,
+        table: usize,
+        air: &dyn Table,
+        num_public_values: usize,
+    ) -> Option<SymbolicConstraints> {
+        let pending = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pending
+            .iter()
+            .find(|p| p.is_for(table, air, num_public_values))
+            .map(|p| p.constraints.clone())
     }
 
     /// The lookup started for this composition's table, if one was (for the same AIR object
@@ -82,7 +108,7 @@ impl PendingPrograms {
             let i = pending.iter().position(|p| p.table == inp.table)?;
             pending.swap_remove(i)
         };
-        if p.air != air_addr(inp.air) || p.num_public_values != inp.public_values.len() {
+        if !p.is_for(inp.table, inp.air, inp.public_values.len()) {
             return None;
         }
         p.lookup.join().ok()

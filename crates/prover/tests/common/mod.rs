@@ -1,4 +1,5 @@
 //! Inputs shared by the prover's integration tests.
+#![allow(dead_code)] // each test binary uses its part
 
 use std::sync::Arc;
 
