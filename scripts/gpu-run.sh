@@ -5,7 +5,7 @@
 #   bash run.sh parity [FILTER]        every GPU test binary (tests/gpu_*.rs), or those matching
 #   bash run.sh test NAME [ARGS...]    one test binary, e.g. test gpu_scale vm_2_20_matches_cpu
 #   bash run.sh soak [ARGS...]         50 proofs in one process (examples/gpu_soak)
-#   bash run.sh scale [quick|all]      issue 8's at-scale CLI runs (scale.sh)
+#   bash run.sh scale [smoke|budget|quick|all]  issue 8's at-scale CLI runs (scale.sh)
 #   bash run.sh bench [ARGS...]        whole proofs CPU vs CUDA (examples/gpu_prove_bench)
 #   bash run.sh kernels [ARGS...]      kernel benchmark and ceilings (rstark-cuda-bench)
 #   bash run.sh examples               the guide's examples (docs/GUIDE.md) on CPU and CUDA, the
