@@ -4,7 +4,9 @@
 # git-ignored folder small enough for the device tool's `carry` (default <repo>/gpu-bundle; the
 # device tool sends the lead's checkout, so pass /work/main/gpu-bundle from another worktree):
 # every GPU test binary (tests/gpu_*.rs), the rstark CLI, the soak and whole-proof benchmarks, the
-# kernel benchmark, the guide's examples (docs/GUIDE.md), and scale.sh (issue 8's at-scale CLI runs). On the GPU machine (run.sh is
+# kernel benchmark, the guide's examples (docs/GUIDE.md), scale.sh (issue 8's at-scale CLI runs)
+# and, when built (scripts/build-plonky3-anchor.sh), Plonky3's keccak prover with plonky3.sh
+# (issue 9's side-by-side runs). On the GPU machine (run.sh is
 # scripts/gpu-run.sh; its header lists the modes):
 #     cd gpu-bundle && bash run.sh parity; bash run.sh scale quick; bash run.sh pack
 set -euo pipefail
@@ -45,8 +47,17 @@ cp "$CARGO_TARGET_DIR/release/examples/weighted_sum" "$CARGO_TARGET_DIR/release/
 while read -r name exe; do cp "$exe" "$DEST/bin/$name"; done <<< "$TESTS"
 strip "$DEST/bin/"* 2>/dev/null || true
 git rev-parse HEAD > "$DEST/COMMIT" 2>/dev/null || true
+# Plonky3, the bar of issue 9 (`run.sh plonky3`): built apart by scripts/build-plonky3-anchor.sh
+# (its code is not ours and is never committed), staged when it is there.
+P3="${PLONKY3_ANCHOR:-$ROOT/target/plonky3-anchor/target/release/plonky3-keccak-anchor}"
+if [ -x "$P3" ]; then
+  cp "$P3" "$DEST/bin/plonky3-keccak-anchor"
+else
+  echo "gpu-bundle: no Plonky3 anchor at $P3 (bash scripts/build-plonky3-anchor.sh builds it): run.sh plonky3 will say so"
+fi
 cp scripts/gpu-run.sh "$DEST/run.sh"
 cp scripts/gpu-scale.sh "$DEST/scale.sh"
-chmod +x "$DEST/run.sh" "$DEST/scale.sh"
+cp scripts/gpu-vs-plonky3.sh "$DEST/plonky3.sh"
+chmod +x "$DEST/run.sh" "$DEST/scale.sh" "$DEST/plonky3.sh"
 du -sh "$DEST"
 ls -l "$DEST/bin"

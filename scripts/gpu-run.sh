@@ -5,7 +5,7 @@
 #   bash run.sh parity [FILTER]        every GPU test binary (tests/gpu_*.rs), or those matching
 #   bash run.sh test NAME [ARGS...]    one test binary, e.g. test gpu_scale vm_2_20_matches_cpu
 #   bash run.sh soak [ARGS...]         50 proofs in one process (examples/gpu_soak)
-#   bash run.sh scale [quick|all]      issue 8's at-scale CLI runs (scale.sh)
+#   bash run.sh scale [smoke|budget|quick|all]  issue 8's at-scale CLI runs (scale.sh)
 #   bash run.sh bench [ARGS...]        whole proofs CPU vs CUDA (examples/gpu_prove_bench)
 #   bash run.sh kernels [ARGS...]      kernel benchmark and ceilings (rstark-cuda-bench)
 #   bash run.sh examples               the guide's examples (docs/GUIDE.md) on CPU and CUDA, the
@@ -16,6 +16,9 @@
 #                                      the CLI's --devices
 #   bash run.sh timeline               keccak 2730 timelines (a cold prove, the warm last run of a
 #                                      bench) with summaries, and the timeline's cost (off-on-on-off)
+#   bash run.sh plonky3 [quick|big|all]  Plonky3 vs rstark CPU and CUDA, keccak, one run, A B B A
+#                                      (plonky3.sh; quick: 2730, 5461 perms ~1.5 min; big: 21845,
+#                                      43690 vs CUDA ~2.5 min; all ~4 min)
 #   bash run.sh pack                   logs -> $OUT/logs.tgz
 # Each step runs under `timeout ${STEP_S:-300}`.
 set -uo pipefail
@@ -80,6 +83,8 @@ case "$MODE" in
     done
     step timeline-overhead "$R" timeline overhead -w keccak -s 2730 --backend cuda --rounds 5
     cat "$LOGS/timeline-keccak2730-bench-summary.txt" "$LOGS/timeline-overhead.log" ;;
+  plonky3) OUT="$LOGS" STEP_S="${STEP_S:-560}" step "plonky3-${1:-quick}" bash "$HERE/plonky3.sh" "${1:-quick}"
+    cat "$LOGS/plonky3.md" 2>/dev/null ;;
   pack) tar czf "$OUT/logs.tgz" -C "$(dirname "$LOGS")" "$(basename "$LOGS")"; cp "$LOGS/summary.txt" "$OUT/" 2>/dev/null; cat "$LOGS/summary.txt" ;;
   *) echo "unknown mode $MODE"; exit 2 ;;
 esac

@@ -3,7 +3,7 @@
 # scripts/gpu-bundle.sh as bin/rstark, built with the cuda feature). Every CUDA proof is verified
 # and compared byte for byte with the CPU backend's where the CPU backend can prove it on that
 # host. Writes one JSON line per run to $OUT/scale.jsonl and a summary to $OUT/scale.md.
-#     bash scale.sh [smoke|quick|all]
+#     bash scale.sh [smoke|budget|quick|all]
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 BIN="$HERE/bin/rstark"
@@ -57,6 +57,16 @@ if [ "$MODE" = smoke ]; then
   prove k20s keccak 43690 cuda --vram-budget 24GiB || fail=1
   if cmp -s "$WORK/k20.cuda.bin" "$WORK/k20s.cuda.bin"; then echo "k20: 24 GiB proof identical to the unbudgeted one"; else echo "k20: 24 GiB proof DIFFERS"; fail=1; fi
   rm -f "$WORK"/k20*.bin
+elif [ "$MODE" = budget ]; then
+  # the CUDA backend alone: keccak 2^20 unbudgeted, under 32 and 24 GiB (files compared), 2^21
+  prove k20 keccak 43690 cuda || fail=1
+  for b in 32GiB 24GiB; do
+    prove "k20-$b" keccak 43690 cuda --vram-budget $b || fail=1
+    if cmp -s "$WORK/k20.cuda.bin" "$WORK/k20-$b.cuda.bin"; then echo "k20-$b: identical to the unbudgeted proof"; else echo "k20-$b: DIFFERS from the unbudgeted proof"; fail=1; fi
+  done
+  rm -f "$WORK"/k20*.bin
+  prove k21 keccak 87381 cuda || fail=1
+  rm -f "$WORK"/k21*.bin
 elif [ "$MODE" = quick ]; then
   prove vm16 vm 65536 cuda && prove vm16 vm 65536 cpu && same vm16
   prove k4096 keccak 170 cuda --vram-budget 1GiB && prove k4096 keccak 170 cpu && same k4096

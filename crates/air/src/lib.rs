@@ -55,7 +55,7 @@ pub use checker::{
 };
 pub use folder::{PackedF, PackedRowFolder, PointFolder, RowFolder, Selectors};
 pub use interaction::{Interaction, Interactions, LinearCombination};
-pub use symbolic::{ConstraintInfo, constraint_info, symbolic_constraints};
+pub use symbolic::{ConstraintInfo, SymbolicConstraints, constraint_info, symbolic_constraints};
 pub use table::{AirTable, Table};
 
 /// Re-exports so that AIR authors need only this crate.

@@ -1,6 +1,7 @@
 //! Constraint count and degree, read from p3's symbolic builder.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use p3_air::{
@@ -34,16 +35,7 @@ pub struct ConstraintInfo {
 /// is proved with; the builder offers [`PUBLIC_VALUES_SLACK`] more (and at least the AIR's
 /// declared count), and `public_values_read` says how many the constraints use.
 pub fn constraint_info(air: &dyn Table, num_public_values: usize) -> ConstraintInfo {
-    let constraints = symbolic_constraints(air, num_public_values);
-    ConstraintInfo {
-        num_constraints: constraints.len(),
-        max_degree: constraints
-            .iter()
-            .map(|c| c.degree_multiple())
-            .max()
-            .unwrap_or(0),
-        public_values_read: public_values_read(&constraints),
-    }
+    SymbolicConstraints::of(air, num_public_values).info()
 }
 
 /// The AIR's constraints as p3 symbolic expressions, in assertion order (the input of a GPU
@@ -65,9 +57,107 @@ pub fn symbolic_constraints(
     builder.base_constraints()
 }
 
+/// A table's constraints evaluated symbolically once ([`symbolic_constraints`]) and shared by
+/// everything that reads them in a proof: the table's shape ([`SymbolicConstraints::info`]) and
+/// a backend's constraint compiler. (Evaluating Keccak-f's AIR takes milliseconds, and so does
+/// freeing the result: clones share it, and the last one frees it on a rayon thread.)
+#[derive(Clone)]
+pub struct SymbolicConstraints(Arc<SymbolicInner>);
+
+struct SymbolicInner {
+    exprs: Vec<SymbolicExpression<F>>,
+    num_public_values: usize,
+}
+
+impl Drop for SymbolicInner {
+    fn drop(&mut self) {
+        let exprs = std::mem::take(&mut self.exprs);
+        if exprs.len() > 64 {
+            rayon::spawn(move || drop(exprs));
+        }
+    }
+}
+
+impl SymbolicConstraints {
+    /// [`symbolic_constraints`]`(air, num_public_values)`.
+    pub fn of(air: &dyn Table, num_public_values: usize) -> Self {
+        Self::from_exprs(
+            symbolic_constraints(air, num_public_values),
+            num_public_values,
+        )
+    }
+
+    /// Constraints evaluated elsewhere: they must be `symbolic_constraints(air,
+    /// num_public_values)` of the table they are used for.
+    pub fn from_exprs(exprs: Vec<SymbolicExpression<F>>, num_public_values: usize) -> Self {
+        Self(Arc::new(SymbolicInner {
+            exprs,
+            num_public_values,
+        }))
+    }
+
+    pub fn exprs(&self) -> &[SymbolicExpression<F>] {
+        &self.0.exprs
+    }
+
+    /// The number of public values the table is proved with (the evaluation offered more).
+    pub fn num_public_values(&self) -> usize {
+        self.0.num_public_values
+    }
+
+    /// Count, degree and public values read ([`constraint_info`]).
+    pub fn info(&self) -> ConstraintInfo {
+        let constraints = self.exprs();
+        ConstraintInfo {
+            num_constraints: constraints.len(),
+            max_degree: constraints
+                .iter()
+                .map(|c| c.degree_multiple())
+                .max()
+                .unwrap_or(0),
+            public_values_read: public_values_read(constraints),
+        }
+    }
+}
+
+impl std::fmt::Debug for SymbolicConstraints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SymbolicConstraints")
+            .field("constraints", &self.exprs().len())
+            .field("num_public_values", &self.num_public_values())
+            .finish()
+    }
+}
+
+/// A set of expression nodes by address ([`AddrHasher`]).
+pub type NodeSet = HashSet<*const SymbolicExpression<F>, BuildHasherDefault<AddrHasher>>;
+
+/// Hashes addresses with one multiplication: a walk over a large expression DAG spends most of
+/// its time in its seen-set, and SipHash made such walks about 5x slower.
+#[derive(Default)]
+pub struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.0 = ((i as u64) ^ self.0)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
 /// One past the largest public-value index in `constraints`. Shared subtrees are visited once.
 fn public_values_read(constraints: &[SymbolicExpression<F>]) -> usize {
-    let mut seen: HashSet<*const SymbolicExpression<F>> = HashSet::new();
+    let mut seen = NodeSet::default();
     let mut stack: Vec<&SymbolicExpression<F>> = constraints.iter().collect();
     let mut read = 0;
     while let Some(e) = stack.pop() {

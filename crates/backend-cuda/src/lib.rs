@@ -37,6 +37,8 @@ mod memory;
 #[cfg(feature = "cuda")]
 mod merkle;
 #[cfg(feature = "cuda")]
+mod openings;
+#[cfg(feature = "cuda")]
 mod peer;
 #[cfg(feature = "cuda")]
 pub mod probe;

@@ -92,6 +92,11 @@ impl DeviceMerkleTree {
         self.root
     }
 
+    /// The 2L nodes (heap order, 4 words each) on the device.
+    pub(crate) fn nodes(&self) -> &DeviceBuf<u64> {
+        &self.nodes
+    }
+
     pub fn num_leaves(&self) -> usize {
         self.num_leaves
     }
@@ -204,7 +209,7 @@ pub(crate) fn check_leaves(rows: usize) -> Result<usize> {
     Ok(rows / 2)
 }
 
-fn words_to_digest(w: &[u64]) -> Digest {
+pub(crate) fn words_to_digest(w: &[u64]) -> Digest {
     let mut d = [0u8; 32];
     for (chunk, x) in d.chunks_exact_mut(8).zip(w) {
         chunk.copy_from_slice(&x.to_le_bytes());

@@ -4,8 +4,12 @@
 //! interactions, its widths: main, preprocessed, periodic, public values). The key is an exact,
 //! injective byte encoding of those inputs — not a hash of them — so a hit returns the program that
 //! compiling this table would give, and a wrong hit is impossible. Building the key still runs
-//! the AIR's symbolic evaluation (~1-4 ms for Keccak-f) but skips lowering, scheduling and
-//! register allocation (~17 ms for Keccak-f). Host-only: compiled with or without `cuda`.
+//! the AIR's symbolic evaluation (~3-6 ms for Keccak-f) — unless the prover hands over the one
+//! it made for the table's shape ([`CompileInputs::from_symbolic`]) — and walks it (~1-2 ms), but
+//! skips lowering, scheduling and register allocation (~17 ms for Keccak-f). [`ProgramCache::lookup`]
+//! (key, lookup, compiling on a miss: host work only) can run on another thread than
+//! [`ProgramCache::finish`] (building the cached value, e.g. uploading the program). Host-only:
+//! compiled with or without `cuda`.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -14,7 +18,8 @@ use std::sync::{Arc, Mutex};
 
 use p3_air::{BaseEntry, BaseLeaf, SymbolicExpr, SymbolicExpression};
 use p3_field::PrimeField64;
-use rstark_air::{Interaction, LinearCombination, Table, symbolic_constraints};
+use rstark_air::symbolic::AddrHasher;
+use rstark_air::{Interaction, LinearCombination, SymbolicConstraints, Table};
 use rstark_constraints::{ConstraintProgram, Widths, compile_with};
 use rstark_field::F;
 
@@ -78,7 +83,8 @@ impl<V> ProgramCache<V> {
         num_public_values: usize,
         build: impl FnOnce(ConstraintProgram) -> Result<V, E>,
     ) -> Result<Option<Arc<V>>, E> {
-        self.get_or_build_inputs(CompileInputs::of(air, num_public_values), build)
+        let lookup = self.lookup(CompileInputs::of(air, num_public_values));
+        self.finish(lookup, build)
     }
 
     /// As [`get_or_build`](Self::get_or_build) for the table's AIR constraints alone (the
@@ -92,16 +98,14 @@ impl<V> ProgramCache<V> {
         num_public_values: usize,
         build: impl FnOnce(ConstraintProgram) -> Result<V, E>,
     ) -> Result<Option<Arc<V>>, E> {
-        let mut inputs = CompileInputs::of(air, num_public_values);
-        inputs.interactions.clear();
-        self.get_or_build_inputs(inputs, build)
+        let inputs = CompileInputs::of(air, num_public_values).air_only();
+        let lookup = self.lookup(inputs);
+        self.finish(lookup, build)
     }
 
-    fn get_or_build_inputs<E>(
-        &self,
-        inputs: CompileInputs,
-        build: impl FnOnce(ConstraintProgram) -> Result<V, E>,
-    ) -> Result<Option<Arc<V>>, E> {
+    /// The host half of [`get_or_build`](Self::get_or_build): the key, the lookup, and on a miss
+    /// the compilation. [`finish`](Self::finish) completes it (on any thread).
+    pub fn lookup(&self, inputs: CompileInputs) -> Lookup<V> {
         let hint = self.nodes_hint.load(Ordering::Relaxed) as usize;
         let (key, nodes) = inputs.key(hint);
         self.nodes_hint.store(nodes, Ordering::Relaxed);
@@ -114,18 +118,29 @@ impl<V> ProgramCache<V> {
             .cloned();
         if let Some(v) = cached {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            // freeing a large expression DAG takes a while (~1.5 ms for Keccak-f): off the
-            // prover's path
-            rayon::spawn(move || drop(inputs));
-            return Ok(v);
+            return Lookup(LookupState::Hit(v));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         // Compiled outside the lock: tables may be proved from several threads.
-        let compiled = inputs.compile();
-        rayon::spawn(move || drop(inputs));
-        let value = match compiled {
-            Ok(p) => Some(Arc::new(build(p)?)),
-            Err(_) => None,
+        let program = inputs.compile().ok();
+        Lookup(LookupState::Miss { key, program })
+    }
+
+    /// The cached value a [`lookup`](Self::lookup) found, or the one `build` makes of the
+    /// program it compiled (then cached). `Ok(None)`: the constraints do not compile. An error
+    /// from `build` is returned and nothing is cached.
+    pub fn finish<E>(
+        &self,
+        lookup: Lookup<V>,
+        build: impl FnOnce(ConstraintProgram) -> Result<V, E>,
+    ) -> Result<Option<Arc<V>>, E> {
+        let (key, program) = match lookup.0 {
+            LookupState::Hit(v) => return Ok(v),
+            LookupState::Miss { key, program } => (key, program),
+        };
+        let value = match program {
+            Some(p) => Some(Arc::new(build(p)?)),
+            None => None,
         };
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {
@@ -136,24 +151,52 @@ impl<V> ProgramCache<V> {
     }
 }
 
+/// A [`ProgramCache::lookup`] to [`finish`](ProgramCache::finish): a hit, or the key and the
+/// compiled program (`None`: it does not compile) of a miss.
+pub struct Lookup<V>(LookupState<V>);
+
+enum LookupState<V> {
+    Hit(Option<Arc<V>>),
+    Miss {
+        key: Key,
+        program: Option<ConstraintProgram>,
+    },
+}
+
 /// Exactly what `rstark_constraints::compile_table` passes to `compile_with`.
-struct CompileInputs {
-    constraints: Vec<SymbolicExpression<F>>,
+pub struct CompileInputs {
+    constraints: SymbolicConstraints,
     interactions: Vec<Interaction>,
     widths: Widths,
 }
 
 impl CompileInputs {
-    fn of(air: &dyn Table, num_public_values: usize) -> Self {
+    /// The inputs of `air` proved with `num_public_values` public values (evaluates the AIR).
+    pub fn of(air: &dyn Table, num_public_values: usize) -> Self {
+        Self::from_symbolic(air, SymbolicConstraints::of(air, num_public_values))
+    }
+
+    /// The inputs of `air` from its constraints as evaluated already (they must be
+    /// `rstark_air::symbolic_constraints(air, constraints.num_public_values())`, as the prover's
+    /// are: `Backend::constraints_known`).
+    pub fn from_symbolic(air: &dyn Table, constraints: SymbolicConstraints) -> Self {
+        let widths = Widths::of(air, constraints.num_public_values());
         Self {
-            constraints: symbolic_constraints(air, num_public_values),
+            constraints,
             interactions: air.interactions(),
-            widths: Widths::of(air, num_public_values),
+            widths,
         }
     }
 
+    /// The same inputs without the interactions: the AIR's own constraints (what
+    /// `rstark_constraints::compile_air` compiles).
+    pub fn air_only(mut self) -> Self {
+        self.interactions.clear();
+        self
+    }
+
     fn compile(&self) -> Result<ConstraintProgram, rstark_constraints::ConstraintError> {
-        compile_with(&self.constraints, &self.interactions, &self.widths)
+        compile_with(self.constraints.exprs(), &self.interactions, &self.widths)
     }
 
     /// The injective encoding: widths, then the constraints' DAG (each distinct node once, in
@@ -171,8 +214,8 @@ impl CompileInputs {
         k.word(self.widths.public_values as u64);
         k.word(self.widths.preprocessed as u64);
         k.word(self.widths.periodic as u64);
-        k.word(self.constraints.len() as u64);
-        let roots: Vec<u64> = self.constraints.iter().map(|c| k.node(c)).collect();
+        k.word(self.constraints.exprs().len() as u64);
+        let roots: Vec<u64> = self.constraints.exprs().iter().map(|c| k.node(c)).collect();
         k.tag(b'R');
         for r in roots {
             k.word(r);
@@ -312,28 +355,6 @@ impl KeyWriter {
     }
 }
 
-/// Hashes addresses with one multiplication (SipHash made the key walk 5x slower).
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.0 = ((i as u64) ^ self.0)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29);
-    }
-}
-
 fn addr(e: &SymbolicExpression<F>) -> *const SymbolicExpression<F> {
     e
 }
@@ -457,7 +478,7 @@ mod tests {
         };
         let key = |c: Vec<SymbolicExpression<F>>| {
             CompileInputs {
-                constraints: c,
+                constraints: SymbolicConstraints::from_exprs(c, 0),
                 interactions: Vec::new(),
                 widths: Widths {
                     main: 4,

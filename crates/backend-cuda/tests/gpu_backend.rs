@@ -428,6 +428,92 @@ fn residencies_commit_the_same_words() {
     }
 }
 
+/// The query phase's batch: matrices of several shapes (one streamed) opened at repeated and
+/// extreme leaves in one call equal the CPU's openings, with one upload of the indices and two
+/// copies back (the range flag and the gathered rows and paths) for all the resident ones.
+#[test]
+fn open_queries_batch_matches_cpu_in_one_copy() {
+    use rstark_poly::golden;
+    use rstark_protocol::Backend;
+
+    let be = gpu();
+    let shapes = [
+        (10usize, 40usize, 1usize),
+        (12, 3, 2),
+        (7, 2633, 1),
+        (9, 70, 3),
+    ];
+    let traces: Vec<(RowMajor, usize)> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, &(log_n, w, b))| {
+            let m = RowMajor::new(golden::elements(w << log_n, 90 + i as u64), w).unwrap();
+            (m, b)
+        })
+        .collect();
+    let cpu: Vec<_> = traces
+        .iter()
+        .map(|(t, b)| CpuBackend.commit_trace(t, *b).unwrap())
+        .collect();
+    let leaves: Vec<Vec<usize>> = cpu
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let l = c.lde.height() / 2;
+            (0..30)
+                .map(|q| (q * 7919 + i * 31) % l)
+                .chain([0, l - 1, 5 % l, 5 % l])
+                .collect()
+        })
+        .collect();
+    let want: Vec<_> = cpu
+        .iter()
+        .zip(&leaves)
+        .map(|(c, l)| CpuBackend.open_many(c, l).unwrap())
+        .collect();
+    for streamed in [None, Some(2)] {
+        let dev: Vec<_> = traces
+            .iter()
+            .enumerate()
+            .map(|(i, (t, b))| {
+                let r = if Some(i) == streamed {
+                    Residency::Streamed
+                } else {
+                    Residency::Resident
+                };
+                be.force_residency(Some(r));
+                let c = be.commit_trace(t, *b).unwrap();
+                be.force_residency(None);
+                c
+            })
+            .collect();
+        let asked: Vec<_> = dev
+            .iter()
+            .zip(&leaves)
+            .map(|(d, l)| (d, l.as_slice()))
+            .collect();
+        be.reset_transfers();
+        let got = be.open_queries(&asked, &[]).unwrap();
+        let tr = be.total_transfers();
+        assert!(got.layers.is_empty());
+        assert!(
+            got.matrices == want,
+            "streamed {streamed:?}: openings differ from the CPU's"
+        );
+        log(format!(
+            "open_queries, streamed matrix {streamed:?}: {} up / {} down copies, {} B down",
+            tr.h2d_copies, tr.d2h_copies, tr.d2h_bytes
+        ));
+        if streamed.is_none() {
+            assert_eq!(
+                (tr.h2d_copies, tr.d2h_copies),
+                (1, 2),
+                "one batch, one copy back"
+            );
+        }
+    }
+}
+
 /// A second proof of the same AIR reuses the compiled constraint program, and the composition
 /// round moves nothing but the constraint kernel's small inputs and one root.
 #[test]
@@ -478,12 +564,15 @@ fn constraint_cache_and_composition_traffic() {
 mod lockstep {
     use std::sync::Mutex;
 
+    use rstark_air::{SymbolicConstraints, Table};
     use rstark_backend_cpu::{CpuBackend, CpuCodeword, CpuCommitted};
     use rstark_backend_cuda::{CudaBackend, CudaCodeword, CudaCommitted};
     use rstark_field::{EF, unflatten_ext};
     use rstark_merkle::Digest;
     use rstark_poly::RowMajor;
-    use rstark_protocol::{Backend, BackendError, CompositionInputs, DeepInputs, MerkleOpening};
+    use rstark_protocol::{
+        Backend, BackendError, CompositionInputs, DeepInputs, MerkleOpening, QueryOpenings,
+    };
 
     pub struct Pair<'a> {
         pub gpu: &'a CudaBackend,
@@ -630,6 +719,23 @@ mod lockstep {
             let c = CpuBackend.open_codeword(&cw.0, leaf)?;
             let g = self.gpu.open_codeword(&cw.1, leaf)?;
             self.check("open_codeword", same_opening(&c, &g));
+            Ok(c)
+        }
+        fn constraints_known(&self, table: usize, air: &dyn Table, c: &SymbolicConstraints) {
+            self.gpu.constraints_known(table, air, c)
+        }
+        fn open_queries(
+            &self,
+            matrices: &[(&Self::Committed, &[usize])],
+            layers: &[(&Self::Codeword, &[usize])],
+        ) -> Result<QueryOpenings, BackendError> {
+            let cm: Vec<_> = matrices.iter().map(|(m, l)| (&m.0, *l)).collect();
+            let gm: Vec<_> = matrices.iter().map(|(m, l)| (&m.1, *l)).collect();
+            let cl: Vec<_> = layers.iter().map(|(cw, l)| (&cw.0, *l)).collect();
+            let gl: Vec<_> = layers.iter().map(|(cw, l)| (&cw.1, *l)).collect();
+            let c = CpuBackend.open_queries(&cm, &cl)?;
+            let g = self.gpu.open_queries(&gm, &gl)?;
+            self.check("open_queries", c == g);
             Ok(c)
         }
         fn final_poly(&self, cw: &Self::Codeword, len: usize) -> Result<Vec<EF>, BackendError> {

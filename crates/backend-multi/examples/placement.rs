@@ -77,8 +77,8 @@ fn main() {
         };
         match placement::place(&plan, &costs, &[], &labels, fits) {
             Ok(p) => println!(
-                "\n{n} GPUs: cost-model speedup bound {:.2} (FRI, grinding and the layers' \
-                 openings run on one GPU and are not in the model)\n{p}",
+                "\n{n} GPUs: cost-model speedup bound {:.2} (FRI and grinding run on one GPU \
+                 and are not in the model)\n{p}",
                 1.0 / p.makespan_fraction()
             ),
             Err(e) => println!("\n{n} GPUs: {e}"),

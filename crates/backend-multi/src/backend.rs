@@ -8,15 +8,16 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use rstark_air::Interaction;
 use rstark_air::logup::LogupChallenges;
+use rstark_air::{Interaction, SymbolicConstraints, Table};
 use rstark_field::EF;
 use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
 use rstark_protocol::{
     AuxCommitted, Backend, BackendError, CompositionInputs, DeepInputs, MainTrace, MerkleOpening,
-    ProofPlan, TraceGenerator,
+    ProofPlan, QueryOpenings, TraceGenerator,
 };
+use rstark_timeline::Tags;
 
 use crate::cost::{CostBook, CostSource};
 use crate::member::Member;
@@ -265,6 +266,12 @@ impl<B: Member> Backend for MultiBackend<B> {
         self.end_members(begun);
     }
 
+    fn constraints_known(&self, table: usize, air: &dyn Table, constraints: &SymbolicConstraints) {
+        if let Ok((m, local)) = self.route(table) {
+            self.members[m].constraints_known(local, air, constraints);
+        }
+    }
+
     /// One lane per member with tables.
     fn lanes(&self) -> Vec<Vec<usize>> {
         lock(&self.proof)
@@ -401,6 +408,101 @@ impl<B: Member> Backend for MultiBackend<B> {
         self.timed(m.table, || {
             self.members[m.member].open_many(&m.inner, leaves)
         })
+    }
+
+    /// Each member opens its own matrices and layers (one call each, the members at the same
+    /// time); the openings come back in the order asked.
+    fn open_queries(
+        &self,
+        matrices: &[(&Self::Committed, &[usize])],
+        layers: &[(&Self::Codeword, &[usize])],
+    ) -> Result<QueryOpenings, BackendError> {
+        // Per member: the indices of its matrices and of its layers.
+        let mut mine: Vec<(Vec<usize>, Vec<usize>)> = (0..self.members.len())
+            .map(|_| Default::default())
+            .collect();
+        for (k, (m, _)) in matrices.iter().enumerate() {
+            mine[m.member].0.push(k);
+        }
+        for (k, (cw, _)) in layers.iter().enumerate() {
+            mine[cw.member].1.push(k);
+        }
+        let open = |m: usize| {
+            let (ms, ls) = &mine[m];
+            let mats: Vec<(&B::Committed, &[usize])> = ms
+                .iter()
+                .map(|&k| (&matrices[k].0.inner, matrices[k].1))
+                .collect();
+            let lays: Vec<(&B::Codeword, &[usize])> = ls
+                .iter()
+                .map(|&k| (&layers[k].0.inner, layers[k].1))
+                .collect();
+            self.members[m].open_queries(&mats, &lays)
+        };
+        let busy: Vec<usize> = (0..self.members.len())
+            .filter(|&m| !mine[m].0.is_empty() || !mine[m].1.is_empty())
+            .collect();
+        let results: Vec<(usize, Result<QueryOpenings, BackendError>)> = if busy.len() <= 1 {
+            busy.iter().map(|&m| (m, open(m))).collect()
+        } else {
+            // One thread per member, in the caller's phase (device work is tagged with it).
+            let tags = Tags::current();
+            std::thread::scope(|s| {
+                let handles: Vec<_> = busy
+                    .iter()
+                    .map(|&m| {
+                        let (open, tags) = (&open, &tags);
+                        let h = std::thread::Builder::new()
+                            .name(format!("device {m} openings"))
+                            .spawn_scoped(s, move || {
+                                let _phase = tags
+                                    .phase
+                                    .as_deref()
+                                    .map(|p| tracing::info_span!("phase", label = p).entered());
+                                open(m)
+                            });
+                        (m, h)
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(m, h)| match h {
+                        Ok(h) => (
+                            m,
+                            h.join()
+                                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                        ),
+                        Err(e) => (
+                            m,
+                            Err(BackendError::Device(format!(
+                                "cannot start a thread for device {m}'s openings: {e}"
+                            ))),
+                        ),
+                    })
+                    .collect()
+            })
+        };
+        let mut out = QueryOpenings {
+            matrices: matrices.iter().map(|_| Vec::new()).collect(),
+            layers: layers.iter().map(|_| Vec::new()).collect(),
+        };
+        for (m, r) in results {
+            let r = r?;
+            let (ms, ls) = &mine[m];
+            if r.matrices.len() != ms.len() || r.layers.len() != ls.len() {
+                return Err(BackendError::BadInput(format!(
+                    "{} returned too few openings",
+                    self.labels[m]
+                )));
+            }
+            for (&k, o) in ms.iter().zip(r.matrices) {
+                out.matrices[k] = o;
+            }
+            for (&k, o) in ls.iter().zip(r.layers) {
+                out.layers[k] = o;
+            }
+        }
+        Ok(out)
     }
 
     fn evaluate_at(&self, m: &Self::Committed, point: EF) -> Result<Vec<EF>, BackendError> {

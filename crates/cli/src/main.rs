@@ -160,6 +160,14 @@ enum TimelineCommand {
 }
 
 fn main() -> ExitCode {
+    if let Some(missing) = missing_cpu_features() {
+        eprintln!(
+            "error: this rstark was built for x86-64-v3 (the workspace default, .cargo/config.toml) \
+             but this CPU lacks {missing}; rebuild for it with \
+             RUSTFLAGS=\"-C target-cpu=x86-64\" cargo build --release"
+        );
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let (json, result) = match cli.command {
         Command::Prove {
@@ -241,4 +249,23 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The CPU features this binary was compiled to assume that the CPU running it lacks: a build for
+/// x86-64-v3 on an older CPU would otherwise die of an illegal instruction somewhere in a proof.
+#[inline(never)]
+fn missing_cpu_features() -> Option<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if cfg!(target_feature = "avx2") && !std::is_x86_feature_detected!("avx2") {
+            return Some("AVX2");
+        }
+        if cfg!(target_feature = "bmi2") && !std::is_x86_feature_detected!("bmi2") {
+            return Some("BMI2");
+        }
+        if cfg!(target_feature = "fma") && !std::is_x86_feature_detected!("fma") {
+            return Some("FMA");
+        }
+    }
+    None
 }

@@ -6,8 +6,8 @@
 //! holds a FRI layer. Only roots, opened rows and paths, out-of-domain values and the final
 //! polynomial come back to the protocol.
 
-use rstark_air::Table;
 use rstark_air::logup::LogupChallenges;
+use rstark_air::{SymbolicConstraints, Table};
 use rstark_field::{EF, F};
 use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
@@ -73,6 +73,14 @@ pub struct AuxCommitted<C> {
     pub claimed_sum: EF,
     /// Σ over all rows of each interaction's column h_k (the prover names unbalanced buses).
     pub interaction_sums: Vec<EF>,
+}
+
+/// What [`Backend::open_queries`] returns: one list of openings per matrix and per layer asked
+/// for, in the order asked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueryOpenings {
+    pub matrices: Vec<Vec<MerkleOpening>>,
+    pub layers: Vec<Vec<MerkleOpening>>,
 }
 
 /// A backend failure (allocation, device fault, malformed input).
@@ -204,6 +212,20 @@ pub trait Backend: Sync {
     /// The proof begun by [`begin_proof`](Backend::begin_proof) is over (made or failed).
     fn end_proof(&self) {}
 
+    /// After [`begin_proof`](Backend::begin_proof), for each table of the proof: its AIR and
+    /// its constraints as the prover evaluated them for the shape (exactly
+    /// `rstark_air::symbolic_constraints(air, constraints.num_public_values())`). A backend that
+    /// compiles constraints may start on them now, on a host thread, while the main traces are
+    /// committed, instead of evaluating the AIR again at [`composition`](Backend::composition).
+    /// Default: nothing.
+    fn constraints_known(
+        &self,
+        _table: usize,
+        _air: &dyn Table,
+        _constraints: &SymbolicConstraints,
+    ) {
+    }
+
     /// Whether [`Backend::commit_main`] checks the witness itself when asked
     /// (`MainTrace::check_witness`); the prover then skips its host check and never builds a
     /// host copy of a generated trace for it. Default: no.
@@ -318,6 +340,28 @@ pub trait Backend: Sync {
         leaves: &[usize],
     ) -> Result<Vec<MerkleOpening>, BackendError> {
         leaves.iter().map(|&leaf| self.open(m, leaf)).collect()
+    }
+
+    /// Every opening of a proof's query phase in one call: each committed matrix of
+    /// `matrices` at its leaves, and each FRI layer of `layers` at its leaves (in that order,
+    /// repeats allowed), so that a device backend gathers them all into one buffer and copies
+    /// them back at once. Default: [`open_many`](Backend::open_many) and
+    /// [`open_codeword_many`](Backend::open_codeword_many) of each.
+    fn open_queries(
+        &self,
+        matrices: &[(&Self::Committed, &[usize])],
+        layers: &[(&Self::Codeword, &[usize])],
+    ) -> Result<QueryOpenings, BackendError> {
+        Ok(QueryOpenings {
+            matrices: matrices
+                .iter()
+                .map(|(m, leaves)| self.open_many(m, leaves))
+                .collect::<Result<_, _>>()?,
+            layers: layers
+                .iter()
+                .map(|(cw, leaves)| self.open_codeword_many(cw, leaves))
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     /// Values of every base column's polynomial at `point`.

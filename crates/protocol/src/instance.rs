@@ -1,6 +1,6 @@
 //! The statement bound into the transcript before any commitment (docs/PROTOCOL.md §5.2).
 
-use rstark_air::BaseAir;
+use rstark_air::{BaseAir, SymbolicConstraints};
 use rstark_field::F;
 use rstark_merkle::Digest;
 use rstark_transcript::Transcript;
@@ -167,6 +167,19 @@ pub fn derive_shape(
     log_height: usize,
     preprocessed: Option<&PreprocessedKey>,
 ) -> Result<TableShape, ShapeError> {
+    derive_shape_and_constraints(name, air, num_public_values, log_height, preprocessed)
+        .map(|(shape, _)| shape)
+}
+
+/// [`derive_shape`], and the AIR's symbolic constraints it evaluated for it (the prover hands
+/// them on to the backend: [`crate::Backend::constraints_known`]).
+pub fn derive_shape_and_constraints(
+    name: &str,
+    air: &dyn rstark_air::Table,
+    num_public_values: usize,
+    log_height: usize,
+    preprocessed: Option<&PreprocessedKey>,
+) -> Result<(TableShape, SymbolicConstraints), ShapeError> {
     let preprocessed_width = BaseAir::<F>::preprocessed_width(air);
     let preprocessed_root = match (preprocessed_width, preprocessed) {
         (0, None) => None,
@@ -232,7 +245,8 @@ pub fn derive_shape(
             }
         }
     }
-    let info = rstark_air::constraint_info(air, num_public_values);
+    let constraints = SymbolicConstraints::of(air, num_public_values);
+    let info = constraints.info();
     // An AIR that reads public values it does not declare: refuse the statement here, before
     // any folder hands it a slice shorter than it indexes.
     if info.public_values_read > num_public_values {
@@ -253,7 +267,7 @@ pub fn derive_shape(
             degree,
         });
     }
-    Ok(TableShape {
+    let shape = TableShape {
         name: name.to_string(),
         main_width: width,
         num_interactions: interactions.len(),
@@ -263,5 +277,6 @@ pub fn derive_shape(
         preprocessed_width,
         preprocessed_root,
         periodic,
-    })
+    };
+    Ok((shape, constraints))
 }

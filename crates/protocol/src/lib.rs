@@ -15,10 +15,12 @@ pub mod trace;
 
 pub use backend::{
     AuxCommitted, Backend, BackendError, CompositionInputs, DeepInputs, MainSource, MainTrace,
-    PlannedTable, ProofPlan,
+    PlannedTable, ProofPlan, QueryOpenings,
 };
 pub use codec::ProofFormatError;
-pub use instance::{ShapeError, TableShape, absorb_instance, derive_shape};
+pub use instance::{
+    ShapeError, TableShape, absorb_instance, derive_shape, derive_shape_and_constraints,
+};
 pub use key::{KeyError, PreprocessedKey, TableKey, VerifyingKey, air_digest};
 pub use params::{ParamsError, StarkParams, presets};
 pub use periodic::{PeriodicColumns, PeriodicError};

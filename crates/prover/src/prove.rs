@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rstark_air::logup::{LogupChallenges, build_aux_trace};
-use rstark_air::{BaseAir, FixedColumns, Interaction, Table, first_failing_constraint_with};
+use rstark_air::{
+    BaseAir, FixedColumns, Interaction, SymbolicConstraints, Table, first_failing_constraint_with,
+};
 use rstark_field::{EF, F, PrimeCharacteristicRing, flatten_ext, omega};
 use rstark_poly::RowMajor;
 use rstark_protocol::deep::DeepCoeffs;
@@ -13,7 +15,8 @@ use rstark_protocol::proof::AuxCommitment;
 use rstark_protocol::{
     Backend, BackendError, CompositionInputs, DeepInputs, KeyError, MainSource, MainTrace,
     OodValues, PlannedTable, PreprocessedKey, Proof, ProofPlan, QueryProof, StarkParams,
-    TableProof, TableQuery, TableShape, TraceGenerator, TraceSource, absorb_instance, derive_shape,
+    TableProof, TableQuery, TableShape, TraceGenerator, TraceSource, absorb_instance,
+    derive_shape_and_constraints,
 };
 use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
@@ -125,6 +128,8 @@ struct Prepared<'k, C> {
     preprocessed: Option<&'k PreprocessedData<C>>,
     /// The periodic columns as the AIR gives them (the witness check reads them by row).
     periodic: Vec<Vec<F>>,
+    /// The AIR's constraints as evaluated for the shape (handed to the backend).
+    constraints: SymbolicConstraints,
 }
 
 impl<C> Prepared<'_, C> {
@@ -243,7 +248,7 @@ fn prepare<'k, C>(
             params.final_poly_len()
         )));
     }
-    let shape = derive_shape(
+    let (shape, constraints) = derive_shape_and_constraints(
         &t.name,
         t.air.as_ref(),
         t.public_values.len(),
@@ -269,6 +274,7 @@ fn prepare<'k, C>(
         shape,
         preprocessed: key.map(|(_, d)| d),
         periodic,
+        constraints,
     })
 }
 
@@ -485,6 +491,9 @@ fn prove_inner<B: Backend>(
         })
         .collect::<Result<Vec<_>, _>>()?;
     backend.begin_proof(&proof_plan(params, tables, &prepared))?;
+    for (i, (t, p)) in tables.iter().zip(&prepared).enumerate() {
+        backend.constraints_known(i, t.air.as_ref(), &p.constraints);
+    }
     report.end(ph);
     // Whatever happens from here on, the backend hears that the proof is over.
     let _end = EndProof(backend);
@@ -801,47 +810,41 @@ fn prove_inner<B: Backend>(
     // Queries.
     let ph = phase("query openings");
     let indices = transcript.sample_indices(params.num_queries as usize, 1 << (log_max - 1));
-    // Each matrix is opened at all Q leaves in one backend call (one device gather per matrix).
+    // Every matrix and FRI layer is opened at all Q leaves in one backend call (one device
+    // gather and one copy for the whole phase).
     let leaves_at = |shift: usize| -> Vec<usize> { indices.iter().map(|&l| l >> shift).collect() };
-    let table_openings = lanes.run(tables.len(), ph.name(), |i| {
-        let p = &prepared[i];
-        let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
-        let leaves = leaves_at(log_max - lde_logs[i]);
-        let main = backend.open_many(&mains[i], &leaves)?;
-        let aux = match &auxes[i] {
-            Some((a, _)) => Some(backend.open_many(a, &leaves)?),
-            None => None,
-        };
-        let comp = backend.open_many(&comps[i], &leaves)?;
-        let prep = match p.preprocessed {
-            Some(d) => Some(backend.open_many(&d.committed, &leaves)?),
-            None => None,
-        };
-        Ok((prep, main, aux, comp))
-    })?;
-    let mut table_openings: Vec<_> = table_openings
-        .into_iter()
-        .map(|(prep, main, aux, comp)| {
-            (
-                prep.map(Vec::into_iter),
-                main.into_iter(),
-                aux.map(Vec::into_iter),
-                comp.into_iter(),
-            )
-        })
-        .collect();
-    let mut layer_openings = fri
+    let table_leaves: Vec<Vec<usize>> = lde_logs.iter().map(|&l| leaves_at(log_max - l)).collect();
+    let layer_leaves: Vec<Vec<usize>> = (0..fri.layers.len()).map(|s| leaves_at(s + 1)).collect();
+    let mut matrices: Vec<(&B::Committed, &[usize])> = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        let leaves = table_leaves[i].as_slice();
+        matrices.extend(p.preprocessed.map(|d| (&d.committed, leaves)));
+        matrices.push((&mains[i], leaves));
+        matrices.extend(auxes[i].as_ref().map(|(a, _)| (a, leaves)));
+        matrices.push((&comps[i], leaves));
+    }
+    let layers: Vec<(&B::Codeword, &[usize])> = fri
         .layers
         .iter()
-        .enumerate()
-        .map(|(s, cw)| {
-            let _l = info_span!("fri layer", round = s + 1).entered();
-            Ok(backend
-                .open_codeword_many(cw, &leaves_at(s + 1))?
-                .into_iter())
-        })
-        .collect::<Result<Vec<_>, BackendError>>()?;
+        .zip(&layer_leaves)
+        .map(|(cw, l)| (cw, l.as_slice()))
+        .collect();
     let missing = || BackendError::BadInput("backend returned too few openings".into());
+    let opened = backend.open_queries(&matrices, &layers)?;
+    if opened.matrices.len() != matrices.len() || opened.layers.len() != layers.len() {
+        return Err(missing().into());
+    }
+    let mut opened_matrices = opened.matrices.into_iter().map(Vec::into_iter);
+    let mut table_openings = Vec::with_capacity(tables.len());
+    for (i, p) in prepared.iter().enumerate() {
+        let mut next = || opened_matrices.next().into_iter().flatten();
+        let prep = p.preprocessed.map(|_| next());
+        let main = next();
+        let aux = auxes[i].as_ref().map(|_| next());
+        let comp = next();
+        table_openings.push((prep, main, aux, comp));
+    }
+    let mut layer_openings: Vec<_> = opened.layers.into_iter().map(Vec::into_iter).collect();
     let mut queries = Vec::with_capacity(indices.len());
     for _ in &indices {
         let mut qt = Vec::with_capacity(tables.len());

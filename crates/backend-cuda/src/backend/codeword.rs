@@ -4,12 +4,13 @@
 
 use cudarc::driver::PushKernelArg;
 use rstark_field::{EF, F, Field, PrimeCharacteristicRing, PrimeField64, ef_to_base, omega};
-use rstark_protocol::{Backend, MerkleOpening};
+use rstark_protocol::{Backend, MerkleOpening, QueryOpenings};
 
 use crate::context::grid_1d;
 use crate::error::{CudaError, Result};
 use crate::matrix::{DeviceMatrix, to_field};
 use crate::merkle::DeviceMerkleTree;
+use crate::openings::{OpenRequest, open_batch};
 
 use super::CudaBackend;
 use super::committed::CudaCommitted;
@@ -96,6 +97,53 @@ impl CudaBackend {
         open_leaves(self, &cw.values, tree, leaves)
     }
 
+    /// The query phase's openings: every resident matrix and FRI layer in one batch (one
+    /// gather buffer, one copy back); a streamed matrix from its recomputed rows.
+    pub(crate) fn open_queries_dev(
+        &self,
+        matrices: &[(&CudaCommitted, &[usize])],
+        layers: &[(&CudaCodeword, &[usize])],
+    ) -> Result<QueryOpenings> {
+        let mut reqs = Vec::with_capacity(matrices.len() + layers.len());
+        for (c, leaves) in matrices {
+            if let Some(m) = &c.lde {
+                reqs.push(OpenRequest {
+                    m,
+                    tree: &c.tree,
+                    leaves,
+                });
+            }
+        }
+        for (cw, leaves) in layers {
+            let tree = cw
+                .tree
+                .as_ref()
+                .ok_or_else(|| CudaError::Shape("codeword not committed".into()))?;
+            reqs.push(OpenRequest {
+                m: &cw.values,
+                tree,
+                leaves,
+            });
+        }
+        let mut batch = open_batch(&self.ctx, &reqs)?.into_iter();
+        let mut next = || {
+            batch
+                .next()
+                .ok_or_else(|| CudaError::Shape("short batch opening".into()))
+        };
+        let mut opened = QueryOpenings::default();
+        for (c, leaves) in matrices {
+            opened.matrices.push(match c.lde {
+                Some(_) => next()?,
+                None => open_committed(self, c, leaves)?,
+            });
+        }
+        for _ in layers {
+            opened.layers.push(next()?);
+        }
+        Ok(opened)
+    }
+
     /// The final codeword is tiny: it comes back and the CPU's interpolation gives the bytes.
     pub(crate) fn final_poly_cw(
         &self,
@@ -115,7 +163,6 @@ impl CudaBackend {
     }
 }
 
-/// Rows 2·leaf, 2·leaf + 1 and the path, gathered on the device.
 /// Openings of `leaves` (in that order, repeats allowed) with one device gather of the distinct
 /// leaves: only the opened rows and paths come back.
 pub(crate) fn open_leaves(
@@ -124,23 +171,10 @@ pub(crate) fn open_leaves(
     tree: &DeviceMerkleTree,
     leaves: &[usize],
 ) -> Result<Vec<MerkleOpening>> {
-    let distinct = tree.open_batch(&be.ctx, m, leaves)?; // sorted by leaf index
-    leaves
-        .iter()
-        .map(|&leaf| {
-            let k = distinct
-                .binary_search_by_key(&leaf, |o| o.leaf_index)
-                .map_err(|_| {
-                    CudaError::Shape(format!("leaf {leaf} missing from a batch opening"))
-                })?;
-            let o = &distinct[k];
-            Ok(MerkleOpening {
-                row0: o.row0.clone(),
-                row1: o.row1.clone(),
-                path: o.path.clone(),
-            })
-        })
-        .collect()
+    let req = OpenRequest { m, tree, leaves };
+    open_batch(&be.ctx, &[req])?
+        .pop()
+        .ok_or_else(|| CudaError::Shape("empty batch opening".into()))
 }
 
 /// Openings of a committed matrix: gathered from its LDE when resident, else from column chunks

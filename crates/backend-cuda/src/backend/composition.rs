@@ -19,7 +19,7 @@ use rstark_field::{EF, F, Field, GENERATOR, PrimeCharacteristicRing, PrimeField6
 use rstark_poly::RowMajor;
 use rstark_protocol::CompositionInputs;
 
-use crate::constraints::{DeviceConstraintProgram, FixedCoefs, QuotientDomain};
+use crate::constraints::{FixedCoefs, QuotientDomain};
 use crate::context::grid_1d;
 use crate::error::{CudaError, Result};
 use crate::matrix::{DeviceMatrix, to_field};
@@ -261,12 +261,7 @@ impl CudaBackend {
         rows_on: &QuotientRowsOn<'_>,
         periodic: Option<&RowMajor>,
     ) -> Result<Option<DeviceMatrix>> {
-        let Some(dev) = self
-            .programs
-            .get_or_build(inp.air, inp.public_values.len(), |p| {
-                DeviceConstraintProgram::upload(&self.ctx, &p)
-            })?
-        else {
+        let Some(dev) = self.constraint_program(inp)? else {
             return Ok(None);
         };
         let program = dev.program();

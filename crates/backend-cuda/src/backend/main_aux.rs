@@ -24,6 +24,7 @@ use crate::constraints::DeviceConstraintProgram;
 use crate::error::{CudaError, Result};
 use crate::logup::{AuxBuilder, AuxOutcome, BlockLayout, DeviceInteractions, RowOrder};
 use crate::matrix::{DeviceMatrix, to_field};
+use crate::program_cache::CompileInputs;
 use crate::residency::{self, MatrixShape, Residency};
 use crate::tracegen::{DeviceKeccakInputs, KECCAK_TRACE_WIDTH};
 use crate::witness::WitnessCheck;
@@ -96,6 +97,8 @@ impl MainRows<'_> {
 
 /// The witness check of one main trace while it is committed.
 pub(crate) struct Check<'a> {
+    /// The table's index in the proof.
+    pub table: usize,
     pub air: &'a dyn Table,
     pub public_values: &'a [F],
 }
@@ -129,6 +132,7 @@ impl CudaBackend {
         // A resident trace is kept for commit_aux when the table has interactions.
         let keep = !t.air.interactions().is_empty();
         let check = t.check_witness.then_some(Check {
+            table: t.table,
             air: t.air,
             public_values: t.public_values,
         });
@@ -267,11 +271,18 @@ impl CudaBackend {
         c: &Check<'_>,
         w: usize,
     ) -> Result<Option<std::sync::Arc<DeviceConstraintProgram>>> {
+        // from the constraints the prover evaluated for the shape, when it handed them over
+        let inputs = match self
+            .pending
+            .constraints(c.table, c.air, c.public_values.len())
+        {
+            Some(k) => CompileInputs::from_symbolic(c.air, k),
+            None => CompileInputs::of(c.air, c.public_values.len()),
+        };
+        let lookup = self.programs.lookup(inputs.air_only());
         let p = self
             .programs
-            .get_or_build_air_only(c.air, c.public_values.len(), |p| {
-                DeviceConstraintProgram::upload(&self.ctx, &p)
-            })?;
+            .finish(lookup, |p| DeviceConstraintProgram::upload(&self.ctx, &p))?;
         Ok(p.filter(|p| {
             let p = p.program();
             p.main_width == w && p.preprocessed_width == 0 && p.num_periodic == 0

@@ -12,16 +12,18 @@ mod deep;
 mod kernels;
 mod main_aux;
 mod peer;
+mod programs;
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
+use rstark_air::{SymbolicConstraints, Table};
 use rstark_field::EF;
 use rstark_merkle::Digest;
 use rstark_poly::RowMajor;
 use rstark_protocol::{
     AuxCommitted, Backend, BackendError, CompositionInputs, DeepInputs, KeccakTrace, MainTrace,
-    MerkleOpening, ProofPlan, TraceGenerator,
+    MerkleOpening, ProofPlan, QueryOpenings, TraceGenerator,
 };
 
 use crate::budget::VramBudget;
@@ -42,7 +44,9 @@ pub struct CudaBackend {
     pub(crate) ctx: GpuContext,
     pub(crate) constraints: ConstraintKernel,
     pub(crate) pk: kernels::ProverKernels,
-    pub(crate) programs: ProgramCache<DeviceConstraintProgram>,
+    pub(crate) programs: Arc<ProgramCache<DeviceConstraintProgram>>,
+    /// Program lookups started for the current proof (`Backend::constraints_known`).
+    pending: programs::PendingPrograms,
     /// Where the current proof's matrices live (`Backend::begin_proof`).
     plan: Mutex<Option<MemoryPlan>>,
     /// Tests and benchmarks: every matrix held this way, whatever the plan says.
@@ -90,7 +94,8 @@ impl CudaBackend {
             ctx,
             constraints,
             pk,
-            programs: ProgramCache::new(),
+            programs: Arc::new(ProgramCache::new()),
+            pending: programs::PendingPrograms::default(),
             plan: Mutex::new(None),
             forced: Mutex::new(None),
             env_budget,
@@ -290,11 +295,20 @@ impl Backend for CudaBackend {
         let budget = self.available().saturating_sub(reserve);
         let p = residency::plan(plan, budget).map_err(|e| BackendError::Device(e.to_string()))?;
         *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+        self.pending.clear();
         Ok(())
+    }
+
+    /// Starts the table's constraint-program lookup (and compilation on a miss) on a host
+    /// thread, to run while the main traces are committed (backend/programs.rs).
+    fn constraints_known(&self, table: usize, air: &dyn Table, constraints: &SymbolicConstraints) {
+        self.pending.start(&self.programs, table, air, constraints);
     }
 
     fn end_proof(&self) {
         // Keep the plan for reports (memory_plan); it is replaced by the next begin_proof.
+        // A lookup the proof did not use (it failed before its composition) is dropped.
+        self.pending.clear();
     }
 
     /// The trace to device memory (uploaded or generated there), checked there when asked,
@@ -395,6 +409,15 @@ impl Backend for CudaBackend {
         leaves: &[usize],
     ) -> std::result::Result<Vec<MerkleOpening>, BackendError> {
         self.phase("openings", || codeword::open_committed(self, m, leaves))
+    }
+
+    /// All of them in one device gather and one copy back (streamed matrices apart).
+    fn open_queries(
+        &self,
+        matrices: &[(&CudaCommitted, &[usize])],
+        layers: &[(&CudaCodeword, &[usize])],
+    ) -> std::result::Result<QueryOpenings, BackendError> {
+        self.phase("openings", || self.open_queries_dev(matrices, layers))
     }
 
     fn evaluate_at(
