@@ -4,52 +4,15 @@
 // with another; atomicMin becomes a plain min). Driven by tests/witness_logup_on_host.rs.
 // Usage: devwitness_host witness|logup <case file> <output file>; files are little-endian u64
 // words.
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <vector>
 
-#define __device__
-#define __global__
-#define __forceinline__ inline
-#define __launch_bounds__(...)
-#define __shared__
-#define __restrict__
-#define __syncthreads()
-struct uint4 {
-  unsigned x, y, z, w;
-};
-struct Dim3 {
-  unsigned x, y, z;
-};
-static Dim3 gridDim, blockIdx, blockDim, threadIdx;
-static void atomicMin(unsigned long long* p, unsigned long long v) {
-  if (v < *p) *p = v;
-}
+#include "host_run.h"
 
 #include "constraints.cu"
 #include "logup.cu"
 #include "witness.cu"
 
 u64 cp_smem[1];  // constraints_quotient_v2's `extern __shared__` array (not run here)
-
-static std::vector<u64> words;
-static size_t pos = 0;
-
-static u64 next() {
-  if (pos >= words.size()) {
-    fprintf(stderr, "case file too short\n");
-    exit(2);
-  }
-  return words[pos++];
-}
-
-static std::vector<u64> array() {
-  u64 n = next();
-  std::vector<u64> v(n);
-  for (u64 i = 0; i < n; i++) v[i] = next();
-  return v;
-}
 
 // Runs `body` once per thread of a grid of `blocks` blocks of `threads` threads.
 template <typename F>
@@ -135,11 +98,7 @@ static std::vector<u64> logup() {
 
 int main(int argc, char** argv) {
   if (argc != 4) return 2;
-  FILE* f = fopen(argv[2], "rb");
-  if (!f) return 2;
-  u64 w;
-  while (fread(&w, 8, 1, f) == 1) words.push_back(w);
-  fclose(f);
+  if (!read_case(argv[2])) return 2;
   std::vector<u64> out;
   if (!strcmp(argv[1], "witness"))
     out = witness();

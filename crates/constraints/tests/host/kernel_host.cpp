@@ -2,23 +2,7 @@
 // host: CUDA qualifiers compile away and each "thread" runs in turn (threads are independent:
 // each owns its rows and its slice of the register scratch). Driven by tests/kernel_on_host.rs.
 // Usage: kernel_host <case file> <output file>; files are little-endian u64 words.
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
-
-#define __device__
-#define __global__
-#define __forceinline__ inline
-#define __launch_bounds__(...)
-#define __shared__
-#define __syncthreads()
-struct uint4 {
-  unsigned x, y, z, w;
-};
-struct Dim3 {
-  unsigned x, y, z;
-};
-static Dim3 blockIdx, blockDim, threadIdx, gridDim = {1, 1, 1};
+#include "host_run.h"
 
 #include "constraints.cu"
 
@@ -26,31 +10,9 @@ static Dim3 blockIdx, blockDim, threadIdx, gridDim = {1, 1, 1};
 // own slots, and every register is written before it is read in a row.
 u64 cp_smem[64 * 128];  // defines the kernel's `extern __shared__` array
 
-static std::vector<u64> words;
-static size_t pos = 0;
-
-static u64 next() {
-  if (pos >= words.size()) {
-    fprintf(stderr, "case file too short\n");
-    exit(2);
-  }
-  return words[pos++];
-}
-
-static std::vector<u64> array() {
-  u64 n = next();
-  std::vector<u64> v(n);
-  for (u64 i = 0; i < n; i++) v[i] = next();
-  return v;
-}
-
 int main(int argc, char** argv) {
   if (argc != 3) return 2;
-  FILE* f = fopen(argv[1], "rb");
-  if (!f) return 2;
-  u64 w;
-  while (fread(&w, 8, 1, f) == 1) words.push_back(w);
-  fclose(f);
+  if (!read_case(argv[1])) return 2;
   std::vector<u64> code64 = array(), consts = array(), chal = array(), pub = array(),
                    main_m = array(), aux = array(), frame = array();
   // Fixed columns: preprocessed rows (row-major, like main) and the periodic table.
@@ -71,7 +33,7 @@ int main(int argc, char** argv) {
   CpFixed fx{prow, prow, per.data(), n_per, per_rows ? per_rows - 1 : 0};
   // Trailing words (optional): variant (0 = constraints_quotient, 1 = v2), kb, ke, columns,
   // chunk rows.
-  u64 variant = pos < words.size() ? next() : 0;
+  u64 variant = case_pos < case_words.size() ? next() : 0;
   std::vector<u64> out(3ull << log_q);
   if (variant == 0) {
     u32 block = 256;
@@ -151,7 +113,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  f = fopen(argv[2], "wb");
+  FILE* f = fopen(argv[2], "wb");
   if (!f) return 2;
   fwrite(out.data(), 8, out.size(), f);
   fclose(f);
