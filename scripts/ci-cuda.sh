@@ -27,7 +27,9 @@ mkdir -p "$(dirname "$SELF")"
 echo "-- clippy, cuda feature (compiles kernels/*.cu)"
 cargo clippy -p rstark-backend-cuda --features cuda --all-targets --locked -- -D warnings
 cargo clippy -p rstark-cli --features cuda --all-targets --locked -- -D warnings
+cargo clippy -p rstark-backend-multi --features cuda --all-targets --locked -- -D warnings
 cargo clippy -p rstark-examples --features cuda --all-targets --locked -- -D warnings
 
 echo "-- GPU test and bench binaries (built, not run: no GPU in CI)"
 cargo test -p rstark-backend-cuda --features cuda --release --locked --no-run
+cargo test -p rstark-backend-multi --features cuda --release --locked --no-run

@@ -20,11 +20,13 @@ export RSTARK_CUDA_ARCHS="${RSTARK_CUDA_ARCHS:-90}"
 
 cargo build --release --locked -p rstark-backend-cuda --features cuda --bin rstark-cuda-bench \
   --example gpu_soak --example gpu_prove_bench
+cargo build --release --locked -p rstark-backend-multi --features cuda --example multi_bench
 cargo build --release --locked -p rstark-cli --features rstark-cli/cuda --bin rstark
 cargo build --release --locked -p rstark-examples --features cuda --example weighted_sum \
   --example published_airs
-# Every GPU test target of the crate (tests/gpu_*.rs), built in release.
-TESTS="$(cargo test --release --locked -p rstark-backend-cuda --features cuda --tests --no-run \
+# Every GPU test target of the CUDA crates (tests/gpu_*.rs), built in release.
+TESTS="$(cargo test --release --locked -p rstark-backend-cuda -p rstark-backend-multi \
+  --features rstark-backend-cuda/cuda,rstark-backend-multi/cuda --tests --no-run \
   --message-format=json 2>/dev/null | python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -39,6 +41,7 @@ mkdir -p "$DEST/bin"
 cp "$CARGO_TARGET_DIR/release/rstark-cuda-bench" "$DEST/bin/"
 cp "$CARGO_TARGET_DIR/release/examples/gpu_soak" "$DEST/bin/rstark-gpu-soak"  # not gpu_*: "parity" runs those
 cp "$CARGO_TARGET_DIR/release/examples/gpu_prove_bench" "$DEST/bin/prove-bench"
+cp "$CARGO_TARGET_DIR/release/examples/multi_bench" "$DEST/bin/multi-bench"
 cp "$CARGO_TARGET_DIR/release/rstark" "$DEST/bin/rstark"
 cp "$CARGO_TARGET_DIR/release/examples/weighted_sum" "$CARGO_TARGET_DIR/release/examples/published_airs" "$DEST/bin/"
 while read -r name exe; do cp "$exe" "$DEST/bin/$name"; done <<< "$TESTS"

@@ -10,6 +10,10 @@
 #   bash run.sh kernels [ARGS...]      kernel benchmark and ceilings (rstark-cuda-bench)
 #   bash run.sh examples               the guide's examples (docs/GUIDE.md) on CPU and CUDA, the
 #                                      proofs compared byte for byte
+#   bash run.sh multi [quick|ARGS...]  several devices (contexts of one GPU, or GPUs listed in
+#                                      --configs): tests/gpu_multi.rs, then examples/multi_bench
+#                                      (1 vs N devices, placement, bytes moved, timelines) and
+#                                      the CLI's --devices
 #   bash run.sh timeline               keccak 2730 timelines (a cold prove, the warm last run of a
 #                                      bench) with summaries, and the timeline's cost (off-on-on-off)
 #   bash run.sh plonky3 [quick|big|all]  Plonky3 vs rstark CPU and CUDA, keccak, one run, A B B A
@@ -61,6 +65,15 @@ case "$MODE" in
     step examples-weighted-sum-18-default "$HERE/bin/weighted_sum" --backend both --size 18 --preset default
     step examples-published-10 "$HERE/bin/published_airs" --backend both --size 10
     cat "$LOGS"/examples-*.log ;;
+  multi)
+    step gpu_multi "$HERE/bin/gpu_multi" --test-threads=1 --nocapture
+    if [ "${1:-}" = quick ]; then
+      step multi-bench-quick "$HERE/bin/multi-bench" --size 170 --preset fast-test --runs 2 --configs 0/0,0 --timelines "$LOGS" --out "$LOGS/multi_bench_quick.md"
+    else
+      step multi-bench "$HERE/bin/multi-bench" --out "$LOGS/multi_bench.md" --timelines "$LOGS" "$@"
+    fi
+    step multi-cli "$HERE/bin/rstark" prove -w multi -s 170 --preset fast-test --backend cuda --devices 0,0 --out /tmp/multi170.bin
+    step multi-cli-verify "$HERE/bin/rstark" verify /tmp/multi170.bin ;;
   timeline)
     R="$HERE/bin/rstark"
     step timeline-prove "$R" prove -w keccak -s 2730 --backend cuda --out /tmp/keccak2730.bin --timeline "$LOGS/timeline-keccak2730-prove.json"

@@ -25,7 +25,7 @@ MAX_MAIN_DEPTH = 4
 TOP_KERNELS = 9
 PHASE_COLOURS = plt.get_cmap("tab20").colors
 KERNEL_COLOURS = plt.get_cmap("Set1").colors + plt.get_cmap("Dark2").colors
-COPY_COLOURS = {"h2d": "#e6550d", "d2h": "#3182bd"}
+COPY_COLOURS = {"h2d": "#e6550d", "d2h": "#3182bd", "p2p": "#31a354"}
 SPAN_COLOUR = "#9e9e9e"
 
 
@@ -152,6 +152,8 @@ def main():
         legend.append(Patch(color=COPY_COLOURS["h2d"], label="host→device copy"))
     if any(e.get("cat") == "d2h" for evs in device.values() for e in evs):
         legend.append(Patch(color=COPY_COLOURS["d2h"], label="device→host copy"))
+    if any(e.get("cat") == "p2p" for evs in device.values() for e in evs):
+        legend.append(Patch(color=COPY_COLOURS["p2p"], label="device→device copy"))
     if legend:
         ax.legend(handles=legend, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()

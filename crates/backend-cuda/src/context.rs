@@ -56,6 +56,8 @@ pub struct GpuContext {
     mem: Arc<MemAccount>,
     pub(crate) faults: Faults,
     name: String,
+    /// "GPU 0: NVIDIA H200", or "GPU 0 (context 2): …" for a context of its own.
+    label: String,
     /// Kernels and copies timed for a timeline while one is recorded (`timeline.rs`).
     pub(crate) timeline: GpuTimeline,
 }
@@ -87,8 +89,20 @@ pub const DEFAULT_NTT_ROUND: u32 = 0;
 pub const POISON: u64 = 0xDEAD_BEEF_DEAD_BEEF;
 
 impl GpuContext {
-    /// Open device `ordinal`: fails (never panics) when no driver or device is there.
+    /// Open device `ordinal` (its primary context): fails (never panics) when no driver or
+    /// device is there.
     pub fn new(ordinal: usize) -> Result<Self> {
+        Self::open(ordinal, false)
+    }
+
+    /// A context of its own on device `ordinal`, not the device's primary context: several
+    /// backends on one GPU, each with its own context, stand in for several GPUs (copies
+    /// between them are then real cross-context peer copies, `crate::peer`).
+    pub fn new_own_context(ordinal: usize) -> Result<Self> {
+        Self::open(ordinal, true)
+    }
+
+    fn open(ordinal: usize, own: bool) -> Result<Self> {
         // SAFETY: only probes whether the driver library can be opened.
         if !unsafe { cudarc::driver::sys::is_culib_present() } {
             return Err(CudaError::NoDevice(
@@ -102,8 +116,12 @@ impl GpuContext {
                 "device {ordinal} asked for, {count} CUDA device(s) present"
             )));
         }
-        let ctx =
-            CudaContext::new(ordinal).ctx(format!("creating a context on device {ordinal}"))?;
+        let ctx = if own {
+            CudaContext::new_non_primary(ordinal, 0)
+        } else {
+            CudaContext::new(ordinal)
+        }
+        .ctx(format!("creating a context on device {ordinal}"))?;
         // One stream orders everything, so cudarc's per-buffer event tracking is not needed.
         // SAFETY: no buffer of this context is ever used on another stream.
         unsafe { ctx.disable_event_tracking() };
@@ -126,6 +144,13 @@ impl GpuContext {
             .ctx("raising the NTT kernels' shared memory limit")?;
         }
         let name = ctx.name().unwrap_or_else(|_| "unknown CUDA device".into());
+        let label = if own {
+            static OWN_CONTEXTS: AtomicU32 = AtomicU32::new(0);
+            let k = OWN_CONTEXTS.fetch_add(1, Ordering::Relaxed) + 1;
+            format!("GPU {ordinal} (context {k}): {name}")
+        } else {
+            format!("GPU {ordinal}: {name}")
+        };
         Ok(Self {
             ctx,
             stream,
@@ -141,13 +166,24 @@ impl GpuContext {
             kernel_limits: Mutex::new(HashMap::new()),
             mem,
             faults: Faults::default(),
-            timeline: GpuTimeline::new(format!("GPU {ordinal}: {name}")),
+            timeline: GpuTimeline::new(label.clone()),
             name,
+            label,
         })
     }
 
     pub fn device_name(&self) -> &str {
         &self.name
+    }
+
+    /// The device and context, as timelines and reports name them ("GPU 0: NVIDIA H200").
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The device's ordinal.
+    pub fn ordinal(&self) -> usize {
+        self.ctx.ordinal()
     }
 
     /// Cubin architectures embedded in this binary.

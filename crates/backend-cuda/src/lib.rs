@@ -39,6 +39,8 @@ mod merkle;
 #[cfg(feature = "cuda")]
 mod openings;
 #[cfg(feature = "cuda")]
+mod peer;
+#[cfg(feature = "cuda")]
 pub mod probe;
 #[cfg(feature = "cuda")]
 mod staging;

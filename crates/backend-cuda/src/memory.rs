@@ -99,6 +99,8 @@ pub(crate) struct MemAccount {
     /// (cudarc then allocates synchronously).
     pool: Option<sys::CUmemoryPool>,
     ctx: Arc<CudaContext>,
+    /// Other devices granted access to the pool (`grant_access`).
+    granted: std::sync::Mutex<Vec<usize>>,
 }
 
 // SAFETY: a pool handle may be used from any thread (the driver serialises pool calls).
@@ -142,6 +144,7 @@ impl MemAccount {
             counter: MemCounter::new(budget),
             pool,
             ctx: ctx.clone(),
+            granted: std::sync::Mutex::new(Vec::new()),
         };
         account.set_release_threshold(budget)?;
         Ok(account)
@@ -161,6 +164,47 @@ impl MemAccount {
             )
         }
         .ctx("setting the memory pool's release threshold")
+    }
+
+    /// Lets device `ordinal` read and write the pool's allocations, so a peer copy to it goes
+    /// device to device (pool memory ignores cuCtxEnablePeerAccess); once per device, and only
+    /// where the driver says the two devices can reach each other. Nothing for the pool's own
+    /// device.
+    pub(crate) fn grant_access(&self, ordinal: usize) -> Result<()> {
+        let Some(pool) = self.pool else {
+            return Ok(());
+        };
+        if ordinal == self.ctx.ordinal() {
+            return Ok(());
+        }
+        let mut granted = self.granted.lock().unwrap_or_else(|e| e.into_inner());
+        if granted.contains(&ordinal) {
+            return Ok(());
+        }
+        let peer = result::device::get(ordinal as i32).ctx("opening the peer device")?;
+        let mut can = 0;
+        // SAFETY: two valid device handles and an out-parameter.
+        unsafe { sys::cuDeviceCanAccessPeer(&mut can, peer, self.ctx.cu_device()) }
+            .result()
+            .ctx("asking whether the devices can reach each other")?;
+        if can != 0 {
+            let desc = sys::CUmemAccessDesc {
+                location: sys::CUmemLocation {
+                    type_: sys::CUmemLocationType::CU_MEM_LOCATION_TYPE_DEVICE,
+                    id: ordinal as i32,
+                },
+                flags: sys::CUmemAccess_flags::CU_MEM_ACCESS_FLAGS_PROT_READWRITE,
+            };
+            self.ctx.bind_to_thread().ctx("binding the context")?;
+            // SAFETY: a live pool and one valid access descriptor.
+            unsafe { sys::cuMemPoolSetAccess(pool, &desc, 1) }
+                .result()
+                .ctx(format!(
+                    "granting device {ordinal} access to the memory pool"
+                ))?;
+        }
+        granted.push(ordinal);
+        Ok(())
     }
 
     /// Bytes the pool holds from the driver (in use and kept for reuse).

@@ -426,6 +426,7 @@ mod tests {
             preprocessed_width: 0,
             aux_width: aux,
             log_quotient_degree: d,
+            num_constraints: 1,
         }
     }
 

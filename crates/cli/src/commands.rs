@@ -140,6 +140,7 @@ pub fn prove(
         backend: backend.name(),
         transfers: proved.transfers,
         device_memory: proved.device_memory,
+        devices: proved.devices,
         peak_host_bytes: proved.peak_host_memory.map(|p| p.bytes),
         peak_host_scope: proved.peak_host_memory.map(|p| p.scope),
         prove_seconds: proved.time.as_secs_f64(),
@@ -281,6 +282,7 @@ pub fn bench(
     let mut tables = Vec::new();
     let mut transfers = None;
     let mut device_memory = None;
+    let mut devices = None;
     let mut peaks = Vec::new();
     // One backend for every run, started before the first (not timed).
     let engine = engine::Engine::start(options)?;
@@ -314,6 +316,7 @@ pub fn bench(
         phases_by_run.push((proved.time, proved.phases));
         transfers = proved.transfers;
         device_memory = proved.device_memory;
+        devices = proved.devices;
     }
     drop(progress);
     timeline::finish(recording, timeline_file)?;
@@ -343,6 +346,7 @@ pub fn bench(
         backend: backend.name(),
         transfers,
         device_memory,
+        devices,
         peak_host_bytes: peak.map(|p| p.bytes),
         peak_host_scope: peak.map(|p| p.scope),
         peak_host_bytes_per_run: peaks.iter().map(|p| p.map(|p| p.bytes)).collect(),

@@ -37,8 +37,41 @@ impl BackendKind {
 #[derive(Clone, Debug)]
 pub struct BackendOptions {
     pub kind: BackendKind,
-    /// CUDA: the VRAM budget as the user wrote it (e.g. "24GiB").
+    /// CUDA: the VRAM budget as the user wrote it (e.g. "24GiB"), per device.
     pub vram_budget: Option<String>,
+    /// CUDA: prove on these GPU ordinals (`--devices`, `--gpus`; a repeated one is another
+    /// context on that GPU) instead of GPU 0 alone.
+    pub devices: Option<Vec<usize>>,
+}
+
+/// One device of a several-GPU proof.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct DeviceReport {
+    pub label: String,
+    /// Its tables, in proof order.
+    pub tables: Vec<String>,
+    /// The placement's cost of its tables (measured on an earlier proof, else modelled).
+    pub cost_seconds: f64,
+    pub budget_bytes: u64,
+    pub peak_bytes: u64,
+    pub host_to_device_bytes: u64,
+    pub device_to_host_bytes: u64,
+    /// The matrices whose LDE was not kept but recomputed when needed.
+    pub streamed: Vec<String>,
+}
+
+/// Where a several-GPU proof ran and what moved between the GPUs.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct DevicesReport {
+    pub devices: Vec<DeviceReport>,
+    /// The device that ran FRI (the DEEP codewords of the others were copied to it).
+    pub fri_device: usize,
+    /// Bytes copied between devices, and what the placement predicted.
+    pub moved_bytes: u64,
+    pub moved_bytes_predicted: u64,
+    pub moved_copies: u64,
+    /// The placement as text (tables, costs, memory model peaks).
+    pub placement: String,
 }
 
 /// Host↔device bytes of one proof (CUDA backend only).
@@ -72,6 +105,8 @@ pub struct Proved {
     pub device_memory: Option<DeviceMemory>,
     /// Peak host memory (resident set) while proving, where the system reports it.
     pub peak_host_memory: Option<PeakMemory>,
+    /// Several GPUs: where the tables ran.
+    pub devices: Option<DevicesReport>,
 }
 
 /// Builds a workload's tables for `backend`: the CUDA backend generates Keccak's trace on the
@@ -91,6 +126,8 @@ pub enum Engine {
     Cpu(CpuBackend),
     #[cfg(feature = "cuda")]
     Cuda(Box<rstark_backend_cuda::CudaBackend>),
+    #[cfg(feature = "cuda")]
+    MultiCuda(Box<rstark_backend_multi::MultiCudaBackend>),
 }
 
 impl Engine {
@@ -99,14 +136,18 @@ impl Engine {
     /// above what the device can give is lowered to it, with a warning on stderr.
     pub fn start(options: &BackendOptions) -> Result<Self, CliError> {
         let vram_budget = options.vram_budget.as_deref();
-        match options.kind {
-            BackendKind::Cpu => {
+        match (options.kind, &options.devices) {
+            (BackendKind::Cpu, Some(_)) => Err(CliError::Backend(
+                "--devices and --gpus need --backend cuda".into(),
+            )),
+            (BackendKind::Cpu, None) => {
                 if vram_budget.is_some() {
                     eprintln!("warning: --vram-budget applies to the CUDA backend only");
                 }
                 Ok(Self::Cpu(CpuBackend::new()))
             }
-            BackendKind::Cuda => start_cuda(vram_budget),
+            (BackendKind::Cuda, None) => start_cuda(vram_budget),
+            (BackendKind::Cuda, Some(devices)) => start_multi_cuda(devices, vram_budget),
         }
     }
 
@@ -142,8 +183,70 @@ impl Engine {
                 });
                 Ok(proved)
             }
+            #[cfg(feature = "cuda")]
+            Self::MultiCuda(multi) => {
+                for gpu in multi.members() {
+                    gpu.reset_transfers();
+                    gpu.reset_mem_peak();
+                }
+                multi.reset_moves();
+                let mut proved = prove_on(multi.as_ref(), params, workload, check_witness)?;
+                let (devices, transfers) = multi_report(multi);
+                proved.transfers = Some(transfers);
+                proved.devices = Some(devices);
+                Ok(proved)
+            }
         }
     }
+}
+
+/// Each GPU's tables, memory and traffic, and the bytes copied between them.
+#[cfg(feature = "cuda")]
+fn multi_report(multi: &rstark_backend_multi::MultiCudaBackend) -> (DevicesReport, Transfers) {
+    let placement = multi.placement();
+    let moves = multi.moves();
+    let mut total = Transfers::default();
+    let devices = multi
+        .members()
+        .iter()
+        .enumerate()
+        .map(|(d, gpu)| {
+            let t = gpu.total_transfers();
+            total.host_to_device_bytes += t.h2d_bytes;
+            total.device_to_host_bytes += t.d2h_bytes;
+            let load = placement.as_ref().and_then(|p| p.members.get(d));
+            let names = |p: &rstark_backend_multi::Placement| -> Vec<String> {
+                let shares = p
+                    .members
+                    .get(d)
+                    .map(|m| m.tables.clone())
+                    .unwrap_or_default();
+                shares
+                    .iter()
+                    .map(|&t| p.table_name(t).to_string())
+                    .collect()
+            };
+            DeviceReport {
+                label: gpu.context().label().to_string(),
+                tables: placement.as_ref().map(names).unwrap_or_default(),
+                cost_seconds: load.map_or(0.0, |l| l.seconds),
+                budget_bytes: gpu.vram_budget(),
+                peak_bytes: gpu.mem_peak(),
+                host_to_device_bytes: t.h2d_bytes,
+                device_to_host_bytes: t.d2h_bytes,
+                streamed: gpu.memory_plan().map(|p| p.streamed()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let report = DevicesReport {
+        devices,
+        fri_device: placement.as_ref().map_or(0, |p| p.fri_member),
+        moved_bytes: moves.bytes,
+        moved_bytes_predicted: placement.as_ref().map_or(0, |p| p.moved_bytes),
+        moved_copies: moves.copies,
+        placement: placement.map(|p| p.to_string()).unwrap_or_default(),
+    };
+    (report, total)
 }
 
 #[cfg(feature = "cuda")]
@@ -167,6 +270,39 @@ fn start_cuda(vram_budget: Option<&str>) -> Result<Engine, CliError> {
         }
     }
     Ok(Engine::Cuda(Box::new(gpu)))
+}
+
+/// Backends on `devices` (each with the budget), as one several-GPU backend.
+#[cfg(feature = "cuda")]
+fn start_multi_cuda(devices: &[usize], vram_budget: Option<&str>) -> Result<Engine, CliError> {
+    if devices.is_empty() {
+        return Err(CliError::Backend("--devices: no device given".into()));
+    }
+    let gpus = rstark_backend_multi::open_devices(devices)
+        .map_err(|e| CliError::Backend(format!("cannot start the CUDA backends: {e}")))?;
+    if let Some(b) = vram_budget {
+        let bytes = rstark_backend_cuda::residency::parse_bytes(b)
+            .map_err(|e| CliError::Backend(format!("--vram-budget: {e}")))?;
+        for gpu in &gpus {
+            let set = gpu
+                .set_vram_budget(bytes)
+                .map_err(|e| CliError::Backend(format!("--vram-budget: {e}")))?;
+            if set.clamped() {
+                eprintln!(
+                    "warning: --vram-budget lowered to {set} on {}",
+                    gpu.context().label()
+                );
+            }
+        }
+    }
+    let multi = rstark_backend_multi::MultiBackend::new(gpus)
+        .map_err(|e| CliError::Backend(e.to_string()))?;
+    Ok(Engine::MultiCuda(Box::new(multi)))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn start_multi_cuda(_devices: &[usize], vram_budget: Option<&str>) -> Result<Engine, CliError> {
+    start_cuda(vram_budget)
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -216,6 +352,7 @@ fn prove_on<B: Backend>(
         transfers: None,
         device_memory: None,
         peak_host_memory,
+        devices: None,
     })
 }
 

@@ -32,10 +32,11 @@ struct Cli {
 enum Command {
     /// Prove a workload and write the proof file.
     Prove {
-        /// Workload: fib, keccak or vm.
+        /// Workload: fib, keccak, vm or multi (sixteen Keccak tables and the VM's).
         #[arg(long, short)]
         workload: String,
-        /// Size: rows (fib), permutations (keccak) or CPU steps (vm).
+        /// Size: rows (fib), permutations (keccak; multi: of its largest Keccak tables) or CPU
+        /// steps (vm).
         #[arg(long, short)]
         size: usize,
         /// Parameter preset: default, compact, balanced or fast-test (not secure).
@@ -59,6 +60,8 @@ enum Command {
         /// phase table is then read from it.
         #[arg(long, value_name = "FILE.json")]
         timeline: Option<PathBuf>,
+        #[command(flatten)]
+        devices: DeviceArgs,
     },
     /// Verify a proof file (the file names its statement).
     Verify {
@@ -93,10 +96,36 @@ enum Command {
         /// Write a timeline of the last run (see `prove --timeline`).
         #[arg(long, value_name = "FILE.json")]
         timeline: Option<PathBuf>,
+        #[command(flatten)]
+        devices: DeviceArgs,
     },
     /// Read timelines written by `--timeline`, or measure what recording one costs.
     #[command(subcommand)]
     Timeline(TimelineCommand),
+}
+
+/// Several GPUs (CUDA backend).
+#[derive(clap::Args)]
+struct DeviceArgs {
+    /// CUDA: prove on these GPUs, e.g. 0,1,2,3: each table is placed on one by its cost and
+    /// memory (each GPU under the VRAM budget), its DEEP codeword copied to the FRI GPU. A
+    /// repeated ordinal opens another context on that GPU (0,0 stands in for two GPUs on one).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "ORDINALS",
+        conflicts_with = "gpus"
+    )]
+    devices: Option<Vec<usize>>,
+    /// CUDA: prove on GPUs 0 … N−1 (`--devices 0,1,…`).
+    #[arg(long, value_name = "N")]
+    gpus: Option<usize>,
+}
+
+impl DeviceArgs {
+    fn list(self) -> Option<Vec<usize>> {
+        self.devices.or(self.gpus.map(|n| (0..n).collect()))
+    }
 }
 
 #[derive(Subcommand)]
@@ -150,6 +179,7 @@ fn main() -> ExitCode {
             backend,
             vram_budget,
             timeline,
+            devices,
         } => (
             json,
             commands::prove(
@@ -161,6 +191,7 @@ fn main() -> ExitCode {
                 &BackendOptions {
                     kind: backend,
                     vram_budget,
+                    devices: devices.list(),
                 },
                 timeline.as_deref(),
             ),
@@ -179,6 +210,7 @@ fn main() -> ExitCode {
             backend,
             vram_budget,
             timeline,
+            devices,
         } => (
             json,
             commands::bench(
@@ -190,6 +222,7 @@ fn main() -> ExitCode {
                 &BackendOptions {
                     kind: backend,
                     vram_budget,
+                    devices: devices.list(),
                 },
                 timeline.as_deref(),
             ),

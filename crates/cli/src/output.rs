@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::commands::CliError;
-use crate::engine::{DeviceMemory, Transfers};
+use crate::engine::{DeviceMemory, DevicesReport, Transfers};
 use crate::peak_memory::{self, PeakMemory};
 
 /// The parameters and security level a proof was made with.
@@ -92,6 +92,10 @@ pub struct ProveReport {
     pub transfers: Option<Transfers>,
     /// The device memory the proof used, and how its matrices were held (CUDA backend only).
     pub device_memory: Option<DeviceMemory>,
+    /// Several GPUs (`--devices`, `--gpus`): each one's tables, memory and traffic, and the
+    /// bytes copied between them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devices: Option<DevicesReport>,
     /// Peak host memory (resident set) while proving, in bytes; `null` where the system does not
     /// say.
     pub peak_host_bytes: Option<u64>,
@@ -144,6 +148,9 @@ pub struct BenchReport {
     pub transfers: Option<Transfers>,
     /// The last run's device memory (CUDA backend only).
     pub device_memory: Option<DeviceMemory>,
+    /// The last run's devices (`--devices`, `--gpus`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devices: Option<DevicesReport>,
     /// The largest peak host memory (resident set) of the runs' proofs, in bytes.
     pub peak_host_bytes: Option<u64>,
     /// As in the prove report.
@@ -257,10 +264,37 @@ fn device_memory_text(m: &Option<DeviceMemory>) -> String {
     )
 }
 
+/// The several-GPU lines (placement, memory and traffic per GPU, bytes moved between them).
+fn devices_text(d: &Option<DevicesReport>) -> String {
+    let Some(d) = d else {
+        return String::new();
+    };
+    let gib = |b: u64| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64);
+    let mut out = format!("\n  {} devices, placed:\n{}", d.devices.len(), d.placement);
+    for (i, g) in d.devices.iter().enumerate() {
+        out += &format!(
+            "\n  device {i}: peak {} of {} · host→device {} B · device→host {} B{}",
+            gib(g.peak_bytes),
+            gib(g.budget_bytes),
+            g.host_to_device_bytes,
+            g.device_to_host_bytes,
+            if g.streamed.is_empty() {
+                String::new()
+            } else {
+                format!(" · recomputed when needed: {}", g.streamed.join(", "))
+            }
+        );
+    }
+    out + &format!(
+        "\n  between devices: {} B in {} copies to device {} (predicted {} B)",
+        d.moved_bytes, d.moved_copies, d.fri_device, d.moved_bytes_predicted
+    )
+}
+
 impl ProveReport {
     pub fn text(&self) -> String {
         format!(
-            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n{}",
+            "proved {} (size {}) on the {} backend with {}\n{}\n{}\n  prove {} · total {}{}{}{}{}\nproof: {} bytes ({} bytes with the file header) → {}\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -271,6 +305,7 @@ impl ProveReport {
             seconds(self.total_seconds),
             transfers_text(self.transfers),
             device_memory_text(&self.device_memory),
+            devices_text(&self.devices),
             peak_text(self.peak_host_bytes, self.peak_host_scope),
             self.proof_bytes,
             self.file_bytes,
@@ -305,7 +340,7 @@ impl VerifyReport {
 impl BenchReport {
     pub fn text(&self) -> String {
         format!(
-            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}{}\n  proof: {} bytes\n{}",
+            "bench {} (size {}) on the {} backend, {} runs, {}\n{}\nmedian prover phases:\n{}\n  trace generation {} · prove {} · verify {} (medians){}{}{}{}\n  proof: {} bytes\n{}",
             self.workload,
             self.size,
             self.backend,
@@ -318,6 +353,7 @@ impl BenchReport {
             seconds(self.verify_seconds_median),
             transfers_text(self.transfers),
             device_memory_text(&self.device_memory),
+            devices_text(&self.devices),
             peak_text(self.peak_host_bytes, self.peak_host_scope),
             self.proof_bytes,
             timeline_text(&self.timeline)

@@ -181,6 +181,7 @@ pub fn overhead(
     let engine = Engine::start(&crate::engine::BackendOptions {
         kind: backend,
         vram_budget: None,
+        devices: None,
     })?;
     let workload = engine::build(name, size, backend)?;
     let shapes = rstark_workloads::shapes(name, size)?;

@@ -49,7 +49,12 @@ fn prove(workload: &str, size: &str, file: &Path) -> serde_json::Value {
 
 #[test]
 fn every_workload_proves_and_verifies() {
-    for (workload, size, tables) in [("fib", "64", 1), ("keccak", "2", 1), ("vm", "64", 3)] {
+    for (workload, size, tables) in [
+        ("fib", "64", 1),
+        ("keccak", "2", 1),
+        ("vm", "64", 3),
+        ("multi", "1", 19),
+    ] {
         let file = temp_path(&format!("{workload}.bin"));
         let report = prove(workload, size, &file);
         assert_eq!(report["tables"].as_array().unwrap().len(), tables);
@@ -174,6 +179,23 @@ fn bad_input_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
 
     let out = rstark(&["verify", "/nonexistent/proof.bin"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // Several GPUs are a CUDA option; --devices and --gpus exclude each other.
+    let out = rstark(&["prove", "-w", "fib", "-s", "8", "--gpus", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--backend cuda"));
+    let out = rstark(&[
+        "prove",
+        "-w",
+        "fib",
+        "-s",
+        "8",
+        "--gpus",
+        "2",
+        "--devices",
+        "0,1",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -30,6 +30,9 @@ pub struct PlannedTable {
     pub aux_width: usize,
     /// log2 of the quotient factor D (the composition has 3·D base columns).
     pub log_quotient_degree: usize,
+    /// Constraints the composition evaluates per row (the AIR's and LogUp's): with the widths,
+    /// what a scheduler's cost model reads.
+    pub num_constraints: usize,
 }
 
 /// The whole proof's shape (tables in proof order and the parameters that size the rounds).
@@ -128,6 +131,34 @@ pub struct CompositionInputs<'a, M> {
     pub claimed_sum: EF,
 }
 
+impl<'a, M> CompositionInputs<'a, M> {
+    /// The same inputs with table index `table` and each committed matrix replaced by `f` of
+    /// it: what a backend that hands tables to other backends passes on.
+    pub fn delegated<N>(
+        &self,
+        table: usize,
+        f: impl Fn(&'a M) -> &'a N,
+    ) -> CompositionInputs<'a, N> {
+        CompositionInputs {
+            table,
+            air: self.air,
+            main: f(self.main),
+            aux: self.aux.map(&f),
+            preprocessed: self.preprocessed.map(&f),
+            periodic: self.periodic,
+            log_height: self.log_height,
+            log_blowup: self.log_blowup,
+            log_quotient_degree: self.log_quotient_degree,
+            public_values: self.public_values,
+            alpha_pows: self.alpha_pows,
+            num_air_constraints: self.num_air_constraints,
+            interactions: self.interactions,
+            logup: self.logup,
+            claimed_sum: self.claimed_sum,
+        }
+    }
+}
+
 /// Everything needed to compute one table's DEEP codeword.
 pub struct DeepInputs<'a, M> {
     /// The table's index in the proof.
@@ -142,6 +173,23 @@ pub struct DeepInputs<'a, M> {
     pub coeffs: &'a crate::deep::DeepCoeffs,
     /// Multiplier of the whole codeword (γ^t for table t).
     pub scale: EF,
+}
+
+impl<'a, M> DeepInputs<'a, M> {
+    /// The same inputs with table index `table` and each matrix replaced by `f` of it (see
+    /// [`CompositionInputs::delegated`]).
+    pub fn delegated<N>(&self, table: usize, f: impl Fn(&'a M) -> &'a N) -> DeepInputs<'a, N> {
+        DeepInputs {
+            table,
+            matrices: self.matrices.iter().map(|&m| f(m)).collect(),
+            log_height: self.log_height,
+            log_blowup: self.log_blowup,
+            z: self.z,
+            z_next: self.z_next,
+            coeffs: self.coeffs,
+            scale: self.scale,
+        }
+    }
 }
 
 /// A prover backend.
@@ -198,6 +246,17 @@ pub trait Backend: Sync {
         }
     }
 
+    /// Tables whose per-table calls the prover may make at the same time, asked once per proof
+    /// after [`begin_proof`](Backend::begin_proof): each list is a *lane* whose tables are
+    /// worked on one after another, in proof order, on one thread; lanes run concurrently
+    /// within a round (a backend spreading tables over several devices gives one lane per
+    /// device). Every table must be in exactly one lane. The transcript is fed in proof order
+    /// whatever the lanes, so the proof does not depend on them. Default: none (every call
+    /// from the prover's thread, in proof order).
+    fn lanes(&self) -> Vec<Vec<usize>> {
+        Vec::new()
+    }
+
     /// Whether [`Backend::commit_aux`] builds LogUp auxiliary traces from the committed main
     /// trace (then the prover needs no host values for LogUp). Default: no.
     fn builds_aux(&self) -> bool {
@@ -217,6 +276,18 @@ pub trait Backend: Sync {
         Err(BackendError::BadInput(
             "this backend does not build LogUp auxiliary traces".into(),
         ))
+    }
+
+    /// Commits table `table`'s LogUp auxiliary trace built on the host (round 2, when
+    /// [`builds_aux`](Backend::builds_aux) is false). Default:
+    /// [`commit_trace`](Backend::commit_trace).
+    fn commit_aux_trace(
+        &self,
+        _table: usize,
+        trace: &RowMajor,
+        log_blowup: usize,
+    ) -> Result<Self::Committed, BackendError> {
+        self.commit_trace(trace, log_blowup)
     }
 
     /// Commits table `table`'s preprocessed columns (natural order) at setup, like a trace. The

@@ -26,6 +26,7 @@ mod error;
 mod fri;
 pub mod golden;
 mod key;
+mod lanes;
 mod prove;
 mod report;
 

@@ -1,7 +1,7 @@
 //! The proving rounds, in transcript order (docs/PROTOCOL.md §5).
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rstark_air::logup::{LogupChallenges, build_aux_trace};
@@ -22,6 +22,7 @@ use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
 
 use crate::key::{PreprocessedData, ProvingKey};
+use crate::lanes::Lanes;
 use crate::{ProveReport, ProverError, fri};
 
 /// One table to prove: its AIR, its main trace (natural order, power-of-two height: host values
@@ -375,6 +376,7 @@ fn proof_plan<C>(
                 preprocessed_width: p.shape.preprocessed_width,
                 aux_width: p.shape.aux_width(),
                 log_quotient_degree: p.shape.log_quotient_degree,
+                num_constraints: p.shape.total_constraints(),
             })
             .collect(),
         log_blowup: params.log_blowup as usize,
@@ -495,6 +497,8 @@ fn prove_inner<B: Backend>(
     report.end(ph);
     // Whatever happens from here on, the backend hears that the proof is over.
     let _end = EndProof(backend);
+    // Where each round's per-table calls run (one thread per lane; in order without lanes).
+    let lanes = Lanes::of(backend, tables.len())?;
 
     // Host values of the main traces, where the protocol reads them (witness check, LogUp) or
     // the backend does not generate the trace itself; `None`: the backend generates it.
@@ -575,49 +579,47 @@ fn prove_inner<B: Backend>(
 
     // Round 1: main traces.
     let ph = phase("commit main traces");
-    let mains = {
-        let mut mains = Vec::with_capacity(tables.len());
-        for (i, (t, p)) in tables.iter().zip(&prepared).enumerate() {
-            let _t = spans::table(&t.name, 1 << p.shape.log_height);
-            let source = match (&hosts[i], generator(i)) {
-                (Some(m), _) => MainSource::Host(m),
-                (None, Some(g)) => MainSource::Generated(g),
-                (None, None) => {
-                    return Err(ProverError::TraceShape {
-                        table: t.name.clone(),
-                        reason: "internal: the host trace was freed before its commitment".into(),
-                    });
-                }
-            };
-            let main = MainTrace {
-                table: i,
-                air: t.air.as_ref(),
-                public_values: &t.public_values,
-                source,
-                check_witness: backend_checks[i],
-            };
-            mains.push(
-                backend
-                    .commit_main(&main, log_blowup)
-                    .map_err(|e| match e {
-                        BackendError::WitnessFailed { row, constraint } => {
-                            ProverError::ConstraintFailed {
-                                table: t.name.clone(),
-                                row,
-                                constraint,
-                            }
-                        }
-                        e => ProverError::Backend(e),
-                    })?,
-            );
-            // Host values the LogUp round does not read are not needed any more (freed here
-            // when the prover owns them).
-            if !host_builds_aux(backend, p) {
-                hosts[i] = None;
+    // Each table's host trace, freed by the lane that last reads it.
+    let hosts: Vec<Mutex<Option<Cow<'_, RowMajor>>>> = hosts.into_iter().map(Mutex::new).collect();
+    let host_of = |i: usize| hosts[i].lock().unwrap_or_else(|e| e.into_inner());
+    let mains = lanes.run(tables.len(), ph.name(), |i| {
+        let (t, p) = (&tables[i], &prepared[i]);
+        let _t = spans::table(&t.name, 1 << p.shape.log_height);
+        let mut host = host_of(i);
+        let source = match (host.as_deref(), generator(i)) {
+            (Some(m), _) => MainSource::Host(m),
+            (None, Some(g)) => MainSource::Generated(g),
+            (None, None) => {
+                return Err(ProverError::TraceShape {
+                    table: t.name.clone(),
+                    reason: "internal: the host trace was freed before its commitment".into(),
+                });
             }
+        };
+        let main = MainTrace {
+            table: i,
+            air: t.air.as_ref(),
+            public_values: &t.public_values,
+            source,
+            check_witness: backend_checks[i],
+        };
+        let committed = backend
+            .commit_main(&main, log_blowup)
+            .map_err(|e| match e {
+                BackendError::WitnessFailed { row, constraint } => ProverError::ConstraintFailed {
+                    table: t.name.clone(),
+                    row,
+                    constraint,
+                },
+                e => ProverError::Backend(e),
+            })?;
+        // Host values the LogUp round does not read are not needed any more (freed here when
+        // the prover owns them).
+        if !host_builds_aux(backend, p) {
+            *host = None;
         }
-        mains
-    };
+        Ok(committed)
+    })?;
     for m in &mains {
         transcript.absorb_digest(&backend.root(m));
     }
@@ -630,61 +632,61 @@ fn prove_inner<B: Backend>(
     let all_interactions: Vec<&[Interaction]> =
         prepared.iter().map(|p| p.interactions.as_slice()).collect();
     let logup = LogupChallenges::new(logup_alpha, logup_beta, &all_interactions);
+    // Each table's committed aux trace, claimed sum and per-interaction sums (lanes), then the
+    // transcript in proof order.
+    let built = lanes.run(tables.len(), ph.name(), |i| {
+        let (t, p) = (&tables[i], &prepared[i]);
+        if p.interactions.is_empty() {
+            return Ok(None);
+        }
+        let _t = spans::table(&t.name, 1 << p.shape.log_height);
+        if backend.builds_aux() {
+            let aux = backend
+                .commit_aux(i, &mains[i], &p.interactions, &logup, log_blowup)
+                .map_err(|e| match e {
+                    BackendError::LogupZeroDenominator { row, interaction } => ProverError::Logup {
+                        table: t.name.clone(),
+                        source: rstark_air::logup::LogupError::ZeroDenominator { row, interaction },
+                    },
+                    e => ProverError::Backend(e),
+                })?;
+            return Ok(Some((aux.committed, aux.claimed_sum, aux.interaction_sums)));
+        }
+        let mut held = host_of(i);
+        let host = host_values(t, &held)?;
+        let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
+            .map_err(|source| ProverError::Logup {
+                table: t.name.clone(),
+                source,
+            })?;
+        // The main trace's host values are not read after this (freed if owned).
+        *held = None;
+        drop(held);
+        let k = p.interactions.len();
+        let sums = (0..k)
+            .map(|j| aux.iter().skip(j).step_by(k + 1).copied().sum())
+            .collect();
+        let aux = RowMajor {
+            values: flatten_ext(&aux),
+            width: p.shape.aux_width(),
+        };
+        let committed = backend.commit_aux_trace(i, &aux, log_blowup)?;
+        Ok(Some((committed, claimed, sums)))
+    })?;
     let mut auxes: Vec<Option<(B::Committed, EF)>> = Vec::with_capacity(tables.len());
     // Σ over rows of h_k, per bus, to name the buses that do not balance.
     let mut bus_sums: std::collections::BTreeMap<u32, EF> = Default::default();
-    {
-        for (i, (t, p)) in tables.iter().zip(&prepared).enumerate() {
-            if p.interactions.is_empty() {
-                auxes.push(None);
-                continue;
-            }
-            let _t = spans::table(&t.name, 1 << p.shape.log_height);
-            if backend.builds_aux() {
-                let aux = backend
-                    .commit_aux(i, &mains[i], &p.interactions, &logup, log_blowup)
-                    .map_err(|e| match e {
-                        BackendError::LogupZeroDenominator { row, interaction } => {
-                            ProverError::Logup {
-                                table: t.name.clone(),
-                                source: rstark_air::logup::LogupError::ZeroDenominator {
-                                    row,
-                                    interaction,
-                                },
-                            }
-                        }
-                        e => ProverError::Backend(e),
-                    })?;
-                for (inter, s) in p.interactions.iter().zip(&aux.interaction_sums) {
-                    *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += *s;
-                }
-                transcript.absorb_digest(&backend.root(&aux.committed));
-                transcript.absorb_ext(&[aux.claimed_sum]);
-                auxes.push(Some((aux.committed, aux.claimed_sum)));
-                continue;
-            }
-            let host = host_values(t, &hosts[i])?;
-            let (aux, claimed) = build_aux_trace(&p.interactions, &logup, &host.values, host.width)
-                .map_err(|source| ProverError::Logup {
-                    table: t.name.clone(),
-                    source,
-                })?;
-            // The main trace's host values are not read after this (freed if owned).
-            hosts[i] = None;
-            let k = p.interactions.len();
-            for (j, inter) in p.interactions.iter().enumerate() {
-                let col: EF = aux.iter().skip(j).step_by(k + 1).copied().sum();
-                *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += col;
-            }
-            let aux = RowMajor {
-                values: flatten_ext(&aux),
-                width: p.shape.aux_width(),
-            };
-            let committed = backend.commit_trace(&aux, log_blowup)?;
-            transcript.absorb_digest(&backend.root(&committed));
-            transcript.absorb_ext(&[claimed]);
-            auxes.push(Some((committed, claimed)));
+    for (p, aux) in prepared.iter().zip(built) {
+        let Some((committed, claimed, sums)) = aux else {
+            auxes.push(None);
+            continue;
+        };
+        for (inter, s) in p.interactions.iter().zip(&sums) {
+            *bus_sums.entry(inter.bus).or_insert(EF::ZERO) += *s;
         }
+        transcript.absorb_digest(&backend.root(&committed));
+        transcript.absorb_ext(&[claimed]);
+        auxes.push(Some((committed, claimed)));
     }
     let total: EF = auxes.iter().flatten().map(|(_, c)| *c).sum();
     if total != EF::ZERO {
@@ -700,45 +702,39 @@ fn prove_inner<B: Backend>(
     // Round 3: composition polynomials.
     let ph = phase("composition");
     let comp_alpha = transcript.sample_ext();
-    let mut comps = Vec::with_capacity(tables.len());
-    {
-        for (i, ((t, p), (main, aux))) in tables
-            .iter()
-            .zip(&prepared)
-            .zip(mains.iter().zip(&auxes))
-            .enumerate()
-        {
-            let _t = spans::table(&t.name, 1 << p.shape.log_height);
-            let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
-            let inputs = CompositionInputs {
-                table: i,
-                air: t.air.as_ref(),
-                main,
-                aux: aux.as_ref().map(|(a, _)| a),
-                preprocessed: p.preprocessed.map(|d| &d.committed),
-                periodic: p.shape.periodic.as_ref(),
-                log_height: p.shape.log_height,
-                log_blowup,
-                log_quotient_degree: p.shape.log_quotient_degree,
-                public_values: &t.public_values,
-                alpha_pows: &alpha_pows,
-                num_air_constraints: p.shape.num_constraints,
-                interactions: &p.interactions,
-                logup: &logup,
-                claimed_sum: aux.as_ref().map(|(_, c)| *c).unwrap_or(EF::ZERO),
-            };
-            let comp = backend.composition(&inputs)?;
-            transcript.absorb_digest(&backend.root(&comp));
-            comps.push(comp);
-        }
+    let comps = lanes.run(tables.len(), ph.name(), |i| {
+        let (t, p, main, aux) = (&tables[i], &prepared[i], &mains[i], &auxes[i]);
+        let _t = spans::table(&t.name, 1 << p.shape.log_height);
+        let alpha_pows = powers(comp_alpha, p.shape.total_constraints());
+        let inputs = CompositionInputs {
+            table: i,
+            air: t.air.as_ref(),
+            main,
+            aux: aux.as_ref().map(|(a, _)| a),
+            preprocessed: p.preprocessed.map(|d| &d.committed),
+            periodic: p.shape.periodic.as_ref(),
+            log_height: p.shape.log_height,
+            log_blowup,
+            log_quotient_degree: p.shape.log_quotient_degree,
+            public_values: &t.public_values,
+            alpha_pows: &alpha_pows,
+            num_air_constraints: p.shape.num_constraints,
+            interactions: &p.interactions,
+            logup: &logup,
+            claimed_sum: aux.as_ref().map(|(_, c)| *c).unwrap_or(EF::ZERO),
+        };
+        Ok(backend.composition(&inputs)?)
+    })?;
+    for comp in &comps {
+        transcript.absorb_digest(&backend.root(comp));
     }
     report.end(ph);
 
     // Round 4: out-of-domain evaluations.
     let ph = phase("out-of-domain evaluations");
     let z = rstark_protocol::domain::sample_ood_point(&mut transcript);
-    let mut oods = Vec::with_capacity(tables.len());
-    for (i, p) in prepared.iter().enumerate() {
+    let oods = lanes.run(tables.len(), ph.name(), |i| {
+        let p = &prepared[i];
         let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let z_next = z * omega(p.shape.log_height);
         let mut ood = OodValues {
@@ -755,10 +751,12 @@ fn prove_inner<B: Backend>(
             ood.prep_z = backend.evaluate_at(&d.committed, z)?;
             ood.prep_zw = backend.evaluate_at(&d.committed, z_next)?;
         }
+        Ok(ood)
+    })?;
+    for (p, ood) in prepared.iter().zip(&oods) {
         for v in ood.transcript_lists(p.preprocessed.is_some()) {
             transcript.absorb_ext(v);
         }
-        oods.push(ood);
     }
     report.end(ph);
 
@@ -766,9 +764,10 @@ fn prove_inner<B: Backend>(
     let ph = phase("DEEP quotients");
     let delta = transcript.sample_ext();
     let gamma = transcript.sample_ext();
-    let mut deeps = Vec::with_capacity(tables.len());
-    let mut scale = EF::ONE;
-    for (i, p) in prepared.iter().enumerate() {
+    // Table t's codeword is scaled by γ^t.
+    let scales = powers(gamma, tables.len());
+    let deeps = lanes.run(tables.len(), ph.name(), |i| {
+        let p = &prepared[i];
         let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let coeffs = DeepCoeffs::from_ood(delta, &oods[i]);
         let mut matrices: Vec<&B::Committed> =
@@ -786,11 +785,10 @@ fn prove_inner<B: Backend>(
             z,
             z_next: z * omega(p.shape.log_height),
             coeffs: &coeffs,
-            scale,
+            scale: scales[i],
         };
-        deeps.push(backend.deep(&inputs)?);
-        scale *= gamma;
-    }
+        Ok(backend.deep(&inputs)?)
+    })?;
     report.end(ph);
 
     // Round 6: FRI commit phase.

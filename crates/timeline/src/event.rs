@@ -26,6 +26,8 @@ pub mod cat {
     pub const H2D: &str = "h2d";
     /// A device-to-host copy.
     pub const D2H: &str = "d2h";
+    /// A copy from another device (or another context of the same device).
+    pub const P2P: &str = "p2p";
 }
 
 /// The process id of the host's tracks; devices get [`HOST_PID`] + 1 + their index.

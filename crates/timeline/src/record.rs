@@ -193,6 +193,7 @@ fn device_events(pid: u32, mut ops: Vec<DeviceOp>, events: &mut Vec<TraceEvent>)
             OpKind::Kernel => (cat::KERNEL, o.name),
             OpKind::HostToDevice => (cat::H2D, format!("H2D {}", o.name)),
             OpKind::DeviceToHost => (cat::D2H, format!("D2H {}", o.name)),
+            OpKind::PeerToPeer => (cat::P2P, format!("P2P {}", o.name)),
         };
         let mut e = TraceEvent::span(name, cat, pid, tid, o.start_ns, o.dur_ns);
         let a = &mut e.args;
@@ -537,6 +538,8 @@ pub enum OpKind {
     Kernel,
     HostToDevice,
     DeviceToHost,
+    /// A copy into this device from another device (or another context of this device).
+    PeerToPeer,
 }
 
 /// One timed device operation, in the recording's time (nanoseconds after its start).

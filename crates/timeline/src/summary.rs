@@ -264,28 +264,32 @@ impl Summary {
             })
             .collect();
 
-        let copies = [(cat::H2D, "host→device"), (cat::D2H, "device→host")]
-            .into_iter()
-            .filter_map(|(c, direction)| {
-                let v: Vec<&&TraceEvent> = device.iter().filter(|e| e.cat == c).collect();
-                if v.is_empty() {
-                    return None;
-                }
-                let bytes: u64 = v.iter().filter_map(|e| e.arg_u64("bytes")).sum();
-                let ns: u64 = v.iter().map(|e| e.dur.unwrap_or(0)).sum();
-                Some(CopyRow {
-                    direction,
-                    copies: v.len(),
-                    bytes,
-                    seconds: secs(ns),
-                    gb_per_second: if ns > 0 {
-                        bytes as f64 / ns as f64
-                    } else {
-                        0.0
-                    },
-                })
+        let copies = [
+            (cat::H2D, "host→device"),
+            (cat::D2H, "device→host"),
+            (cat::P2P, "device→device"),
+        ]
+        .into_iter()
+        .filter_map(|(c, direction)| {
+            let v: Vec<&&TraceEvent> = device.iter().filter(|e| e.cat == c).collect();
+            if v.is_empty() {
+                return None;
+            }
+            let bytes: u64 = v.iter().filter_map(|e| e.arg_u64("bytes")).sum();
+            let ns: u64 = v.iter().map(|e| e.dur.unwrap_or(0)).sum();
+            Some(CopyRow {
+                direction,
+                copies: v.len(),
+                bytes,
+                seconds: secs(ns),
+                gb_per_second: if ns > 0 {
+                    bytes as f64 / ns as f64
+                } else {
+                    0.0
+                },
             })
-            .collect();
+        })
+        .collect();
 
         let threads = t
             .by_track()

@@ -14,9 +14,17 @@ pub fn keccak_rows(perms: usize) -> usize {
     (perms * NUM_ROUNDS).next_power_of_two()
 }
 
+/// The seed of [`keccak_inputs`] ("RSTARK").
+pub const DEFAULT_SEED: u64 = 0x5253_5441_524b;
+
 /// The `perms` input states: splitmix64 of a counter, so every run proves the same statement.
 pub fn keccak_inputs(perms: usize) -> Vec<[u64; 25]> {
-    let mut state = 0x5253_5441_524b_u64; // "RSTARK"
+    keccak_inputs_seeded(perms, DEFAULT_SEED)
+}
+
+/// [`keccak_inputs`] from another seed (another table's statement).
+pub fn keccak_inputs_seeded(perms: usize, seed: u64) -> Vec<[u64; 25]> {
+    let mut state = seed;
     let mut next = move || {
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = state;
@@ -31,5 +39,10 @@ pub fn keccak_inputs(perms: usize) -> Vec<[u64; 25]> {
 
 /// The trace (row-major values, width [`KECCAK_WIDTH`]) of `perms` permutations.
 pub fn keccak_trace(perms: usize) -> Vec<F> {
-    generate_trace_rows::<F>(keccak_inputs(perms), 0).values
+    keccak_trace_seeded(perms, DEFAULT_SEED)
+}
+
+/// [`keccak_trace`] of [`keccak_inputs_seeded`].
+pub fn keccak_trace_seeded(perms: usize, seed: u64) -> Vec<F> {
+    generate_trace_rows::<F>(keccak_inputs_seeded(perms, seed), 0).values
 }

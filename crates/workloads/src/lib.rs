@@ -5,11 +5,14 @@
 //! - `keccak`: Keccak-f[1600] permutations through `p3-keccak-air`, size = permutations.
 //! - `vm`: a register VM with CPU, memory and 16-bit range tables linked by LogUp, size = CPU
 //!   steps (rounded up to a power of two, at least 8).
+//! - `multi`: sixteen Keccak tables of three heights and the VM's tables in one proof (for
+//!   several devices: [`multi`]), size = the largest Keccak tables' permutations.
 
 pub mod air;
 pub mod check;
 pub mod fib;
 pub mod keccak;
+pub mod multi;
 pub mod vm;
 
 use rstark_field::F;
@@ -24,7 +27,7 @@ const MAX_LOG_ROWS: u32 = 24;
 /// Errors of the workload registry.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WorkloadError {
-    #[error("unknown workload {0:?} (known: fib, keccak, vm)")]
+    #[error("unknown workload {0:?} (known: fib, keccak, vm, multi)")]
     Unknown(String),
     #[error("workload {workload}: size {size} is out of range ({reason})")]
     Size {
@@ -45,16 +48,18 @@ pub enum Kind {
     Fib,
     Keccak,
     Vm,
+    Multi,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Fib, Kind::Keccak, Kind::Vm];
+    pub const ALL: [Kind; 4] = [Kind::Fib, Kind::Keccak, Kind::Vm, Kind::Multi];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Fib => "fib",
             Kind::Keccak => "keccak",
             Kind::Vm => "vm",
+            Kind::Multi => "multi",
         }
     }
 
@@ -98,7 +103,7 @@ pub struct Workload {
 fn check_size(kind: Kind, size: usize) -> Result<(), WorkloadError> {
     let max_rows = 1usize << MAX_LOG_ROWS;
     let rows = match kind {
-        Kind::Keccak => size.saturating_mul(p3_keccak_air::NUM_ROUNDS),
+        Kind::Keccak | Kind::Multi => size.saturating_mul(p3_keccak_air::NUM_ROUNDS),
         _ => size,
     };
     let reason = if size == 0 {
@@ -127,12 +132,26 @@ pub fn shapes(name: &str, size: usize) -> Result<Vec<TableShape>, WorkloadError>
             WorkloadAir::Keccak,
             Some(keccak::keccak_rows(size)),
         )],
-        Kind::Vm => vec![
-            shape("cpu", WorkloadAir::VmCpu, Some(vm::exec::cpu_rows(size))),
-            shape("memory", WorkloadAir::VmMemory, None),
-            shape("range", WorkloadAir::VmRange, Some(vm::range::RANGE_ROWS)),
-        ],
+        Kind::Vm => vm_shapes(size),
+        Kind::Multi => multi::KECCAK_TABLES
+            .iter()
+            .enumerate()
+            .map(|(k, (name, _))| {
+                let rows = keccak::keccak_rows(multi::keccak_perms(size, k));
+                shape(name, WorkloadAir::Keccak, Some(rows))
+            })
+            .chain(vm_shapes(multi::vm_steps(size)))
+            .collect(),
     })
+}
+
+fn vm_shapes(steps: usize) -> Vec<TableShape> {
+    let shape = |name, air, height| TableShape { name, air, height };
+    vec![
+        shape("cpu", WorkloadAir::VmCpu, Some(vm::exec::cpu_rows(steps))),
+        shape("memory", WorkloadAir::VmMemory, None),
+        shape("range", WorkloadAir::VmRange, Some(vm::range::RANGE_ROWS)),
+    ]
 }
 
 fn fib_rows(size: usize) -> usize {
@@ -152,20 +171,28 @@ pub fn build(name: &str, size: usize) -> Result<Workload, WorkloadError> {
 pub fn build_generated(name: &str, size: usize) -> Result<Workload, WorkloadError> {
     let kind = Kind::parse(name)?;
     check_size(kind, size)?;
-    if kind != Kind::Keccak {
-        return build_host(kind, size);
-    }
-    let trace = TraceSource::generated(KeccakTrace::new(keccak::keccak_inputs(size)));
-    Ok(Workload {
-        kind,
-        size,
-        tables: vec![WorkloadTable {
-            name: "keccak",
-            air: WorkloadAir::Keccak,
-            trace,
-            public_values: Vec::new(),
-        }],
-    })
+    let generated = |name, perms, seed| WorkloadTable {
+        name,
+        air: WorkloadAir::Keccak,
+        trace: TraceSource::generated(KeccakTrace::new(keccak::keccak_inputs_seeded(perms, seed))),
+        public_values: Vec::new(),
+    };
+    let tables = match kind {
+        Kind::Keccak => vec![generated("keccak", size, keccak::DEFAULT_SEED)],
+        Kind::Multi => {
+            let mut tables: Vec<WorkloadTable> = multi::KECCAK_TABLES
+                .iter()
+                .enumerate()
+                .map(|(k, (name, _))| {
+                    generated(name, multi::keccak_perms(size, k), multi::keccak_seed(k))
+                })
+                .collect();
+            tables.extend(build_host(Kind::Vm, multi::vm_steps(size))?.tables);
+            tables
+        }
+        _ => return build_host(kind, size),
+    };
+    Ok(Workload { kind, size, tables })
 }
 
 fn build_host(kind: Kind, size: usize) -> Result<Workload, WorkloadError> {
@@ -193,19 +220,36 @@ fn build_host(kind: Kind, size: usize) -> Result<Workload, WorkloadError> {
             keccak::keccak_trace(size),
             Vec::new(),
         )?],
-        Kind::Vm => {
-            let t = vm::exec::generate(vm::exec::cpu_rows(size)).map_err(|reason| {
-                WorkloadError::Trace {
-                    workload: "vm",
-                    reason,
-                }
-            })?;
-            vec![
-                table("cpu", WorkloadAir::VmCpu, t.cpu, t.cpu_public_values)?,
-                table("memory", WorkloadAir::VmMemory, t.memory, Vec::new())?,
-                table("range", WorkloadAir::VmRange, t.range, Vec::new())?,
-            ]
+        Kind::Vm => vm_tables(size, &table)?,
+        Kind::Multi => {
+            let mut tables = multi::KECCAK_TABLES
+                .iter()
+                .enumerate()
+                .map(|(k, (name, _))| {
+                    let perms = multi::keccak_perms(size, k);
+                    let values = keccak::keccak_trace_seeded(perms, multi::keccak_seed(k));
+                    table(name, WorkloadAir::Keccak, values, Vec::new())
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            tables.extend(vm_tables(multi::vm_steps(size), &table)?);
+            tables
         }
     };
     Ok(Workload { kind, size, tables })
+}
+
+type MakeTable<'a> =
+    dyn Fn(&'static str, WorkloadAir, Vec<F>, Vec<F>) -> Result<WorkloadTable, WorkloadError> + 'a;
+
+fn vm_tables(steps: usize, table: &MakeTable<'_>) -> Result<Vec<WorkloadTable>, WorkloadError> {
+    let t =
+        vm::exec::generate(vm::exec::cpu_rows(steps)).map_err(|reason| WorkloadError::Trace {
+            workload: "vm",
+            reason,
+        })?;
+    Ok(vec![
+        table("cpu", WorkloadAir::VmCpu, t.cpu, t.cpu_public_values)?,
+        table("memory", WorkloadAir::VmMemory, t.memory, Vec::new())?,
+        table("range", WorkloadAir::VmRange, t.range, Vec::new())?,
+    ])
 }

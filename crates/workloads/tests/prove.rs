@@ -82,7 +82,7 @@ fn generated_keccak_trace_proves_the_same_bytes() {
 
 #[test]
 fn workloads_prove_and_verify() {
-    for (name, size) in [("fib", 32), ("keccak", 1), ("vm", 100)] {
+    for (name, size) in [("fib", 32), ("keccak", 1), ("vm", 100), ("multi", 2)] {
         let w = build(name, size).unwrap();
         let proof = prove(&w).unwrap();
         let decoded = Proof::from_bytes(&proof.to_bytes()).unwrap();

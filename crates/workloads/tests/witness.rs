@@ -36,6 +36,8 @@ fn valid_witnesses() {
         ("vm", 1),
         ("vm", 100),
         ("vm", 1000),
+        ("multi", 1),
+        ("multi", 5),
     ] {
         let w = build(name, size).unwrap();
         assert_valid(&w);
@@ -54,6 +56,24 @@ fn vm_tables_have_different_heights() {
         .filter(|r| r[vm::memory::col::IS_REAL] == F::ONE)
         .count();
     assert_eq!(vm::exec::count_accesses(1024), real);
+}
+
+#[test]
+fn multi_has_keccak_tables_of_different_heights_and_inputs_and_the_vm() {
+    let w = build("multi", 16).unwrap();
+    let heights: Vec<usize> = w.tables.iter().map(|t| t.trace.height()).collect();
+    // 4 × 16, 4 × 8, 8 × 4 permutations of 24 rows; the VM at 512 steps
+    let mut want = [vec![512; 4], vec![256; 4], vec![128; 8]].concat();
+    want.extend([512, 128, 65536]);
+    assert_eq!(heights, want);
+    // the first table is the keccak workload's, the second another statement
+    let keccak = build("keccak", 16).unwrap();
+    assert_eq!(w.tables[0].trace.host(), keccak.tables[0].trace.host());
+    assert_ne!(w.tables[0].trace.host(), w.tables[1].trace.host());
+    let generated = rstark_workloads::build_generated("multi", 16).unwrap();
+    for (g, h) in generated.tables.iter().zip(&w.tables) {
+        assert_eq!((g.name, g.trace.host()), (h.name, h.trace.host()));
+    }
 }
 
 #[test]

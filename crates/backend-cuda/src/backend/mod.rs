@@ -11,8 +11,10 @@ mod composition;
 mod deep;
 mod kernels;
 mod main_aux;
+mod peer;
 mod programs;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rstark_air::{SymbolicConstraints, Table};
@@ -51,6 +53,8 @@ pub struct CudaBackend {
     forced: Mutex<Option<Residency>>,
     env_budget: Option<VramBudget>,
     phases: Mutex<Vec<(&'static str, TransferStats)>>,
+    /// Bytes `begin_proof` leaves out of the memory plan ([`CudaBackend::set_proof_reserve`]).
+    proof_reserve: AtomicU64,
 }
 
 /// The environment variable a new backend takes its VRAM budget from.
@@ -65,7 +69,17 @@ impl CudaBackend {
     /// The budget comes from `RSTARK_VRAM_BUDGET` when set (e.g. "24GiB"; see
     /// [`env_budget`](Self::env_budget)), else 90% of the free device memory.
     pub fn new(ordinal: usize) -> Result<Self> {
-        let ctx = GpuContext::new(ordinal)?;
+        Self::with_context(GpuContext::new(ordinal)?)
+    }
+
+    /// Like [`new`](Self::new), on a context of its own on device `ordinal`
+    /// ([`GpuContext::new_own_context`]): several backends on one GPU standing in for several.
+    pub fn new_own_context(ordinal: usize) -> Result<Self> {
+        Self::with_context(GpuContext::new_own_context(ordinal)?)
+    }
+
+    /// A backend on an opened context (kernels loaded, budget as [`new`](Self::new) says).
+    pub fn with_context(ctx: GpuContext) -> Result<Self> {
         let constraints = ConstraintKernel::load(&ctx)?;
         let pk = kernels::ProverKernels::load(&ctx)?;
         let env_budget = match std::env::var(VRAM_BUDGET_ENV) {
@@ -86,7 +100,15 @@ impl CudaBackend {
             forced: Mutex::new(None),
             env_budget,
             phases: Mutex::new(Vec::new()),
+            proof_reserve: AtomicU64::new(0),
         })
+    }
+
+    /// Leaves `bytes` of the budget out of the next proofs' memory plans (`begin_proof`), for
+    /// a caller that puts its own buffers on the device during the proof (a scheduler over
+    /// several devices copies DEEP codewords in at the FRI join). Default 0.
+    pub fn set_proof_reserve(&self, bytes: u64) {
+        self.proof_reserve.store(bytes, Ordering::Relaxed);
     }
 
     /// The budget `RSTARK_VRAM_BUDGET` set at creation (lowered to what the device can give:
@@ -269,7 +291,8 @@ impl Backend for CudaBackend {
     /// Plans where the proof's matrices live within the VRAM budget (crate::residency), and
     /// refuses a proof that cannot fit before any work.
     fn begin_proof(&self, plan: &ProofPlan) -> std::result::Result<(), BackendError> {
-        let budget = self.available();
+        let reserve = self.proof_reserve.load(Ordering::Relaxed);
+        let budget = self.available().saturating_sub(reserve);
         let p = residency::plan(plan, budget).map_err(|e| BackendError::Device(e.to_string()))?;
         *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
         self.pending.clear();
