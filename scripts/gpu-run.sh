@@ -14,9 +14,10 @@
 #                                      --configs): tests/gpu_multi.rs, then examples/multi_bench
 #                                      (1 vs N devices, placement, bytes moved, timelines) and
 #                                      the CLI's --devices
-#   bash run.sh jit [SIZES]            constraint kernels compiled per program (tests/gpu_jit.rs,
+#   bash run.sh jit [W:N ...]          constraint kernels compiled per program (tests/gpu_jit.rs,
 #                                      keccak's compiled kernel timed against the interpreter, and
-#                                      whole keccak benches interpreter/jit A B B A)
+#                                      whole-proof benches interpreter/jit A B B A, default
+#                                      "keccak:2730 vm:1048576")
 #   bash run.sh timeline               keccak 2730 timelines (a cold prove, the warm last run of a
 #                                      bench) with summaries, and the timeline's cost (off-on-on-off)
 #   bash run.sh plonky3 [quick|big|all]  Plonky3 vs rstark CPU and CUDA, keccak, one run, A B B A
@@ -90,13 +91,14 @@ case "$MODE" in
   jit)
     step gpu_jit "$HERE/bin/gpu_jit" --test-threads=1 --nocapture
     step gpu_jit-keccak-timing "$HERE/bin/gpu_jit" --test-threads=1 --nocapture --ignored keccak_compiled_timing
-    # whole proofs, interpreter vs compiled kernels, A B B A (keccak's kernel from the bundle's cache)
-    for n in ${1:-2730}; do
-      i=0
+    # whole proofs, interpreter vs compiled kernels, A B B A (WORKLOAD:SIZE; keccak's kernel from
+    # the bundle's cache)
+    for ws in ${1:-keccak:2730 vm:1048576}; do
+      w="${ws%%:*}"; n="${ws##*:}"; i=0
       for k in interpreter jit jit interpreter; do
         i=$((i + 1))
-        RSTARK_CONSTRAINT_KERNEL=$k step "jit-bench-keccak$n-$i-$k" "$HERE/bin/rstark" bench -w keccak -s "$n" --runs 3 --backend cuda
-        grep -E 'prove|median' "$LOGS/jit-bench-keccak$n-$i-$k.log" | head -4
+        RSTARK_CONSTRAINT_KERNEL=$k step "jit-bench-$w$n-$i-$k" "$HERE/bin/rstark" bench -w "$w" -s "$n" --runs 3 --backend cuda
+        grep -iE 'prove|composition' "$LOGS/jit-bench-$w$n-$i-$k.log" | head -4
       done
     done ;;
   timeline)

@@ -28,8 +28,9 @@ use rstark_constraints::ConstraintProgram;
 use crate::context::GpuContext;
 use crate::jit_source::{KERNEL_NAME, cache_dir, cache_read, cache_write, kernel_source};
 
-/// `auto` compiles programs up to this many instructions (a few seconds of NVRTC at most).
-pub const AUTO_MAX_INSTRUCTIONS: usize = 4096;
+/// `auto` compiles programs up to this many instructions (NVRTC takes ~15–30 s per thousand
+/// instructions of straight-line code, docs/PERF.md).
+pub const AUTO_MAX_INSTRUCTIONS: usize = 1024;
 
 /// When constraint programs are compiled to kernels of their own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,6 +190,18 @@ impl JitKernel {
                 from_disk: *from_disk,
             },
             State::Failed(e) => JitStatus::Failed(e.clone()),
+        }
+    }
+}
+
+/// A compiler thread never outlives its program: libnvrtc still compiling while the process exits
+/// crashes it (its static destructors run under the thread), so dropping a program (its backend)
+/// waits for the compiler.
+impl Drop for JitKernel {
+    fn drop(&mut self) {
+        let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let State::Compiling { thread, .. } = std::mem::replace(st, State::Off) {
+            let _ = thread.join();
         }
     }
 }
