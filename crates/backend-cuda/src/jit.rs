@@ -64,7 +64,8 @@ pub enum JitStatus {
     /// Not compiled (mode or size): the interpreter runs it.
     Off,
     Compiling,
-    /// Loaded; `seconds` compiling (0 for a disk-cache hit), `from_disk`.
+    /// Loaded; `seconds` from the start of the compile until it was joined (an upper bound of
+    /// the compile time; 0 for a disk-cache hit), `from_disk`.
     Ready {
         seconds: f64,
         from_disk: bool,
@@ -163,8 +164,10 @@ impl JitKernel {
             else {
                 unreachable!()
             };
+            let joined = thread.join();
+            // from the start to the compiler's end (or now, when the kernel was not needed before)
             let seconds = started.elapsed().as_secs_f64();
-            *st = match thread.join() {
+            *st = match joined {
                 Ok(Ok(cubin)) => load(ctx, cubin, seconds, false),
                 Ok(Err(e)) => State::Failed(e),
                 Err(_) => State::Failed("the compiler thread panicked".into()),
