@@ -46,6 +46,10 @@ cp "$CARGO_TARGET_DIR/release/rstark" "$DEST/bin/rstark"
 cp "$CARGO_TARGET_DIR/release/examples/weighted_sum" "$CARGO_TARGET_DIR/release/examples/published_airs" "$DEST/bin/"
 while read -r name exe; do cp "$exe" "$DEST/bin/$name"; done <<< "$TESTS"
 strip "$DEST/bin/"* 2>/dev/null || true
+# constraint kernels compiled ahead of time (scripts/jit-precompile.sh), when JIT_CACHE names them
+if [ -n "${JIT_CACHE:-}" ] && [ -d "$JIT_CACHE" ]; then
+  mkdir -p "$DEST/jit-cache" && cp "$JIT_CACHE"/*.cu "$JIT_CACHE"/*.cubin "$DEST/jit-cache/" 2>/dev/null || true
+fi
 git rev-parse HEAD > "$DEST/COMMIT" 2>/dev/null || true
 # Plonky3, the bar of issue 9 (`run.sh plonky3`): built apart by scripts/build-plonky3-anchor.sh
 # (its code is not ours and is never committed), staged when it is there.

@@ -14,6 +14,10 @@
 #                                      --configs): tests/gpu_multi.rs, then examples/multi_bench
 #                                      (1 vs N devices, placement, bytes moved, timelines) and
 #                                      the CLI's --devices
+#   bash run.sh jit [W:N ...]          constraint kernels compiled per program (tests/gpu_jit.rs,
+#                                      keccak's compiled kernel timed against the interpreter, and
+#                                      whole-proof benches interpreter/jit A B B A, default
+#                                      "keccak:2730 vm:1048576")
 #   bash run.sh timeline               keccak 2730 timelines (a cold prove, the warm last run of a
 #                                      bench) with summaries, and the timeline's cost (off-on-on-off)
 #   bash run.sh plonky3 [quick|big|all]  Plonky3 vs rstark CPU and CUDA, keccak, one run, A B B A
@@ -30,6 +34,16 @@ MODE="${1:-parity}"
 shift || true
 rc=0
 [ -f "$LOGS/machine.txt" ] || { echo "commit $(cat "$HERE/COMMIT" 2>/dev/null)"; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv; echo "$(nproc) cores"; free -g; } > "$LOGS/machine.txt" 2>&1
+
+# libnvrtc (constraint kernels compiled at run time, src/jit.rs): the CUDA toolkit's, when the
+# loader does not find one by itself.
+if ! ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so '; then
+  for d in /usr/local/cuda/lib64 /usr/local/cuda*/targets/x86_64-linux/lib; do
+    [ -e "$d/libnvrtc.so" ] && { export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; break; }
+  done
+fi
+# constraint kernels compiled ahead of time (scripts/jit-precompile.sh), when the bundle has them
+[ -d "$HERE/jit-cache" ] && export RSTARK_KERNEL_CACHE="${RSTARK_KERNEL_CACHE:-$HERE/jit-cache}"
 
 # step NAME CMD...: runs CMD with its log in $LOGS/NAME.log, records a summary line.
 step() {
@@ -74,6 +88,20 @@ case "$MODE" in
     fi
     step multi-cli "$HERE/bin/rstark" prove -w multi -s 170 --preset fast-test --backend cuda --devices 0,0 --out /tmp/multi170.bin
     step multi-cli-verify "$HERE/bin/rstark" verify /tmp/multi170.bin ;;
+  jit)
+    step gpu_jit "$HERE/bin/gpu_jit" --test-threads=1 --nocapture
+    # Keccak-f's kernel takes many minutes to compile: only from a staged cache
+    [ -d "$HERE/jit-cache" ] && step gpu_jit-keccak-timing "$HERE/bin/gpu_jit" --test-threads=1 --nocapture --ignored keccak_compiled_timing
+    # whole proofs, interpreter vs compiled kernels, A B B A (WORKLOAD:SIZE; keccak's kernel from
+    # the bundle's cache)
+    for ws in ${1:-keccak:2730 vm:1048576}; do
+      w="${ws%%:*}"; n="${ws##*:}"; i=0
+      for k in interpreter jit jit interpreter; do
+        i=$((i + 1))
+        RSTARK_CONSTRAINT_KERNEL=$k step "jit-bench-$w$n-$i-$k" "$HERE/bin/rstark" bench -w "$w" -s "$n" --runs 3 --backend cuda
+        grep -iE 'prove|composition' "$LOGS/jit-bench-$w$n-$i-$k.log" | head -4
+      done
+    done ;;
   timeline)
     R="$HERE/bin/rstark"
     step timeline-prove "$R" prove -w keccak -s 2730 --backend cuda --out /tmp/keccak2730.bin --timeline "$LOGS/timeline-keccak2730-prove.json"

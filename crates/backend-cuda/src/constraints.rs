@@ -22,6 +22,7 @@ use rstark_poly::RowMajor;
 
 use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
+use crate::jit::{JitKernel, JitMode, JitStatus};
 use crate::kernels::{ARCHS, FATBIN};
 use crate::matrix::DeviceMatrix;
 use crate::memory::DeviceBuf;
@@ -74,6 +75,8 @@ pub struct ConstraintKernel {
     max_threads: usize,
     columns_bytes: usize,
     variant: Mutex<ConstraintVariant>,
+    /// When programs get kernels of their own (src/jit.rs); v2's launches use one when ready.
+    jit_mode: Mutex<JitMode>,
 }
 
 /// A validated program on the device: as compiled (kernel v1) and with results forwarded
@@ -85,11 +88,23 @@ pub struct DeviceConstraintProgram {
     program: ConstraintProgram,
     /// Register counts of the forwarded program.
     fwd_regs: (u32, u32),
+    /// The program's own compiled kernel (run in v2's place once ready).
+    jit: JitKernel,
 }
 
 impl DeviceConstraintProgram {
-    /// Validates `program` (the kernel trusts its indices) and uploads code and constants.
+    /// Validates `program` (the kernel trusts its indices) and uploads code and constants; no
+    /// compiled kernel (the interpreters run it).
     pub fn upload(ctx: &GpuContext, program: &ConstraintProgram) -> Result<Self> {
+        Self::upload_with(ctx, program, JitMode::Interpreter)
+    }
+
+    /// As [`upload`](Self::upload), and starts compiling the program's own kernel as `mode` says.
+    pub fn upload_with(
+        ctx: &GpuContext,
+        program: &ConstraintProgram,
+        mode: JitMode,
+    ) -> Result<Self> {
         program
             .validate()
             .map_err(|e| shape(format!("constraint program: {e}")))?;
@@ -111,11 +126,23 @@ impl DeviceConstraintProgram {
             constants: ctx.upload(&constants, "constraint constants")?,
             program: program.clone(),
             fwd_regs: (fwd.num_base_regs, fwd.num_ext_regs),
+            jit: JitKernel::start(ctx, program, mode),
         })
     }
 
     pub fn program(&self) -> &ConstraintProgram {
         &self.program
+    }
+
+    /// Where the program's compiled kernel stands.
+    pub fn jit_status(&self) -> JitStatus {
+        self.jit.status()
+    }
+
+    /// Waits for the program's compiled kernel (if one is being compiled) and says where it stands.
+    pub fn wait_for_jit(&self, ctx: &GpuContext) -> JitStatus {
+        self.jit.function(ctx, true);
+        self.jit.status()
     }
 
     /// The program as compiled (kernel v1 and the witness check run it).
@@ -304,6 +331,7 @@ impl ConstraintKernel {
             max_threads: usize::MAX,
             columns_bytes: COLUMNS_BYTES,
             variant: Mutex::new(DEFAULT_CONSTRAINT_VARIANT),
+            jit_mode: Mutex::new(JitMode::from_env()),
         })
     }
 
@@ -324,6 +352,15 @@ impl ConstraintKernel {
 
     pub fn variant(&self) -> ConstraintVariant {
         *self.variant.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// When programs uploaded from now on get kernels of their own (default: `JitMode::from_env`).
+    pub fn set_jit_mode(&self, mode: JitMode) {
+        *self.jit_mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    pub fn jit_mode(&self) -> JitMode {
+        *self.jit_mode.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Q(x_j) = Σ_i α^i C_i(x_j) / Z_H(x_j) on every row j of the quotient domain, as a
@@ -676,10 +713,16 @@ impl ConstraintKernel {
         let n_threads = v.n_threads.min(rows).max(1);
         let (row0_64, rows64, n_threads64) = (row0 as u64, rows as u64, n_threads as u64);
         let [mc, mn, ac, an] = srcs;
-        let mut b = ctx.func(if fixed.is_some() {
-            &self.func_v2_fixed
-        } else {
-            &self.func_v2
+        // The program's own kernel takes v2's (or v2_fixed's) arguments and ignores the
+        // interpreter's; it needs no shared memory.
+        let jit = v
+            .program
+            .jit
+            .function(ctx, self.jit_mode() == JitMode::Wait);
+        let mut b = ctx.func(match (&jit, fixed.is_some()) {
+            (Some(f), _) => f,
+            (None, true) => &self.func_v2_fixed,
+            (None, false) => &self.func_v2,
         });
         b.arg(&v.program.code_fwd)
             .arg(&v.n_instr)
@@ -707,12 +750,16 @@ impl ConstraintKernel {
         let cfg = LaunchConfig {
             grid_dim: ((n_threads as u32).div_ceil(THREADS_V2), 1, 1),
             block_dim: (THREADS_V2, 1, 1),
-            shared_mem_bytes: v.shared_words * THREADS_V2 * 8,
+            shared_mem_bytes: if jit.is_some() {
+                0
+            } else {
+                v.shared_words * THREADS_V2 * 8
+            },
         };
-        let name = if fixed.is_some() {
-            "constraints_quotient_v2_fixed"
-        } else {
-            "constraints_quotient_v2"
+        let name = match (jit.is_some(), fixed.is_some()) {
+            (true, _) => crate::jit_source::KERNEL_NAME,
+            (false, true) => "constraints_quotient_v2_fixed",
+            (false, false) => "constraints_quotient_v2",
         };
         ctx.launch(b, cfg, name)
     }

@@ -11,6 +11,7 @@
 
 pub mod budget;
 pub mod grid;
+pub mod jit_source;
 pub mod logup_table;
 pub mod plan;
 pub mod program_cache;
@@ -24,6 +25,8 @@ pub mod constraints;
 mod context;
 #[cfg(feature = "cuda")]
 mod error;
+#[cfg(feature = "cuda")]
+pub mod jit;
 #[cfg(feature = "cuda")]
 mod kernels;
 #[cfg(feature = "cuda")]

@@ -70,6 +70,12 @@ impl<V> ProgramCache<V> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// The cached values (tables whose constraints compiled).
+    pub fn values(&self) -> Vec<Arc<V>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.values().flatten().cloned().collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

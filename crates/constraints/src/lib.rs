@@ -10,6 +10,7 @@
 //! assert_eq!(program.num_constraints, 5);
 //! ```
 
+mod codegen;
 mod compile;
 mod dag;
 mod error;
@@ -17,6 +18,7 @@ mod forward;
 mod interp;
 pub mod program;
 
+pub use codegen::{CODEGEN_VERSION, cuda_eval_source};
 pub use compile::{Widths, compile, compile_air, compile_table, compile_with};
 pub use error::ConstraintError;
 pub use interp::{

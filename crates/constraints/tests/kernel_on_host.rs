@@ -14,7 +14,9 @@ use p3_field::PrimeField64;
 use rstark_air::examples::{FibonacciAir, PreprocessedRangeAir, RangeTableAir, RangeUserAir};
 use rstark_air::logup::LogupChallenges;
 use rstark_air::{BaseAir, Table};
-use rstark_constraints::{QuotientFrame, QuotientInputs, compile_table, quotient_values};
+use rstark_constraints::{
+    QuotientFrame, QuotientInputs, compile_table, cuda_eval_source, quotient_values,
+};
 use rstark_field::{EF, F, ef_from_base, ef_to_base, flatten_ext};
 use rstark_protocol::PeriodicColumns;
 use rstark_workloads::WorkloadAir;
@@ -41,19 +43,43 @@ impl Rng {
 }
 
 fn build_harness() -> PathBuf {
+    compile_harness("constraints_kernel_host", &["-O2"])
+}
+
+/// The harness with the kernel generated for `air`'s program (`forwarded`: from the program with
+/// results forwarded) in v2's place.
+fn build_jit_harness(air: &dyn Table, name: &str, forwarded: bool) -> PathBuf {
+    let p = compile_table(air, BaseAir::<F>::num_public_values(air)).unwrap();
+    let p = if forwarded { p.forward_results() } else { p };
+    let src = cuda_eval_source(&p).unwrap();
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cj_eval_{name}.cuh"));
+    std::fs::write(&path, src).unwrap();
+    let define = format!("-DRSTARK_JIT=\"{}\"", path.display());
+    let mut flags = vec!["-O0", "-Wno-unused-function", define.as_str()];
+    if p.preprocessed_width > 0 || p.num_periodic > 0 {
+        flags.push("-DCJ_FIXED");
+    }
+    compile_harness(&format!("constraints_jit_host_{name}"), &flags)
+}
+
+fn compile_harness(name: &str, flags: &[&str]) -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let kernels = manifest.join("../backend-cuda/kernels");
-    let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join("constraints_kernel_host");
+    let exe = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "g++".into());
     let status = Command::new(&cxx)
-        .args(["-O2", "-std=c++17", "-Wall", "-I"])
+        .args(flags)
+        .args(["-std=c++17", "-Wall", "-Wno-unused-variable", "-I"])
         .arg(&kernels)
         .arg("-o")
         .arg(&exe)
         .arg(manifest.join("tests/host/kernel_host.cpp"))
         .status()
         .unwrap_or_else(|e| panic!("this test needs a C++ compiler ({cxx}): {e}"));
-    assert!(status.success(), "compiling the kernel for the host failed");
+    assert!(
+        status.success(),
+        "compiling the kernel for the host failed ({name})"
+    );
     exe
 }
 
@@ -67,6 +93,20 @@ fn words(v: &[F]) -> Vec<u64> {
 }
 
 fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, seed: u64) {
+    check_variants(exe, air, log_n, log_d, threads, seed, 0..6)
+}
+
+/// As [`check`] for some of the variants (0: v1; 1–5: v2's launch shapes, which a JIT harness
+/// runs its generated kernel in).
+fn check_variants(
+    exe: &Path,
+    air: &dyn Table,
+    log_n: usize,
+    log_d: usize,
+    threads: u64,
+    seed: u64,
+    which: std::ops::Range<usize>,
+) {
     let mut rng = Rng(seed);
     let n_pub = BaseAir::<F>::num_public_values(air);
     let p = compile_table(air, n_pub).unwrap();
@@ -165,6 +205,9 @@ fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, 
         Some([kb24, ke24, 2, n]),
     ];
     for (vi, v) in variants.iter().enumerate() {
+        if !which.contains(&vi) {
+            continue;
+        }
         let mut case = if v.is_some() {
             fwd_case.clone()
         } else {
@@ -206,5 +249,54 @@ fn kernel_source_matches_interpreter() {
     for (log_n, log_d, seed) in [(2, 1, 8), (3, 1, 9), (5, 2, 10), (4, 0, 11)] {
         let air = PreprocessedRangeAir { log_height: log_n };
         check(&exe, &air, log_n, log_d, 5, seed);
+    }
+}
+
+/// The kernel compiled per program (rstark_constraints::cuda_eval_source + constraints_jit.cuh)
+/// gives the interpreter's values on every launch shape v2 runs, for plain and forwarded programs,
+/// with LogUp, and with preprocessed and periodic columns.
+#[test]
+fn generated_kernel_matches_interpreter() {
+    type Case = (&'static str, Box<dyn Table>, bool, Vec<(usize, usize, u64)>);
+    let cases: Vec<Case> = vec![
+        (
+            "fib",
+            Box::new(FibonacciAir),
+            false,
+            vec![(3, 0, 8), (4, 2, 7)],
+        ),
+        ("fib_fwd", Box::new(FibonacciAir), true, vec![(4, 2, 7)]),
+        ("range_user", Box::new(RangeUserAir), false, vec![(5, 1, 5)]),
+        (
+            "vm_cpu",
+            Box::new(WorkloadAir::VmCpu),
+            false,
+            vec![(3, 1, 3)],
+        ),
+        (
+            "vm_memory",
+            Box::new(WorkloadAir::VmMemory),
+            true,
+            vec![(3, 1, 64)],
+        ),
+        (
+            "keccak",
+            Box::new(WorkloadAir::Keccak),
+            false,
+            vec![(2, 1, 3)],
+        ),
+        (
+            "prep_range",
+            Box::new(PreprocessedRangeAir { log_height: 3 }),
+            false,
+            vec![(3, 1, 5)],
+        ),
+    ];
+    for (i, (name, air, forwarded, shapes)) in cases.iter().enumerate() {
+        let exe = build_jit_harness(air.as_ref(), name, *forwarded);
+        for (j, &(log_n, log_d, threads)) in shapes.iter().enumerate() {
+            let seed = 100 + 10 * i as u64 + j as u64;
+            check_variants(&exe, air.as_ref(), log_n, log_d, threads, seed, 1..6);
+        }
     }
 }

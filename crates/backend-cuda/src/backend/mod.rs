@@ -209,6 +209,21 @@ impl CudaBackend {
         self.constraints.variant()
     }
 
+    /// When constraint programs compiled from now on get kernels of their own (src/jit.rs;
+    /// default `JitMode::from_env()`); a program already compiled keeps its kernel.
+    pub fn set_constraint_jit_mode(&self, mode: crate::jit::JitMode) {
+        self.constraints.set_jit_mode(mode);
+    }
+
+    /// Every cached program's instruction count and where its compiled kernel stands.
+    pub fn constraint_kernels(&self) -> Vec<(usize, crate::jit::JitStatus)> {
+        self.programs
+            .values()
+            .iter()
+            .map(|p| (p.program().num_instructions(), p.jit_status()))
+            .collect()
+    }
+
     /// Hits and misses of the constraint-program cache: a table is compiled (and its program
     /// uploaded) once per backend, on its first composition round.
     pub fn constraint_cache_stats(&self) -> CacheStats {

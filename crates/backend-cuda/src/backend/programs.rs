@@ -122,7 +122,8 @@ impl CudaBackend {
         &self,
         inp: &CompositionInputs<'_, CudaCommitted>,
     ) -> Result<Option<Arc<DeviceConstraintProgram>>> {
-        let upload = |p| DeviceConstraintProgram::upload(&self.ctx, &p);
+        let mode = self.constraints.jit_mode();
+        let upload = |p| DeviceConstraintProgram::upload_with(&self.ctx, &p, mode);
         match self.pending.take(inp) {
             Some(lookup) => self.programs.finish(lookup, upload),
             None => self

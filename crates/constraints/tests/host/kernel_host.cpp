@@ -1,10 +1,23 @@
-// Runs the CUDA constraint kernel's source (crates/backend-cuda/kernels/constraints.cu) on the
-// host: CUDA qualifiers compile away and each "thread" runs in turn (threads are independent:
+// Runs the CUDA constraint kernel's source (crates/backend-cuda/kernels/constraints.cu, or with
+// RSTARK_JIT a kernel generated for one program, kernels/constraints_jit.cuh) on the host: CUDA qualifiers compile away and each "thread" runs in turn (threads are independent:
 // each owns its rows and its slice of the register scratch). Driven by tests/kernel_on_host.rs.
 // Usage: kernel_host <case file> <output file>; files are little-endian u64 words.
 #include "host_run.h"
 
 #include "constraints.cu"
+
+// With RSTARK_JIT (the path of a generated cj_eval, rstark_constraints::cuda_eval_source): the
+// kernel compiled per program runs in v2's place (v2_fixed's with CJ_FIXED), taking the same
+// arguments; the interpreter v1 still runs for variant 0.
+#ifdef RSTARK_JIT
+#include "constraints_jit.cuh"
+#include RSTARK_JIT
+#ifdef CJ_FIXED
+#define constraints_quotient_v2_fixed constraints_quotient_jit
+#else
+#define constraints_quotient_v2 constraints_quotient_jit
+#endif
+#endif
 
 // constraints_quotient_v2's dynamic shared memory: threads run one after another, each in its
 // own slots, and every register is written before it is read in a row.

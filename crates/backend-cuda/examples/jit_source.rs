@@ -1,0 +1,30 @@
+//! Writes the compiled-constraint-kernel source of every table of a workload into a directory,
+//! named as the disk cache names it (`rstark_backend_cuda::jit_source`), so that
+//! scripts/jit-precompile.sh can compile them ahead of time with nvcc (no GPU needed) into a
+//! cache directory the CUDA backend reads (`RSTARK_KERNEL_CACHE`).
+//!
+//! Usage: `jit_source <workload> <size> <dir> [arch, default sm_90]`; prints one line per table:
+//! the file stem, the table, its instruction count.
+
+use rstark_backend_cuda::jit_source::{cache_stem, kernel_source};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 4 {
+        eprintln!("usage: jit_source <workload> <size> <dir> [arch]");
+        std::process::exit(2);
+    }
+    let size: usize = args[2].parse().expect("size");
+    let dir = std::path::PathBuf::from(&args[3]);
+    let arch = args.get(4).map_or("sm_90", |s| s.as_str());
+    std::fs::create_dir_all(&dir).expect("creating the directory");
+    let w = rstark_workloads::build(&args[1], size).expect("workload");
+    for t in &w.tables {
+        let npv = t.public_values.len(); // as the prover compiles it
+        let p = rstark_constraints::compile_table(&t.air, npv).expect("compiles");
+        let src = kernel_source(&p).expect("source");
+        let stem = cache_stem(&src, arch);
+        std::fs::write(dir.join(format!("{stem}.cu")), &src).expect("writing");
+        println!("{stem} {} {}", t.name, p.num_instructions());
+    }
+}

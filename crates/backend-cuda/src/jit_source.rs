@@ -1,0 +1,149 @@
+//! The CUDA source of a constraint kernel compiled for one program (issue 9: constraint kernels
+//! compiled per AIR), and where compiled kernels are cached on disk. Host-only: built with or
+//! without `cuda`, so sources can be written and compiled ahead of time on a machine without a
+//! GPU (`jit_source` binary, scripts/jit-precompile.sh).
+//!
+//! The source is self-contained (NVRTC has no include path here): a fixed prelude, then
+//! `kernels/common.cuh`, `field.cuh`, `constraints.cuh` and `constraints_jit.cuh` with their
+//! `#include` lines removed, then the program's `cj_eval`
+//! (`rstark_constraints::cuda_eval_source`). It is a pure function of the program, so the whole
+//! source (not a hash of it) is the cache key: a disk entry is used only when its stored source
+//! equals the one wanted byte for byte.
+
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+use rstark_constraints::{ConstraintError, ConstraintProgram, cuda_eval_source};
+
+const HEADERS: [(&str, &str); 4] = [
+    ("common.cuh", include_str!("../kernels/common.cuh")),
+    ("field.cuh", include_str!("../kernels/field.cuh")),
+    (
+        "constraints.cuh",
+        include_str!("../kernels/constraints.cuh"),
+    ),
+    (
+        "constraints_jit.cuh",
+        include_str!("../kernels/constraints_jit.cuh"),
+    ),
+];
+
+/// The compiled kernel's entry point.
+pub const KERNEL_NAME: &str = "constraints_quotient_jit";
+
+/// Whether a program reads preprocessed or periodic columns (its kernel then takes v2_fixed's
+/// arguments).
+pub fn has_fixed(p: &ConstraintProgram) -> bool {
+    p.preprocessed_width > 0 || p.num_periodic > 0
+}
+
+/// The whole translation unit for `p`.
+pub fn kernel_source(p: &ConstraintProgram) -> Result<String, ConstraintError> {
+    let eval = cuda_eval_source(p)?;
+    let mut s = String::with_capacity(eval.len() + (16 << 10));
+    // NVRTC has no <stdint.h>: the two types common.cuh takes from it.
+    s.push_str(
+        "// rstark: constraint kernel compiled for one program (crates/backend-cuda/src/jit_source.rs)\n\
+         typedef unsigned long long uint64_t;\ntypedef unsigned int uint32_t;\n",
+    );
+    if has_fixed(p) {
+        s.push_str("#define CJ_FIXED 1\n");
+    }
+    for (name, text) in HEADERS {
+        s.push_str(&format!("// ---- kernels/{name}\n"));
+        for line in text.lines() {
+            let t = line.trim_start();
+            if t.starts_with("#include") || t.starts_with("#pragma once") {
+                continue;
+            }
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    s.push_str("// ---- the program\n");
+    s.push_str(&eval);
+    Ok(s)
+}
+
+/// The file stem of `source` compiled for `arch` (e.g. "sm_90") in the disk cache: a 64-bit
+/// digest (only a name: the stored source is compared in full), the arch, the length.
+pub fn cache_stem(source: &str, arch: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    source.hash(&mut h);
+    format!("cj-{:016x}-{}-{arch}", h.finish(), source.len())
+}
+
+/// The disk cache: `$RSTARK_KERNEL_CACHE` (`off` disables it), else
+/// `$XDG_CACHE_HOME/rstark/kernels`, else `$HOME/.cache/rstark/kernels`.
+pub fn cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("RSTARK_KERNEL_CACHE") {
+        Some(v) if v == "off" || v.is_empty() => None,
+        Some(v) => Some(PathBuf::from(v)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|d| d.join("rstark").join("kernels")),
+    }
+}
+
+/// A cached cubin for (`source`, `arch`) in `dir`, if its stored source is exactly `source`.
+pub fn cache_read(dir: &std::path::Path, source: &str, arch: &str) -> Option<Vec<u8>> {
+    let stem = cache_stem(source, arch);
+    let stored = std::fs::read(dir.join(format!("{stem}.cu"))).ok()?;
+    if stored != source.as_bytes() {
+        return None;
+    }
+    std::fs::read(dir.join(format!("{stem}.cubin"))).ok()
+}
+
+/// Stores a cubin (and its source, the key) in `dir`; written to temporary names and renamed,
+/// the cubin last, so a reader never sees a partial entry.
+pub fn cache_write(
+    dir: &std::path::Path,
+    source: &str,
+    arch: &str,
+    cubin: &[u8],
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let stem = cache_stem(source, arch);
+    let tmp = format!(".tmp-{}-{stem}", std::process::id());
+    for (ext, bytes) in [("cu", source.as_bytes()), ("cubin", cubin)] {
+        let t = dir.join(format!("{tmp}.{ext}"));
+        std::fs::write(&t, bytes)?;
+        std::fs::rename(&t, dir.join(format!("{stem}.{ext}")))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstark_air::examples::{FibonacciAir, PreprocessedRangeAir};
+
+    #[test]
+    fn the_source_has_no_includes_and_fixed_programs_say_so() {
+        let p = rstark_constraints::compile_table(&FibonacciAir, 3).unwrap();
+        let s = kernel_source(&p).unwrap();
+        assert!(!s.lines().any(|l| l.trim_start().starts_with("#include")));
+        assert!(s.contains(KERNEL_NAME) && s.contains("cj_eval") && !s.contains("CJ_FIXED 1"));
+        let air = PreprocessedRangeAir { log_height: 3 };
+        let q = rstark_constraints::compile_table(&air, 0).unwrap();
+        assert!(kernel_source(&q).unwrap().contains("#define CJ_FIXED 1"));
+    }
+
+    #[test]
+    fn the_disk_cache_returns_only_the_exact_source() {
+        let dir = std::env::temp_dir().join(format!("rstark-jit-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        cache_write(&dir, "source A", "sm_90", b"cubin A").unwrap();
+        assert_eq!(cache_read(&dir, "source A", "sm_90").unwrap(), b"cubin A");
+        assert!(cache_read(&dir, "source A", "sm_80").is_none());
+        assert!(cache_read(&dir, "source B", "sm_90").is_none());
+        // a stem collision with a different stored source is a miss
+        let stem = cache_stem("source C", "sm_90");
+        std::fs::write(dir.join(format!("{stem}.cu")), "not source C").unwrap();
+        std::fs::write(dir.join(format!("{stem}.cubin")), "x").unwrap();
+        assert!(cache_read(&dir, "source C", "sm_90").is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
