@@ -30,7 +30,7 @@ use rstark_constraints::{ConstraintProgram, QuotientInputs, compile_table, quoti
 use rstark_field::{EF, F, PrimeField64, ef_from_base, flatten_ext};
 use rstark_poly::RowMajor;
 use rstark_protocol::presets;
-use rstark_prover::{TableInput, prove};
+use rstark_prover::{TableInput, prove, prove_with_key, setup};
 use rstark_workloads::WorkloadAir;
 
 fn gpu() -> GpuContext {
@@ -232,6 +232,33 @@ fn proofs_with_compiled_kernels_equal_cpu() {
         }
         be.force_residency(None);
     }
+    // preprocessed and periodic columns and a bus (the kernels' CJ_FIXED form), with a key
+    let tables = rstark_prover::golden::preprocessed_range_tables(9, 4 << 9, 7);
+    let names: Vec<(&str, &dyn Table)> = tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.air.as_ref()))
+        .collect();
+    let params = &presets::FAST_TEST;
+    let (cpu_pk, _) = setup(&CpuBackend, params, &names).unwrap();
+    let cpu = prove_with_key(&CpuBackend, params, &cpu_pk, &tables)
+        .unwrap()
+        .to_bytes();
+    for residency in [None, Some(Residency::Streamed)] {
+        be.force_residency(residency);
+        let (pk, _) = setup(&be, params, &names).unwrap();
+        let gpu = prove_with_key(&be, params, &pk, &tables)
+            .unwrap()
+            .to_bytes();
+        log(format!(
+            "preprocessed range 2^9 ({residency:?}): identical {}",
+            gpu == cpu
+        ));
+        assert!(
+            gpu == cpu,
+            "preprocessed range ({residency:?}): proof with compiled kernels differs"
+        );
+    }
+    be.force_residency(None);
     let kernels = be.constraint_kernels();
     assert!(!kernels.is_empty());
     for (instructions, status) in &kernels {
