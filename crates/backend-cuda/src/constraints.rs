@@ -23,6 +23,7 @@ use rstark_poly::RowMajor;
 use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::jit::{JitKernel, JitMode, JitStatus};
+use crate::jit_source::has_fixed;
 use crate::kernels::{ARCHS, FATBIN};
 use crate::matrix::DeviceMatrix;
 use crate::memory::DeviceBuf;
@@ -257,11 +258,6 @@ impl DevicePeriodic {
             per_mask: per.map_or(0, |p| p.mask),
         }
     }
-}
-
-/// Whether a program reads preprocessed or periodic columns (runs a `*_fixed` kernel).
-fn has_fixed(p: &ConstraintProgram) -> bool {
-    p.preprocessed_width > 0 || p.num_periodic > 0
 }
 
 impl CpSrc {

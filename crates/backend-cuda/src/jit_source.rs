@@ -31,8 +31,8 @@ const HEADERS: [(&str, &str); 4] = [
 /// The compiled kernel's entry point.
 pub const KERNEL_NAME: &str = "constraints_quotient_jit";
 
-/// Whether a program reads preprocessed or periodic columns (its kernel then takes v2_fixed's
-/// arguments).
+/// Whether a program reads preprocessed or periodic columns: it runs a `*_fixed` interpreter, and
+/// its compiled kernel takes v2_fixed's arguments.
 pub fn has_fixed(p: &ConstraintProgram) -> bool {
     p.preprocessed_width > 0 || p.num_periodic > 0
 }
