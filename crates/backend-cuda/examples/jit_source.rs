@@ -3,10 +3,11 @@
 //! scripts/jit-precompile.sh can compile them ahead of time with nvcc (no GPU needed) into a
 //! cache directory the CUDA backend reads (`RSTARK_KERNEL_CACHE`).
 //!
-//! Usage: `jit_source <workload> <size> <dir> [arch, default sm_90]`; prints one line per table:
-//! the file stem, the table, its instruction count.
+//! Usage: `jit_source <workload> <size> <dir> [arch, default sm_90]`; prints one line per
+//! translation unit (a table's program, or each slice of a large one,
+//! `RSTARK_JIT_SLICE_INSTRUCTIONS`): the file stem, the table and slice, its statement count.
 
-use rstark_backend_cuda::jit_source::{cache_stem, kernel_source};
+use rstark_backend_cuda::jit_source::{cache_stem, kernel_sources, slice_instructions};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -22,9 +23,13 @@ fn main() {
     for t in &w.tables {
         let npv = t.public_values.len(); // as the prover compiles it
         let p = rstark_constraints::compile_table(&t.air, npv).expect("compiles");
-        let src = kernel_source(&p).expect("source");
-        let stem = cache_stem(&src, arch);
-        std::fs::write(dir.join(format!("{stem}.cu")), &src).expect("writing");
-        println!("{stem} {} {}", t.name, p.num_instructions());
+        let slices = rstark_constraints::split_program(&p, slice_instructions());
+        let sources = kernel_sources(&p, slice_instructions()).expect("source");
+        for (i, (src, s)) in sources.iter().zip(&slices).enumerate() {
+            let stem = cache_stem(src, arch);
+            std::fs::write(dir.join(format!("{stem}.cu")), src).expect("writing");
+            let n = sources.len();
+            println!("{stem} {}[{}/{n}] {}", t.name, i + 1, s.num_instructions());
+        }
     }
 }

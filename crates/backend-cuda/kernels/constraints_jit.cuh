@@ -4,7 +4,10 @@
 // after this header), so operands are hardware registers and literals instead of decoded words.
 // The kernel takes exactly v2's arguments (or v2_fixed's when CJ_FIXED is defined), so the host
 // launches it in v2's place; the interpreter's code, scratch and shared-register arguments are
-// ignored. Not compiled into the fatbin (build.rs compiles kernels/*.cu only); the host harness
+// ignored. A large program is compiled as slices (rstark_constraints::split_program), one kernel
+// each, run one after another over the same rows: the first writes Q, the others are compiled
+// with CJ_ACCUMULATE and add their part. CJ_NO_SELECTORS: the program reads no row selector, so
+// none is computed (an exponentiation and an inversion a row). Not compiled into the fatbin (build.rs compiles kernels/*.cu only); the host harness
 // (crates/constraints/tests/host/kernel_host.cpp with RSTARK_JIT) runs it on the CPU.
 #pragma once
 #include "constraints.cuh"
@@ -77,7 +80,12 @@ extern "C" __global__ void __launch_bounds__(128) constraints_quotient_jit(
     u64 k = bitrev_bits(j, log_q);
     u64 part = k & (parts - 1);
     u64 nj = bitrev_bits((k + parts) & (q - 1), log_q);
+#ifdef CJ_NO_SELECTORS
+    (void)shift, (void)omega_q, (void)w_inv, (void)n_inv;
+    r.s0 = r.s1 = r.s2 = 0;
+#else
     cp_selectors(shift, omega_q, w_inv, n_inv, frame[CPF_ZH + part], k, r.s0, r.s1, r.s2);
+#endif
     r.mc = cp_src_row(main_cur, j);
     r.mn = cp_src_row(main_next, nj);
     r.ac = cp_src_row(aux_cur, j);
@@ -86,6 +94,9 @@ extern "C" __global__ void __launch_bounds__(128) constraints_quotient_jit(
     r.fx = cp_fixed_row(fixed, j, nj, k);
 #endif
     gl3 acc = gl3_scale(cj_eval(r), frame[CPF_ZH_INV + part]);
+#ifdef CJ_ACCUMULATE
+    acc = gl3_add(acc, gl3{out[3 * j], out[3 * j + 1], out[3 * j + 2]});
+#endif
     out[3 * j] = acc.c0;
     out[3 * j + 1] = acc.c1;
     out[3 * j + 2] = acc.c2;

@@ -100,11 +100,23 @@ impl DeviceConstraintProgram {
         Self::upload_with(ctx, program, JitMode::Interpreter)
     }
 
-    /// As [`upload`](Self::upload), and starts compiling the program's own kernel as `mode` says.
+    /// As [`upload`](Self::upload), and starts compiling the program's own kernel as `mode` says
+    /// (in slices of `RSTARK_JIT_SLICE_INSTRUCTIONS`, src/jit.rs).
     pub fn upload_with(
         ctx: &GpuContext,
         program: &ConstraintProgram,
         mode: JitMode,
+    ) -> Result<Self> {
+        Self::upload_sliced(ctx, program, mode, crate::jit_source::slice_instructions())
+    }
+
+    /// As [`upload_with`](Self::upload_with), its kernel in slices of at most `max_slice`
+    /// instructions.
+    pub fn upload_sliced(
+        ctx: &GpuContext,
+        program: &ConstraintProgram,
+        mode: JitMode,
+        max_slice: usize,
     ) -> Result<Self> {
         program
             .validate()
@@ -127,7 +139,7 @@ impl DeviceConstraintProgram {
             constants: ctx.upload(&constants, "constraint constants")?,
             program: program.clone(),
             fwd_regs: (fwd.num_base_regs, fwd.num_ext_regs),
-            jit: JitKernel::start(ctx, program, mode),
+            jit: JitKernel::start(ctx, program, mode, max_slice),
         })
     }
 
@@ -142,7 +154,7 @@ impl DeviceConstraintProgram {
 
     /// Waits for the program's compiled kernel (if one is being compiled) and says where it stands.
     pub fn wait_for_jit(&self, ctx: &GpuContext) -> JitStatus {
-        self.jit.function(ctx, true);
+        self.jit.functions(ctx, true);
         self.jit.status()
     }
 
@@ -709,55 +721,63 @@ impl ConstraintKernel {
         let n_threads = v.n_threads.min(rows).max(1);
         let (row0_64, rows64, n_threads64) = (row0 as u64, rows as u64, n_threads as u64);
         let [mc, mn, ac, an] = srcs;
-        // The program's own kernel takes v2's (or v2_fixed's) arguments and ignores the
-        // interpreter's; it needs no shared memory.
+        // The program's own kernels (one per slice, run in order over the same rows) take v2's
+        // (or v2_fixed's) arguments and ignore the interpreter's; they need no shared memory.
         let jit = v
             .program
             .jit
-            .function(ctx, self.jit_mode() == JitMode::Wait);
-        let mut b = ctx.func(match (&jit, fixed.is_some()) {
-            (Some(f), _) => f,
-            (None, true) => &self.func_v2_fixed,
-            (None, false) => &self.func_v2,
-        });
-        b.arg(&v.program.code_fwd)
-            .arg(&v.n_instr)
-            .arg(&v.program.constants)
-            .arg(&v.chal)
-            .arg(&v.pubs)
-            .arg(&mc)
-            .arg(&mn)
-            .arg(&ac)
-            .arg(&an);
-        if let Some(f) = fixed {
-            b.arg(f);
+            .functions(ctx, self.jit_mode() == JitMode::Wait);
+        let interpreter = if fixed.is_some() {
+            &self.func_v2_fixed
+        } else {
+            &self.func_v2
+        };
+        let funcs: &[CudaFunction] = match &jit {
+            Some(f) => f,
+            None => std::slice::from_ref(interpreter),
+        };
+        for func in funcs {
+            let mut b = ctx.func(func);
+            b.arg(&v.program.code_fwd)
+                .arg(&v.n_instr)
+                .arg(&v.program.constants)
+                .arg(&v.chal)
+                .arg(&v.pubs)
+                .arg(&mc)
+                .arg(&mn)
+                .arg(&ac)
+                .arg(&an);
+            if let Some(f) = fixed {
+                b.arg(f);
+            }
+            b.arg(&v.frame)
+                .arg(&v.log_q)
+                .arg(&v.log_d)
+                .arg(&row0_64)
+                .arg(&rows64)
+                .arg(&v.kb)
+                .arg(&v.ke)
+                .arg(&v.scratch)
+                .arg(&v.nb_g)
+                .arg(&n_threads64)
+                .arg(&mut *out);
+            let cfg = LaunchConfig {
+                grid_dim: ((n_threads as u32).div_ceil(THREADS_V2), 1, 1),
+                block_dim: (THREADS_V2, 1, 1),
+                shared_mem_bytes: if jit.is_some() {
+                    0
+                } else {
+                    v.shared_words * THREADS_V2 * 8
+                },
+            };
+            let name = match (jit.is_some(), fixed.is_some()) {
+                (true, _) => crate::jit_source::KERNEL_NAME,
+                (false, true) => "constraints_quotient_v2_fixed",
+                (false, false) => "constraints_quotient_v2",
+            };
+            ctx.launch(b, cfg, name)?;
         }
-        b.arg(&v.frame)
-            .arg(&v.log_q)
-            .arg(&v.log_d)
-            .arg(&row0_64)
-            .arg(&rows64)
-            .arg(&v.kb)
-            .arg(&v.ke)
-            .arg(&v.scratch)
-            .arg(&v.nb_g)
-            .arg(&n_threads64)
-            .arg(out);
-        let cfg = LaunchConfig {
-            grid_dim: ((n_threads as u32).div_ceil(THREADS_V2), 1, 1),
-            block_dim: (THREADS_V2, 1, 1),
-            shared_mem_bytes: if jit.is_some() {
-                0
-            } else {
-                v.shared_words * THREADS_V2 * 8
-            },
-        };
-        let name = match (jit.is_some(), fixed.is_some()) {
-            (true, _) => crate::jit_source::KERNEL_NAME,
-            (false, true) => "constraints_quotient_v2_fixed",
-            (false, false) => "constraints_quotient_v2",
-        };
-        ctx.launch(b, cfg, name)
+        Ok(())
     }
 }
 

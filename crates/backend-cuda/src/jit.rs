@@ -13,10 +13,16 @@
 //! - `jit`: every program is compiled and the composition waits for it;
 //! - `interpreter`: never compiled.
 //!
-//! Straight-line code compiles slowly for large programs (docs/PERF.md: Keccak-f's 35 787
-//! instructions take minutes in NVVM), hence the size limit in `auto` and the disk cache, which
-//! scripts/jit-precompile.sh can fill ahead of time with nvcc.
+//! Straight-line code compiles slowly for large programs (docs/PERF.md: NVVM did not finish
+//! Keccak-f's 35 787 instructions as one function in an hour), so a program longer than
+//! `RSTARK_JIT_SLICE_INSTRUCTIONS` is compiled as slices (`rstark_constraints::split_program`),
+//! one kernel each, compiled in parallel on the host's cores and cached one by one; the slices'
+//! kernels run one after another over the same rows, each adding its constraints to the quotient
+//! values. Hence also the size limit in `auto` (a large program is used when every slice is in
+//! the disk cache, which scripts/jit-precompile.sh can fill ahead of time with nvcc).
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -26,7 +32,7 @@ use cudarc::nvrtc::Ptx;
 use rstark_constraints::ConstraintProgram;
 
 use crate::context::GpuContext;
-use crate::jit_source::{KERNEL_NAME, cache_dir, cache_read, cache_write, kernel_source};
+use crate::jit_source::{KERNEL_NAME, cache_dir, cache_read, cache_write, kernel_sources};
 
 /// `auto` compiles programs up to this many instructions (NVRTC takes ~15–30 s per thousand
 /// instructions of straight-line code, docs/PERF.md).
@@ -64,32 +70,37 @@ pub enum JitStatus {
     /// Not compiled (mode or size): the interpreter runs it.
     Off,
     Compiling,
-    /// Loaded; `seconds` from the start of the compile until it was joined (an upper bound of
-    /// the compile time; 0 for a disk-cache hit), `from_disk`.
+    /// Loaded, as `slices` kernels; `seconds` from the start of the compile until it was joined
+    /// (an upper bound of the compile time; 0 when every slice came from the disk cache),
+    /// `from_disk`: every slice came from the disk cache.
     Ready {
         seconds: f64,
         from_disk: bool,
+        slices: usize,
     },
     /// The compiler or the loader failed: the interpreter runs it.
     Failed(String),
 }
 
+/// The cubins of a program's slices, in launch order.
+type Cubins = Result<Vec<Vec<u8>>, String>;
+
 enum State {
     Off,
     Compiling {
         started: Instant,
-        thread: JoinHandle<Result<Vec<u8>, String>>,
+        thread: JoinHandle<Cubins>,
     },
     Loaded {
-        _module: Arc<CudaModule>,
-        func: CudaFunction,
+        _modules: Vec<Arc<CudaModule>>,
+        funcs: Arc<[CudaFunction]>,
         seconds: f64,
         from_disk: bool,
     },
     Failed(String),
 }
 
-/// One program's compiled kernel (held by `DeviceConstraintProgram`).
+/// One program's compiled kernels (held by `DeviceConstraintProgram`).
 pub struct JitKernel {
     state: Mutex<State>,
 }
@@ -102,9 +113,15 @@ impl JitKernel {
         }
     }
 
-    /// Starts compiling `program` for `ctx`'s device as `mode` says: loaded at once from the
-    /// disk cache, or compiled on a new host thread.
-    pub fn start(ctx: &GpuContext, program: &ConstraintProgram, mode: JitMode) -> Self {
+    /// Starts compiling `program`, in slices of at most `max_slice` instructions, for `ctx`'s
+    /// device as `mode` says: loaded at once when every slice is in the disk cache, else the
+    /// missing slices compiled on host threads.
+    pub fn start(
+        ctx: &GpuContext,
+        program: &ConstraintProgram,
+        mode: JitMode,
+        max_slice: usize,
+    ) -> Self {
         if mode == JitMode::Interpreter {
             return Self::off();
         }
@@ -112,14 +129,19 @@ impl JitKernel {
             Ok((major, minor)) => format!("sm_{major}{minor}"),
             Err(e) => return Self::failed(format!("compute capability: {e}")),
         };
-        let source = match kernel_source(program) {
+        let sources = match kernel_sources(program, max_slice) {
             Ok(s) => s,
             Err(e) => return Self::failed(format!("source: {e}")),
         };
         let dir = cache_dir();
-        if let Some(cubin) = dir.as_deref().and_then(|d| cache_read(d, &source, &arch)) {
+        let cached: Vec<Option<Vec<u8>>> = sources
+            .iter()
+            .map(|src| dir.as_deref().and_then(|d| cache_read(d, src, &arch)))
+            .collect();
+        if cached.iter().all(Option::is_some) {
+            let cubins = cached.into_iter().flatten().collect();
             return Self {
-                state: Mutex::new(load(ctx, cubin, 0.0, true)),
+                state: Mutex::new(load(ctx, cubins, 0.0, true)),
             };
         }
         if let JitMode::Auto { max_instructions } = mode
@@ -130,15 +152,7 @@ impl JitKernel {
         let started = Instant::now();
         let thread = std::thread::Builder::new()
             .name("rstark-nvrtc".into())
-            .spawn(move || {
-                let cubin = nvrtc_cubin(&source, &arch)?;
-                if let Some(d) = dir
-                    && let Err(e) = cache_write(&d, &source, &arch, &cubin)
-                {
-                    tracing::warn!("constraint kernel not cached in {}: {e}", d.display());
-                }
-                Ok(cubin)
-            });
+            .spawn(move || compile_slices(sources, cached, &arch, dir));
         match thread {
             Ok(thread) => Self {
                 state: Mutex::new(State::Compiling { started, thread }),
@@ -154,8 +168,9 @@ impl JitKernel {
         }
     }
 
-    /// The compiled kernel if it is ready; with `wait`, after the compiler finishes.
-    pub fn function(&self, ctx: &GpuContext, wait: bool) -> Option<CudaFunction> {
+    /// The compiled kernels (one per slice, in launch order) if they are ready; with `wait`,
+    /// after the compiler finishes.
+    pub fn functions(&self, ctx: &GpuContext, wait: bool) -> Option<Arc<[CudaFunction]>> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let State::Compiling { thread, .. } = &*st
             && (wait || thread.is_finished())
@@ -168,7 +183,7 @@ impl JitKernel {
             // from the start to the compiler's end (or now, when the kernel was not needed before)
             let seconds = started.elapsed().as_secs_f64();
             *st = match joined {
-                Ok(Ok(cubin)) => load(ctx, cubin, seconds, false),
+                Ok(Ok(cubins)) => load(ctx, cubins, seconds, false),
                 Ok(Err(e)) => State::Failed(e),
                 Err(_) => State::Failed("the compiler thread panicked".into()),
             };
@@ -177,7 +192,7 @@ impl JitKernel {
             }
         }
         match &*st {
-            State::Loaded { func, .. } => Some(func.clone()),
+            State::Loaded { funcs, .. } => Some(funcs.clone()),
             _ => None,
         }
     }
@@ -187,14 +202,75 @@ impl JitKernel {
             State::Off => JitStatus::Off,
             State::Compiling { .. } => JitStatus::Compiling,
             State::Loaded {
-                seconds, from_disk, ..
+                seconds,
+                from_disk,
+                funcs,
+                ..
             } => JitStatus::Ready {
                 seconds: *seconds,
                 from_disk: *from_disk,
+                slices: funcs.len(),
             },
             State::Failed(e) => JitStatus::Failed(e.clone()),
         }
     }
+}
+
+/// Compiles the slices not `cached`, on as many threads as the host has cores (NVRTC compiles
+/// distinct programs concurrently), caching each on disk; the cubins in launch order.
+fn compile_slices(
+    sources: Vec<String>,
+    cached: Vec<Option<Vec<u8>>>,
+    arch: &str,
+    dir: Option<PathBuf>,
+) -> Cubins {
+    let missing: Vec<usize> = (0..sources.len())
+        .filter(|&i| cached[i].is_none())
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(missing.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let compiled: Vec<Mutex<Option<Result<Vec<u8>, String>>>> =
+        (0..sources.len()).map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = missing.get(k) else { break };
+                    let r = nvrtc_cubin(&sources[i], arch);
+                    if let (Ok(cubin), Some(d)) = (&r, dir.as_deref())
+                        && let Err(e) = cache_write(d, &sources[i], arch, cubin)
+                    {
+                        tracing::warn!("constraint kernel not cached in {}: {e}", d.display());
+                    }
+                    let failed = r.is_err();
+                    *compiled[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    if failed {
+                        // the rest would be wasted: the interpreter runs the program
+                        next.store(missing.len(), Ordering::Relaxed);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let mut cubins = Vec::with_capacity(sources.len());
+    for (i, c) in cached.into_iter().enumerate() {
+        match c {
+            Some(cubin) => cubins.push(cubin),
+            None => match compiled[i].lock().unwrap_or_else(|e| e.into_inner()).take() {
+                Some(Ok(cubin)) => cubins.push(cubin),
+                Some(Err(e)) => {
+                    return Err(format!("slice {} of {}: {e}", i + 1, sources.len()));
+                }
+                None => return Err(format!("slice {} of {} not compiled", i + 1, sources.len())),
+            },
+        }
+    }
+    Ok(cubins)
 }
 
 /// A compiler thread never outlives its program: libnvrtc still compiling while the process exits
@@ -209,26 +285,38 @@ impl Drop for JitKernel {
     }
 }
 
-/// Loads a cubin into the device's context.
-fn load(ctx: &GpuContext, cubin: Vec<u8>, seconds: f64, from_disk: bool) -> State {
-    let module = match ctx.cuda_context().load_module(Ptx::from_binary(cubin)) {
-        Ok(m) => m,
-        Err(e) => return State::Failed(format!("loading the compiled kernel: {e}")),
-    };
-    match module.load_function(KERNEL_NAME) {
-        Ok(func) => {
-            tracing::info!(
-                "constraint kernel compiled for its program ready ({seconds:.2} s{})",
-                if from_disk { ", disk cache" } else { "" }
-            );
-            State::Loaded {
-                _module: module,
-                func,
-                seconds,
-                from_disk,
+/// Loads the slices' cubins into the device's context.
+fn load(ctx: &GpuContext, cubins: Vec<Vec<u8>>, seconds: f64, from_disk: bool) -> State {
+    let n = cubins.len();
+    let mut modules = Vec::with_capacity(n);
+    let mut funcs = Vec::with_capacity(n);
+    for (i, cubin) in cubins.into_iter().enumerate() {
+        let module = match ctx.cuda_context().load_module(Ptx::from_binary(cubin)) {
+            Ok(m) => m,
+            Err(e) => {
+                return State::Failed(format!(
+                    "loading the compiled kernel (slice {} of {n}): {e}",
+                    i + 1
+                ));
+            }
+        };
+        match module.load_function(KERNEL_NAME) {
+            Ok(f) => funcs.push(f),
+            Err(e) => {
+                return State::Failed(format!("loading {KERNEL_NAME} (slice {}): {e}", i + 1));
             }
         }
-        Err(e) => State::Failed(format!("loading {KERNEL_NAME}: {e}")),
+        modules.push(module);
+    }
+    tracing::info!(
+        "constraint kernel compiled for its program ready: {n} slice(s), {seconds:.2} s{}",
+        if from_disk { ", disk cache" } else { "" }
+    );
+    State::Loaded {
+        _modules: modules,
+        funcs: funcs.into(),
+        seconds,
+        from_disk,
     }
 }
 

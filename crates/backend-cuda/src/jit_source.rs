@@ -13,7 +13,9 @@
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
-use rstark_constraints::{ConstraintError, ConstraintProgram, cuda_eval_source};
+use rstark_constraints::{
+    ConstraintError, ConstraintProgram, cuda_eval_source, split_program, uses_selectors,
+};
 
 const HEADERS: [(&str, &str); 4] = [
     ("common.cuh", include_str!("../kernels/common.cuh")),
@@ -37,8 +39,41 @@ pub fn has_fixed(p: &ConstraintProgram) -> bool {
     p.preprocessed_width > 0 || p.num_periodic > 0
 }
 
-/// The whole translation unit for `p`.
+/// Instructions a slice of a large program is cut to (`RSTARK_JIT_SLICE_INSTRUCTIONS`): one
+/// kernel per slice, compiled in parallel (NVVM's time grows faster than the program; docs/PERF.md).
+pub const SLICE_INSTRUCTIONS: usize = 2048;
+
+/// `RSTARK_JIT_SLICE_INSTRUCTIONS`, else [`SLICE_INSTRUCTIONS`].
+pub fn slice_instructions() -> usize {
+    std::env::var("RSTARK_JIT_SLICE_INSTRUCTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(SLICE_INSTRUCTIONS)
+}
+
+/// The translation units of `p`'s compiled kernel: one per slice of at most `max_slice`
+/// instructions (`rstark_constraints::split_program`; one for a program that fits), to be run in
+/// this order over the same rows (the first writes the quotient values, the others add to them).
+pub fn kernel_sources(
+    p: &ConstraintProgram,
+    max_slice: usize,
+) -> Result<Vec<String>, ConstraintError> {
+    p.validate()?;
+    split_program(p, max_slice)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| slice_source(s, i > 0))
+        .collect()
+}
+
+/// The whole program as one translation unit (one slice).
 pub fn kernel_source(p: &ConstraintProgram) -> Result<String, ConstraintError> {
+    slice_source(p, false)
+}
+
+/// One slice's translation unit; `accumulate`: it adds to the values earlier slices wrote.
+fn slice_source(p: &ConstraintProgram, accumulate: bool) -> Result<String, ConstraintError> {
     let eval = cuda_eval_source(p)?;
     let mut s = String::with_capacity(eval.len() + (16 << 10));
     // NVRTC has no <stdint.h>: the two types common.cuh takes from it.
@@ -48,6 +83,12 @@ pub fn kernel_source(p: &ConstraintProgram) -> Result<String, ConstraintError> {
     );
     if has_fixed(p) {
         s.push_str("#define CJ_FIXED 1\n");
+    }
+    if accumulate {
+        s.push_str("#define CJ_ACCUMULATE 1\n");
+    }
+    if !uses_selectors(p) {
+        s.push_str("#define CJ_NO_SELECTORS 1\n");
     }
     for (name, text) in HEADERS {
         s.push_str(&format!("// ---- kernels/{name}\n"));

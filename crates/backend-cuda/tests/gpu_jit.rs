@@ -1,5 +1,6 @@
 //! Constraint kernels compiled per program (src/jit.rs, NVRTC at run time): for the programs of
-//! Fibonacci, the LogUp range pair, a high-degree power map and the VM tables, the compiled
+//! Fibonacci, the LogUp range pair, a high-degree power map, the VM tables and Keccak-f (its
+//! kernel in slices), each also cut into small slices, the compiled
 //! kernel's quotient values equal the CPU interpreter's byte for byte (random rows, several sizes,
 //! row-major and column-major reads); whole proofs with every program compiled (resident and
 //! streamed matrices, a table with preprocessed and periodic columns) equal the CPU proofs. Every
@@ -75,12 +76,31 @@ fn challenges(p: &ConstraintProgram, air: &dyn Table, rng: &mut Rng) -> Vec<EF> 
 
 /// Uploads `p` with its compiled kernel, waiting for the compiler; panics unless it is ready.
 fn compiled(ctx: &GpuContext, p: &ConstraintProgram, what: &str) -> DeviceConstraintProgram {
+    compiled_sliced(
+        ctx,
+        p,
+        what,
+        rstark_backend_cuda::jit_source::slice_instructions(),
+    )
+}
+
+/// As [`compiled`], the kernel in slices of at most `max_slice` instructions.
+fn compiled_sliced(
+    ctx: &GpuContext,
+    p: &ConstraintProgram,
+    what: &str,
+    max_slice: usize,
+) -> DeviceConstraintProgram {
     let t = Instant::now();
-    let dev = DeviceConstraintProgram::upload_with(ctx, p, JitMode::Wait).unwrap();
+    let dev = DeviceConstraintProgram::upload_sliced(ctx, p, JitMode::Wait, max_slice).unwrap();
     match dev.wait_for_jit(ctx) {
-        JitStatus::Ready { seconds, from_disk } => log(format!(
-            "{what}: {} instructions compiled in {seconds:.2} s (from disk: {from_disk}; \
-             upload + wait {:.2} s)",
+        JitStatus::Ready {
+            seconds,
+            from_disk,
+            slices,
+        } => log(format!(
+            "{what}: {} instructions compiled as {slices} slice(s) of at most {max_slice} in \
+             {seconds:.2} s (from disk: {from_disk}; upload + wait {:.2} s)",
             p.num_instructions(),
             t.elapsed().as_secs_f64()
         )),
@@ -120,11 +140,21 @@ fn compiled_kernels_match_interpreter() {
         ),
         ("vm memory", Box::new(WorkloadAir::VmMemory), vec![(8, 1)]),
         ("vm range", Box::new(WorkloadAir::VmRange), vec![(8, 1)]),
+        // sliced (src/jit.rs; its slices come from the bundle's disk cache when it holds them)
+        (
+            "keccak-f",
+            Box::new(WorkloadAir::Keccak),
+            vec![(3, 1), (7, 1)],
+        ),
     ];
     for (name, air, sizes) in &tables {
         let n_pub = BaseAir::<F>::num_public_values(air.as_ref());
         let p = compile_table(air.as_ref(), n_pub).unwrap();
-        let dev = compiled(&ctx, &p, name);
+        // as one kernel (or the default slices), and cut into slices of 40 instructions
+        let mut devs = vec![compiled(&ctx, &p, name)];
+        if p.num_instructions() > 40 && p.num_instructions() < 1000 {
+            devs.push(compiled_sliced(&ctx, &p, name, 40));
+        }
         for &(log_n, log_d) in sizes {
             let q = 1usize << (log_n + log_d);
             let publics = rng.fs(n_pub);
@@ -160,16 +190,18 @@ fn compiled_kernels_match_interpreter() {
                 log_height: log_n,
                 log_quotient_degree: log_d,
             };
-            for columns in [true, false] {
+            for (dev, columns) in devs.iter().flat_map(|d| [(d, true), (d, false)]) {
                 kernel.set_variant(ConstraintVariant::Shared { slots: 24, columns });
                 let got = kernel
-                    .quotient_values(&ctx, &dev, &domain, &publics, &chal)
+                    .quotient_values(&ctx, dev, &domain, &publics, &chal)
                     .unwrap()
                     .download_words(&ctx)
                     .unwrap();
                 assert!(
                     got == want,
-                    "{name}: compiled kernel differs at 2^{log_n}, D = 2^{log_d} (columns {columns})"
+                    "{name}: compiled kernel differs at 2^{log_n}, D = 2^{log_d} (columns \
+                     {columns}, {:?})",
+                    dev.jit_status()
                 );
             }
             log(format!(

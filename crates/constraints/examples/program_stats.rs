@@ -90,6 +90,25 @@ fn main() {
                     &base_src[..7],
                     &ext_src[..4]
                 );
+                // the slices a GPU compiles a large program as (rstark_constraints::split_program)
+                for max in [512, 1024, 2048, 4096] {
+                    if p.num_instructions() <= max {
+                        continue;
+                    }
+                    let slices = rstark_constraints::split_program(&p, max);
+                    let sizes: Vec<usize> = slices.iter().map(|s| s.num_instructions()).collect();
+                    println!(
+                        "  slices of {max}: {} slices, {} instructions in all ({:.2}x), largest {}, {} without selectors",
+                        sizes.len(),
+                        sizes.iter().sum::<usize>(),
+                        sizes.iter().sum::<usize>() as f64 / p.num_instructions() as f64,
+                        sizes.iter().max().unwrap_or(&0),
+                        slices
+                            .iter()
+                            .filter(|s| !rstark_constraints::uses_selectors(s))
+                            .count()
+                    );
+                }
                 println!(
                     "  base reg accesses {total_base}; distinct main operands {}; lowest-8/16/24/32/64 regs take {:.2}/{:.2}/{:.2}/{:.2}/{:.2}; hottest-16/32/64 {:.2}/{:.2}/{:.2}",
                     main_cols.len(),

@@ -6,7 +6,7 @@ use crate::program::{ConstraintProgram, INSTR_WORDS, NO_REG, op, src};
 
 /// Register roles of an instruction's words: (dst, a, b), each 0 = none, 1 = base register
 /// file, 2 = extension register file (an operand only names a register when its source is one).
-fn roles(opcode: u32) -> (u8, u8, u8) {
+pub(crate) fn roles(opcode: u32) -> (u8, u8, u8) {
     match opcode {
         op::ADD | op::SUB | op::MUL => (1, 1, 1),
         op::NEG => (1, 1, 0),
@@ -22,7 +22,7 @@ fn is_base_op(opcode: u32) -> bool {
 }
 
 /// The register an operand word names in file `kind`, if it names one.
-fn reg_of(kind: u8, w: u32) -> Option<u32> {
+pub(crate) fn reg_of(kind: u8, w: u32) -> Option<u32> {
     (kind != 0 && w >> src::SHIFT == src::REG).then_some(w & src::INDEX_MASK)
 }
 

@@ -17,6 +17,7 @@ mod error;
 mod forward;
 mod interp;
 pub mod program;
+mod slice;
 
 pub use codegen::{CODEGEN_VERSION, cuda_eval_source};
 pub use compile::{Widths, compile, compile_air, compile_table, compile_with};
@@ -25,3 +26,4 @@ pub use interp::{
     FRAME_WORDS, MAX_PARTS, QuotientFrame, QuotientInputs, Registers, RowInputs, quotient_values,
 };
 pub use program::{ConstraintProgram, INSTR_WORDS, ProgramStats};
+pub use slice::{split_program, uses_selectors};

@@ -15,7 +15,8 @@ use rstark_air::examples::{FibonacciAir, PreprocessedRangeAir, RangeTableAir, Ra
 use rstark_air::logup::LogupChallenges;
 use rstark_air::{BaseAir, Table};
 use rstark_constraints::{
-    QuotientFrame, QuotientInputs, compile_table, cuda_eval_source, quotient_values,
+    ConstraintProgram, QuotientFrame, QuotientInputs, compile_table, cuda_eval_source,
+    quotient_values, split_program, uses_selectors,
 };
 use rstark_field::{EF, F, ef_from_base, ef_to_base, flatten_ext};
 use rstark_protocol::PeriodicColumns;
@@ -51,13 +52,25 @@ fn build_harness() -> PathBuf {
 fn build_jit_harness(air: &dyn Table, name: &str, forwarded: bool) -> PathBuf {
     let p = compile_table(air, BaseAir::<F>::num_public_values(air)).unwrap();
     let p = if forwarded { p.forward_results() } else { p };
-    let src = cuda_eval_source(&p).unwrap();
+    build_program_harness(&p, name, false)
+}
+
+/// The harness with the kernel generated for `p` (a program or a slice of one, with the defines
+/// rstark-backend-cuda's jit_source gives it); `accumulate`: it adds to earlier slices' values.
+fn build_program_harness(p: &ConstraintProgram, name: &str, accumulate: bool) -> PathBuf {
+    let src = cuda_eval_source(p).unwrap();
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cj_eval_{name}.cuh"));
     std::fs::write(&path, src).unwrap();
     let define = format!("-DRSTARK_JIT=\"{}\"", path.display());
     let mut flags = vec!["-O0", "-Wno-unused-function", define.as_str()];
     if p.preprocessed_width > 0 || p.num_periodic > 0 {
         flags.push("-DCJ_FIXED");
+    }
+    if accumulate {
+        flags.push("-DCJ_ACCUMULATE");
+    }
+    if !uses_selectors(p) {
+        flags.push("-DCJ_NO_SELECTORS");
     }
     compile_harness(&format!("constraints_jit_host_{name}"), &flags)
 }
@@ -93,13 +106,14 @@ fn words(v: &[F]) -> Vec<u64> {
 }
 
 fn check(exe: &Path, air: &dyn Table, log_n: usize, log_d: usize, threads: u64, seed: u64) {
-    check_variants(exe, air, log_n, log_d, threads, seed, 0..6)
+    check_variants(&[exe], air, log_n, log_d, threads, seed, 0..6)
 }
 
 /// As [`check`] for some of the variants (0: v1; 1–5: v2's launch shapes, which a JIT harness
-/// runs its generated kernel in).
+/// runs its generated kernel in); `exes` run one after another, each from the values the one
+/// before wrote (the slices of a program).
 fn check_variants(
-    exe: &Path,
+    exes: &[&Path],
     air: &dyn Table,
     log_n: usize,
     log_d: usize,
@@ -221,8 +235,18 @@ fn check_variants(
         let output = dir.join(format!("kernel_out_{seed}_{vi}.bin"));
         let bytes: Vec<u8> = case.iter().flat_map(|w| w.to_le_bytes()).collect();
         std::fs::write(&input, bytes).unwrap();
-        let status = Command::new(exe).arg(&input).arg(&output).status().unwrap();
-        assert!(status.success(), "kernel_host failed");
+        let before = dir.join(format!("kernel_before_{seed}_{vi}.bin"));
+        for (i, exe) in exes.iter().enumerate() {
+            if i > 0 {
+                std::fs::rename(&output, &before).unwrap();
+            }
+            let mut cmd = Command::new(exe);
+            cmd.arg(&input).arg(&output);
+            if i > 0 {
+                cmd.arg(&before);
+            }
+            assert!(cmd.status().unwrap().success(), "kernel_host failed");
+        }
         let got: Vec<u64> = std::fs::read(&output)
             .unwrap()
             .chunks_exact(8)
@@ -296,7 +320,45 @@ fn generated_kernel_matches_interpreter() {
         let exe = build_jit_harness(air.as_ref(), name, *forwarded);
         for (j, &(log_n, log_d, threads)) in shapes.iter().enumerate() {
             let seed = 100 + 10 * i as u64 + j as u64;
-            check_variants(&exe, air.as_ref(), log_n, log_d, threads, seed, 1..6);
+            check_variants(&[&exe], air.as_ref(), log_n, log_d, threads, seed, 1..6);
         }
     }
+}
+
+/// A program cut into slices (rstark_constraints::split_program; what the GPU compiles a large
+/// program as): each slice's generated kernel, run in order from the values the one before wrote
+/// (the first writing, the others compiled with CJ_ACCUMULATE, slices that read no selector with
+/// CJ_NO_SELECTORS), gives the whole program's values on every launch shape.
+#[test]
+fn sliced_kernels_add_up_to_the_program() {
+    type Case = (&'static str, Box<dyn Table>, usize, (usize, usize, u64));
+    let cases: Vec<Case> = vec![
+        ("vm_cpu", Box::new(WorkloadAir::VmCpu), 40, (3, 1, 3)),
+        ("range_user", Box::new(RangeUserAir), 4, (4, 1, 5)),
+        (
+            "prep_range",
+            Box::new(PreprocessedRangeAir { log_height: 3 }),
+            6,
+            (3, 1, 4),
+        ),
+    ];
+    let mut without_selectors = 0;
+    for (i, (name, air, max, (log_n, log_d, threads))) in cases.iter().enumerate() {
+        let p = compile_table(air.as_ref(), BaseAir::<F>::num_public_values(air.as_ref())).unwrap();
+        let slices = split_program(&p, *max);
+        assert!(slices.len() > 2, "{name}: {} slices", slices.len());
+        without_selectors += slices.iter().filter(|s| !uses_selectors(s)).count();
+        let exes: Vec<PathBuf> = slices
+            .iter()
+            .enumerate()
+            .map(|(k, s)| build_program_harness(s, &format!("{name}_slice{k}"), k > 0))
+            .collect();
+        let exes: Vec<&Path> = exes.iter().map(|e| e.as_path()).collect();
+        let seed = 300 + i as u64;
+        check_variants(&exes, air.as_ref(), *log_n, *log_d, *threads, seed, 1..6);
+    }
+    assert!(
+        without_selectors > 0,
+        "a slice that reads no selector was run"
+    );
 }

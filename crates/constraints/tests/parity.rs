@@ -9,10 +9,12 @@ use rstark_air::examples::{
 use rstark_air::logup::{LogupChallenges, aux_ext_width, num_logup_constraints};
 use rstark_air::{BaseAir, Table, constraint_info};
 use rstark_backend_cpu::QuotientRows;
+use rstark_constraints::program::op;
 use rstark_constraints::{
-    ConstraintError, ConstraintProgram, QuotientInputs, compile_table, quotient_values,
+    ConstraintError, ConstraintProgram, INSTR_WORDS, QuotientInputs, compile_table,
+    quotient_values, split_program,
 };
-use rstark_field::{EF, F, ef_from_base, ef_to_bytes};
+use rstark_field::{EF, F, PrimeCharacteristicRing, ef_from_base, ef_to_bytes};
 use rstark_protocol::{CompositionInputs, PeriodicColumns};
 use rstark_workloads::WorkloadAir;
 
@@ -130,8 +132,58 @@ fn check(air: &dyn Table, log_n: usize, extra_log_d: usize, seed: u64) -> Constr
     };
     for p in [&program, &forwarded] {
         check_values(p, &inputs, &challenges, &want);
+        check_slices(p, &inputs, &challenges, &want);
     }
     program
+}
+
+/// The program cut into slices (what the GPU compiles one kernel each for): every slice is a
+/// valid program within its size (or one constraint), and their values add up to the whole's.
+fn check_slices(
+    program: &ConstraintProgram,
+    inputs: &QuotientInputs<'_>,
+    challenges: &[EF],
+    want: &[EF],
+) {
+    let n = program.num_instructions();
+    for max in [1, n / 3 + 1, n] {
+        let slices = split_program(program, max);
+        assert!(max < n || slices.len() == 1);
+        let mut sum = vec![EF::ZERO; want.len()];
+        for s in &slices {
+            s.validate().expect("a slice is a valid program");
+            let accs = s
+                .code
+                .chunks_exact(INSTR_WORDS)
+                .filter(|i| matches!(i[0], op::ACC | op::EACC))
+                .count();
+            assert!(s.num_instructions() <= max || accs == 1);
+            assert!(accs > 0, "no empty slice");
+            for (t, v) in sum
+                .iter_mut()
+                .zip(quotient_values(s, inputs, challenges).unwrap())
+            {
+                *t += v;
+            }
+        }
+        let accs = |p: &ConstraintProgram| {
+            p.code
+                .chunks_exact(INSTR_WORDS)
+                .filter(|i| matches!(i[0], op::ACC | op::EACC))
+                .count()
+        };
+        assert_eq!(
+            slices.iter().map(accs).sum::<usize>(),
+            accs(program),
+            "each constraint in one slice"
+        );
+        let (got, want): (Vec<_>, Vec<_>) = sum
+            .iter()
+            .zip(want)
+            .map(|(g, w)| (ef_to_bytes(*g), ef_to_bytes(*w)))
+            .unzip();
+        assert!(got == want, "{} slices of at most {max}", slices.len());
+    }
 }
 
 fn check_values(

@@ -1,7 +1,7 @@
 // Runs the CUDA constraint kernel's source (crates/backend-cuda/kernels/constraints.cu, or with
 // RSTARK_JIT a kernel generated for one program, kernels/constraints_jit.cuh) on the host: CUDA qualifiers compile away and each "thread" runs in turn (threads are independent:
 // each owns its rows and its slice of the register scratch). Driven by tests/kernel_on_host.rs.
-// Usage: kernel_host <case file> <output file>; files are little-endian u64 words.
+// Usage: kernel_host <case file> <output file> [initial output]; files are little-endian u64 words.
 #include "host_run.h"
 
 #include "constraints.cu"
@@ -24,7 +24,7 @@
 u64 cp_smem[64 * 128];  // defines the kernel's `extern __shared__` array
 
 int main(int argc, char** argv) {
-  if (argc != 3) return 2;
+  if (argc != 3 && argc != 4) return 2;
   if (!read_case(argv[1])) return 2;
   std::vector<u64> code64 = array(), consts = array(), chal = array(), pub = array(),
                    main_m = array(), aux = array(), frame = array();
@@ -48,6 +48,13 @@ int main(int argc, char** argv) {
   // chunk rows.
   u64 variant = case_pos < case_words.size() ? next() : 0;
   std::vector<u64> out(3ull << log_q);
+  // A third argument: the values earlier slices wrote (a kernel compiled with CJ_ACCUMULATE adds
+  // to them).
+  if (argc == 4) {
+    FILE* init = fopen(argv[3], "rb");
+    if (!init || fread(out.data(), 8, out.size(), init) != out.size()) return 2;
+    fclose(init);
+  }
   if (variant == 0) {
     u32 block = 256;
     std::vector<u64> scratch((nb + 3 * (u64)ne) * n_threads + 1);
