@@ -5,9 +5,9 @@
 //!
 //! Usage: `jit_source <workload> <size> <dir> [arch, default sm_90]`; prints one line per
 //! translation unit (a table's program, or each slice of a large one,
-//! `RSTARK_JIT_SLICE_INSTRUCTIONS`): the file stem, the table and slice, its statement count.
+//! `RSTARK_JIT_SLICE_INSTRUCTIONS`, `RSTARK_JIT_MIN_BLOCKS`): the file stem, the table and slice, its statement count.
 
-use rstark_backend_cuda::jit_source::{cache_stem, kernel_sources, slice_instructions};
+use rstark_backend_cuda::jit_source::{KernelShape, cache_stem, kernel_slices, kernel_sources};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -23,8 +23,9 @@ fn main() {
     for t in &w.tables {
         let npv = t.public_values.len(); // as the prover compiles it
         let p = rstark_constraints::compile_table(&t.air, npv).expect("compiles");
-        let slices = rstark_constraints::split_program(&p, slice_instructions());
-        let sources = kernel_sources(&p, slice_instructions()).expect("source");
+        let shape = KernelShape::from_env();
+        let (slices, _) = kernel_slices(&p, shape).expect("slices");
+        let sources = kernel_sources(&p, shape).expect("source");
         for (i, (src, s)) in sources.iter().zip(&slices).enumerate() {
             let stem = cache_stem(src, arch);
             std::fs::write(dir.join(format!("{stem}.cu")), src).expect("writing");

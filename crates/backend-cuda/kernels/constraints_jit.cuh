@@ -46,6 +46,16 @@ struct CjRow {
 RS_HD gl3 cj_addb(gl3 a, u64 b) { return gl3{gl_add(a.c0, b), a.c1, a.c2}; }
 RS_HD gl3 cj_subb(gl3 a, u64 b) { return gl3{gl_sub(a.c0, b), a.c1, a.c2}; }
 
+// After each constraint (the generated code's `CJ_FENCE;`): in a rematerialized program
+// (CJ_REMAT; rstark_constraints::rematerialize: every constraint computes its own operands) a
+// compiler fence, so that NVVM neither merges the recomputed values back into long-lived ones
+// nor hoists loads across constraints: the registers a thread needs stay few.
+#ifdef CJ_REMAT
+#define CJ_FENCE asm volatile("" ::: "memory")
+#else
+#define CJ_FENCE
+#endif
+
 #define CJ_EVAL_SIGNATURE __device__ __forceinline__ gl3 cj_eval(const CjRow& r)
 CJ_EVAL_SIGNATURE;
 
@@ -55,7 +65,15 @@ CJ_EVAL_SIGNATURE;
 #define CJ_FIXED_PARAM
 #endif
 
-extern "C" __global__ void __launch_bounds__(128) constraints_quotient_jit(
+// Blocks of 128 threads an SM must hold at once: caps the registers a thread may use at
+// 65536 / (128 · CJ_MIN_BLOCKS). Straight-line code left alone takes ~253 (NVVM hoists loads for
+// parallelism), so one SM ran 8 warps and the kernel was 22% slower than the interpreter
+// (docs/PERF.md). jit_source sets it (RSTARK_JIT_MIN_BLOCKS).
+#ifndef CJ_MIN_BLOCKS
+#define CJ_MIN_BLOCKS 1
+#endif
+
+extern "C" __global__ void __launch_bounds__(128, CJ_MIN_BLOCKS) constraints_quotient_jit(
     const uint4* __restrict__ code, u32 n_instr, const u64* __restrict__ consts,
     const u64* __restrict__ chal, const u64* __restrict__ pub, CpSrc main_cur, CpSrc main_next,
     CpSrc aux_cur, CpSrc aux_next, CJ_FIXED_PARAM const u64* __restrict__ frame, u32 log_q,

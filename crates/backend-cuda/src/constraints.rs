@@ -23,7 +23,7 @@ use rstark_poly::RowMajor;
 use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::jit::{JitKernel, JitMode, JitStatus};
-use crate::jit_source::has_fixed;
+use crate::jit_source::{KernelShape, has_fixed};
 use crate::kernels::{ARCHS, FATBIN};
 use crate::matrix::DeviceMatrix;
 use crate::memory::DeviceBuf;
@@ -101,22 +101,21 @@ impl DeviceConstraintProgram {
     }
 
     /// As [`upload`](Self::upload), and starts compiling the program's own kernel as `mode` says
-    /// (in slices of `RSTARK_JIT_SLICE_INSTRUCTIONS`, src/jit.rs).
+    /// (its shape from the environment: `KernelShape::from_env`, src/jit.rs).
     pub fn upload_with(
         ctx: &GpuContext,
         program: &ConstraintProgram,
         mode: JitMode,
     ) -> Result<Self> {
-        Self::upload_sliced(ctx, program, mode, crate::jit_source::slice_instructions())
+        Self::upload_shaped(ctx, program, mode, KernelShape::from_env())
     }
 
-    /// As [`upload_with`](Self::upload_with), its kernel in slices of at most `max_slice`
-    /// instructions.
-    pub fn upload_sliced(
+    /// As [`upload_with`](Self::upload_with), its kernel cut and built as `kernel_shape` says.
+    pub fn upload_shaped(
         ctx: &GpuContext,
         program: &ConstraintProgram,
         mode: JitMode,
-        max_slice: usize,
+        kernel_shape: KernelShape,
     ) -> Result<Self> {
         program
             .validate()
@@ -139,7 +138,7 @@ impl DeviceConstraintProgram {
             constants: ctx.upload(&constants, "constraint constants")?,
             program: program.clone(),
             fwd_regs: (fwd.num_base_regs, fwd.num_ext_regs),
-            jit: JitKernel::start(ctx, program, mode, max_slice),
+            jit: JitKernel::start(ctx, program, mode, kernel_shape),
         })
     }
 

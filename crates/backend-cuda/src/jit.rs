@@ -32,7 +32,9 @@ use cudarc::nvrtc::Ptx;
 use rstark_constraints::ConstraintProgram;
 
 use crate::context::GpuContext;
-use crate::jit_source::{KERNEL_NAME, cache_dir, cache_read, cache_write, kernel_sources};
+use crate::jit_source::{
+    KERNEL_NAME, KernelShape, cache_dir, cache_read, cache_write, kernel_sources,
+};
 
 /// `auto` compiles programs up to this many instructions (NVRTC takes ~15–30 s per thousand
 /// instructions of straight-line code, docs/PERF.md).
@@ -113,14 +115,14 @@ impl JitKernel {
         }
     }
 
-    /// Starts compiling `program`, in slices of at most `max_slice` instructions, for `ctx`'s
-    /// device as `mode` says: loaded at once when every slice is in the disk cache, else the
-    /// missing slices compiled on host threads.
+    /// Starts compiling `program`, cut and built as `shape` says, for `ctx`'s device as `mode`
+    /// says: loaded at once when every slice is in the disk cache, else the missing slices
+    /// compiled on host threads.
     pub fn start(
         ctx: &GpuContext,
         program: &ConstraintProgram,
         mode: JitMode,
-        max_slice: usize,
+        shape: KernelShape,
     ) -> Self {
         if mode == JitMode::Interpreter {
             return Self::off();
@@ -129,7 +131,7 @@ impl JitKernel {
             Ok((major, minor)) => format!("sm_{major}{minor}"),
             Err(e) => return Self::failed(format!("compute capability: {e}")),
         };
-        let sources = match kernel_sources(program, max_slice) {
+        let sources = match kernel_sources(program, shape) {
             Ok(s) => s,
             Err(e) => return Self::failed(format!("source: {e}")),
         };

@@ -14,7 +14,8 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 use rstark_constraints::{
-    ConstraintError, ConstraintProgram, cuda_eval_source, split_program, uses_selectors,
+    ConstraintError, ConstraintProgram, cuda_eval_source, max_live_words, rematerialize,
+    split_program, uses_selectors,
 };
 
 const HEADERS: [(&str, &str); 4] = [
@@ -41,39 +42,98 @@ pub fn has_fixed(p: &ConstraintProgram) -> bool {
 
 /// Instructions a slice of a large program is cut to (`RSTARK_JIT_SLICE_INSTRUCTIONS`): one
 /// kernel per slice, compiled in parallel (NVVM's time grows faster than the program; docs/PERF.md).
-pub const SLICE_INSTRUCTIONS: usize = 2048;
+pub const SLICE_INSTRUCTIONS: usize = 512;
 
-/// `RSTARK_JIT_SLICE_INSTRUCTIONS`, else [`SLICE_INSTRUCTIONS`].
-pub fn slice_instructions() -> usize {
-    std::env::var("RSTARK_JIT_SLICE_INSTRUCTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(SLICE_INSTRUCTIONS)
+/// Blocks of 128 threads each SM must fit at once (`CJ_MIN_BLOCKS` in kernels/constraints_jit.cuh,
+/// `RSTARK_JIT_MIN_BLOCKS`): the register cap that keeps enough warps resident to hide the trace
+/// loads' latency.
+pub const MIN_BLOCKS: u32 = 4;
+
+/// Values a compiled program may keep alive at once before it is rematerialized
+/// (`RSTARK_JIT_MAX_LIVE`): a u64 takes two of a thread's at most 255 32-bit registers.
+pub const MAX_LIVE: usize = 48;
+
+/// How a program's compiled kernel is cut and built; part of its source, so of its cache key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelShape {
+    /// At most this many instructions a slice (a program that fits is one slice).
+    pub max_slice: usize,
+    /// `CJ_MIN_BLOCKS` (1..=16).
+    pub min_blocks: u32,
+    /// A program that keeps more values alive at once ([`rstark_constraints::max_live_words`])
+    /// is compiled rematerialized ([`rstark_constraints::rematerialize`], `CJ_REMAT`).
+    pub max_live: usize,
 }
 
-/// The translation units of `p`'s compiled kernel: one per slice of at most `max_slice`
+impl Default for KernelShape {
+    fn default() -> Self {
+        Self {
+            max_slice: SLICE_INSTRUCTIONS,
+            min_blocks: MIN_BLOCKS,
+            max_live: MAX_LIVE,
+        }
+    }
+}
+
+impl KernelShape {
+    /// `RSTARK_JIT_SLICE_INSTRUCTIONS` and `RSTARK_JIT_MIN_BLOCKS`, else the defaults.
+    pub fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+        };
+        let d = Self::default();
+        Self {
+            max_slice: var("RSTARK_JIT_SLICE_INSTRUCTIONS")
+                .filter(|&n| n > 0)
+                .unwrap_or(d.max_slice),
+            min_blocks: var("RSTARK_JIT_MIN_BLOCKS")
+                .filter(|n| (1..=16).contains(n))
+                .map_or(d.min_blocks, |n| n as u32),
+            max_live: var("RSTARK_JIT_MAX_LIVE").unwrap_or(d.max_live),
+        }
+    }
+}
+
+/// The translation units of `p`'s compiled kernel: one per slice of `shape.max_slice`
 /// instructions (`rstark_constraints::split_program`; one for a program that fits), to be run in
 /// this order over the same rows (the first writes the quotient values, the others add to them).
 pub fn kernel_sources(
     p: &ConstraintProgram,
-    max_slice: usize,
+    shape: KernelShape,
 ) -> Result<Vec<String>, ConstraintError> {
-    p.validate()?;
-    split_program(p, max_slice)
+    let (slices, remat) = kernel_slices(p, shape)?;
+    slices
         .iter()
         .enumerate()
-        .map(|(i, s)| slice_source(s, i > 0))
+        .map(|(i, s)| slice_source(s, i > 0, shape.min_blocks, remat))
         .collect()
+}
+
+/// The programs [`kernel_sources`] compiles, one per kernel, and whether they are rematerialized.
+pub fn kernel_slices(
+    p: &ConstraintProgram,
+    shape: KernelShape,
+) -> Result<(Vec<ConstraintProgram>, bool), ConstraintError> {
+    p.validate()?;
+    let remat = max_live_words(p) > shape.max_live;
+    let whole = if remat { rematerialize(p) } else { p.clone() };
+    Ok((split_program(&whole, shape.max_slice), remat))
 }
 
 /// The whole program as one translation unit (one slice).
 pub fn kernel_source(p: &ConstraintProgram) -> Result<String, ConstraintError> {
-    slice_source(p, false)
+    slice_source(p, false, KernelShape::from_env().min_blocks, false)
 }
 
 /// One slice's translation unit; `accumulate`: it adds to the values earlier slices wrote.
-fn slice_source(p: &ConstraintProgram, accumulate: bool) -> Result<String, ConstraintError> {
+fn slice_source(
+    p: &ConstraintProgram,
+    accumulate: bool,
+    min_blocks: u32,
+    remat: bool,
+) -> Result<String, ConstraintError> {
     let eval = cuda_eval_source(p)?;
     let mut s = String::with_capacity(eval.len() + (16 << 10));
     // NVRTC has no <stdint.h>: the two types common.cuh takes from it.
@@ -89,6 +149,10 @@ fn slice_source(p: &ConstraintProgram, accumulate: bool) -> Result<String, Const
     }
     if !uses_selectors(p) {
         s.push_str("#define CJ_NO_SELECTORS 1\n");
+    }
+    s.push_str(&format!("#define CJ_MIN_BLOCKS {min_blocks}\n"));
+    if remat {
+        s.push_str("#define CJ_REMAT 1\n");
     }
     for (name, text) in HEADERS {
         s.push_str(&format!("// ---- kernels/{name}\n"));

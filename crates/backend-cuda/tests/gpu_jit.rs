@@ -25,6 +25,7 @@ use rstark_backend_cuda::constraints::{
     ConstraintKernel, ConstraintVariant, DeviceConstraintProgram, QuotientDomain,
 };
 use rstark_backend_cuda::jit::{JitMode, JitStatus};
+use rstark_backend_cuda::jit_source::KernelShape;
 use rstark_backend_cuda::residency::Residency;
 use rstark_backend_cuda::{CudaBackend, DeviceMatrix, GpuContext};
 use rstark_constraints::{ConstraintProgram, QuotientInputs, compile_table, quotient_values};
@@ -76,31 +77,26 @@ fn challenges(p: &ConstraintProgram, air: &dyn Table, rng: &mut Rng) -> Vec<EF> 
 
 /// Uploads `p` with its compiled kernel, waiting for the compiler; panics unless it is ready.
 fn compiled(ctx: &GpuContext, p: &ConstraintProgram, what: &str) -> DeviceConstraintProgram {
-    compiled_sliced(
-        ctx,
-        p,
-        what,
-        rstark_backend_cuda::jit_source::slice_instructions(),
-    )
+    compiled_shaped(ctx, p, what, KernelShape::from_env())
 }
 
-/// As [`compiled`], the kernel in slices of at most `max_slice` instructions.
-fn compiled_sliced(
+/// As [`compiled`], the kernel cut and built as `shape` says.
+fn compiled_shaped(
     ctx: &GpuContext,
     p: &ConstraintProgram,
     what: &str,
-    max_slice: usize,
+    shape: KernelShape,
 ) -> DeviceConstraintProgram {
     let t = Instant::now();
-    let dev = DeviceConstraintProgram::upload_sliced(ctx, p, JitMode::Wait, max_slice).unwrap();
+    let dev = DeviceConstraintProgram::upload_shaped(ctx, p, JitMode::Wait, shape).unwrap();
     match dev.wait_for_jit(ctx) {
         JitStatus::Ready {
             seconds,
             from_disk,
             slices,
         } => log(format!(
-            "{what}: {} instructions compiled as {slices} slice(s) of at most {max_slice} in \
-             {seconds:.2} s (from disk: {from_disk}; upload + wait {:.2} s)",
+            "{what}: {} instructions compiled as {slices} slice(s) ({shape:?}) in {seconds:.2} s \
+             (from disk: {from_disk}; upload + wait {:.2} s)",
             p.num_instructions(),
             t.elapsed().as_secs_f64()
         )),
@@ -153,7 +149,11 @@ fn compiled_kernels_match_interpreter() {
         // as one kernel (or the default slices), and cut into slices of 40 instructions
         let mut devs = vec![compiled(&ctx, &p, name)];
         if p.num_instructions() > 40 && p.num_instructions() < 1000 {
-            devs.push(compiled_sliced(&ctx, &p, name, 40));
+            let shape = KernelShape {
+                max_slice: 40,
+                ..KernelShape::from_env()
+            };
+            devs.push(compiled_shaped(&ctx, &p, name, shape));
         }
         for &(log_n, log_d) in sizes {
             let q = 1usize << (log_n + log_d);
@@ -306,7 +306,10 @@ fn proofs_with_compiled_kernels_equal_cpu() {
 }
 
 /// Keccak-f's program (2^16 and 2^17 trace rows, D = 2): the compiled kernel against the
-/// interpreter v2, medians of CUDA-event timings, values equal.
+/// interpreter v2, medians of CUDA-event timings, values equal. The kernel shapes timed:
+/// `RSTARK_JIT_TIMING_SHAPES` ("SLICE:MIN_BLOCKS[:MAX_LIVE] ...", default: the environment's
+/// shape);
+/// kernels not in the disk cache are compiled first (on every host core).
 #[test]
 #[ignore]
 fn keccak_compiled_timing() {
@@ -318,7 +321,30 @@ fn keccak_compiled_timing() {
     let p = compile_table(&air, 0).unwrap();
     let chal = challenges(&p, &air, &mut rng);
     let interp = DeviceConstraintProgram::upload(&ctx, &p).unwrap();
-    let jit = compiled(&ctx, &p, "keccak");
+    let shapes: Vec<KernelShape> = match std::env::var("RSTARK_JIT_TIMING_SHAPES") {
+        Ok(v) => v
+            .split_whitespace()
+            .map(|s| {
+                let f: Vec<usize> = s.split(':').map(|v| v.parse().unwrap()).collect();
+                KernelShape {
+                    max_slice: f[0],
+                    min_blocks: f[1] as u32,
+                    max_live: f.get(2).copied().unwrap_or(KernelShape::default().max_live),
+                }
+            })
+            .collect(),
+        Err(_) => vec![KernelShape::from_env()],
+    };
+    let jits: Vec<(String, DeviceConstraintProgram)> = shapes
+        .iter()
+        .map(|&shape| {
+            let label = format!(
+                "compiled {}:{}:{}",
+                shape.max_slice, shape.min_blocks, shape.max_live
+            );
+            (label.clone(), compiled_shaped(&ctx, &p, &label, shape))
+        })
+        .collect();
     for log_n in [16usize, 17] {
         let q = 1usize << (log_n + 1);
         let main = ctx
@@ -333,13 +359,14 @@ fn keccak_compiled_timing() {
             log_quotient_degree: 1,
         };
         let mut outs = Vec::new();
-        // A B B A
-        for (label, dev) in [
-            ("v2", &interp),
-            ("compiled", &jit),
-            ("compiled", &jit),
-            ("v2", &interp),
-        ] {
+        // the interpreter first and last, each shape twice in between (A B B C C … A)
+        let mut order: Vec<(&str, &DeviceConstraintProgram)> = vec![("v2", &interp)];
+        for (label, dev) in &jits {
+            order.push((label, dev));
+            order.push((label, dev));
+        }
+        order.push(("v2", &interp));
+        for (label, dev) in order {
             let mut out = None;
             let mut t = ctx
                 .time_ms(1, 5, || {

@@ -91,14 +91,14 @@ fn main() {
                     &ext_src[..4]
                 );
                 // the slices a GPU compiles a large program as (rstark_constraints::split_program)
-                for max in [512, 1024, 2048, 4096] {
+                for max in [1, 64, 256, 512, 1024, 2048, 4096] {
                     if p.num_instructions() <= max {
                         continue;
                     }
                     let slices = rstark_constraints::split_program(&p, max);
                     let sizes: Vec<usize> = slices.iter().map(|s| s.num_instructions()).collect();
                     println!(
-                        "  slices of {max}: {} slices, {} instructions in all ({:.2}x), largest {}, {} without selectors",
+                        "  slices of {max}: {} slices, {} instructions in all ({:.2}x), largest {}, {} without selectors, live words at most {:?}",
                         sizes.len(),
                         sizes.iter().sum::<usize>(),
                         sizes.iter().sum::<usize>() as f64 / p.num_instructions() as f64,
@@ -106,9 +106,17 @@ fn main() {
                         slices
                             .iter()
                             .filter(|s| !rstark_constraints::uses_selectors(s))
-                            .count()
+                            .count(),
+                        slices
+                            .iter()
+                            .map(rstark_constraints::max_live_words)
+                            .collect::<Vec<_>>()
                     );
                 }
+                println!(
+                    "  live words at most {}",
+                    rstark_constraints::max_live_words(&p)
+                );
                 println!(
                     "  base reg accesses {total_base}; distinct main operands {}; lowest-8/16/24/32/64 regs take {:.2}/{:.2}/{:.2}/{:.2}/{:.2}; hottest-16/32/64 {:.2}/{:.2}/{:.2}",
                     main_cols.len(),

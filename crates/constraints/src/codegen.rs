@@ -14,7 +14,7 @@ use crate::program::{ConstraintProgram, INSTR_WORDS, NO_REG, op, src};
 
 /// Bumped whenever the generated text's conventions change (it is part of the source, so of
 /// every cache key).
-pub const CODEGEN_VERSION: u32 = 1;
+pub const CODEGEN_VERSION: u32 = 2;
 
 /// `cj_eval`'s definition for `p` (validated first): `__device__ gl3 cj_eval(const CjRow& r)`
 /// returning Σ_i challenge[i] · C_i of one row, as the interpreter computes it. The program may
@@ -85,15 +85,21 @@ pub fn cuda_eval_source(p: &ConstraintProgram) -> Result<String, ConstraintError
             op::SUB => base_result(&mut s, format!("gl_sub({}, {})", base(a), base(b))),
             op::MUL => base_result(&mut s, format!("gl_mul({}, {})", base(a), base(b))),
             op::NEG => base_result(&mut s, format!("gl_neg({})", base(a))),
+            // CJ_FENCE after a constraint: a compiler fence in rematerialized programs
+            // (crate::rematerialize), nothing otherwise
             op::ACC => {
                 let _ = writeln!(
                     s,
-                    "  acc = gl3_add(acc, gl3_scale(CH({dst}), {}));",
+                    "  acc = gl3_add(acc, gl3_scale(CH({dst}), {}));\n  CJ_FENCE;",
                     base(a)
                 );
             }
             op::EACC => {
-                let _ = writeln!(s, "  acc = gl3_add(acc, gl3_mul(CH({dst}), {}));", ext(a));
+                let _ = writeln!(
+                    s,
+                    "  acc = gl3_add(acc, gl3_mul(CH({dst}), {}));\n  CJ_FENCE;",
+                    ext(a)
+                );
             }
             op::EADD => {
                 let _ = writeln!(s, "  e{dst} = gl3_add({}, {});", ext(a), ext(b));

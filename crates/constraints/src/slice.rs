@@ -124,3 +124,68 @@ pub fn uses_selectors(p: &ConstraintProgram) -> bool {
             .any(|&(kind, w)| kind == 1 && w >> src::SHIFT == src::SEL)
     })
 }
+
+/// The most values `p` keeps at once between instructions (base registers, extension registers
+/// counted as three): what a compiled kernel must hold in hardware registers (or spill).
+pub fn max_live_words(p: &ConstraintProgram) -> usize {
+    let mut live = [
+        vec![false; p.num_base_regs as usize],
+        vec![false; p.num_ext_regs as usize],
+    ];
+    let (mut words, mut most) = (0usize, 0usize);
+    for ins in p.code.chunks_exact(INSTR_WORDS).rev() {
+        let (d, a, b) = roles(ins[0]);
+        if d != 0
+            && ins[1] != NO_REG
+            && std::mem::replace(&mut live[d as usize - 1][ins[1] as usize], false)
+        {
+            words -= if d == 1 { 1 } else { 3 };
+        }
+        for (kind, w) in [(a, ins[2]), (b, ins[3])] {
+            if let Some(r) = reg_of(kind, w)
+                && !std::mem::replace(&mut live[kind as usize - 1][r as usize], true)
+            {
+                words += if kind == 1 { 1 } else { 3 };
+            }
+        }
+        most = most.max(words);
+    }
+    most
+}
+
+/// `p` with every constraint computed on its own: for each constraint in order, every
+/// instruction it depends on (in program order), then its accumulation — values several
+/// constraints share are recomputed for each (Keccak-f: 1.20× the instructions). The program
+/// computes the same sum, but no value lives from one constraint to the next, so compiled
+/// straight-line code needs few hardware registers: Keccak-f's schedule keeps up to 259 values
+/// (over 500 32-bit registers) alive at once, so its compiled kernel spilled; a compiler fence
+/// between constraints (`CJ_FENCE`) keeps NVVM from merging the copies back.
+pub fn rematerialize(p: &ConstraintProgram) -> ConstraintProgram {
+    let n = p.num_instructions();
+    let deps = dependencies(p);
+    let code = |pc: usize| &p.code[pc * INSTR_WORDS..(pc + 1) * INSTR_WORDS];
+    let mut visited = vec![u32::MAX; n];
+    let mut words = Vec::with_capacity(p.code.len() * 5 / 4);
+    let mut stack = Vec::new();
+    let mut closure = Vec::new();
+    for acc in (0..n as u32).filter(|&pc| is_accumulate(code(pc as usize)[0])) {
+        closure.clear();
+        stack.push(acc);
+        while let Some(i) = stack.pop() {
+            if visited[i as usize] == acc {
+                continue;
+            }
+            visited[i as usize] = acc;
+            closure.push(i);
+            stack.extend(deps[i as usize].iter().flatten());
+        }
+        closure.sort_unstable();
+        for &pc in &closure {
+            words.extend_from_slice(code(pc as usize));
+        }
+    }
+    ConstraintProgram {
+        code: words,
+        ..p.clone()
+    }
+}

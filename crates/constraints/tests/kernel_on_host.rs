@@ -16,7 +16,7 @@ use rstark_air::logup::LogupChallenges;
 use rstark_air::{BaseAir, Table};
 use rstark_constraints::{
     ConstraintProgram, QuotientFrame, QuotientInputs, compile_table, cuda_eval_source,
-    quotient_values, split_program, uses_selectors,
+    quotient_values, rematerialize, split_program, uses_selectors,
 };
 use rstark_field::{EF, F, ef_from_base, ef_to_base, flatten_ext};
 use rstark_protocol::PeriodicColumns;
@@ -52,12 +52,18 @@ fn build_harness() -> PathBuf {
 fn build_jit_harness(air: &dyn Table, name: &str, forwarded: bool) -> PathBuf {
     let p = compile_table(air, BaseAir::<F>::num_public_values(air)).unwrap();
     let p = if forwarded { p.forward_results() } else { p };
-    build_program_harness(&p, name, false)
+    build_program_harness(&p, name, false, false)
 }
 
 /// The harness with the kernel generated for `p` (a program or a slice of one, with the defines
-/// rstark-backend-cuda's jit_source gives it); `accumulate`: it adds to earlier slices' values.
-fn build_program_harness(p: &ConstraintProgram, name: &str, accumulate: bool) -> PathBuf {
+/// rstark-backend-cuda's jit_source gives it); `accumulate`: it adds to earlier slices' values;
+/// `remat`: `p` comes from a rematerialized program (CJ_REMAT).
+fn build_program_harness(
+    p: &ConstraintProgram,
+    name: &str,
+    accumulate: bool,
+    remat: bool,
+) -> PathBuf {
     let src = cuda_eval_source(p).unwrap();
     let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cj_eval_{name}.cuh"));
     std::fs::write(&path, src).unwrap();
@@ -68,6 +74,9 @@ fn build_program_harness(p: &ConstraintProgram, name: &str, accumulate: bool) ->
     }
     if accumulate {
         flags.push("-DCJ_ACCUMULATE");
+    }
+    if remat {
+        flags.push("-DCJ_REMAT");
     }
     if !uses_selectors(p) {
         flags.push("-DCJ_NO_SELECTORS");
@@ -331,27 +340,42 @@ fn generated_kernel_matches_interpreter() {
 /// CJ_NO_SELECTORS), gives the whole program's values on every launch shape.
 #[test]
 fn sliced_kernels_add_up_to_the_program() {
-    type Case = (&'static str, Box<dyn Table>, usize, (usize, usize, u64));
+    type Case = (
+        &'static str,
+        Box<dyn Table>,
+        usize,
+        bool,
+        (usize, usize, u64),
+    );
     let cases: Vec<Case> = vec![
-        ("vm_cpu", Box::new(WorkloadAir::VmCpu), 40, (3, 1, 3)),
-        ("range_user", Box::new(RangeUserAir), 4, (4, 1, 5)),
+        ("vm_cpu", Box::new(WorkloadAir::VmCpu), 40, false, (3, 1, 3)),
+        (
+            "vm_cpu_remat",
+            Box::new(WorkloadAir::VmCpu),
+            60,
+            true,
+            (3, 1, 3),
+        ),
+        ("range_user", Box::new(RangeUserAir), 4, false, (4, 1, 5)),
         (
             "prep_range",
             Box::new(PreprocessedRangeAir { log_height: 3 }),
             6,
+            true,
             (3, 1, 4),
         ),
     ];
     let mut without_selectors = 0;
-    for (i, (name, air, max, (log_n, log_d, threads))) in cases.iter().enumerate() {
+    for (i, (name, air, max, remat, (log_n, log_d, threads))) in cases.iter().enumerate() {
         let p = compile_table(air.as_ref(), BaseAir::<F>::num_public_values(air.as_ref())).unwrap();
+        let p = if *remat { rematerialize(&p) } else { p };
         let slices = split_program(&p, *max);
         assert!(slices.len() > 2, "{name}: {} slices", slices.len());
         without_selectors += slices.iter().filter(|s| !uses_selectors(s)).count();
         let exes: Vec<PathBuf> = slices
             .iter()
             .enumerate()
-            .map(|(k, s)| build_program_harness(s, &format!("{name}_slice{k}"), k > 0))
+            .map(|(k, s)| build_program_harness(s, &format!("{name}_slice{k}"), k > 0, *remat))
             .collect();
         let exes: Vec<&Path> = exes.iter().map(|e| e.as_path()).collect();
         let seed = 300 + i as u64;

@@ -11,8 +11,8 @@ use rstark_air::{BaseAir, Table, constraint_info};
 use rstark_backend_cpu::QuotientRows;
 use rstark_constraints::program::op;
 use rstark_constraints::{
-    ConstraintError, ConstraintProgram, INSTR_WORDS, QuotientInputs, compile_table,
-    quotient_values, split_program,
+    ConstraintError, ConstraintProgram, INSTR_WORDS, QuotientInputs, compile_table, max_live_words,
+    quotient_values, rematerialize, split_program,
 };
 use rstark_field::{EF, F, PrimeCharacteristicRing, ef_from_base, ef_to_bytes};
 use rstark_protocol::{CompositionInputs, PeriodicColumns};
@@ -130,7 +130,11 @@ fn check(air: &dyn Table, log_n: usize, extra_log_d: usize, seed: u64) -> Constr
         log_quotient_degree: log_d,
         public_values: &publics,
     };
-    for p in [&program, &forwarded] {
+    // and with every constraint computed on its own (what a large program's compiled kernel runs)
+    let remat = rematerialize(&program);
+    remat.validate().expect("rematerialized program is valid");
+    assert!(max_live_words(&remat) <= max_live_words(&program).max(1));
+    for p in [&program, &forwarded, &remat] {
         check_values(p, &inputs, &challenges, &want);
         check_slices(p, &inputs, &challenges, &want);
     }
