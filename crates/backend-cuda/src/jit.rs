@@ -234,8 +234,9 @@ fn compile_slices(
         .min(missing.len())
         .max(1);
     let next = AtomicUsize::new(0);
-    let compiled: Vec<Mutex<Option<Result<Vec<u8>, String>>>> =
-        (0..sources.len()).map(|_| Mutex::new(None)).collect();
+    // each slice's cubin or compile error, once its worker is done with it
+    type Slot = Mutex<Option<Result<Vec<u8>, String>>>;
+    let compiled: Vec<Slot> = (0..sources.len()).map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
