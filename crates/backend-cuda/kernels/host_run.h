@@ -49,7 +49,7 @@ static uint64_t next() {
 }
 
 // A length-prefixed array of words.
-static std::vector<uint64_t> array() {
+[[maybe_unused]] static std::vector<uint64_t> array() {
   uint64_t n = next();
   std::vector<uint64_t> v(n);
   for (uint64_t i = 0; i < n; i++) v[i] = next();

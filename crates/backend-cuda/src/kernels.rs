@@ -69,4 +69,5 @@ kernels!(
     logup_chunk_sums,
     logup_scan_groups,
     logup_running_sum,
+    pow_grind,
 );

@@ -5,7 +5,8 @@
 //! Without the `cuda` feature only [`plan`] (host-side tables and pass planning),
 //! [`grid`] (launch geometry within the hardware limits), [`budget`] (device-memory accounting), [`residency`] (where a proof's
 //! matrices live within the VRAM budget), [`program_cache`] (compiled constraint programs by
-//! table) and [`logup_table`] (what the device LogUp kernels read) are built.
+//! table), [`logup_table`] (what the device LogUp kernels read) and [`pow`] (the proof-of-work
+//! search's launch schedule) are built.
 //! With it, `build.rs` compiles `kernels/*.cu` into a fatbin embedded in the binary, and the
 //! runtime below loads it through the CUDA driver (cudarc, loaded dynamically). See docs/GPU.md.
 
@@ -14,6 +15,7 @@ pub mod grid;
 pub mod jit_source;
 pub mod logup_table;
 pub mod plan;
+pub mod pow;
 pub mod program_cache;
 pub mod residency;
 

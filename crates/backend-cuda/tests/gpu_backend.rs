@@ -744,6 +744,12 @@ mod lockstep {
             self.check("final_poly", g.as_ref().ok() == Some(&c));
             Ok(c)
         }
+        fn grind(&self, state: &[u8; 32], bits: u32) -> Result<Option<u64>, BackendError> {
+            let c = rstark_transcript::least_nonce(state, bits).unwrap();
+            let g = self.gpu.grind(state, bits);
+            self.check("grind", g == Ok(Some(c)));
+            Ok(Some(c))
+        }
     }
 }
 
@@ -778,4 +784,107 @@ fn aaa_lockstep_methods_match_cpu() {
         all &= r.is_ok() && diffs.is_empty();
     }
     assert!(all, "some CUDA backend method differs from the CPU's");
+}
+
+/// Leading zero bits of Keccak256(0x02 ‖ state ‖ le64(nonce)).
+fn pow_zeros(state: &[u8; 32], nonce: u64) -> u32 {
+    use tiny_keccak::{Hasher, Keccak};
+    let mut k = Keccak::v256();
+    k.update(&[2]);
+    k.update(state);
+    k.update(&nonce.to_le_bytes());
+    let mut d = [0u8; 32];
+    k.finalize(&mut d);
+    rstark_transcript::leading_zero_bits(&d)
+}
+
+/// Proof of work on the device (`Backend::grind`): the least nonce, the host's
+/// (`rstark_transcript::least_nonce`), for random states and 0..=20 bits (and 24), with nothing
+/// uploaded and 8 bytes back per check; 32 bits (the parameters' limit) gives a valid nonce;
+/// more than 256 bits is refused. Prints the time per grind on each side. A proof with 20
+/// bits is the CPU's.
+#[test]
+fn grind_matches_cpu() {
+    use rstark_protocol::{Backend, BackendError};
+    use rstark_transcript::least_nonce;
+    let be = gpu();
+    let mut seed = 0x9E37_79B9_u64;
+    let mut state = || {
+        let mut s = [0u8; 32];
+        for c in s.chunks_exact_mut(8) {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            c.copy_from_slice(&(seed ^ (seed >> 29)).to_le_bytes());
+        }
+        s
+    };
+    // The first launch loads the kernel: not timed.
+    be.grind(&state(), 4).unwrap();
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
+    let bit_counts: Vec<u32> = (0..=20).chain([24]).collect();
+    for bits in bit_counts {
+        let reps = if bits > 20 { 2 } else { 6 };
+        let (mut gpu_ms, mut cpu_ms) = (0.0, 0.0);
+        for r in 0..reps {
+            let s = state();
+            be.reset_transfers();
+            let t = Instant::now();
+            let got = be.grind(&s, bits);
+            gpu_ms += ms(t);
+            let t = Instant::now();
+            let want = least_nonce(&s, bits).unwrap();
+            cpu_ms += ms(t);
+            assert_eq!(
+                got,
+                Ok(Some(want)),
+                "{bits} bits, state {r}: {}",
+                hex::encode(s)
+            );
+            let phases = be.transfers_by_phase();
+            if bits == 0 {
+                assert!(phases.iter().all(|(_, t)| t.d2h_bytes == 0), "{phases:?}");
+                continue;
+            }
+            let pow = phases
+                .iter()
+                .find(|(p, _)| *p == "proof of work")
+                .map(|(_, t)| *t)
+                .unwrap_or_else(|| panic!("no proof-of-work phase: {phases:?}"));
+            assert_eq!(pow.h2d_bytes, 0, "{bits} bits: {pow:?}");
+            assert!(
+                pow.d2h_copies >= 1 && pow.d2h_bytes == 8 * pow.d2h_copies,
+                "{bits} bits: {pow:?}"
+            );
+        }
+        log(format!(
+            "grind {bits:2} bits: gpu {:8.3} ms, cpu {:8.3} ms per grind ({reps} states)",
+            gpu_ms / reps as f64,
+            cpu_ms / reps as f64
+        ));
+    }
+    for _ in 0..2 {
+        let s = state();
+        let t = Instant::now();
+        let n = be.grind(&s, 32).unwrap().expect("a nonce");
+        log(format!(
+            "grind 32 bits: gpu {:.1} ms, nonce {n} (valid; least not checked on the CPU)",
+            ms(t)
+        ));
+        assert!(pow_zeros(&s, n) >= 32, "nonce {n} has too few zero bits");
+    }
+    assert!(
+        matches!(be.grind(&[0; 32], 257), Err(BackendError::BadInput(_))),
+        "257 bits must be refused"
+    );
+    let params = StarkParams {
+        pow_bits: 20,
+        ..presets::FAST_TEST
+    };
+    parity(
+        &be,
+        "fib 64 with 20 PoW bits",
+        &params,
+        &workload("fib", 64),
+    );
 }

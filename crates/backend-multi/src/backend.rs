@@ -595,4 +595,12 @@ impl<B: Member> Backend for MultiBackend<B> {
     fn final_poly(&self, cw: &Self::Codeword, len: usize) -> Result<Vec<EF>, BackendError> {
         self.members[cw.member].final_poly(&cw.inner, len)
     }
+
+    /// On the member that holds the FRI layers (member 0 when no proof is under way).
+    fn grind(&self, state: &[u8; 32], bits: u32) -> Result<Option<u64>, BackendError> {
+        let m = lock(&self.proof)
+            .as_ref()
+            .map_or(0, |p| p.placement.fri_member);
+        self.members[m].grind(state, bits)
+    }
 }

@@ -416,4 +416,17 @@ pub trait Backend: Sync {
     /// Coefficients (lowest first) of the polynomial of degree < `len` the codeword evaluates;
     /// an error if its degree is larger.
     fn final_poly(&self, cw: &Self::Codeword, len: usize) -> Result<Vec<EF>, BackendError>;
+
+    /// Proof of work (docs/PROTOCOL.md §4): the least nonce whose
+    /// Keccak256(0x02 ‖ `state` ‖ le64(nonce)) has at least `bits` leading zero bits, `state`
+    /// being the transcript's state (`Transcript::state`) — exactly
+    /// `rstark_transcript::least_nonce(state, bits)`, so the proof's bytes do not depend on
+    /// who searched. `Ok(None)`: the backend does not search, and the prover searches on the
+    /// host (`Transcript::grind`). The prover checks a returned nonce on the host before
+    /// absorbing it (a nonce with too few zero bits is `ProverError::BadPowNonce`, never in a
+    /// proof). The prover asks only for `bits <= 32` (the parameters' limit); a backend refuses
+    /// `bits > 256` with an error rather than searching forever. Default: `Ok(None)`.
+    fn grind(&self, _state: &[u8; 32], _bits: u32) -> Result<Option<u64>, BackendError> {
+        Ok(None)
+    }
 }

@@ -1,4 +1,5 @@
 use rstark_protocol::{BackendError, KeyError, ParamsError, ShapeError};
+use rstark_transcript::TranscriptError;
 
 /// Why a proof could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,19 @@ pub enum ProverError {
     BusUnbalanced(UnbalancedBuses),
     #[error("backend error: {0}")]
     Backend(#[from] BackendError),
+    /// The host's proof-of-work search refused the bits (more than 256).
+    #[error("proof of work: {0}")]
+    Pow(TranscriptError),
+    /// The nonce the backend's proof-of-work search returned (`Backend::grind`) fails the
+    /// host's check; no proof is made with it.
+    #[error(
+        "backend `{backend}` returned proof-of-work nonce {nonce}, which fails the check: {source}"
+    )]
+    BadPowNonce {
+        backend: &'static str,
+        nonce: u64,
+        source: TranscriptError,
+    },
 }
 
 /// The buses whose sends and receives do not cancel (with the sampled LogUp challenges).

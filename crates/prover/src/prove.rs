@@ -804,7 +804,21 @@ fn prove_inner<B: Backend>(
 
     // Grinding.
     let ph = phase("proof of work");
-    let pow_nonce = transcript.grind(u32::from(params.pow_bits));
+    let pow_bits = u32::from(params.pow_bits);
+    // The backend may search (a GPU); its nonce is checked on the host before it is absorbed.
+    let pow_nonce = match backend.grind(&transcript.state(), pow_bits)? {
+        Some(nonce) => {
+            transcript
+                .verify_pow(pow_bits, nonce)
+                .map_err(|source| ProverError::BadPowNonce {
+                    backend: backend.name(),
+                    nonce,
+                    source,
+                })?;
+            nonce
+        }
+        None => transcript.try_grind(pow_bits).map_err(ProverError::Pow)?,
+    };
     report.end(ph);
 
     // Queries.

@@ -8,7 +8,7 @@ mod pow;
 mod transcript;
 
 pub use error::TranscriptError;
-pub use pow::leading_zero_bits;
+pub use pow::{leading_zero_bits, least_nonce};
 pub use transcript::Transcript;
 
 /// Prefix of the initial state: s₀ = Keccak256(DOMAIN ‖ label).

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use rstark_merkle::keccak256_batch;
 use tiny_keccak::{Hasher, Keccak};
 
+use crate::TranscriptError;
 use crate::transcript::TAG_POW;
 
 /// Nonces tried per parallel round; the least hit of the first round with a hit wins.
@@ -44,8 +45,21 @@ pub(crate) fn zeros_for(prefix: &Keccak, nonce: u64) -> u32 {
 }
 
 /// The least nonce whose Keccak256(0x02 ‖ state ‖ le64(nonce)) has at least `bits` leading
-/// zero bits.
-pub(crate) fn least_nonce(state: &[u8; 32], bits: u32) -> u64 {
+/// zero bits: what [`Transcript::grind`](crate::Transcript::grind) finds for a transcript whose
+/// [`state`](crate::Transcript::state) is `state` (without absorbing it). Another searcher (a
+/// GPU backend) is checked against it. Expected work 2^bits hashes.
+///
+/// # Errors
+/// [`TranscriptError::PowBitsTooLarge`] if `bits > 256` (no digest has that many zero bits).
+pub fn least_nonce(state: &[u8; 32], bits: u32) -> Result<u64, TranscriptError> {
+    if bits > 256 {
+        return Err(TranscriptError::PowBitsTooLarge { bits });
+    }
+    Ok(search(state, bits))
+}
+
+/// [`least_nonce`] for `bits <= 256`.
+fn search(state: &[u8; 32], bits: u32) -> u64 {
     if bits == 0 {
         return 0;
     }

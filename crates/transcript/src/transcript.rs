@@ -145,16 +145,14 @@ impl Transcript {
 
     /// [`Self::grind`] that rejects `bits > 256` (state untouched) instead of searching forever.
     pub fn try_grind(&mut self, bits: u32) -> Result<u64, TranscriptError> {
-        if bits > 256 {
-            return Err(TranscriptError::PowBitsTooLarge { bits });
-        }
-        let nonce = pow::least_nonce(&self.state, bits);
+        let nonce = pow::least_nonce(&self.state, bits)?;
         self.absorb_bytes(&nonce.to_le_bytes());
         Ok(nonce)
     }
 
     /// Checks a proof-of-work nonce against the current state, then absorbs it like [`grind`].
-    /// On failure the state is left unchanged.
+    /// On failure the state is left unchanged. A prover that found the nonce elsewhere (a GPU
+    /// backend searching from [`state`](Self::state)) absorbs it this way, checked.
     ///
     /// [`grind`]: Self::grind
     pub fn verify_pow(&mut self, bits: u32, nonce: u64) -> Result<(), TranscriptError> {

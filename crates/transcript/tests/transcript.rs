@@ -137,7 +137,13 @@ fn grinding_agrees_with_a_scalar_search() {
             .find(|n| leading_zero_bits(&keccak(&[&[2], &s, &n.to_le_bytes()])) >= bits)
             .unwrap();
         assert_eq!(t.clone().grind(bits), want, "seed {seed} bits {bits}");
+        assert_eq!(rstark_transcript::least_nonce(&s, bits), Ok(want));
     }
+    assert_eq!(
+        rstark_transcript::least_nonce(&[0; 32], 257),
+        Err(TranscriptError::PowBitsTooLarge { bits: 257 })
+    );
+    assert_eq!(rstark_transcript::least_nonce(&[7; 32], 0), Ok(0));
 }
 
 fn golden_script() -> String {

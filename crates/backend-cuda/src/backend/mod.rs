@@ -4,11 +4,13 @@
 //! are byte-identical to `rstark_backend_cpu::CpuBackend`'s (tests/gpu_backend.rs).
 //!
 //! Host<->device bytes are counted per prover phase ([`CudaBackend::transfers_by_phase`]).
+//! The proof of work is searched on the device too (backend/grind.rs).
 
 mod codeword;
 mod committed;
 mod composition;
 mod deep;
+mod grind;
 mod kernels;
 mod main_aux;
 mod peer;
@@ -495,5 +497,21 @@ impl Backend for CudaBackend {
         len: usize,
     ) -> std::result::Result<Vec<EF>, BackendError> {
         self.phase_host("FRI final codeword", || self.final_poly_cw(cw, len))
+    }
+
+    /// Searched on the device (backend/grind.rs): the least nonce, as the host finds it; only
+    /// 8 bytes per check come back.
+    fn grind(&self, state: &[u8; 32], bits: u32) -> std::result::Result<Option<u64>, BackendError> {
+        if bits > 256 {
+            return Err(BackendError::BadInput(format!(
+                "proof of work of {bits} bits is impossible (at most 256)"
+            )));
+        }
+        match self.phase("proof of work", || self.grind_dev(state, bits))? {
+            Some(nonce) => Ok(Some(nonce)),
+            None => Err(BackendError::Device(format!(
+                "no nonce below 2^64 - 1 gives {bits} leading zero bits"
+            ))),
+        }
     }
 }
