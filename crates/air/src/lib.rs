@@ -3,7 +3,8 @@
 //!
 //! A table's constraints are written once as `impl<AB: AirBuilder> Air<AB> for MyAir`; rstark runs
 //! that same code with several builders:
-//! - p3's `SymbolicAirBuilder`, for the number of constraints and their degree ([`symbolic`]);
+//! - p3's `SymbolicAirBuilder`, for the number of constraints and their degree ([`symbolic`];
+//!   made once per AIR object and reused by later proofs: [`SymbolicCache`]);
 //! - [`RowFolder`] (base-field rows): the witness checker;
 //! - [`PackedRowFolder`] (SIMD lanes of base-field rows): the CPU prover's composition evaluator;
 //! - [`PointFolder`] (extension-field values at the out-of-domain point): the verifier.
@@ -47,6 +48,7 @@ pub mod folder;
 pub mod interaction;
 pub mod logup;
 pub mod symbolic;
+pub mod symbolic_cache;
 pub mod table;
 
 pub use checker::{
@@ -56,6 +58,7 @@ pub use checker::{
 pub use folder::{PackedF, PackedRowFolder, PointFolder, RowFolder, Selectors};
 pub use interaction::{Interaction, Interactions, LinearCombination};
 pub use symbolic::{ConstraintInfo, SymbolicConstraints, constraint_info, symbolic_constraints};
+pub use symbolic_cache::{SymbolicCache, SymbolicCacheStats};
 pub use table::{AirTable, Table};
 
 /// Re-exports so that AIR authors need only this crate.

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use p3_air::{
     Air, AirLayout, BaseAir, BaseEntry, BaseLeaf, SymbolicAirBuilder, SymbolicExpr,
@@ -58,15 +58,19 @@ pub fn symbolic_constraints(
 }
 
 /// A table's constraints evaluated symbolically once ([`symbolic_constraints`]) and shared by
-/// everything that reads them in a proof: the table's shape ([`SymbolicConstraints::info`]) and
-/// a backend's constraint compiler. (Evaluating Keccak-f's AIR takes milliseconds, and so does
-/// freeing the result: clones share it, and the last one frees it on a rayon thread.)
+/// everything that reads them: the table's shape ([`SymbolicConstraints::info`], computed on
+/// first use and kept) and a backend's constraint compiler, in one proof or, through a
+/// [`SymbolicCache`](crate::SymbolicCache), in every proof of the same AIR object. (Evaluating
+/// Keccak-f's AIR takes milliseconds, and so does freeing the result: clones share it, and the
+/// last one frees it on a rayon thread.)
 #[derive(Clone)]
 pub struct SymbolicConstraints(Arc<SymbolicInner>);
 
 struct SymbolicInner {
     exprs: Vec<SymbolicExpression<F>>,
     num_public_values: usize,
+    /// [`SymbolicConstraints::info`], once asked for (it walks the whole DAG).
+    info: OnceLock<ConstraintInfo>,
 }
 
 impl Drop for SymbolicInner {
@@ -93,6 +97,7 @@ impl SymbolicConstraints {
         Self(Arc::new(SymbolicInner {
             exprs,
             num_public_values,
+            info: OnceLock::new(),
         }))
     }
 
@@ -105,18 +110,26 @@ impl SymbolicConstraints {
         self.0.num_public_values
     }
 
-    /// Count, degree and public values read ([`constraint_info`]).
+    /// Count, degree and public values read ([`constraint_info`]); computed on the first call,
+    /// which walks the DAG, and kept.
     pub fn info(&self) -> ConstraintInfo {
-        let constraints = self.exprs();
-        ConstraintInfo {
-            num_constraints: constraints.len(),
-            max_degree: constraints
-                .iter()
-                .map(|c| c.degree_multiple())
-                .max()
-                .unwrap_or(0),
-            public_values_read: public_values_read(constraints),
-        }
+        *self.0.info.get_or_init(|| {
+            let constraints = self.exprs();
+            ConstraintInfo {
+                num_constraints: constraints.len(),
+                max_degree: constraints
+                    .iter()
+                    .map(|c| c.degree_multiple())
+                    .max()
+                    .unwrap_or(0),
+                public_values_read: public_values_read(constraints),
+            }
+        })
+    }
+
+    /// Whether `self` and `other` are clones of one evaluation (not merely equal constraints).
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 

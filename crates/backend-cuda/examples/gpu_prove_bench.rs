@@ -42,7 +42,7 @@ fn table_inputs(w: rstark_workloads::Workload) -> Vec<TableInput> {
 fn run<B: Backend>(be: &B, tables: &[TableInput]) -> (Vec<u8>, ProveReport) {
     let opts = ProveOptions {
         check_witness: false,
-        on_phase: None,
+        ..Default::default()
     };
     let (proof, report) = prove_with_options(be, &presets::DEFAULT, tables, &opts)
         .unwrap_or_else(|e| panic!("{} prove failed: {e}", be.name()));

@@ -50,7 +50,7 @@ fn tables(name: &str, size: usize) -> Vec<TableInput> {
 fn prove(m: &MultiCudaBackend, params: &StarkParams, t: &[TableInput]) -> (Vec<u8>, f64) {
     let options = ProveOptions {
         check_witness: false,
-        on_phase: None,
+        ..Default::default()
     };
     let start = Instant::now();
     let (proof, _) = prove_with_options(m, params, t, &options)

@@ -1,15 +1,16 @@
 //! The CLI's only contact with the prover and the verifier (CPU backend, or CUDA with the
 //! `cuda` feature).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rstark_air::Table;
 use rstark_backend_cpu::CpuBackend;
 use rstark_field::F;
 use rstark_protocol::{Backend, Proof, StarkParams};
 use rstark_prover::{ProveOptions, ProverError, TableInput, prove_owned};
 use rstark_verifier::VerifierTable;
-use rstark_workloads::{TableShape, Workload};
+use rstark_workloads::{TableShape, Workload, WorkloadAir};
 
 use crate::commands::CliError;
 use crate::output::Phase;
@@ -119,10 +120,18 @@ pub fn build(name: &str, size: usize, backend: BackendKind) -> Result<Workload, 
     })
 }
 
-/// A started backend, kept across proofs: the CUDA one keeps its context, its cached tables and
-/// its compiled constraint programs, so the proofs after the first do not pay for them again
-/// (`rstark bench` times those).
-pub enum Engine {
+/// A started backend and the workloads' AIR objects, kept across proofs, as a user proving
+/// many segments keeps them: the CUDA backend keeps its context, its cached tables and its
+/// compiled constraint programs, and every proof with the same AIR object reuses its symbolic
+/// evaluation (the prover's `SymbolicCache`), so the proofs after the first do not pay for them
+/// again (`rstark bench` times those).
+pub struct Engine {
+    backend: Started,
+    airs: AirObjects,
+}
+
+/// The started backend.
+enum Started {
     Cpu(CpuBackend),
     #[cfg(feature = "cuda")]
     Cuda(Box<rstark_backend_cuda::CudaBackend>),
@@ -130,11 +139,51 @@ pub enum Engine {
     MultiCuda(Box<rstark_backend_multi::MultiCudaBackend>),
 }
 
+/// One `Arc` per workload AIR, made by the first proof that has a table of it and given to
+/// every later table of it (the several Keccak tables of `multi` share one).
+#[derive(Default)]
+struct AirObjects(Mutex<Vec<(WorkloadAir, Arc<dyn Table>)>>);
+
+impl AirObjects {
+    fn get(&self, air: WorkloadAir) -> Arc<dyn Table> {
+        let mut airs = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, a)) = airs.iter().find(|(w, _)| *w == air) {
+            return Arc::clone(a);
+        }
+        let a: Arc<dyn Table> = Arc::new(air);
+        airs.push((air, Arc::clone(&a)));
+        a
+    }
+}
+
 impl Engine {
     /// Starts `backend` (for CUDA: a context on GPU 0 and the kernels, with the VRAM budget
     /// `vram_budget` — e.g. "24GiB" — else `$RSTARK_VRAM_BUDGET`, else the default). A budget
     /// above what the device can give is lowered to it, with a warning on stderr.
     pub fn start(options: &BackendOptions) -> Result<Self, CliError> {
+        Ok(Self {
+            backend: Started::start(options)?,
+            airs: AirObjects::default(),
+        })
+    }
+
+    /// Proves a workload, which the prover takes: each table's host trace is freed once nothing
+    /// reads it. With `check_witness` every constraint is checked first (a bad witness is then an
+    /// error naming its table and row, never a proof that fails later; the CUDA backend checks
+    /// on the device). On CUDA the result carries this proof's host↔device bytes.
+    pub fn prove(
+        &self,
+        params: &StarkParams,
+        workload: Workload,
+        check_witness: bool,
+    ) -> Result<Proved, CliError> {
+        self.backend
+            .prove(&self.airs, params, workload, check_witness)
+    }
+}
+
+impl Started {
+    fn start(options: &BackendOptions) -> Result<Self, CliError> {
         let vram_budget = options.vram_budget.as_deref();
         match (options.kind, &options.devices) {
             (BackendKind::Cpu, Some(_)) => Err(CliError::Backend(
@@ -151,23 +200,20 @@ impl Engine {
         }
     }
 
-    /// Proves a workload, which the prover takes: each table's host trace is freed once nothing
-    /// reads it. With `check_witness` every constraint is checked first (a bad witness is then an
-    /// error naming its table and row, never a proof that fails later; the CUDA backend checks
-    /// on the device). On CUDA the result carries this proof's host↔device bytes.
-    pub fn prove(
+    fn prove(
         &self,
+        airs: &AirObjects,
         params: &StarkParams,
         workload: Workload,
         check_witness: bool,
     ) -> Result<Proved, CliError> {
         match self {
-            Self::Cpu(cpu) => prove_on(cpu, params, workload, check_witness),
+            Self::Cpu(cpu) => prove_on(cpu, airs, params, workload, check_witness),
             #[cfg(feature = "cuda")]
             Self::Cuda(gpu) => {
                 gpu.reset_transfers();
                 gpu.reset_mem_peak();
-                let mut proved = prove_on(gpu.as_ref(), params, workload, check_witness)?;
+                let mut proved = prove_on(gpu.as_ref(), airs, params, workload, check_witness)?;
                 let t = gpu.total_transfers();
                 proved.transfers = Some(Transfers {
                     host_to_device_bytes: t.h2d_bytes,
@@ -190,7 +236,7 @@ impl Engine {
                     gpu.reset_mem_peak();
                 }
                 multi.reset_moves();
-                let mut proved = prove_on(multi.as_ref(), params, workload, check_witness)?;
+                let mut proved = prove_on(multi.as_ref(), airs, params, workload, check_witness)?;
                 let (devices, transfers) = multi_report(multi);
                 proved.transfers = Some(transfers);
                 proved.devices = Some(devices);
@@ -250,7 +296,7 @@ fn multi_report(multi: &rstark_backend_multi::MultiCudaBackend) -> (DevicesRepor
 }
 
 #[cfg(feature = "cuda")]
-fn start_cuda(vram_budget: Option<&str>) -> Result<Engine, CliError> {
+fn start_cuda(vram_budget: Option<&str>) -> Result<Started, CliError> {
     let gpu = rstark_backend_cuda::CudaBackend::new(0)
         .map_err(|e| CliError::Backend(format!("cannot start the CUDA backend: {e}")))?;
     if let Some(set) = gpu
@@ -269,12 +315,12 @@ fn start_cuda(vram_budget: Option<&str>) -> Result<Engine, CliError> {
             eprintln!("warning: --vram-budget lowered to {set}");
         }
     }
-    Ok(Engine::Cuda(Box::new(gpu)))
+    Ok(Started::Cuda(Box::new(gpu)))
 }
 
 /// Backends on `devices` (each with the budget), as one several-GPU backend.
 #[cfg(feature = "cuda")]
-fn start_multi_cuda(devices: &[usize], vram_budget: Option<&str>) -> Result<Engine, CliError> {
+fn start_multi_cuda(devices: &[usize], vram_budget: Option<&str>) -> Result<Started, CliError> {
     if devices.is_empty() {
         return Err(CliError::Backend("--devices: no device given".into()));
     }
@@ -297,16 +343,16 @@ fn start_multi_cuda(devices: &[usize], vram_budget: Option<&str>) -> Result<Engi
     }
     let multi = rstark_backend_multi::MultiBackend::new(gpus)
         .map_err(|e| CliError::Backend(e.to_string()))?;
-    Ok(Engine::MultiCuda(Box::new(multi)))
+    Ok(Started::MultiCuda(Box::new(multi)))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn start_multi_cuda(_devices: &[usize], vram_budget: Option<&str>) -> Result<Engine, CliError> {
+fn start_multi_cuda(_devices: &[usize], vram_budget: Option<&str>) -> Result<Started, CliError> {
     start_cuda(vram_budget)
 }
 
 #[cfg(not(feature = "cuda"))]
-fn start_cuda(_vram_budget: Option<&str>) -> Result<Engine, CliError> {
+fn start_cuda(_vram_budget: Option<&str>) -> Result<Started, CliError> {
     Err(CliError::Backend(
         "this rstark was built without the CUDA backend: rebuild with \
          `cargo build --release --bin rstark --features rstark-cli/cuda`"
@@ -316,6 +362,7 @@ fn start_cuda(_vram_budget: Option<&str>) -> Result<Engine, CliError> {
 
 fn prove_on<B: Backend>(
     backend: &B,
+    airs: &AirObjects,
     params: &StarkParams,
     workload: Workload,
     check_witness: bool,
@@ -330,7 +377,7 @@ fn prove_on<B: Backend>(
     let tables: Vec<TableInput> = workload
         .tables
         .into_iter()
-        .map(|t| TableInput::new(t.name, Arc::new(t.air), t.trace, t.public_values))
+        .map(|t| TableInput::new(t.name, airs.get(t.air), t.trace, t.public_values))
         .collect();
     let proved = prove_owned(backend, params, tables, &options);
     let time = start.elapsed();
@@ -384,4 +431,17 @@ pub fn verify(
         .iter()
         .map(|t| 1usize.checked_shl(t.log_height.into()).unwrap_or(0))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_air_object_per_workload_air() {
+        let airs = AirObjects::default();
+        let keccak = airs.get(WorkloadAir::Keccak);
+        assert!(Arc::ptr_eq(&keccak, &airs.get(WorkloadAir::Keccak)));
+        assert!(!Arc::ptr_eq(&keccak, &airs.get(WorkloadAir::Fib)));
+    }
 }

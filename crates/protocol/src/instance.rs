@@ -180,6 +180,33 @@ pub fn derive_shape_and_constraints(
     log_height: usize,
     preprocessed: Option<&PreprocessedKey>,
 ) -> Result<(TableShape, SymbolicConstraints), ShapeError> {
+    derive_shape_with(
+        name,
+        air,
+        num_public_values,
+        log_height,
+        preprocessed,
+        || SymbolicConstraints::of(air, num_public_values),
+    )
+}
+
+/// [`derive_shape_and_constraints`] with the symbolic evaluation made by `evaluate`, which must
+/// give `SymbolicConstraints::of(air, num_public_values)`: e.g. one made once for the AIR object
+/// and kept ([`rstark_air::SymbolicCache`]). Only the evaluation comes from it; every check and
+/// everything that depends on the height or the key is derived here, as without it. It is
+/// called where the evaluation would be made (after the checks that keep a malformed AIR from
+/// being evaluated), and not at all when one of them fails.
+///
+/// # Panics
+/// If `evaluate` gives constraints evaluated with another number of public values.
+pub fn derive_shape_with(
+    name: &str,
+    air: &dyn rstark_air::Table,
+    num_public_values: usize,
+    log_height: usize,
+    preprocessed: Option<&PreprocessedKey>,
+    evaluate: impl FnOnce() -> SymbolicConstraints,
+) -> Result<(TableShape, SymbolicConstraints), ShapeError> {
     let preprocessed_width = BaseAir::<F>::preprocessed_width(air);
     let preprocessed_root = match (preprocessed_width, preprocessed) {
         (0, None) => None,
@@ -245,7 +272,12 @@ pub fn derive_shape_and_constraints(
             }
         }
     }
-    let constraints = SymbolicConstraints::of(air, num_public_values);
+    let constraints = evaluate();
+    assert_eq!(
+        constraints.num_public_values(),
+        num_public_values,
+        "table `{name}`: constraints evaluated for another number of public values"
+    );
     let info = constraints.info();
     // An AIR that reads public values it does not declare: refuse the statement here, before
     // any folder hands it a slice shorter than it indexes.

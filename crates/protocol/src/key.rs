@@ -11,7 +11,7 @@
 //!     le32(len) ‖ name (UTF-8) ‖ air digest (32) ‖ flag (0|1) [‖ le32(width) ‖ log_height (1) ‖ root (32)]
 //! ```
 
-use rstark_air::{BaseAir, Interaction, LinearCombination, Table};
+use rstark_air::{BaseAir, ConstraintInfo, Interaction, LinearCombination, Table};
 use rstark_field::{F, f_to_bytes};
 use rstark_merkle::{Digest, keccak256};
 
@@ -74,6 +74,18 @@ impl VerifyingKey {
     /// Checks that this key was made for `tables` (name and AIR per table, in order) under a
     /// blowup of 2^log_blowup.
     pub fn check(&self, log_blowup: usize, tables: &[(&str, &dyn Table)]) -> Result<(), KeyError> {
+        self.check_with(log_blowup, tables, |i| air_digest(tables[i].1))
+    }
+
+    /// [`check`](Self::check) with table i's [`air_digest`] given by `digest(i)` (e.g.
+    /// [`air_digest_with`] of an evaluation made already), asked for only where the check gets
+    /// to it.
+    pub fn check_with(
+        &self,
+        log_blowup: usize,
+        tables: &[(&str, &dyn Table)],
+        mut digest: impl FnMut(usize) -> Digest,
+    ) -> Result<(), KeyError> {
         if self.log_blowup != log_blowup {
             return Err(KeyError::Blowup {
                 key: self.log_blowup,
@@ -95,8 +107,8 @@ impl VerifyingKey {
                 });
             }
             let width = BaseAir::<F>::preprocessed_width(*air);
-            if k.air_digest != air_digest(*air)
-                || k.preprocessed.as_ref().map_or(0, |p| p.width) != width
+            if k.preprocessed.as_ref().map_or(0, |p| p.width) != width
+                || k.air_digest != digest(index)
             {
                 return Err(KeyError::OtherAir {
                     table: name.to_string(),
@@ -186,10 +198,16 @@ impl VerifyingKey {
 /// builder), the interactions (bus, tuple and multiplicity as affine forms) and the periodic
 /// columns (period and values of each).
 pub fn air_digest(air: &dyn Table) -> Digest {
+    let declared = BaseAir::<F>::num_public_values(air);
+    air_digest_with(air, &rstark_air::constraint_info(air, declared))
+}
+
+/// [`air_digest`] from the AIR's [`ConstraintInfo`] evaluated already: it must be that of
+/// `SymbolicConstraints::of(air, BaseAir::num_public_values(air))` (the count the AIR declares).
+pub fn air_digest_with(air: &dyn Table, info: &ConstraintInfo) -> Digest {
     let mut b = b"rstark-air-v1".to_vec();
     let u32s = |b: &mut Vec<u8>, v: usize| b.extend_from_slice(&(v as u32).to_le_bytes());
     let declared = BaseAir::<F>::num_public_values(air);
-    let info = rstark_air::constraint_info(air, declared);
     for v in [
         BaseAir::<F>::width(air),
         BaseAir::<F>::preprocessed_width(air),

@@ -20,8 +20,9 @@ pub use backend::{
 pub use codec::ProofFormatError;
 pub use instance::{
     ShapeError, TableShape, absorb_instance, derive_shape, derive_shape_and_constraints,
+    derive_shape_with,
 };
-pub use key::{KeyError, PreprocessedKey, TableKey, VerifyingKey, air_digest};
+pub use key::{KeyError, PreprocessedKey, TableKey, VerifyingKey, air_digest, air_digest_with};
 pub use params::{ParamsError, StarkParams, presets};
 pub use periodic::{PeriodicColumns, PeriodicError};
 pub use proof::{MerkleOpening, OodValues, Proof, QueryProof, TableProof, TableQuery};

@@ -37,3 +37,5 @@ pub use prove::{
     prove_with_key_and_options, prove_with_options,
 };
 pub use report::ProveReport;
+/// Where the prover keeps each AIR's symbolic evaluation across proofs (`ProveOptions`).
+pub use rstark_air::{SymbolicCache, SymbolicCacheStats};

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use rstark_air::logup::{LogupChallenges, build_aux_trace};
 use rstark_air::{
-    BaseAir, FixedColumns, Interaction, SymbolicConstraints, Table, first_failing_constraint_with,
+    BaseAir, FixedColumns, Interaction, SymbolicCache, SymbolicConstraints, Table,
+    first_failing_constraint_with,
 };
 use rstark_field::{EF, F, PrimeCharacteristicRing, flatten_ext, omega};
 use rstark_poly::RowMajor;
@@ -16,7 +17,7 @@ use rstark_protocol::{
     Backend, BackendError, CompositionInputs, DeepInputs, KeyError, MainSource, MainTrace,
     OodValues, PlannedTable, PreprocessedKey, Proof, ProofPlan, QueryProof, StarkParams,
     TableProof, TableQuery, TableShape, TraceGenerator, TraceSource, absorb_instance,
-    derive_shape_and_constraints,
+    air_digest_with, derive_shape_with,
 };
 use rstark_timeline::spans::{self, phase};
 use tracing::info_span;
@@ -61,6 +62,12 @@ pub struct ProveOptions {
     pub check_witness: bool,
     /// Progress callback, called after each phase.
     pub on_phase: Option<PhaseCallback>,
+    /// Where each table's symbolic evaluation is kept for the next proofs with the same AIR
+    /// object (`Arc` in [`TableInput::air`]) and number of public values: only the first
+    /// evaluates it (see [`SymbolicCache`] for the design). Default: the process-wide
+    /// [`SymbolicCache::shared`]; `None` evaluates every AIR in every proof. The proof is the
+    /// same either way.
+    pub symbolic_cache: Option<Arc<SymbolicCache>>,
 }
 
 impl Default for ProveOptions {
@@ -68,6 +75,7 @@ impl Default for ProveOptions {
         Self {
             check_witness: cfg!(debug_assertions),
             on_phase: None,
+            symbolic_cache: Some(Arc::clone(SymbolicCache::shared())),
         }
     }
 }
@@ -77,7 +85,20 @@ impl std::fmt::Debug for ProveOptions {
         f.debug_struct("ProveOptions")
             .field("check_witness", &self.check_witness)
             .field("on_phase", &self.on_phase.is_some())
+            .field("symbolic_cache", &self.symbolic_cache)
             .finish()
+    }
+}
+
+/// `SymbolicConstraints::of(air, num_public_values)`, from `cache` when there is one.
+fn evaluate(
+    cache: Option<&SymbolicCache>,
+    air: &Arc<dyn Table>,
+    num_public_values: usize,
+) -> SymbolicConstraints {
+    match cache {
+        Some(c) => c.get(air, num_public_values),
+        None => SymbolicConstraints::of(air.as_ref(), num_public_values),
     }
 }
 
@@ -183,11 +204,12 @@ fn borrowed(tables: &[TableInput]) -> Vec<HeldTrace<'_>> {
 type KeyEntry<'k, C> = Option<(&'k PreprocessedKey, &'k PreprocessedData<C>)>;
 
 /// The key's entries for the statement `tables` (checked against it), one per table; all `None`
-/// without a key.
+/// without a key. The AIR digests the check compares come from `cache`'s evaluations.
 fn key_entries<'k, C>(
     params: &StarkParams,
     key: Option<&'k ProvingKey<C>>,
     tables: &[TableInput],
+    cache: Option<&SymbolicCache>,
 ) -> Result<Vec<KeyEntry<'k, C>>, ProverError> {
     let Some(key) = key else {
         return Ok(vec![None; tables.len()]);
@@ -196,7 +218,14 @@ fn key_entries<'k, C>(
         .iter()
         .map(|t| (t.name.as_str(), t.air.as_ref()))
         .collect();
-    key.vk.check(params.log_blowup as usize, &statement)?;
+    // The digest reads the evaluation with the public-value count the AIR declares (the same
+    // as the proof's evaluation whenever it declares one).
+    key.vk
+        .check_with(params.log_blowup as usize, &statement, |i| {
+            let air = &tables[i].air;
+            let declared = BaseAir::<F>::num_public_values(air.as_ref());
+            air_digest_with(air.as_ref(), &evaluate(cache, air, declared).info())
+        })?;
     if key.tables.len() != tables.len() {
         return Err(KeyError::TableCount {
             key: key.tables.len(),
@@ -225,6 +254,7 @@ fn prepare<'k, C>(
     t: &TableInput,
     trace: &HeldTrace<'_>,
     key: KeyEntry<'k, C>,
+    cache: Option<&SymbolicCache>,
 ) -> Result<Prepared<'k, C>, ProverError> {
     let bad = |reason: String| ProverError::TraceShape {
         table: t.name.clone(),
@@ -248,12 +278,14 @@ fn prepare<'k, C>(
             params.final_poly_len()
         )));
     }
-    let (shape, constraints) = derive_shape_and_constraints(
+    // The shape is derived for this height and key; only the symbolic evaluation is reused.
+    let (shape, constraints) = derive_shape_with(
         &t.name,
         t.air.as_ref(),
         t.public_values.len(),
         log_height,
         key.map(|(k, _)| k),
+        || evaluate(cache, &t.air, t.public_values.len()),
     )?;
     if shape.main_width != width {
         return Err(bad(format!(
@@ -479,15 +511,17 @@ fn prove_inner<B: Backend>(
         });
     }
     let log_blowup = params.log_blowup as usize;
-    // Shapes from the AIRs (a symbolic evaluation of every constraint), and the backend's plan.
+    // Shapes from the AIRs (a symbolic evaluation of every constraint, made by the first proof
+    // with each AIR object and kept in the cache), and the backend's plan.
     let ph = phase("prepare tables");
+    let cache = options.symbolic_cache.as_deref();
     let prepared = tables
         .iter()
         .zip(&traces)
-        .zip(key_entries(params, key, tables)?)
+        .zip(key_entries(params, key, tables, cache)?)
         .map(|((t, trace), k)| {
             let _t = spans::table(&t.name, trace.height());
-            prepare(params, t, trace, k)
+            prepare(params, t, trace, k, cache)
         })
         .collect::<Result<Vec<_>, _>>()?;
     backend.begin_proof(&proof_plan(params, tables, &prepared))?;

@@ -70,6 +70,7 @@ fn phase_growth(tables: Vec<TableInput>, owned: bool) -> Vec<(&'static str, isiz
             let live = LIVE.load(Ordering::Relaxed);
             l.lock().unwrap().push((phase, live));
         })),
+        ..Default::default()
     };
     let before = LIVE.load(Ordering::Relaxed);
     if owned {

@@ -404,6 +404,7 @@ fn progress_callback_sees_every_phase() {
     let opts = ProveOptions {
         check_witness: true,
         on_phase: Some(Arc::new(move |phase, _| sink.lock().unwrap().push(phase))),
+        ..Default::default()
     };
     let (_, report) = prove_with_options(&CpuBackend, &PARAMS, &[fib_input(8)], &opts).unwrap();
     let seen = seen.lock().unwrap();
