@@ -47,7 +47,7 @@ pub const SLICE_INSTRUCTIONS: usize = 512;
 /// Blocks of 128 threads each SM must fit at once (`CJ_MIN_BLOCKS` in kernels/constraints_jit.cuh,
 /// `RSTARK_JIT_MIN_BLOCKS`): the register cap that keeps enough warps resident to hide the trace
 /// loads' latency.
-pub const MIN_BLOCKS: u32 = 4;
+pub const MIN_BLOCKS: u32 = 8;
 
 /// Values a compiled program may keep alive at once before it is rematerialized
 /// (`RSTARK_JIT_MAX_LIVE`): a u64 takes two of a thread's at most 255 32-bit registers.
