@@ -359,14 +359,22 @@ fn keccak_compiled_timing() {
             log_quotient_degree: 1,
         };
         let mut outs = Vec::new();
-        // the interpreter first and last, each shape twice in between (A B B C C … A)
-        let mut order: Vec<(&str, &DeviceConstraintProgram)> = vec![("v2", &interp)];
+        // the interpreter first and last, each shape twice in between (A B B C C … A); the
+        // first shape also with current rows read from the row-major LDE (no column-major copy
+        // of each chunk: `columns` false)
+        let mut order: Vec<(String, &DeviceConstraintProgram, bool)> =
+            vec![("v2".into(), &interp, true)];
         for (label, dev) in &jits {
-            order.push((label, dev));
-            order.push((label, dev));
+            order.push((label.clone(), dev, true));
+            order.push((label.clone(), dev, true));
         }
-        order.push(("v2", &interp));
-        for (label, dev) in order {
+        if let Some((label, dev)) = jits.first() {
+            order.push((format!("{label} row-major"), dev, false));
+            order.push((format!("{label} row-major"), dev, false));
+        }
+        order.push(("v2".into(), &interp, true));
+        for (label, dev, columns) in order {
+            kernel.set_variant(ConstraintVariant::Shared { slots: 24, columns });
             let mut out = None;
             let mut t = ctx
                 .time_ms(1, 5, || {
