@@ -2,9 +2,10 @@
 # Compiles the constraint kernels of a workload's tables ahead of time, with nvcc, into a
 # directory the CUDA backend reads as its disk cache (RSTARK_KERNEL_CACHE; src/jit.rs). No GPU
 # is needed. A large program (Keccak-f: 35 787 instructions) is compiled as slices of
-# RSTARK_JIT_SLICE_INSTRUCTIONS (default 2048), one translation unit each, JOBS at a time
-# (default: every core); each still takes tens of seconds in NVVM, which is why `auto` mode
-# compiles only small programs at run time.
+# RSTARK_JIT_SLICE_INSTRUCTIONS (default 512), one translation unit each, JOBS at a time
+# (default: every core); Keccak-f's 86 slices take 5-15 s each in NVVM, which is why `auto`
+# mode compiles only small programs at run time. The kernel's shape (RSTARK_JIT_MIN_BLOCKS,
+# RSTARK_JIT_MAX_LIVE) must be the one the prover will use: it is part of the source, the key.
 # Usage: scripts/jit-precompile.sh WORKLOAD SIZE DIR [ARCH=sm_90] [extra nvcc flags...]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
