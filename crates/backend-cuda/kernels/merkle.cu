@@ -18,33 +18,18 @@ extern "C" __global__ void __launch_bounds__(MERKLE_THREADS)
   out[0] = d[0]; out[1] = d[1]; out[2] = d[2]; out[3] = d[3];
 }
 
-// The same leaves read from a column-major matrix of `rows` rows (consecutive threads read
-// consecutive rows of a column: coalesced). If `rowmajor_out` is not null, the two rows are also
-// written there in row-major order, so the LDE's layout change costs no extra read.
+// The same leaves read from a column-major matrix of `rows` rows (the LDE's layout): consecutive
+// threads read consecutive row pairs of a column, so a warp's load is one 512-byte run.
 extern "C" __global__ void __launch_bounds__(MERKLE_THREADS)
-    hash_leaves_colmajor(const u64* __restrict__ col, u64 rows, u32 width, u64* __restrict__ nodes,
-                         u64* __restrict__ rowmajor_out) {
+    hash_leaves_colmajor(const u64* __restrict__ col, u64 rows, u32 width, u64* __restrict__ nodes) {
   u64 num_leaves = rows / 2;
   u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= num_leaves) return;
   u64 w_ = width;
   u64 d[4];
-  if (rowmajor_out) {
-    u64* dst = rowmajor_out + i * 2 * w_;
-    keccak256_words(
-        [&](u64 w) {
-          u64 v = w < w_ ? __ldg(col + w * rows + 2 * i) : __ldg(col + (w - w_) * rows + 2 * i + 1);
-          dst[w] = v;
-          return v;
-        },
-        2 * w_, d);
-  } else {
-    keccak256_words(
-        [&](u64 w) {
-          return w < w_ ? __ldg(col + w * rows + 2 * i) : __ldg(col + (w - w_) * rows + 2 * i + 1);
-        },
-        2 * w_, d);
-  }
+  keccak256_words(
+      [&](u64 w) { return w < w_ ? __ldg(col + w * rows + 2 * i) : __ldg(col + (w - w_) * rows + 2 * i + 1); },
+      2 * w_, d);
   u64* out = nodes + (num_leaves + i) * 4;
   out[0] = d[0]; out[1] = d[1]; out[2] = d[2]; out[3] = d[3];
 }
@@ -104,10 +89,11 @@ extern "C" __global__ void gather_paths(const u64* __restrict__ nodes, u64 num_l
   for (int j = 0; j < 4; j++) out[t * 4 + j] = nodes[idx * 4 + j];
 }
 
-// Row gather: out[i * W + c] = m[rows_idx[i] * W + c]; an index >= rows sets *bad.
-extern "C" __global__ void gather_rows(const u64* __restrict__ m, u64 rows, u32 width,
-                                       const u64* __restrict__ idx, u64 n, u64* __restrict__ out,
-                                       u32* bad) {
+// Row gather: out[i * W + c] = element (idx[i], c) of m, at m[r * row_stride + c * col_stride]
+// (row-major: W, 1; column-major: 1, rows); an index >= rows sets *bad.
+extern "C" __global__ void gather_rows(const u64* __restrict__ m, u64 rows, u32 width, u64 row_stride,
+                                       u64 col_stride, const u64* __restrict__ idx, u64 n,
+                                       u64* __restrict__ out, u32* bad) {
   u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= n * width) return;
   u64 i = t / width;
@@ -117,5 +103,5 @@ extern "C" __global__ void gather_rows(const u64* __restrict__ m, u64 rows, u32 
     atomicOr(bad, 1u);
     return;
   }
-  out[t] = m[r * width + c];
+  out[t] = m[r * row_stride + c * col_stride];
 }

@@ -282,6 +282,17 @@ impl CpSrc {
         }
     }
 
+    /// A whole device matrix, in its layout.
+    fn of(ctx: &GpuContext, m: &DeviceMatrix) -> Self {
+        let (row_stride, col_stride) = m.strides();
+        Self {
+            base: dev_ptr(ctx, m.words()),
+            first: 0,
+            row_stride,
+            col_stride,
+        }
+    }
+
     /// Rows first .. first + rows, column-major (rows words per column).
     fn col_major(ctx: &GpuContext, buf: &CudaSlice<u64>, first: usize, rows: usize) -> Self {
         Self {
@@ -392,13 +403,9 @@ impl ConstraintKernel {
                 p.main_width
             )));
         }
-        let dummy;
-        let (aux_buf, aux_w) = match (p.aux_ext_width, domain.aux) {
-            (0, _) => {
-                dummy = ctx.alloc_words(1, "empty aux")?;
-                (&*dummy, 0u32)
-            }
-            (k, Some(a)) if a.width() == 3 * k && a.rows() >= q => (a.words(), a.width() as u32),
+        let aux = match (p.aux_ext_width, domain.aux) {
+            (0, _) => None,
+            (k, Some(a)) if a.width() == 3 * k && a.rows() >= q => Some(a),
             (k, a) => {
                 return Err(shape(format!(
                     "aux matrix {:?} for a program with {k} extension columns on {q} quotient rows",
@@ -414,10 +421,10 @@ impl ConstraintKernel {
             public_values,
             challenges,
         )?;
-        // Fixed columns: the preprocessed rows read row-major, the periodic table.
+        // Fixed columns: the preprocessed rows read in place, the periodic table.
         let prep_rows = match (p.preprocessed_width, domain.preprocessed) {
             (0, _) => CpSrc::row_major(ctx, main.words(), 0), // never read
-            (w, Some(m)) if m.width() == w && m.rows() >= q => CpSrc::row_major(ctx, m.words(), w),
+            (w, Some(m)) if m.width() == w && m.rows() >= q => CpSrc::of(ctx, m),
             (w, m) => {
                 return Err(shape(format!(
                     "preprocessed matrix {:?} for a program with {w} preprocessed columns on {q} rows",
@@ -432,6 +439,21 @@ impl ConstraintKernel {
         let main_w = main.width() as u32;
         let (slots, columns) = match self.variant() {
             ConstraintVariant::Global => {
+                // v1 reads rows in place: row-major copies of column-major matrices
+                let row_major = |m: &DeviceMatrix| {
+                    m.is_col_major()
+                        .then(|| ctx.row_major_copy(m))
+                        .transpose()
+                };
+                let main_copy = row_major(main)?;
+                let aux_copy = match aux {
+                    Some(a) => row_major(a)?,
+                    None => None,
+                };
+                let main = main_copy.as_ref().unwrap_or(main);
+                let aux = aux_copy.as_ref().or(aux);
+                let dummy = ctx.alloc_words(1, "empty aux")?;
+                let (aux_buf, aux_w) = aux.map_or((&*dummy, 0u32), |a| (a.words(), a.width() as u32));
                 let (nb, ne) = (p.num_base_regs, p.num_ext_regs);
                 let regs = nb as usize + 3 * ne as usize;
                 let n_threads = thread_count(q, regs, THREADS).min(self.max_threads);
@@ -478,7 +500,9 @@ impl ConstraintKernel {
             }
             ConstraintVariant::Shared { slots, columns } => (slots.min(MAX_SLOTS), columns),
         };
-        // Rows per launch: all, or (column-major copy) a power of two whose copy fits its budget.
+        // Rows per launch: all, or (column-major copy of a row-major main) a power of two whose
+        // copy fits its budget.
+        let columns = columns && !main.is_col_major();
         let chunk = if columns && main_w > 0 {
             let fit = (self.columns_bytes / (8 * main.width())).max(1);
             q.min(1 << fit.ilog2()).min(1 << 21)
@@ -491,8 +515,8 @@ impl ConstraintKernel {
             None
         };
         let v2 = self.v2_launch(ctx, program, inputs, slots, chunk)?;
-        let main_rows = CpSrc::row_major(ctx, main.words(), main.width());
-        let aux_rows = CpSrc::row_major(ctx, aux_buf, aux_w as usize);
+        let main_rows = CpSrc::of(ctx, main);
+        let aux_rows = aux.map_or(CpSrc::row_major(ctx, main.words(), 0), |a| CpSrc::of(ctx, a)); // never read without aux
         for row0 in (0..q).step_by(chunk) {
             let main_cur = match cols.as_mut() {
                 Some(cols) => {

@@ -2,29 +2,23 @@
 //!
 //! trace (row-major, N × W) --one pass--> column-major, rows bit-reversed --> inverse NTT (DIT, gives
 //! N·coefficients in natural order) --> B blocks per column, block a scaled by N^-1·s_a^k (fused
-//! into the first pass of) --forward NTT (DIF, bit-reversed out)--> column-major LDE: block a,
-//! position v is the value at g·w_{n+b}^{bitrev(a·N + v)}, i.e. LDE row a·N + v. Then either a
-//! transpose to row-major, or the leaf hashing that reads the column-major LDE and writes the
-//! row-major one.
+//! into the first pass of) --forward NTT (DIF, bit-reversed out)--> the column-major LDE: block a,
+//! position v is the value at g·w_{n+b}^{bitrev(a·N + v)}, i.e. LDE row a·N + v. It stays
+//! column-major: the leaf hashing, the constraint kernels and the openings read it in place.
 
 use cudarc::driver::sys::CUevent_flags;
-use cudarc::driver::{CudaEvent, CudaSlice, CudaViewMut, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaEvent, CudaSlice, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
 
 use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::grid::{MAX_GRID_YZ, batches};
 use crate::matrix::DeviceMatrix;
 use crate::memory::DeviceBuf;
-use crate::merkle::{DeviceMerkleTree, check_leaves};
+use crate::merkle::DeviceMerkleTree;
 use crate::plan::{MAX_LOG_N, NttPass};
 
-/// Column-major scratch per chunk of the row-major LDE: at most 2^31 words (16 GiB)...
-const MAX_SCRATCH_WORDS: usize = 1 << 31;
-/// ... and at most 64 columns.
-const MAX_CHUNK_COLS: usize = 64;
-
 impl GpuContext {
-    /// `lde(trace, 2^log_blowup)`: the bit-reversed coset LDE as a row-major device matrix.
+    /// `lde(trace, 2^log_blowup)`: the bit-reversed coset LDE as a column-major device matrix.
     pub fn lde(&self, trace: &DeviceMatrix, log_blowup: u32) -> Result<DeviceMatrix> {
         self.lde_marked(trace, log_blowup, &mut None)
     }
@@ -77,12 +71,13 @@ impl GpuContext {
         let coef = self.lde_coefficients(trace, log_blowup, marks)?;
         let log_n = trace.rows().trailing_zeros();
         let out = self.extend_coefficients(&coef, log_n, trace.width(), log_blowup)?;
-        self.mark(marks, "forward NTT + row-major write")?;
+        self.mark(marks, "forward NTT")?;
         Ok(out)
     }
 
-    /// The row-major LDE from N·(coefficients): `coef` holds W columns of N words, natural
-    /// order, scaled by N (what the inverse NTT of the LDE's first half gives).
+    /// The column-major LDE from N·(coefficients): `coef` holds W columns of N words, natural
+    /// order, scaled by N (what the inverse NTT of the LDE's first half gives). The forward
+    /// passes write the result in place: no scratch, and every launch spans all the columns.
     pub(crate) fn extend_coefficients(
         &self,
         coef: &CudaSlice<u64>,
@@ -98,17 +93,9 @@ impl GpuContext {
             )));
         }
         let rows = 1usize << (log_n + log_blowup);
-        let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
-        // Column chunks bound the column-major scratch (at most 2^31 words, 64 columns), so the
-        // LDE needs little more than the trace, its coefficients and the result.
-        let chunk = (MAX_SCRATCH_WORDS / rows).clamp(1, MAX_CHUNK_COLS).min(w);
-        let mut ext = self.alloc_words(rows * chunk, "the LDE (column-major chunk)")?;
-        for c0 in (0..w).step_by(chunk) {
-            let cw = chunk.min(w - c0);
-            self.forward_columns(coef, c0, cw, log_n, log_blowup, &mut ext)?;
-            self.colmajor_into_rowmajor(&ext, rows, cw, &mut out, w, c0)?;
-        }
-        Ok(DeviceMatrix::from_parts(out, rows, w))
+        let mut out = self.alloc_words(rows * w, "the LDE (column-major)")?;
+        self.forward_columns(coef, 0, w, log_n, log_blowup, &mut out)?;
+        Ok(DeviceMatrix::from_columns(out, rows, w))
     }
 
     /// `batch` columns of 2^log_n words, each bit-reversed in place of its values, to
@@ -128,25 +115,25 @@ impl GpuContext {
         self.ntt(&mut data.as_view_mut(), log_n, batch, false)
     }
 
-    /// A column-major matrix (w columns of `rows` words) as a row-major device matrix.
-    pub(crate) fn colmajor_matrix(
-        &self,
-        src: &CudaSlice<u64>,
-        rows: usize,
-        w: usize,
-    ) -> Result<DeviceMatrix> {
-        if !rows.is_power_of_two() || w == 0 || src.len() < rows * w {
+    /// A row-major copy of the column-major `m` (for kernels that read rows in place).
+    pub(crate) fn row_major_copy(&self, m: &DeviceMatrix) -> Result<DeviceMatrix> {
+        let (rows, w) = (m.rows(), m.width());
+        if !m.is_col_major() || !rows.is_power_of_two() || w == 0 {
             return Err(CudaError::Shape(format!(
-                "column-major {rows} x {w} from {} words",
-                src.len()
+                "a row-major copy of a {rows} x {w} matrix that is not a power-of-two column-major one"
             )));
         }
-        let mut out = self.alloc_words(rows * w, "a row-major matrix")?;
-        self.colmajor_into_rowmajor(src, rows, w, &mut out, w, 0)?;
+        let mut out = self.alloc_words(rows * w, "a row-major copy")?;
+        // column chunks whose tiles of >= 1 whole row fit 4096 words of shared memory
+        for c0 in (0..w).step_by(1024) {
+            let cw = 1024.min(w - c0);
+            let src = m.words().slice(c0 * rows..(c0 + cw) * rows);
+            self.colmajor_into_rowmajor(&src, rows, cw, &mut out, w, c0)?;
+        }
         Ok(DeviceMatrix::from_parts(out, rows, w))
     }
 
-    /// LDE, then the Merkle commitment of the row-major result.
+    /// LDE, then the Merkle commitment of the (column-major) result.
     pub fn lde_commit(
         &self,
         trace: &DeviceMatrix,
@@ -155,46 +142,6 @@ impl GpuContext {
         let m = self.lde(trace, log_blowup)?;
         let tree = DeviceMerkleTree::commit(self, &m)?;
         Ok((m, tree))
-    }
-
-    /// LDE and its Merkle commitment with one pass less over the LDE: the leaf kernel reads the
-    /// column-major result and writes the row-major matrix as it hashes (its strided writes and
-    /// re-reads can cost more than the pass they save; the benchmark compares both).
-    pub fn lde_commit_fused(
-        &self,
-        trace: &DeviceMatrix,
-        log_blowup: u32,
-    ) -> Result<(DeviceMatrix, DeviceMerkleTree)> {
-        let (col, rows) = self.lde_colmajor(trace, log_blowup)?;
-        let w = trace.width();
-        let num_leaves = check_leaves(rows)?;
-        let mut out = self.alloc_words(rows * w, "the LDE (row-major)")?;
-        let mut nodes = self.alloc_words(2 * num_leaves * 4, "Merkle nodes")?;
-        let (r, wd) = (rows as u64, w as u32);
-        let mut b = self.func(&self.k.hash_leaves_colmajor);
-        b.arg(&col).arg(&r).arg(&wd).arg(&mut nodes).arg(&mut out);
-        self.launch(
-            b,
-            crate::context::grid_1d(num_leaves as u64, 128),
-            "hash_leaves_colmajor",
-        )?;
-        drop(col);
-        let tree = DeviceMerkleTree::finish(self, nodes, num_leaves)?;
-        Ok((DeviceMatrix::from_parts(out, rows, w), tree))
-    }
-
-    /// The LDE in column-major order (W columns of N·B words) and its row count N·B.
-    fn lde_colmajor(
-        &self,
-        trace: &DeviceMatrix,
-        log_blowup: u32,
-    ) -> Result<(DeviceBuf<u64>, usize)> {
-        let coef = self.lde_coefficients(trace, log_blowup, &mut None)?;
-        let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
-        let rows = trace.rows() << log_blowup;
-        let mut ext = self.alloc_words(rows * w, "the LDE (column-major)")?;
-        self.forward_columns(&coef, 0, w, log_n, log_blowup, &mut ext)?;
-        Ok((ext, rows))
     }
 
     /// Checks the shape, then: trace -> column-major, bit-reversed -> inverse NTT, giving
@@ -315,7 +262,7 @@ impl GpuContext {
     /// words of shared memory.
     fn colmajor_into_rowmajor(
         &self,
-        src: &CudaSlice<u64>,
+        src: &CudaView<'_, u64>,
         rows: usize,
         cw: usize,
         dst: &mut CudaSlice<u64>,

@@ -1,4 +1,6 @@
-//! Row-major matrices of canonical Goldilocks words held on the device.
+//! Matrices of canonical Goldilocks words held on the device: row-major (traces, codewords,
+//! quotient values) or column-major (LDEs: the NTT writes columns, and the Merkle leaves and the
+//! constraint kernels read them coalesced, docs/GPU.md "LDE pipeline").
 
 use cudarc::driver::{CudaSlice, PushKernelArg};
 use rayon::prelude::*;
@@ -9,11 +11,13 @@ use crate::context::{GpuContext, grid_1d};
 use crate::error::{CudaError, Result};
 use crate::memory::DeviceBuf;
 
-/// N rows × W columns, element (r, c) at word r·W + c (docs/PROTOCOL.md §2), on the device.
+/// N rows × W columns on the device: element (r, c) at word r·W + c (row-major, the host's
+/// layout, docs/PROTOCOL.md §2) or at c·N + r (column-major).
 pub struct DeviceMatrix {
     pub(crate) buf: DeviceBuf<u64>,
     rows: usize,
     width: usize,
+    col_major: bool,
 }
 
 const P: u64 = 0xFFFF_FFFF_0000_0001;
@@ -21,7 +25,34 @@ const P: u64 = 0xFFFF_FFFF_0000_0001;
 impl DeviceMatrix {
     pub(crate) fn from_parts(buf: DeviceBuf<u64>, rows: usize, width: usize) -> Self {
         debug_assert!(buf.len() >= rows * width);
-        Self { buf, rows, width }
+        Self {
+            buf,
+            rows,
+            width,
+            col_major: false,
+        }
+    }
+
+    /// A column-major matrix: column c at words c·rows .. (c + 1)·rows.
+    pub(crate) fn from_columns(buf: DeviceBuf<u64>, rows: usize, width: usize) -> Self {
+        Self {
+            col_major: true,
+            ..Self::from_parts(buf, rows, width)
+        }
+    }
+
+    /// Whether element (r, c) is at word c·rows + r (else r·width + c).
+    pub fn is_col_major(&self) -> bool {
+        self.col_major
+    }
+
+    /// (row stride, column stride) in words: element (r, c) at r·row_stride + c·col_stride.
+    pub fn strides(&self) -> (u64, u64) {
+        if self.col_major {
+            (1, self.rows as u64)
+        } else {
+            (self.width as u64, 1)
+        }
     }
 
     /// Upload a host matrix (counted as host->device traffic), through pinned staging buffers
@@ -37,11 +68,7 @@ impl DeviceMatrix {
         let rows = m.values.len() / m.width;
         let mut buf = ctx.alloc_words(m.values.len(), "a matrix")?;
         ctx.upload_field_into(&m.values, &mut buf)?;
-        Ok(Self {
-            buf,
-            rows,
-            width: m.width,
-        })
+        Ok(Self::from_parts(buf, rows, m.width))
     }
 
     /// Upload canonical words (each < p) as a rows × width matrix.
@@ -61,7 +88,7 @@ impl DeviceMatrix {
             return Err(CudaError::NonCanonical(bad));
         }
         let buf = ctx.upload(words, "a matrix")?;
-        Ok(Self { buf, rows, width })
+        Ok(Self::from_parts(buf, rows, width))
     }
 
     pub fn rows(&self) -> usize {
@@ -72,16 +99,24 @@ impl DeviceMatrix {
         self.width
     }
 
-    /// The device words (row-major).
+    /// The device words, in the matrix's layout ([`strides`](Self::strides)).
     pub fn words(&self) -> &CudaSlice<u64> {
         &self.buf
     }
 
-    /// Copy the whole matrix back (counted).
+    /// Copy the whole matrix back (counted), in row-major order whatever the device layout.
     pub fn download_words(&self, ctx: &GpuContext) -> Result<Vec<u64>> {
         let mut v = ctx.download(&self.buf, "a matrix")?;
         v.truncate(self.rows * self.width);
-        Ok(v)
+        if !self.col_major {
+            return Ok(v);
+        }
+        let (rows, w) = (self.rows, self.width);
+        let mut out = vec![0u64; rows * w];
+        out.par_chunks_mut(w)
+            .enumerate()
+            .for_each(|(r, row)| row.iter_mut().enumerate().for_each(|(c, x)| *x = v[c * rows + r]));
+        Ok(out)
     }
 
     pub fn download(&self, ctx: &GpuContext) -> Result<RowMajor> {
@@ -114,10 +149,13 @@ impl DeviceMatrix {
         let mut out = ctx.alloc_words(total as usize, "gathered rows")?;
         let mut bad = ctx.alloc_zeroed_u32(1, "gather flag")?;
         let rows_u64 = self.rows as u64;
+        let (rs, cs) = self.strides();
         let mut b = ctx.func(&ctx.k.gather_rows);
         b.arg(&self.buf)
             .arg(&rows_u64)
             .arg(&w)
+            .arg(&rs)
+            .arg(&cs)
             .arg(&dev_idx)
             .arg(&n)
             .arg(&mut out)

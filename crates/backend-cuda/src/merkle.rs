@@ -19,14 +19,21 @@ pub struct DeviceMerkleTree {
 }
 
 impl DeviceMerkleTree {
-    /// Commit to a row-major device matrix: leaf i hashes rows 2i and 2i+1.
+    /// Commit to a device matrix (either layout): leaf i hashes rows 2i and 2i+1.
     pub fn commit(ctx: &GpuContext, m: &DeviceMatrix) -> Result<Self> {
         let num_leaves = check_leaves(m.rows())?;
         let mut nodes = ctx.alloc_words(2 * num_leaves * 4, "Merkle nodes")?;
         let (l, w) = (num_leaves as u64, m.width() as u32);
-        let mut b = ctx.func(&ctx.k.hash_leaves_rowmajor);
-        b.arg(&m.buf).arg(&l).arg(&w).arg(&mut nodes);
-        ctx.launch(b, grid_1d(l, LEAF_THREADS), "hash_leaves_rowmajor")?;
+        if m.is_col_major() {
+            let rows = m.rows() as u64;
+            let mut b = ctx.func(&ctx.k.hash_leaves_colmajor);
+            b.arg(&m.buf).arg(&rows).arg(&w).arg(&mut nodes);
+            ctx.launch(b, grid_1d(l, LEAF_THREADS), "hash_leaves_colmajor")?;
+        } else {
+            let mut b = ctx.func(&ctx.k.hash_leaves_rowmajor);
+            b.arg(&m.buf).arg(&l).arg(&w).arg(&mut nodes);
+            ctx.launch(b, grid_1d(l, LEAF_THREADS), "hash_leaves_rowmajor")?;
+        }
         Self::finish(ctx, nodes, num_leaves)
     }
 

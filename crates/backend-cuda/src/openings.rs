@@ -11,7 +11,7 @@ use crate::error::{CudaError, Result};
 use crate::matrix::{DeviceMatrix, to_field};
 use crate::merkle::{DeviceMerkleTree, words_to_digest};
 
-/// A row-major matrix (an LDE or a codeword) and its tree, to be opened at `leaves` (rows 2·leaf
+/// A matrix (an LDE, column-major, or a codeword, row-major) and its tree, to be opened at `leaves` (rows 2·leaf
 /// and 2·leaf + 1 and the path; in that order, repeats allowed).
 pub(crate) struct OpenRequest<'a> {
     pub m: &'a DeviceMatrix,
@@ -93,12 +93,15 @@ pub(crate) fn open_batch(
             continue;
         }
         let (rows, w, nr) = (r.m.rows() as u64, s.width as u32, 2 * n as u64);
+        let (rs, cs) = r.m.strides();
         let ix = dev_idx.slice(s.idx_rows..s.idx_rows + 2 * n);
         let mut o = out.slice_mut(s.out_rows..s.out_rows + 2 * n * s.width);
         let mut b = ctx.func(&ctx.k.gather_rows);
         b.arg(r.m.words())
             .arg(&rows)
             .arg(&w)
+            .arg(&rs)
+            .arg(&cs)
             .arg(&ix)
             .arg(&nr)
             .arg(&mut o)

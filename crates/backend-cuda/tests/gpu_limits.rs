@@ -1,5 +1,5 @@
 //! Launches at shapes where a naive grid passes the hardware limits (65535 blocks along y or z):
-//! the NTT batch of very wide traces (66000 columns; 9168 columns × blowup 16, fused), the
+//! the NTT batch of very wide traces (66000 columns; 9168 columns × blowup 16), the
 //! transpose's column groups past 4 × 65535 columns, and narrow tables at 2^24 (against the
 //! CPU: LDE, tree, openings, out-of-domain values) and 2^26 rows (GPU only: every LDE value
 //! checked against a known polynomial, openings verified against the root). The constraint
@@ -43,8 +43,8 @@ fn random_trace(
     (dev, host)
 }
 
-/// The device LDE (plain, and with its tree, plain or fused) equals the CPU's, and so do roots.
-fn check_wide(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, fused: bool) {
+/// The device LDE (plain, and with its tree) equals the CPU's, and so do roots.
+fn check_wide(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize) {
     let (dev, host) = random_trace(ctx, 1 << log_n, width, (log_n * 100_000 + width) as u64);
     let t = Instant::now();
     let want = lde(&host, log_b).unwrap();
@@ -64,18 +64,14 @@ fn check_wide(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, fused:
         );
     }
     drop(got);
-    let (m, tree) = if fused {
-        ctx.lde_commit_fused(&dev, log_b as u32).unwrap()
-    } else {
-        ctx.lde_commit(&dev, log_b as u32).unwrap()
-    };
-    assert_eq!(tree.root(), cpu_tree.root(), "root (fused: {fused})");
+    let (m, tree) = ctx.lde_commit(&dev, log_b as u32).unwrap();
+    assert_eq!(tree.root(), cpu_tree.root(), "root");
     assert!(
         m.download_words(ctx).unwrap() == want_words,
-        "lde_commit matrix (fused: {fused})"
+        "lde_commit matrix"
     );
     log(format!(
-        "LDE 2^{log_n} x {width} blowup 2^{log_b} (+ commit, fused: {fused}): matches the CPU \
+        "LDE 2^{log_n} x {width} blowup 2^{log_b} (+ commit): matches the CPU \
          (cpu {cpu_s:.2} s, gpu lde {gpu_s:.3} s)"
     ));
 }
@@ -83,20 +79,20 @@ fn check_wide(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, fused:
 /// 66000 columns: the inverse NTT's batch (one transform per column) passes 65535 along y.
 #[test]
 fn ntt_batch_past_grid_y() {
-    check_wide(&gpu(), 10, 66_000, 1, false);
+    check_wide(&gpu(), 10, 66_000, 1);
 }
 
-/// 9168 columns × blowup 16 (a zkVM-sized table): the forward pass's 146688 transforms, and
-/// the fused commit reading the whole column-major LDE.
+/// 9168 columns × blowup 16 (a zkVM-sized table): the forward pass's 146688 transforms in one
+/// column-major LDE, and its leaves hashed from it.
 #[test]
-fn wide_blowup_16_fused() {
-    check_wide(&gpu(), 10, 9168, 4, true);
+fn wide_blowup_16() {
+    check_wide(&gpu(), 10, 9168, 4);
 }
 
 /// 262150 columns: the transpose's groups of 4 columns pass 65535 along y.
 #[test]
 fn transpose_groups_past_grid_y() {
-    check_wide(&gpu(), 10, 262_150, 0, false);
+    check_wide(&gpu(), 10, 262_150, 0);
 }
 
 /// A narrow table at 2^24 rows through the backend: root, openings and out-of-domain values

@@ -22,7 +22,7 @@ pub struct CudaCommitted {
     /// The columns' polynomials (always kept: out-of-domain values and DEEP read them, and a
     /// streamed matrix recomputes its LDE from them).
     pub coefs: DeviceCoefs,
-    /// The row-major LDE, when resident.
+    /// The LDE (column-major), when resident.
     pub lde: Option<DeviceMatrix>,
     pub tree: DeviceMerkleTree,
     pub log_blowup: usize,

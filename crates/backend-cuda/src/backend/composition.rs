@@ -187,8 +187,11 @@ impl CudaBackend {
         let log_q = log_height + log_quotient_degree;
         let inv = F::from_u64(1u64 << log_q).inverse();
         let coef = self.part_coefficients(quotient, log_height, log_quotient_degree, inv)?;
-        self.ctx
-            .colmajor_matrix(&coef, 1 << log_height, 3 << log_quotient_degree)
+        Ok(DeviceMatrix::from_columns(
+            coef,
+            1 << log_height,
+            3 << log_quotient_degree,
+        ))
     }
 
     /// Splits the quotient (as [`split_quotient`](Self::split_quotient) takes it) into its parts

@@ -177,12 +177,12 @@ fn run() -> Result<()> {
 
     writeln!(
         report,
-        "| rows | cols | blowup | LDE ms | LDE x floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (Keccak + NTT, bound) | x Keccak-only floor | G perm/s | fused LDE+commit ms |"
+        "| rows | cols | blowup | LDE ms | LDE x floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (Keccak + NTT, bound) | x Keccak-only floor | G perm/s |"
     )
     .unwrap();
     writeln!(
         report,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     .unwrap();
 
@@ -215,7 +215,7 @@ fn run() -> Result<()> {
                 }
                 let timed = time_config(&ctx, log_n, w, log_b, &mut phase_lines);
                 ctx.trim_pool()?;
-                let (t_lde, t_commit, t_fused, t_fused2) = match timed {
+                let (t_lde, t_commit, t_fused) = match timed {
                     Ok(t) => t,
                     Err(e) => {
                         let line = format!("| 2^{log_n} | {w} | {} | error: {e} |", 1 << log_b);
@@ -238,14 +238,13 @@ fn run() -> Result<()> {
                 let f_fused = bytes_ms.max(ops_ms);
                 let bound = if ops_ms >= bytes_ms { "ops" } else { "bytes" };
                 let line = format!(
-                    "| 2^{log_n} | {w} | {} | {t_lde:.2} | {:.2} | {t_commit:.2} | {:.2} | {t_fused:.2} | {:.2} | {f_fused:.2} ({bound}) | {:.2} | {:.2} | {} |",
+                    "| 2^{log_n} | {w} | {} | {t_lde:.2} | {:.2} | {t_commit:.2} | {:.2} | {t_fused:.2} | {:.2} | {f_fused:.2} ({bound}) | {:.2} | {:.2} |",
                     1 << log_b,
                     t_lde / f_lde,
                     t_commit / f_commit,
                     t_fused / f_fused,
                     t_fused / f_keccak_only,
                     perms / (t_fused * 1e-3) / 1e9,
-                    t_fused2.map_or("—".into(), |t| format!("{t:.2}")),
                 );
                 println!("{line}");
                 writeln!(report, "{line}").unwrap();
@@ -418,14 +417,14 @@ fn host_available_bytes() -> f64 {
         .map_or(0.0, |kib| kib * 1024.0)
 }
 
-/// LDE, commit, LDE + commit and the fused variant of one shape, in ms.
+/// LDE, commit, and LDE + commit of one shape, in ms.
 fn time_config(
     ctx: &GpuContext,
     log_n: u32,
     w: usize,
     log_b: u32,
     phase_lines: &mut Vec<String>,
-) -> Result<(f64, f64, f64, Option<f64>)> {
+) -> Result<(f64, f64, f64)> {
     let (n, rows) = (1usize << log_n, 1usize << (log_n + log_b));
     let big = rows * w >= 1 << 31;
     let (warm, reps) = if big { (1, 3) } else { (2, 7) };
@@ -436,15 +435,6 @@ fn time_config(
         median(&ctx.time_ms(warm, reps, || DeviceMerkleTree::commit(ctx, &m).map(drop))?);
     drop(m);
     let t_fused = median(&ctx.time_ms(warm, reps, || ctx.lde_commit(&trace, log_b).map(drop))?);
-    // the fused variant keeps the whole column-major LDE beside the row-major one
-    let fused_words = 2 * n * w + 2 * rows * w + 4 * rows;
-    let t_fused2 = if (fused_words * 8) as f64 <= 0.9 * ctx.mem_info()?.0 as f64 {
-        Some(median(&ctx.time_ms(warm, reps, || {
-            ctx.lde_commit_fused(&trace, log_b).map(drop)
-        })?))
-    } else {
-        None
-    };
     if [(20, 8, 1), (22, 64, 1), (24, 8, 3), (22, 256, 1)].contains(&(log_n, w, log_b)) {
         let phases = ctx.lde_phases(&trace, log_b)?;
         let txt: Vec<String> = phases
@@ -458,5 +448,5 @@ fn time_config(
         ));
     }
     drop(trace);
-    Ok((t_lde, t_commit, t_fused, t_fused2))
+    Ok((t_lde, t_commit, t_fused))
 }
