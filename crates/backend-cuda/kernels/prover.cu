@@ -63,30 +63,42 @@ extern "C" __global__ void pv_ood_reduce(const u64* partial, u64 chunks, u32 w, 
 // DEEP, step 1 (docs/PROTOCOL.md §5.6, linear in the columns): the polynomials
 // A = Σ_{k < n_shifted} δ^k f_k and C = Σ_{k >= n_shifted} δ^k f_k from the coefficients of one
 // committed matrix (w columns, column-major, n words each; its columns are numbered from `off`
-// across the table's matrices). ac: 6 columns of n words (A's 3 coefficients, then C's);
-// `accumulate` adds to it instead of overwriting. One thread per coefficient index j (coalesced).
+// across the table's matrices), by column groups: group g = blockIdx.y takes columns
+// [g·cpg, (g+1)·cpg) and writes its sums to out + 6n·g (A's 3 coefficients, then C's, n words
+// each). One thread per coefficient index j (coalesced); the groups give a narrow N enough
+// threads to hide the loads (2^16 rows were 512 warps for 132 SMs).
 extern "C" __global__ void pv_deep_combine(const u64* __restrict__ coef, u64 n, u32 w,
                                            const u64* __restrict__ pows, u32 off, u32 n_shifted,
-                                           u32 accumulate, u64* __restrict__ ac) {
+                                           u32 cpg, u64* __restrict__ out) {
+  u32 k0 = blockIdx.y * cpg;
+  u32 k1 = min(w, k0 + cpg);
+  u64* o = out + 6 * n * blockIdx.y;
   for (u64 j = (u64)blockIdx.x * blockDim.x + threadIdx.x; j < n; j += (u64)gridDim.x * blockDim.x) {
     gl3 a{0, 0, 0}, c{0, 0, 0};
-    if (accumulate) {
-      a = gl3{ac[j], ac[n + j], ac[2 * n + j]};
-      c = gl3{ac[3 * n + j], ac[4 * n + j], ac[5 * n + j]};
-    }
-    for (u32 k = 0; k < w; k++) {
+    for (u32 k = k0; k < k1; k++) {
       gl3 term = gl3_scale(pv_load3(pows + 3 * (u64)(off + k)), coef[(u64)k * n + j]);
       if (off + k < n_shifted)
         a = gl3_add(a, term);
       else
         c = gl3_add(c, term);
     }
-    ac[j] = a.c0;
-    ac[n + j] = a.c1;
-    ac[2 * n + j] = a.c2;
-    ac[3 * n + j] = c.c0;
-    ac[4 * n + j] = c.c1;
-    ac[5 * n + j] = c.c2;
+    o[j] = a.c0;
+    o[n + j] = a.c1;
+    o[2 * n + j] = a.c2;
+    o[3 * n + j] = c.c0;
+    o[4 * n + j] = c.c1;
+    o[5 * n + j] = c.c2;
+  }
+}
+
+// ac[i] (+)= Σ_g parts[g·len + i] for i < len: the column groups' sums (added to ac's words
+// when `accumulate`, else replacing them).
+extern "C" __global__ void pv_deep_sum(const u64* __restrict__ parts, u32 groups, u64 len,
+                                       u32 accumulate, u64* __restrict__ ac) {
+  for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < len; i += (u64)gridDim.x * blockDim.x) {
+    u64 v = accumulate ? ac[i] : 0;
+    for (u32 g = 0; g < groups; g++) v = gl_add(v, parts[g * len + i]);
+    ac[i] = v;
   }
 }
 

@@ -16,6 +16,9 @@ use super::CudaBackend;
 use super::codeword::CudaCodeword;
 use super::committed::CudaCommitted;
 
+/// Most column groups of one DEEP combination (the grid's y limit).
+const MAX_GROUPS: usize = 65_535;
+
 fn ef_words(v: &[EF]) -> Vec<u64> {
     v.iter()
         .flat_map(|&e| ef_to_base(e).map(|x| x.as_canonical_u64()))
@@ -56,7 +59,18 @@ impl CudaBackend {
         for (i, m) in inp.matrices.iter().enumerate() {
             let w = u32::try_from(m.width())
                 .map_err(|_| CudaError::Shape("DEEP: too many columns".into()))?;
-            let accumulate = (i > 0) as u32;
+            // Column groups so that about 2^21 threads run (one thread per row and group).
+            let groups = ((1usize << 21) / n).clamp(1, m.width()).min(MAX_GROUPS);
+            let cpg = w.div_ceil(groups as u32);
+            let groups = w.div_ceil(cpg);
+            let mut cfg = grid_stride(n64, 256);
+            cfg.grid_dim.1 = groups;
+            let direct = groups == 1 && i == 0;
+            let mut parts = if direct {
+                None
+            } else {
+                Some(ctx.alloc_words(6 * n * groups as usize, "DEEP column-group sums")?)
+            };
             let mut l = ctx.func(&self.pk.deep_combine);
             l.arg(&m.coefs.buf)
                 .arg(&n64)
@@ -64,9 +78,18 @@ impl CudaBackend {
                 .arg(&pows)
                 .arg(&off)
                 .arg(&n_shifted)
-                .arg(&accumulate)
-                .arg(&mut ac);
-            ctx.launch(l, grid_stride(n64, 256), "pv_deep_combine")?;
+                .arg(&cpg);
+            match parts.as_mut() {
+                Some(p) => l.arg(p),
+                None => l.arg(&mut ac),
+            };
+            ctx.launch(l, cfg, "pv_deep_combine")?;
+            if let Some(p) = parts {
+                let (len, accumulate) = (6 * n64, (i > 0) as u32);
+                let mut l = ctx.func(&self.pk.deep_sum);
+                l.arg(&p).arg(&groups).arg(&len).arg(&accumulate).arg(&mut ac);
+                ctx.launch(l, grid_stride(len, 256), "pv_deep_sum")?;
+            }
             off += w;
         }
         let mut ext = ctx.alloc_words(6 * size, "DEEP A and C on the LDE domain")?;
