@@ -440,11 +440,8 @@ impl ConstraintKernel {
         let (slots, columns) = match self.variant() {
             ConstraintVariant::Global => {
                 // v1 reads rows in place: row-major copies of column-major matrices
-                let row_major = |m: &DeviceMatrix| {
-                    m.is_col_major()
-                        .then(|| ctx.row_major_copy(m))
-                        .transpose()
-                };
+                let row_major =
+                    |m: &DeviceMatrix| m.is_col_major().then(|| ctx.row_major_copy(m)).transpose();
                 let main_copy = row_major(main)?;
                 let aux_copy = match aux {
                     Some(a) => row_major(a)?,
@@ -453,7 +450,8 @@ impl ConstraintKernel {
                 let main = main_copy.as_ref().unwrap_or(main);
                 let aux = aux_copy.as_ref().or(aux);
                 let dummy = ctx.alloc_words(1, "empty aux")?;
-                let (aux_buf, aux_w) = aux.map_or((&*dummy, 0u32), |a| (a.words(), a.width() as u32));
+                let (aux_buf, aux_w) =
+                    aux.map_or((&*dummy, 0u32), |a| (a.words(), a.width() as u32));
                 let (nb, ne) = (p.num_base_regs, p.num_ext_regs);
                 let regs = nb as usize + 3 * ne as usize;
                 let n_threads = thread_count(q, regs, THREADS).min(self.max_threads);
@@ -516,7 +514,9 @@ impl ConstraintKernel {
         };
         let v2 = self.v2_launch(ctx, program, inputs, slots, chunk)?;
         let main_rows = CpSrc::of(ctx, main);
-        let aux_rows = aux.map_or(CpSrc::row_major(ctx, main.words(), 0), |a| CpSrc::of(ctx, a)); // never read without aux
+        let aux_rows = aux.map_or(CpSrc::row_major(ctx, main.words(), 0), |a| {
+            CpSrc::of(ctx, a)
+        }); // never read without aux
         for row0 in (0..q).step_by(chunk) {
             let main_cur = match cols.as_mut() {
                 Some(cols) => {

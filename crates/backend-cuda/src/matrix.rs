@@ -113,9 +113,11 @@ impl DeviceMatrix {
         }
         let (rows, w) = (self.rows, self.width);
         let mut out = vec![0u64; rows * w];
-        out.par_chunks_mut(w)
-            .enumerate()
-            .for_each(|(r, row)| row.iter_mut().enumerate().for_each(|(c, x)| *x = v[c * rows + r]));
+        out.par_chunks_mut(w).enumerate().for_each(|(r, row)| {
+            row.iter_mut()
+                .enumerate()
+                .for_each(|(c, x)| *x = v[c * rows + r])
+        });
         Ok(out)
     }
 

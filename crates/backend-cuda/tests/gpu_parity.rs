@@ -154,7 +154,11 @@ fn check_lde(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, full_no
     let cpu_tree = MerkleTree::commit(&want).unwrap();
     let (m2, tree) = ctx.lde_commit(&dev, log_b as u32).unwrap();
     assert!(m2.is_col_major(), "the LDE is column-major");
-    assert_eq!(m2.download_words(ctx).unwrap(), want_words, "lde_commit matrix");
+    assert_eq!(
+        m2.download_words(ctx).unwrap(),
+        want_words,
+        "lde_commit matrix"
+    );
     assert_eq!(tree.root(), cpu_tree.root(), "lde_commit root");
     if full_nodes {
         assert_eq!(tree.download_nodes(ctx).unwrap(), cpu_tree.nodes(), "nodes");

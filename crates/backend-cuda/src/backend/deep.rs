@@ -87,7 +87,11 @@ impl CudaBackend {
             if let Some(p) = parts {
                 let (len, accumulate) = (6 * n64, (i > 0) as u32);
                 let mut l = ctx.func(&self.pk.deep_sum);
-                l.arg(&p).arg(&groups).arg(&len).arg(&accumulate).arg(&mut ac);
+                l.arg(&p)
+                    .arg(&groups)
+                    .arg(&len)
+                    .arg(&accumulate)
+                    .arg(&mut ac);
                 ctx.launch(l, grid_stride(len, 256), "pv_deep_sum")?;
             }
             off += w;

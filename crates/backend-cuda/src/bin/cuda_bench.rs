@@ -180,11 +180,7 @@ fn run() -> Result<()> {
         "| rows | cols | blowup | LDE ms | LDE x floor | commit ms | commit x floor | LDE+commit ms | LDE+commit x floor | floor ms (Keccak + NTT, bound) | x Keccak-only floor | G perm/s |"
     )
     .unwrap();
-    writeln!(
-        report,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|"
-    )
-    .unwrap();
+    writeln!(report, "|---|---|---|---|---|---|---|---|---|---|---|---|").unwrap();
 
     let log_ns: Vec<u32> = if quick {
         vec![20, 22]
