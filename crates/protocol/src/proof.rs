@@ -91,8 +91,8 @@ pub struct Proof {
 }
 
 impl Proof {
-    /// Size of the encoded proof in bytes.
+    /// Size of the encoded proof in bytes ([`encoded_len`](Self::encoded_len)).
     pub fn size_bytes(&self) -> usize {
-        self.to_bytes().len()
+        self.encoded_len()
     }
 }

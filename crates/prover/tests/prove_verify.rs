@@ -40,9 +40,9 @@ fn fibonacci_round_trip() {
         let inputs = vec![fib_input(1 << log_n)];
         let (proof, report) =
             prove_with_options(&CpuBackend, &PARAMS, &inputs, &checked()).unwrap();
-        assert!(report.proof_bytes > 0);
         verify(&PARAMS, &statement(&inputs), &proof).unwrap();
         let bytes = proof.to_bytes();
+        assert_eq!(report.proof_bytes, bytes.len());
         assert_eq!(Proof::from_bytes(&bytes).unwrap(), proof);
         verify_bytes(&PARAMS, &statement(&inputs), &bytes).unwrap();
     }
