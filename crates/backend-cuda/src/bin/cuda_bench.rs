@@ -90,7 +90,7 @@ fn run() -> Result<()> {
     }
     if args.iter().any(|a| a == "--ntt-rounds") {
         // Only the NTT round comparison (radix-2 rounds against radix rounds), per pass.
-        print!("{}", ntt_rounds_report(&ctx, quick)?);
+        ntt_rounds_report(&ctx, quick)?;
         return Ok(());
     }
     let (free, total) = ctx.mem_info()?;
@@ -473,11 +473,13 @@ fn time_config(
 /// The NTT passes with radix-2 register rounds (A, before), radix rounds (B, the default) and
 /// radix rounds of at most 3 stages (C), timed A B C C B A per pass: CUDA events, median of 5
 /// runs after a warm-up each time, the two medians of a variant averaged. The rates count the
-/// pass's radix-2 butterflies (N/2 per stage per column).
+/// pass's radix-2 butterflies (N/2 per stage per column). Prints the table as it goes and
+/// returns it.
 fn ntt_rounds_report(ctx: &GpuContext, quick: bool) -> Result<String> {
     let mut out = String::from(
         "\nNTT register rounds, per pass (ms; A = radix-2 rounds, B = radix rounds (default), C = radix rounds of at most 3 stages; order A B C C B A, median of 5 each)\n\n| rows | cols | dir | pass (log_s, k, log_c) | A ms | B ms | C ms | A G bfly/s | B G bfly/s | C G bfly/s | A / B | A / C | runs A B C C B A |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    print!("{out}");
     let shapes: &[(u32, usize)] = if quick {
         &[(16, 256)]
     } else {
@@ -532,6 +534,32 @@ fn ntt_rounds_report(ctx: &GpuContext, quick: bool) -> Result<String> {
                 writeln!(out, "{line}").unwrap();
             }
         }
+    }
+    // the whole LDE (blowup 2), A B B A
+    let head = "\nLDE ms with radix-2 (A) and radix (B) rounds, order A B B A, median of 5 each\n\n| rows | cols | A | B | A / B | runs A B B A |\n|---|---|---|---|---|---|\n";
+    print!("{head}");
+    out.push_str(head);
+    for &(log_n, cols) in &shapes[..1] {
+        let trace = ctx.random_matrix(1 << log_n, cols, 99)?;
+        let mut med = Vec::new();
+        for radix in [false, true, true, false] {
+            ctx.set_ntt_radix(radix);
+            med.push(median(&ctx.time_ms(1, 5, || ctx.lde(&trace, 1).map(drop))?));
+        }
+        ctx.set_ntt_radix(true);
+        let (a, b) = ((med[0] + med[3]) / 2.0, (med[1] + med[2]) / 2.0);
+        let line = format!(
+            "| 2^{log_n} | {cols} | {a:.3} | {b:.3} | {:.3} | {:.3} {:.3} {:.3} {:.3} |",
+            a / b,
+            med[0],
+            med[1],
+            med[2],
+            med[3]
+        );
+        println!("{line}");
+        writeln!(out, "{line}").unwrap();
+        drop(trace);
+        ctx.trim_pool()?;
     }
     Ok(out)
 }
