@@ -136,6 +136,33 @@ RS_HD u64 gl_mul(u64 a, u64 b) {
 #endif
 }
 
+// A sum of 128-bit products kept unreduced (lo + 2^64 hi + 2^128 top): a dot product (prover.cu's
+// two-point out-of-domain kernel) multiplies and adds, and reduces once per thread instead of once per product.
+struct gl_acc192 {
+  u64 lo, hi, top;
+};
+
+// a += x * y (any 64-bit x, y: the product's high word is at most 2^64 - 2, so hi + carry
+// cannot wrap).
+RS_HD void gl_mac(gl_acc192& a, u64 x, u64 y) {
+#ifdef __CUDA_ARCH__
+  u64 lo = x * y, hi = __umul64hi(x, y);
+#else
+  unsigned __int128 p = (unsigned __int128)x * y;
+  u64 lo = (u64)p, hi = (u64)(p >> 64);
+#endif
+  a.lo += lo;
+  u64 h = hi + (a.lo < lo ? 1 : 0);
+  a.hi += h;
+  a.top += a.hi < h ? 1 : 0;
+}
+
+// The accumulator mod p, canonical: reduce128(lo, hi) + top * 2^128, with 2^128 = -2^32 (mod p).
+RS_HD u64 gl_acc_reduce(gl_acc192 a) {
+  return gl_sub(gl_reduce128(a.lo, a.hi), gl_mul(a.top, 1ull << 32));
+}
+
+
 // Cubic extension element c0 + c1 x + c2 x^2, with x^3 = x + 1.
 struct gl3 {
   u64 c0, c1, c2;

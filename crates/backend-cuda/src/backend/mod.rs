@@ -445,6 +445,16 @@ impl Backend for CudaBackend {
         self.phase("out-of-domain values", || self.ood_values(m, point))
     }
 
+    /// Both points in one pass over the coefficients (`pv_ood2_coef_partial`).
+    fn evaluate_at_pair(
+        &self,
+        m: &CudaCommitted,
+        a: EF,
+        b: EF,
+    ) -> std::result::Result<(Vec<EF>, Vec<EF>), BackendError> {
+        self.phase("out-of-domain values", || self.ood_values_pair(m, a, b))
+    }
+
     fn composition(
         &self,
         inputs: &CompositionInputs<'_, CudaCommitted>,
