@@ -46,6 +46,9 @@ pub struct GpuContext {
     twiddles: Mutex<HashMap<(u32, bool), DevWords>>,
     cosets: Mutex<HashMap<(u32, u32), CosetDev>>,
     pub(crate) staging: Mutex<Option<crate::staging::Staging>>,
+    /// Pinned (cached, not write-combined) host memory the larger downloads land in, kept and
+    /// grown (crate::staging).
+    pub(crate) download_stage: Mutex<Option<cudarc::driver::PinnedHostSlice<u64>>>,
     poison: AtomicBool,
     ntt_round: AtomicU32,
     ntt_tile_log: AtomicU32,
@@ -159,6 +162,7 @@ impl GpuContext {
             twiddles: Mutex::new(HashMap::new()),
             cosets: Mutex::new(HashMap::new()),
             staging: Mutex::new(None),
+            download_stage: Mutex::new(None),
             poison: AtomicBool::new(false),
             ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
             ntt_tile_log: AtomicU32::new(plan::NTT_TILE_LOG),

@@ -135,6 +135,19 @@ impl DeviceMatrix {
     }
 }
 
+/// Whether every word is a canonical field element (else the first one that is not).
+pub(crate) fn check_canonical(words: &[u64]) -> Result<()> {
+    match words.iter().find(|&&w| w >= P) {
+        Some(&bad) => Err(CudaError::NonCanonical(bad)),
+        None => Ok(()),
+    }
+}
+
+/// Canonical words (checked with [`check_canonical`]) as field elements.
+pub(crate) fn words_to_field(words: &[u64]) -> Vec<F> {
+    words.iter().map(|&w| F::new(w)).collect()
+}
+
 /// Device words -> field elements, rejecting anything non-canonical.
 pub(crate) fn to_field(words: Vec<u64>) -> Result<Vec<F>> {
     if let Some(&bad) = words.par_iter().find_any(|&&w| w >= P) {
