@@ -180,10 +180,56 @@ fn flag_byte(aux: bool, preprocessed: bool) -> u8 {
     (if aux { FLAG_AUX } else { 0 }) | (if preprocessed { FLAG_PREPROCESSED } else { 0 })
 }
 
+/// Bytes of `efs(xs)`.
+fn efs_len(xs: &[EF]) -> usize {
+    4 + 24 * xs.len()
+}
+
+/// Bytes of `opening(o)`.
+fn opening_len(o: &MerkleOpening) -> usize {
+    4 + 8 * o.row0.len() + 4 + 8 * o.row1.len() + 4 + 32 * o.path.len()
+}
+
+/// The length of [`Proof::to_bytes`], section by section as it writes them.
+pub(crate) fn encoded_len(p: &Proof) -> usize {
+    let mut n = MAGIC.len() + 2 + 4;
+    for t in &p.tables {
+        let prep = !t.ood.prep_z.is_empty() || !t.ood.prep_zw.is_empty();
+        n += 1 + 32 + 1 + t.aux.as_ref().map_or(0, |_| 32 + 24) + 32;
+        n += [
+            &t.ood.main_z,
+            &t.ood.main_zw,
+            &t.ood.aux_z,
+            &t.ood.aux_zw,
+            &t.ood.comp_z,
+        ]
+        .into_iter()
+        .map(|v| efs_len(v))
+        .sum::<usize>();
+        if prep {
+            n += efs_len(&t.ood.prep_z) + efs_len(&t.ood.prep_zw);
+        }
+    }
+    n += 4 + 32 * p.fri_roots.len() + efs_len(&p.final_poly) + 8 + 4;
+    for q in &p.queries {
+        n += 4;
+        for t in &q.tables {
+            n += opening_len(&t.main) + 1 + opening_len(&t.comp);
+            n += [&t.aux, &t.preprocessed]
+                .into_iter()
+                .flatten()
+                .map(opening_len)
+                .sum::<usize>();
+        }
+        n += 4 + q.layers.iter().map(opening_len).sum::<usize>();
+    }
+    n
+}
+
 impl Proof {
     /// Encodes the proof (docs/PROTOCOL.md §5.10).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::new());
+        let mut w = Writer(Vec::with_capacity(encoded_len(self)));
         w.0.extend_from_slice(MAGIC);
         w.u16(PROTOCOL_VERSION);
         w.u32(self.tables.len());
@@ -395,6 +441,13 @@ mod tests {
     fn round_trip() {
         for p in [sample(), sample_preprocessed()] {
             assert_eq!(Proof::from_bytes(&p.to_bytes()).unwrap(), p);
+        }
+        // size_bytes counts what to_bytes writes, with and without aux and preprocessed parts
+        let mut no_aux = sample();
+        no_aux.tables[0].aux = None;
+        no_aux.queries[0].tables[0].aux = Some(no_aux.queries[0].tables[0].comp.clone());
+        for p in [sample(), sample_preprocessed(), no_aux] {
+            assert_eq!(p.size_bytes(), p.to_bytes().len());
         }
         // Without preprocessed columns the flag bytes are the aux flags of before.
         let bytes = sample().to_bytes();

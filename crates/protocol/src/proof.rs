@@ -91,8 +91,9 @@ pub struct Proof {
 }
 
 impl Proof {
-    /// Size of the encoded proof in bytes.
+    /// Size of the encoded proof in bytes (`to_bytes().len()`, counted without encoding: a
+    /// Keccak proof is megabytes).
     pub fn size_bytes(&self) -> usize {
-        self.to_bytes().len()
+        crate::codec::encoded_len(self)
     }
 }
