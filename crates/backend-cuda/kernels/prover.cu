@@ -3,6 +3,7 @@
 // codeword addition. Extension values are 3 words (c0, c1, c2), as `flatten_ext` lays them out.
 // Field arithmetic is exact, so every result equals the CPU backend's bit for bit.
 #include "field.cuh"
+#include "field_acc.cuh"
 
 // The point shift * omega^bitrev(j) of a bit-reversed coset of 2^log_size points.
 RS_HD u64 pv_point(u64 j, u32 log_size, u64 shift, u64 omega) {
@@ -41,6 +42,63 @@ extern "C" __global__ void __launch_bounds__(256) pv_ood_coef_partial(const u64*
     __syncthreads();
   }
   if (threadIdx.x == 0) pv_store3(partial + 3 * (k * w + c), gl3{red[0][0], red[1][0], red[2][0]});
+}
+
+// Columns per block of the two-point kernel (each thread keeps 2 points x 3 words x this many
+// accumulators; the powers of both points are read once per row for all of them).
+#define PV_OOD2_COLS 2
+
+// Out-of-domain values at two points from one read of the coefficients:
+// partial[3(k·2w + c)] = Σ_{j in chunk k} coef[c·n + j] · za[j] and
+// partial[3(k·2w + w + c)] = the same with zb (za, zb: powers of the points, 3 words each).
+// One block per (group of PV_OOD2_COLS columns, chunk), b = g·chunks + k. Each thread sums its
+// rows' products unreduced, reduces once, and the block adds the threads' values in shared
+// memory, so the sums equal pv_ood_coef_partial's at each point (field arithmetic is exact).
+extern "C" __global__ void __launch_bounds__(256) pv_ood2_coef_partial(const u64* __restrict__ coef, u64 n,
+                                                                       u64 w, const u64* __restrict__ za,
+                                                                       const u64* __restrict__ zb, u64 chunks,
+                                                                       u64* __restrict__ partial) {
+  __shared__ u64 red[6][256];
+  u64 b = blockIdx.x;
+  u64 g = b / chunks, k = b - g * chunks;
+  u64 rows = n / chunks;
+  u64 c0 = g * PV_OOD2_COLS;
+  u32 cols = (u32)(w - c0 < PV_OOD2_COLS ? w - c0 : PV_OOD2_COLS);
+  gl_acc192 acc[PV_OOD2_COLS][6];
+#pragma unroll
+  for (int j = 0; j < PV_OOD2_COLS; j++)
+#pragma unroll
+    for (int e = 0; e < 6; e++) acc[j][e] = gl_acc192{0, 0, 0};
+  for (u64 r = threadIdx.x; r < rows; r += blockDim.x) {
+    u64 row = k * rows + r;
+    u64 p[6] = {za[3 * row], za[3 * row + 1], za[3 * row + 2], zb[3 * row], zb[3 * row + 1], zb[3 * row + 2]};
+#pragma unroll
+    for (int j = 0; j < PV_OOD2_COLS; j++) {
+      if (j < (int)cols) {
+        u64 x = coef[(c0 + j) * n + row];
+#pragma unroll
+        for (int e = 0; e < 6; e++) gl_mac(acc[j][e], x, p[e]);
+      }
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < PV_OOD2_COLS; j++) {
+    if (j >= (int)cols) break;  // uniform across the block
+#pragma unroll
+    for (int e = 0; e < 6; e++) red[e][threadIdx.x] = gl_acc_reduce(acc[j][e]);
+    __syncthreads();
+    for (u32 h = blockDim.x / 2; h > 0; h >>= 1) {
+      if (threadIdx.x < h)
+        for (int e = 0; e < 6; e++) red[e][threadIdx.x] = gl_add(red[e][threadIdx.x], red[e][threadIdx.x + h]);
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+      u64 c = c0 + j;
+      pv_store3(partial + 3 * (k * 2 * w + c), gl3{red[0][0], red[1][0], red[2][0]});
+      pv_store3(partial + 3 * (k * 2 * w + w + c), gl3{red[3][0], red[4][0], red[5][0]});
+    }
+    __syncthreads();
+  }
 }
 
 // out[c] = sum_k partial[k*w + c].

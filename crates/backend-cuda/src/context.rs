@@ -47,6 +47,9 @@ pub struct GpuContext {
     round_tables: Mutex<HashMap<RoundTableKey, DevWords>>,
     cosets: Mutex<HashMap<(u32, u32), CosetDev>>,
     pub(crate) staging: Mutex<Option<crate::staging::Staging>>,
+    /// Pinned (cached, not write-combined) host memory the larger downloads land in, kept and
+    /// grown (crate::staging).
+    pub(crate) download_stage: Mutex<Option<cudarc::driver::PinnedHostSlice<u64>>>,
     poison: AtomicBool,
     ntt_round: AtomicU32,
     ntt_radix: AtomicBool,
@@ -166,6 +169,7 @@ impl GpuContext {
             round_tables: Mutex::new(HashMap::new()),
             cosets: Mutex::new(HashMap::new()),
             staging: Mutex::new(None),
+            download_stage: Mutex::new(None),
             poison: AtomicBool::new(false),
             ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
             ntt_radix: AtomicBool::new(true),

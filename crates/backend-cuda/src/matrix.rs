@@ -22,6 +22,9 @@ pub struct DeviceMatrix {
 
 const P: u64 = 0xFFFF_FFFF_0000_0001;
 
+/// From this many words on, [`to_field`] converts on the thread pool.
+const PAR_WORDS: usize = 1 << 16;
+
 impl DeviceMatrix {
     pub(crate) fn from_parts(buf: DeviceBuf<u64>, rows: usize, width: usize) -> Self {
         debug_assert!(buf.len() >= rows * width);
@@ -175,8 +178,26 @@ impl DeviceMatrix {
     }
 }
 
+/// Whether every word is a canonical field element (else the first one that is not).
+pub(crate) fn check_canonical(words: &[u64]) -> Result<()> {
+    match words.iter().find(|&&w| w >= P) {
+        Some(&bad) => Err(CudaError::NonCanonical(bad)),
+        None => Ok(()),
+    }
+}
+
+/// Canonical words (checked with [`check_canonical`]) as field elements.
+pub(crate) fn words_to_field(words: &[u64]) -> Vec<F> {
+    words.iter().map(|&w| F::new(w)).collect()
+}
+
 /// Device words -> field elements, rejecting anything non-canonical.
 pub(crate) fn to_field(words: Vec<u64>) -> Result<Vec<F>> {
+    // the small ones (roots, OOD values, the final codeword) without waking the thread pool
+    if words.len() < PAR_WORDS {
+        check_canonical(&words)?;
+        return Ok(words_to_field(&words));
+    }
     if let Some(&bad) = words.par_iter().find_any(|&&w| w >= P) {
         return Err(CudaError::NonCanonical(bad));
     }

@@ -226,6 +226,9 @@ impl MemAccount {
     }
 }
 
+/// Allocations from this size on are timed on a timeline (crate::timeline).
+const LARGE_ALLOC_BYTES: u64 = 256 << 20;
+
 /// The default budget of a new context ([`default_budget`] of the free memory).
 pub(crate) fn initial_budget(ctx: &CudaContext) -> Result<u64> {
     let (free, _) = ctx.mem_get_info().ctx("reading device memory info")?;
@@ -252,6 +255,16 @@ impl GpuContext {
             })?;
         let slice = if self.faults.alloc.fires() {
             Err(DriverError(sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY))
+        } else if bytes >= LARGE_ALLOC_BYTES && rstark_timeline::recording() {
+            // On a timeline: the host time of a large allocation, and whether the pool had to
+            // take more memory from the driver for it (a span "pool grew" inside).
+            let _span = rstark_timeline::spans::op("device allocation (large)");
+            let before = account.reserved().unwrap_or(0);
+            let slice = self.alloc_from_pool(account.pool, len, bytes);
+            if account.reserved().unwrap_or(0) > before {
+                drop(rstark_timeline::spans::op("pool grew"));
+            }
+            slice
         } else {
             self.alloc_from_pool(account.pool, len, bytes)
         };
@@ -362,6 +375,38 @@ impl GpuContext {
     /// Whether an injected fault is still to come.
     pub fn fault_pending(&self) -> bool {
         self.faults.alloc.armed() || self.faults.launch.armed()
+    }
+
+    /// Makes the pool hold at least `bytes` more than the live buffers use, grown in one piece
+    /// where it holds less: one allocation of the shortfall (outside the budget's count and the
+    /// fault hooks), freed at once and kept by the pool for reuse (the release threshold is the
+    /// budget). A proof whose allocations all fit in that piece finds the same free memory every
+    /// time, and never waits for the pool to grow (mapping fresh memory, ~1 ms per GB) in the
+    /// middle of its work. Returns the bytes the pool grew by (0: it held enough, or there is no
+    /// pool, or the driver could not give it: the allocations then grow it as before).
+    pub fn reserve_pool(&self, bytes: u64) -> Result<u64> {
+        let account = self.mem_account();
+        if account.pool.is_none() {
+            return Ok(0);
+        }
+        let want = account.counter.in_use().saturating_add(bytes);
+        let have = account.reserved()?;
+        if have >= want {
+            return Ok(0);
+        }
+        let grow = want - have;
+        let Ok(len) = usize::try_from(grow) else {
+            return Ok(0);
+        };
+        let _span = rstark_timeline::spans::op("memory pool reserve");
+        match self.alloc_from_pool::<u8>(account.pool, len, grow) {
+            // dropped at once: a stream-ordered free, the memory stays in the pool
+            Ok(slice) => {
+                drop(slice);
+                Ok(account.reserved()?.saturating_sub(have))
+            }
+            Err(_) => Ok(0),
+        }
     }
 
     /// Waits for the stream, then hands the pool's unused memory back to the driver.

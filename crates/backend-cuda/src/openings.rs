@@ -8,7 +8,7 @@ use rstark_protocol::MerkleOpening;
 
 use crate::context::{GpuContext, grid_1d};
 use crate::error::{CudaError, Result};
-use crate::matrix::{DeviceMatrix, to_field};
+use crate::matrix::{DeviceMatrix, check_canonical, words_to_field};
 use crate::merkle::{DeviceMerkleTree, words_to_digest};
 
 /// A matrix (an LDE, column-major, or a codeword, row-major) and its tree, to be opened at `leaves` (rows 2·leaf
@@ -129,38 +129,42 @@ pub(crate) fn open_batch(
             "an opening index was out of range on the device".into(),
         ));
     }
-    let mut words = ctx.download(&out, "opened rows and paths")?;
-    words.truncate(rows_len + paths_len);
-    let paths = words.split_off(rows_len);
-    let rows = to_field(words)?;
-    reqs.iter()
-        .zip(&slots)
-        .map(|(r, s)| {
-            let opening = |k: usize| {
-                let row = |j: usize| {
-                    let at = s.out_rows + (2 * k + j) * s.width;
-                    rows[at..at + s.width].to_vec()
+    // Straight from pinned memory into the openings: one check of the rows' words, then each
+    // opened row converted once into its own vector (no intermediate host copies).
+    let total = rows_len + paths_len;
+    ctx.download_with(&out.slice(..total), "opened rows and paths", |words| {
+        let _span = rstark_timeline::spans::op("openings (host assembly)");
+        let (rows, paths) = words.split_at(rows_len);
+        check_canonical(rows)?;
+        reqs.iter()
+            .zip(&slots)
+            .map(|(r, s)| {
+                let opening = |k: usize| {
+                    let row = |j: usize| {
+                        let at = s.out_rows + (2 * k + j) * s.width;
+                        words_to_field(&rows[at..at + s.width])
+                    };
+                    let at = s.out_paths + k * s.depth * 4;
+                    let path = paths[at..at + s.depth * 4]
+                        .chunks_exact(4)
+                        .map(words_to_digest)
+                        .collect();
+                    MerkleOpening {
+                        row0: row(0),
+                        row1: row(1),
+                        path,
+                    }
                 };
-                let at = s.out_paths + k * s.depth * 4;
-                let path = paths[at..at + s.depth * 4]
-                    .chunks_exact(4)
-                    .map(words_to_digest)
-                    .collect();
-                MerkleOpening {
-                    row0: row(0),
-                    row1: row(1),
-                    path,
-                }
-            };
-            r.leaves
-                .iter()
-                .map(|leaf| {
-                    let k = s.distinct.binary_search(leaf).map_err(|_| {
-                        CudaError::Shape(format!("leaf {leaf} missing from a batch opening"))
-                    })?;
-                    Ok(opening(k))
-                })
-                .collect()
-        })
-        .collect()
+                r.leaves
+                    .iter()
+                    .map(|leaf| {
+                        let k = s.distinct.binary_search(leaf).map_err(|_| {
+                            CudaError::Shape(format!("leaf {leaf} missing from a batch opening"))
+                        })?;
+                        Ok(opening(k))
+                    })
+                    .collect()
+            })
+            .collect()
+    })?
 }

@@ -5,7 +5,7 @@
 //! not win: docs/PERF.md, "Constraint cache, device quotient split, trace upload modes".)
 
 use cudarc::driver::sys::CUevent_flags;
-use cudarc::driver::{CudaEvent, CudaSlice, DevicePtr, PinnedHostSlice, result};
+use cudarc::driver::{CudaEvent, CudaSlice, CudaView, DevicePtr, PinnedHostSlice, result};
 use p3_field::PrimeField64;
 use rayon::prelude::*;
 use rstark_field::F;
@@ -109,5 +109,58 @@ impl GpuContext {
         }
         self.count_h2d((values.len() * 8) as u64);
         Ok(())
+    }
+}
+
+/// Smallest pinned download buffer (words): 512 KiB.
+const MIN_DOWNLOAD_WORDS: usize = 1 << 16;
+
+impl GpuContext {
+    /// Copies `src` to the host through the context's pinned download buffer (allocated on first
+    /// use, grown to the next power of two, kept for later downloads) and hands its words to `f`
+    /// once the copy is done: no pageable bounce and no fresh host allocation per download.
+    /// Where pinned memory cannot be had, a plain copy (the same words). Counted as
+    /// device->host.
+    pub(crate) fn download_with<R>(
+        &self,
+        src: &CudaView<'_, u64>,
+        what: &str,
+        f: impl FnOnce(&[u64]) -> R,
+    ) -> Result<R> {
+        let len = src.len();
+        let bytes = (len * 8) as u64;
+        let mut guard = self
+            .download_stage
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if guard.as_ref().is_none_or(|b| b.len() < len) {
+            *guard = None;
+            let words = len.next_power_of_two().max(MIN_DOWNLOAD_WORDS);
+            // SAFETY: pinned u64s (any bit pattern valid), written by the copy before reading.
+            // Flags 0: cached memory, which the host reads fast (write-combined reads do not).
+            *guard = unsafe { self.cuda_context().alloc_pinned_with_flags::<u64>(words, 0) }.ok();
+        }
+        let Some(stage) = guard.as_mut() else {
+            drop(guard);
+            let mark = self.tl_begin(self.stream(), COMPUTE);
+            let v = self
+                .stream()
+                .clone_dtoh(src)
+                .ctx(format!("copying {what} to the host ({bytes} bytes)"))?;
+            self.tl_copy(mark, OpKind::DeviceToHost, what, bytes);
+            self.synchronize()?;
+            self.count_d2h(bytes);
+            return Ok(f(&v));
+        };
+        let mark = self.tl_begin(self.stream(), COMPUTE);
+        self.stream().memcpy_dtoh(src, stage).ctx(format!(
+            "copying {what} to the host ({bytes} bytes, pinned)"
+        ))?;
+        self.tl_copy(mark, OpKind::DeviceToHost, what, bytes);
+        let words = stage
+            .as_slice()
+            .ctx(format!("waiting for {what} to reach the host"))?;
+        self.count_d2h(bytes);
+        Ok(f(&words[..len]))
     }
 }

@@ -421,6 +421,19 @@ fn residencies_commit_the_same_words() {
                     "{what}: values at {z:?}"
                 );
             }
+            // both points in one pass (pv_ood2_coef_partial), as the prover asks for them
+            let (a, b) = (
+                ef_from_base([F::from_u64(3), F::ONE, F::TWO]),
+                ef_from_base([F::from_u64(7), F::from_u64(11), F::ZERO]),
+            );
+            assert_eq!(
+                be.evaluate_at_pair(&dev, a, b).unwrap(),
+                (
+                    CpuBackend.evaluate_at(&cpu, a).unwrap(),
+                    CpuBackend.evaluate_at(&cpu, b).unwrap()
+                ),
+                "{what}: values at two points"
+            );
             log(format!(
                 "commit {what}: root, openings and out-of-domain values equal the CPU's"
             ));
@@ -631,6 +644,20 @@ mod lockstep {
                 "trace"
             };
             self.check(&format!("evaluate_at ({kind})"), c == g);
+            Ok(c)
+        }
+        fn evaluate_at_pair(
+            &self,
+            m: &Self::Committed,
+            a: EF,
+            b: EF,
+        ) -> Result<(Vec<EF>, Vec<EF>), BackendError> {
+            let c = (
+                CpuBackend.evaluate_at(&m.0, a)?,
+                CpuBackend.evaluate_at(&m.0, b)?,
+            );
+            let g = self.gpu.evaluate_at_pair(&m.1, a, b)?;
+            self.check("evaluate_at_pair", c == g);
             Ok(c)
         }
         fn composition(

@@ -124,6 +124,12 @@ fn narrow_2_24_commit_open_ood_match_cpu() {
         want,
         "out-of-domain values"
     );
+    let zw = z * F::new(5);
+    assert_eq!(
+        be.evaluate_at_pair(&dev, z, zw).unwrap(),
+        (want, CpuBackend.evaluate_at(&cpu, zw).unwrap()),
+        "out-of-domain values at two points"
+    );
     log(format!(
         "2^{log_n} x {width} blowup 2^{log_b}: root, openings and OOD values match the CPU \
          (commit: cpu {cpu_s:.2} s, cuda {gpu_s:.3} s)"

@@ -511,6 +511,17 @@ impl<B: Member> Backend for MultiBackend<B> {
         })
     }
 
+    fn evaluate_at_pair(
+        &self,
+        m: &Self::Committed,
+        a: EF,
+        b: EF,
+    ) -> Result<(Vec<EF>, Vec<EF>), BackendError> {
+        self.timed(m.table, || {
+            self.members[m.member].evaluate_at_pair(&m.inner, a, b)
+        })
+    }
+
     fn composition(
         &self,
         i: &CompositionInputs<'_, Self::Committed>,

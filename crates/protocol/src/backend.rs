@@ -367,6 +367,17 @@ pub trait Backend: Sync {
     /// Values of every base column's polynomial at `point`.
     fn evaluate_at(&self, m: &Self::Committed, point: EF) -> Result<Vec<EF>, BackendError>;
 
+    /// [`evaluate_at`](Self::evaluate_at) at two points (the out-of-domain point and its next
+    /// row's): the same values, which a backend may compute in one pass over the matrix.
+    fn evaluate_at_pair(
+        &self,
+        m: &Self::Committed,
+        a: EF,
+        b: EF,
+    ) -> Result<(Vec<EF>, Vec<EF>), BackendError> {
+        Ok((self.evaluate_at(m, a)?, self.evaluate_at(m, b)?))
+    }
+
     /// Evaluates the composition polynomial on the quotient domain, splits it into D parts of
     /// degree < N, extends them with the blowup and commits them (width 3·D).
     fn composition(

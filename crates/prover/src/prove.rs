@@ -771,19 +771,18 @@ fn prove_inner<B: Backend>(
         let p = &prepared[i];
         let _t = spans::table(&p.shape.name, 1 << p.shape.log_height);
         let z_next = z * omega(p.shape.log_height);
+        let (main_z, main_zw) = backend.evaluate_at_pair(&mains[i], z, z_next)?;
         let mut ood = OodValues {
-            main_z: backend.evaluate_at(&mains[i], z)?,
-            main_zw: backend.evaluate_at(&mains[i], z_next)?,
+            main_z,
+            main_zw,
             comp_z: backend.evaluate_at(&comps[i], z)?,
             ..Default::default()
         };
         if let Some((aux, _)) = &auxes[i] {
-            ood.aux_z = backend.evaluate_at(aux, z)?;
-            ood.aux_zw = backend.evaluate_at(aux, z_next)?;
+            (ood.aux_z, ood.aux_zw) = backend.evaluate_at_pair(aux, z, z_next)?;
         }
         if let Some(d) = p.preprocessed {
-            ood.prep_z = backend.evaluate_at(&d.committed, z)?;
-            ood.prep_zw = backend.evaluate_at(&d.committed, z_next)?;
+            (ood.prep_z, ood.prep_zw) = backend.evaluate_at_pair(&d.committed, z, z_next)?;
         }
         Ok(ood)
     })?;

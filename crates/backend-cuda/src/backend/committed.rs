@@ -11,6 +11,7 @@ use rstark_field::{
 use crate::context::grid_1d;
 use crate::error::{CudaError, Result};
 use crate::matrix::{DeviceMatrix, to_field};
+use crate::memory::DeviceBuf;
 use crate::merkle::DeviceMerkleTree;
 use crate::residency::Residency;
 use crate::stream::{DeviceCoefs, grid_stride};
@@ -62,18 +63,12 @@ impl CudaBackend {
         let ctx = &self.ctx;
         let c = &m.coefs;
         let (n, w) = (c.rows(), c.width());
-        let [z0, z1, z2] = ef_to_base(z).map(|v| v.as_canonical_u64());
-        let mut zp = ctx.alloc_words(3 * n, "powers of the point")?;
-        let n64 = n as u64;
-        let mut l = ctx.func(&ctx.k.st_ext_powers);
-        l.arg(&z0).arg(&z1).arg(&z2).arg(&n64).arg(&mut zp);
-        ctx.launch(l, grid_stride(n64, 256), "st_ext_powers")?;
-        // Chunks of at least 2^12 rows, at most 1024 of them (powers of two: they tile N).
-        let chunks = (n >> 12).clamp(1, 1024);
+        let zp = self.ext_powers(z, n)?;
+        let chunks = ood_chunks(n);
         let blocks = u32::try_from(w * chunks)
             .map_err(|_| CudaError::Shape(format!("out-of-domain values of {w} columns")))?;
         let mut partial = ctx.alloc_words(3 * chunks * w, "OOD partial sums")?;
-        let (w64, chunks64) = (w as u64, chunks as u64);
+        let (n64, w64, chunks64) = (n as u64, w as u64, chunks as u64);
         let mut l = ctx.func(&self.pk.ood_coef_partial);
         l.arg(&c.buf)
             .arg(&n64)
@@ -88,14 +83,88 @@ impl CudaBackend {
         };
         ctx.launch(l, cfg, "pv_ood_coef_partial")?;
         drop(zp);
-        let mut sums = ctx.alloc_words(3 * w, "OOD sums")?;
-        let w32 = u32::try_from(w).map_err(|_| CudaError::Shape("too many columns".into()))?;
+        self.ood_reduce(&partial, chunks, w, n)
+    }
+
+    /// Every column's polynomial at `a` and at `b` from one read of the coefficients (the
+    /// values [`ood_values`](Self::ood_values) gives at each, bit for bit): one kernel sums
+    /// both points' products, one copy brings the 2W values back.
+    pub(crate) fn ood_values_pair(
+        &self,
+        m: &CudaCommitted,
+        a: EF,
+        b: EF,
+    ) -> Result<(Vec<EF>, Vec<EF>)> {
+        let ctx = &self.ctx;
+        let c = &m.coefs;
+        let (n, w) = (c.rows(), c.width());
+        let za = self.ext_powers(a, n)?;
+        let zb = self.ext_powers(b, n)?;
+        let chunks = ood_chunks(n);
+        let groups = w.div_ceil(OOD2_COLS);
+        let blocks = u32::try_from(groups * chunks)
+            .map_err(|_| CudaError::Shape(format!("out-of-domain values of {w} columns")))?;
+        let mut partial = ctx.alloc_words(6 * chunks * w, "OOD partial sums (two points)")?;
+        let (n64, w64, chunks64) = (n as u64, w as u64, chunks as u64);
+        let mut l = ctx.func(&self.pk.ood2_coef_partial);
+        l.arg(&c.buf)
+            .arg(&n64)
+            .arg(&w64)
+            .arg(&za)
+            .arg(&zb)
+            .arg(&chunks64)
+            .arg(&mut partial);
+        let cfg = cudarc::driver::LaunchConfig {
+            grid_dim: (blocks, 1, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        ctx.launch(l, cfg, "pv_ood2_coef_partial")?;
+        drop((za, zb));
+        let mut sums = self.ood_reduce(&partial, chunks, 2 * w, n)?;
+        let at_b = sums.split_off(w);
+        Ok((sums, at_b))
+    }
+
+    /// z^0 .. z^{n-1} on the device (3 words each).
+    fn ext_powers(&self, z: EF, n: usize) -> Result<DeviceBuf<u64>> {
+        let ctx = &self.ctx;
+        let [z0, z1, z2] = ef_to_base(z).map(|v| v.as_canonical_u64());
+        let mut zp = ctx.alloc_words(3 * n, "powers of the point")?;
+        let n64 = n as u64;
+        let mut l = ctx.func(&ctx.k.st_ext_powers);
+        l.arg(&z0).arg(&z1).arg(&z2).arg(&n64).arg(&mut zp);
+        ctx.launch(l, grid_stride(n64, 256), "st_ext_powers")?;
+        Ok(zp)
+    }
+
+    /// The per-chunk sums of `cols` columns added up on the device and brought back, divided
+    /// by N = `n` (the coefficients are N times the polynomials'): `cols` values.
+    fn ood_reduce(
+        &self,
+        partial: &DeviceBuf<u64>,
+        chunks: usize,
+        cols: usize,
+        n: usize,
+    ) -> Result<Vec<EF>> {
+        let ctx = &self.ctx;
+        let mut sums = ctx.alloc_words(3 * cols, "OOD sums")?;
+        let c32 = u32::try_from(cols).map_err(|_| CudaError::Shape("too many columns".into()))?;
+        let chunks64 = chunks as u64;
         let mut l = ctx.func(&self.pk.ood_reduce);
-        l.arg(&partial).arg(&chunks64).arg(&w32).arg(&mut sums);
-        ctx.launch(l, grid_1d(w64, 128), "pv_ood_reduce")?;
+        l.arg(partial).arg(&chunks64).arg(&c32).arg(&mut sums);
+        ctx.launch(l, grid_1d(cols as u64, 128), "pv_ood_reduce")?;
         let sums = to_field(ctx.download(&sums, "OOD values")?)?;
         let sums = unflatten_ext(&sums).ok_or_else(|| CudaError::Shape("OOD sums".into()))?;
         let n_inv = F::from_u64(n as u64).inverse();
         Ok(sums.into_iter().map(|s| s * n_inv).collect())
     }
 }
+
+/// Chunks of at least 2^12 rows, at most 1024 of them (powers of two: they tile N).
+fn ood_chunks(n: usize) -> usize {
+    (n >> 12).clamp(1, 1024)
+}
+
+/// Columns per block of `pv_ood2_coef_partial` (its PV_OOD2_COLS).
+const OOD2_COLS: usize = 2;

@@ -12,6 +12,7 @@ use crate::kernels::{ARCHS, FATBIN};
 pub(crate) struct ProverKernels {
     _module: Arc<CudaModule>,
     pub ood_coef_partial: CudaFunction,
+    pub ood2_coef_partial: CudaFunction,
     pub ood_reduce: CudaFunction,
     pub deep_combine: CudaFunction,
     pub deep_sum: CudaFunction,
@@ -35,6 +36,7 @@ impl ProverKernels {
         };
         Ok(Self {
             ood_coef_partial: f("pv_ood_coef_partial")?,
+            ood2_coef_partial: f("pv_ood2_coef_partial")?,
             ood_reduce: f("pv_ood_reduce")?,
             deep_combine: f("pv_deep_combine")?,
             deep_sum: f("pv_deep_sum")?,

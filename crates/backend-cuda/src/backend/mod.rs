@@ -16,7 +16,7 @@ mod main_aux;
 mod peer;
 mod programs;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rstark_air::{SymbolicConstraints, Table};
@@ -57,7 +57,14 @@ pub struct CudaBackend {
     phases: Mutex<Vec<(&'static str, TransferStats)>>,
     /// Bytes `begin_proof` leaves out of the memory plan ([`CudaBackend::set_proof_reserve`]).
     proof_reserve: AtomicU64,
+    /// Whether `begin_proof` grows the memory pool to the plan's peak first
+    /// ([`CudaBackend::set_pool_reserve`]).
+    pool_reserve: AtomicBool,
 }
+
+/// Set to 0, a new backend does not grow its memory pool to each proof's peak first
+/// ([`CudaBackend::set_pool_reserve`]).
+pub const POOL_RESERVE_ENV: &str = "RSTARK_POOL_RESERVE";
 
 /// The environment variable a new backend takes its VRAM budget from.
 pub const VRAM_BUDGET_ENV: &str = "RSTARK_VRAM_BUDGET";
@@ -103,6 +110,9 @@ impl CudaBackend {
             env_budget,
             phases: Mutex::new(Vec::new()),
             proof_reserve: AtomicU64::new(0),
+            pool_reserve: AtomicBool::new(
+                std::env::var(POOL_RESERVE_ENV).map_or(true, |v| v != "0"),
+            ),
         })
     }
 
@@ -111,6 +121,13 @@ impl CudaBackend {
     /// several devices copies DEEP codewords in at the FRI join). Default 0.
     pub fn set_proof_reserve(&self, bytes: u64) {
         self.proof_reserve.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Whether each proof first makes the memory pool hold its modelled peak (and a quarter
+    /// more) in one piece ([`GpuContext::reserve_pool`]); on by default, off with
+    /// `RSTARK_POOL_RESERVE=0`. Proofs are the same bytes either way.
+    pub fn set_pool_reserve(&self, on: bool) {
+        self.pool_reserve.store(on, Ordering::Relaxed);
     }
 
     /// The budget `RSTARK_VRAM_BUDGET` set at creation (lowered to what the device can give:
@@ -311,6 +328,12 @@ impl Backend for CudaBackend {
         let reserve = self.proof_reserve.load(Ordering::Relaxed);
         let budget = self.available().saturating_sub(reserve);
         let p = residency::plan(plan, budget).map_err(|e| BackendError::Device(e.to_string()))?;
+        if self.pool_reserve.load(Ordering::Relaxed) {
+            // the modelled peak and a quarter more, in one piece of the pool (within the budget)
+            let room = budget.saturating_sub(residency::SLACK_BYTES);
+            let want = p.peak.saturating_add(p.peak / 4).min(room);
+            self.ctx.reserve_pool(want).map_err(dev_err)?;
+        }
         *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
         self.pending.clear();
         Ok(())
@@ -443,6 +466,16 @@ impl Backend for CudaBackend {
         point: EF,
     ) -> std::result::Result<Vec<EF>, BackendError> {
         self.phase("out-of-domain values", || self.ood_values(m, point))
+    }
+
+    /// Both points in one pass over the coefficients (`pv_ood2_coef_partial`).
+    fn evaluate_at_pair(
+        &self,
+        m: &CudaCommitted,
+        a: EF,
+        b: EF,
+    ) -> std::result::Result<(Vec<EF>, Vec<EF>), BackendError> {
+        self.phase("out-of-domain values", || self.ood_values_pair(m, a, b))
     }
 
     fn composition(
