@@ -83,6 +83,38 @@ pub fn lde_with_blocks(
     }
     let mut values = Vec::with_capacity(trace.values.len() << log_blowup);
     par_extend_from_slice(&mut values, &trace.values);
+    Ok(wide_lde_with_blocks(values, width, log_blowup, consume))
+}
+
+/// [`lde_with_blocks`] of a trace the caller no longer needs: its buffer grows into the output
+/// (for a large trace the allocator remaps it in place), so the trace is neither copied nor
+/// freed.
+pub fn lde_with_blocks_owned(
+    trace: RowMajor,
+    log_blowup: usize,
+    consume: &(dyn Fn(usize, &[F]) + Sync),
+) -> Result<RowMajor, PolyError> {
+    let log_n = check_lde(&trace, log_blowup)?;
+    let width = trace.width;
+    if log_n < 2 || width <= SMALL_BATCH_LDE_MAX_WIDTH {
+        let out = lde_checked(trace, log_n, log_blowup);
+        consume_in_parallel(&out, consume);
+        return Ok(out);
+    }
+    let mut values = trace.values;
+    let extra = (values.len() << log_blowup) - values.len();
+    values.reserve_exact(extra);
+    Ok(wide_lde_with_blocks(values, width, log_blowup, consume))
+}
+
+/// The wide parallel path of [`lde_with_blocks`]: `values` holds the trace (≥ 4 rows), with
+/// room for the whole output.
+fn wide_lde_with_blocks(
+    values: Vec<F>,
+    width: usize,
+    log_blowup: usize,
+    consume: &(dyn Fn(usize, &[F]) + Sync),
+) -> RowMajor {
     // Blocks of an odd height (not expected, see above) are passed on at the end instead.
     let odd_blocks = std::cell::Cell::new(false);
     let out = dft()
@@ -109,7 +141,7 @@ pub fn lde_with_blocks(
     if odd_blocks.get() {
         consume_in_parallel(&out, consume);
     }
-    Ok(out)
+    out
 }
 
 /// Hands a finished LDE to `consume` in blocks of 128 rows, on all threads.
@@ -384,6 +416,18 @@ mod tests {
             })
             .unwrap();
             assert_eq!(got, want);
+            assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1));
+            // The same blocks from a trace handed over by value.
+            let seen = Mutex::new(vec![0u32; want.height()]);
+            let owned = lde_with_blocks_owned(trace.clone(), log_b, &|first, rows: &[F]| {
+                let n = rows.len() / width;
+                assert_eq!(rows, &want.values[first * width..(first + n) * width]);
+                for c in &mut seen.lock().unwrap()[first..first + n] {
+                    *c += 1;
+                }
+            })
+            .unwrap();
+            assert_eq!(owned, want);
             assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1));
         }
     }
