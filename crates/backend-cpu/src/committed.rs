@@ -5,7 +5,10 @@ use std::sync::Mutex;
 
 use rstark_field::{EF, F, PrimeCharacteristicRing};
 use rstark_merkle::{Digest, MerkleTree, hash_row_pairs};
-use rstark_poly::{RowMajor, eval_lde_columns_at, lde_with_blocks};
+use rstark_poly::{
+    PolyError, RowMajor, eval_lde_columns_at, eval_lde_columns_at_points, lde_with_blocks,
+    lde_with_blocks_owned,
+};
 use rstark_protocol::BackendError;
 
 use crate::util::merkle_err;
@@ -21,11 +24,42 @@ pub struct CpuCommitted {
     pub coefficients: Option<RowMajor>,
 }
 
+/// Buffers of at least this many bytes are freed on a background thread: unmapping an LDE of
+/// gigabytes takes the kernel ~50 ms per GB, which the proof need not wait for.
+const BACKGROUND_FREE_BYTES: usize = 64 << 20;
+
+impl Drop for CpuCommitted {
+    fn drop(&mut self) {
+        if self.lde.values.len() * size_of::<F>() >= BACKGROUND_FREE_BYTES {
+            crate::util::free_in_background(std::mem::take(&mut self.lde.values));
+        }
+    }
+}
+
 impl CpuCommitted {
     /// LDE and Merkle tree of a trace. The leaves are hashed from each block of LDE rows as the
     /// DFT finishes it (still in cache), not in a second pass over the whole LDE.
     pub fn from_trace(trace: &RowMajor, log_blowup: usize) -> Result<Self, BackendError> {
-        let width = trace.width;
+        Self::from_lde(trace.width, log_blowup, |hash_block| {
+            lde_with_blocks(trace, log_blowup, hash_block)
+        })
+    }
+
+    /// [`from_trace`](Self::from_trace) of a trace the caller no longer needs: its buffer grows
+    /// into the LDE (no copy of the trace, no free of it).
+    pub fn from_owned_trace(trace: RowMajor, log_blowup: usize) -> Result<Self, BackendError> {
+        Self::from_lde(trace.width, log_blowup, move |hash_block| {
+            lde_with_blocks_owned(trace, log_blowup, hash_block)
+        })
+    }
+
+    /// The LDE `make_lde` returns (handing every block of rows to its argument) and the Merkle
+    /// tree of its leaves.
+    fn from_lde(
+        width: usize,
+        log_blowup: usize,
+        make_lde: impl FnOnce(&(dyn Fn(usize, &[F]) + Sync)) -> Result<RowMajor, PolyError>,
+    ) -> Result<Self, BackendError> {
         // (first leaf, digests) of each block; blocks arrive from several threads.
         let blocks: Mutex<Vec<(usize, Vec<Digest>)>> = Mutex::new(Vec::new());
         let hash_block = |first_row: usize, rows: &[F]| {
@@ -38,8 +72,7 @@ impl CpuCommitted {
                 b.push((first_row / 2, digests));
             }
         };
-        let lde = lde_with_blocks(trace, log_blowup, &hash_block)
-            .map_err(|e| BackendError::Poly(e.to_string()))?;
+        let lde = make_lde(&hash_block).map_err(|e| BackendError::Poly(e.to_string()))?;
         let tree = if lde.height() < 2 {
             // No leaf (one row): the same error as committing it directly.
             MerkleTree::commit(&lde).map_err(merkle_err)?
@@ -61,6 +94,18 @@ impl CpuCommitted {
     /// log2 of the polynomials' degree bound N (= LDE height / blowup).
     pub fn log_height(&self) -> usize {
         (self.lde.height() >> self.log_blowup).trailing_zeros() as usize
+    }
+
+    /// [`evaluate_at`](Self::evaluate_at) at K points, in one pass over the LDE's rows.
+    pub fn evaluate_at_points<const K: usize>(
+        &self,
+        points: [EF; K],
+    ) -> Result<[Vec<EF>; K], BackendError> {
+        match &self.coefficients {
+            Some(c) => Ok(points.map(|p| horner_columns(c, p))),
+            None => eval_lde_columns_at_points(&self.lde, self.log_blowup, points)
+                .map_err(|e| BackendError::Poly(e.to_string())),
+        }
     }
 
     /// The committed columns' polynomials at `point`: Horner on the coefficients when kept
@@ -127,6 +172,14 @@ mod tests {
                 MerkleTree::commit(&lde).unwrap(),
                 "{log_n} {log_b} {width}"
             );
+        }
+        // The same commitment from a trace handed over by value (wide enough for the fused
+        // parallel path, and narrow).
+        for (log_n, log_b, width) in [(2, 1, 9), (7, 1, 40), (8, 2, 3)] {
+            let trace = rstark_poly::golden::matrix(log_n, width, 5 + log_n as u64);
+            let a = CpuCommitted::from_trace(&trace, log_b).unwrap();
+            let b = CpuCommitted::from_owned_trace(trace, log_b).unwrap();
+            assert_eq!((&a.lde, &a.tree), (&b.lde, &b.tree));
         }
         // One row: no leaf, the same error as committing it.
         let one = rstark_poly::golden::matrix(0, 12, 1);

@@ -44,6 +44,19 @@ impl Backend for CpuBackend {
         CpuCommitted::from_trace(trace, log_blowup)
     }
 
+    fn commit_trace_owned(
+        &self,
+        trace: RowMajor,
+        log_blowup: usize,
+    ) -> Result<CpuCommitted, BackendError> {
+        let _op = op("commit trace");
+        CpuCommitted::from_owned_trace(trace, log_blowup)
+    }
+
+    fn takes_owned_traces(&self) -> bool {
+        true
+    }
+
     fn root(&self, m: &CpuCommitted) -> Digest {
         m.tree.root()
     }
@@ -56,6 +69,17 @@ impl Backend for CpuBackend {
     fn evaluate_at(&self, m: &CpuCommitted, point: EF) -> Result<Vec<EF>, BackendError> {
         let _op = op("evaluate at a point");
         m.evaluate_at(point)
+    }
+
+    fn evaluate_at_pair(
+        &self,
+        m: &CpuCommitted,
+        a: EF,
+        b: EF,
+    ) -> Result<(Vec<EF>, Vec<EF>), BackendError> {
+        let _op = op("evaluate at two points");
+        let [va, vb] = m.evaluate_at_points([a, b])?;
+        Ok((va, vb))
     }
 
     fn composition(

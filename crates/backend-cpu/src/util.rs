@@ -64,3 +64,12 @@ pub(crate) fn open(
         path: o.path,
     })
 }
+
+/// Drops `values` on a thread of its own (a large buffer's unmapping is kernel work the caller
+/// need not wait for). If no thread can be started, `spawn` drops the closure, and the buffer
+/// with it, here.
+pub(crate) fn free_in_background(values: Vec<F>) {
+    let _ = std::thread::Builder::new()
+        .name("rstark free".into())
+        .spawn(move || drop(values));
+}

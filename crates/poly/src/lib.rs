@@ -12,12 +12,14 @@ mod lde;
 mod matrix;
 mod wide;
 
-pub use barycentric::{eval_columns_at, eval_lde_columns_at, try_eval_columns_at};
+pub use barycentric::{
+    eval_columns_at, eval_lde_columns_at, eval_lde_columns_at_points, try_eval_columns_at,
+};
 pub use bitrev::{bit_reverse, bit_reverse_rows};
 pub use error::PolyError;
 pub use lde::{
     MAX_LOG_BLOWUP, coefficients, interpolate, lde, lde_from_coefficients, lde_owned, lde_point,
-    lde_with_blocks, try_coefficients, try_lde_from_coefficients,
+    lde_with_blocks, lde_with_blocks_owned, try_coefficients, try_lde_from_coefficients,
 };
 pub use matrix::RowMajor;
 pub use wide::{dot_ext_base, ext_to_u64s};

@@ -309,6 +309,28 @@ pub trait Backend: Sync {
         log_blowup: usize,
     ) -> Result<Self::Committed, BackendError>;
 
+    /// [`commit_trace`](Backend::commit_trace) of a trace the caller no longer needs: the
+    /// backend may reuse its buffer (the CPU backend grows it into the LDE in place, with no copy
+    /// of the trace and no separate free of it). Must commit exactly what `commit_trace` would.
+    /// The prover hands a host trace over this way only when [`takes_owned_traces`] is true, the
+    /// witness is not checked by the backend and nothing reads the trace after its commitment.
+    /// Default: [`commit_trace`](Backend::commit_trace), then the trace is dropped.
+    ///
+    /// [`takes_owned_traces`]: Backend::takes_owned_traces
+    fn commit_trace_owned(
+        &self,
+        trace: RowMajor,
+        log_blowup: usize,
+    ) -> Result<Self::Committed, BackendError> {
+        self.commit_trace(&trace, log_blowup)
+    }
+
+    /// Whether [`commit_trace_owned`](Backend::commit_trace_owned) gains anything from owning
+    /// the trace (the prover then hands over traces it owns). Default: no.
+    fn takes_owned_traces(&self) -> bool {
+        false
+    }
+
     /// Whether [`Backend::commit_generated`] runs `generator` itself (e.g. on the device, so its
     /// trace never crosses PCIe) rather than committing its host values. The prover then skips
     /// the host trace unless the protocol reads it. Default: no.

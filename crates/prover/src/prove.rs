@@ -620,6 +620,19 @@ fn prove_inner<B: Backend>(
         let (t, p) = (&tables[i], &prepared[i]);
         let _t = spans::table(&t.name, 1 << p.shape.log_height);
         let mut host = host_of(i);
+        // A trace the prover owns and nothing reads after its commitment goes to the backend by
+        // value (the CPU backend grows its buffer into the LDE: no copy, no free of 1× the
+        // trace on this thread).
+        if backend.takes_owned_traces()
+            && !backend_checks[i]
+            && !host_builds_aux(backend, p)
+            && matches!(*host, Some(Cow::Owned(_)))
+            && let Some(Cow::Owned(m)) = host.take()
+        {
+            return backend
+                .commit_trace_owned(m, log_blowup)
+                .map_err(ProverError::Backend);
+        }
         let source = match (host.as_deref(), generator(i)) {
             (Some(m), _) => MainSource::Host(m),
             (None, Some(g)) => MainSource::Generated(g),
@@ -937,6 +950,12 @@ fn prove_inner<B: Backend>(
         pow_nonce,
         queries,
     };
+    // The round data (gigabytes of LDE for a large trace): a backend may free it in the
+    // background (the CPU backend does), which this span shows.
+    let free = info_span!("free round data").entered();
+    drop((matrices, layers));
+    drop((fri.layers, comps, auxes, mains));
+    drop(free);
     report.total = start.elapsed();
     report.proof_bytes = proof.size_bytes();
     Ok((proof, report))

@@ -368,6 +368,32 @@ mod keccak {
         let (proof, _) = prove_with_options(&CpuBackend, &PARAMS, &inputs, &checked()).unwrap();
         verify(&PARAMS, &statement(&inputs), &proof).unwrap();
     }
+
+    /// A wide trace the prover owns grows into its LDE in place (`commit_trace_owned`): the
+    /// same proof bytes as from a borrowed trace.
+    #[test]
+    fn owned_wide_trace_proves_the_same_bytes() {
+        use rstark_prover::prove_owned;
+        let inputs: Vec<[u64; 25]> = (0..3u64)
+            .map(|i| core::array::from_fn(|j| i * 17 + j as u64))
+            .collect();
+        let trace = generate_trace_rows::<F>(inputs, 0);
+        let width = trace.width;
+        assert!(width > 8, "the wide LDE path");
+        let input = || {
+            vec![TableInput::new(
+                "keccak",
+                Arc::new(Keccak(KeccakAir {})),
+                RowMajor::new(trace.values.clone(), width).unwrap(),
+                vec![],
+            )]
+        };
+        let options = ProveOptions::default();
+        let (borrowed, _) = prove_with_options(&CpuBackend, &PARAMS, &input(), &options).unwrap();
+        let (owned, _) = prove_owned(&CpuBackend, &PARAMS, input(), &options).unwrap();
+        assert_eq!(owned.to_bytes(), borrowed.to_bytes());
+        verify(&PARAMS, &statement(&input()), &owned).unwrap();
+    }
 }
 
 /// Quotient factor D from 1 to 8, below, equal to and above the blowup.
