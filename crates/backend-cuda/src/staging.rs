@@ -152,15 +152,18 @@ impl GpuContext {
             self.count_d2h(bytes);
             return Ok(f(&v));
         };
+        // Exactly `len` words: the stage is larger, and a copy into the whole of it would read
+        // past the source (cuMemcpyDtoH copies the destination's size).
+        let words = &mut stage
+            .as_mut_slice()
+            .ctx(format!("waiting for the staging buffer for {what}"))?[..len];
         let mark = self.tl_begin(self.stream(), COMPUTE);
-        self.stream().memcpy_dtoh(src, stage).ctx(format!(
+        self.stream().memcpy_dtoh(src, words).ctx(format!(
             "copying {what} to the host ({bytes} bytes, pinned)"
         ))?;
         self.tl_copy(mark, OpKind::DeviceToHost, what, bytes);
-        let words = stage
-            .as_slice()
-            .ctx(format!("waiting for {what} to reach the host"))?;
+        self.synchronize()?;
         self.count_d2h(bytes);
-        Ok(f(&words[..len]))
+        Ok(f(words))
     }
 }
