@@ -72,16 +72,13 @@ extern "C" __global__ void trace_to_colmajor_bitrev_small(const u64* __restrict_
 // forward pass with the coset expansion fused in: block a of column c (blockIdx.y = c * B + a)
 // reads coefficient column c scaled by N^-1 * s_a^k and writes its own block of `out`.
 // Two variants: register rounds of up to 4 stages (3 blocks per SM) or 3 (4 blocks per SM).
-// Each with radix rounds on the round table `tw` (the default), and with radix-2 rounds on the
-// twiddle table (suffix _radix2; kept for the benchmark's comparison), kernels/ntt.cuh.
-#define NTT_KERNELS(SUFFIX, MAXR, MINB, RADIX)                                                              \
+#define NTT_KERNELS(SUFFIX, MAXR, MINB)                                                              \
   extern "C" __global__ void __launch_bounds__(NTT_THREADS, MINB)                                   \
       ntt_pass##SUFFIX(u64* data, const u64* __restrict__ tw, u32 log_n, u32 log_s, u32 k, u32 log_c, \
                        u32 dif) {                                                                    \
     extern __shared__ u64 sm[];                                                                      \
     u64* col = data + ((u64)blockIdx.y << log_n);                                                    \
-    ntt_tile_pass<MAXR>(sm, col, tw, log_s, k, log_c, dif != 0, RADIX, blockIdx.x, threadIdx.x,       \
-                        blockDim.x);                                                                 \
+    ntt_tile_pass<MAXR>(sm, col, tw, log_s, k, log_c, dif != 0, blockIdx.x, threadIdx.x, blockDim.x); \
   }                                                                                                  \
   extern "C" __global__ void __launch_bounds__(NTT_THREADS, MINB) ntt_pass_expand##SUFFIX(            \
       const u64* __restrict__ coef, u64* out, const u64* __restrict__ tw, u32 log_n, u32 log_s,     \
@@ -94,10 +91,8 @@ extern "C" __global__ void trace_to_colmajor_bitrev_small(const u64* __restrict_
     u64 hi_len = (1ull << log_n) >> log_lo;                                                          \
     ntt_tile_pass_with<MAXR>(                                                                        \
         sm, [&](u64 i) { return coset_scale(src[i], lo_tab, hi_tab, a, i, log_lo, hi_len); },       \
-        out + (y << log_n), tw, log_s, k, log_c, true, RADIX, blockIdx.x, threadIdx.x, blockDim.x);  \
+        out + (y << log_n), tw, log_s, k, log_c, true, blockIdx.x, threadIdx.x, blockDim.x);         \
   }
 
-NTT_KERNELS(, 4, 3, true)
-NTT_KERNELS(_r3, 3, 4, true)
-NTT_KERNELS(_radix2, 4, 3, false)
-NTT_KERNELS(_r3_radix2, 3, 4, false)
+NTT_KERNELS(, 4, 3)
+NTT_KERNELS(_r3, 3, 4)

@@ -10,21 +10,6 @@
 // Twiddles come from one table per size: tw[h + r] = w_{2h}^r for every half-size h (r < h).
 // DIF (natural in, bit-reversed out): stages from h = N/2 down, butterfly (a + b, (a - b) w).
 // DIT (bit-reversed in, natural out): stages from h = 1 up,    butterfly (a + w b, a - w b).
-//
-// Radix rounds (the default; `radix` = false runs the radix-2 rounds, kept for the benchmark's
-// comparison). A round's R stages at level L = log_s + j0 (half-sizes 2^L .. 2^(L+R-1)) act on
-// groups x[m] = elem(i0 + m 2^L), u = i0 mod 2^L; stage S pairs m, m + 2^S (mm = m mod 2^S) with
-// twiddle w_{2^(L+S+1)}^(u + mm 2^L) = f_S w_{2^(S+1)}^mm, f_S = w_{2^(L+S+1)}^u. f_S is common
-// to every later butterfly's two inputs (DIF: it lands on the outputs with bit S set; DIT: it
-// comes from the inputs with bit S set), so the round equals
-//   DIT: x[m] *= c_m, then the 2^R-point network with twiddles w_{2^(S+1)}^mm;
-//   DIF: that network, then x[m] *= c_m;     c_m = product of f_S over the set bits S of m,
-// which takes 2^R - 1 products by table entries instead of R 2^(R-1). The network's twiddles
-// are 16th roots of unity, which are powers of 2 (multiplying by one is shifts and a reduction),
-// and the c_m come from the host's round table (src/plan.rs `round_table`): rt[L] is the offset
-// of level L's block, rt[rt[L] + ((m - 1) << L) + u] = c_m. At L = 0 (u = 0) every c_m is 1.
-// Roots: DIF runs on forward roots, w_16 = 2^156 (p3's two-adic generators; plan.rs and
-// selfcheck.cpp check it), DIT on inverse ones, 2^(192 - 156); 2^96 = -1.
 #pragma once
 #include "field.cuh"
 
@@ -35,7 +20,6 @@
 // Shared-memory index of tile element e: one pad word per 16 keeps the strided register
 // rounds free of bank conflicts.
 #define NTT_PAD(e) ((e) + ((e) >> 4))
-#define NTT_W16_LOG2 156
 
 struct ntt_tile_geom {
   u32 log_s, k, log_c;
@@ -105,99 +89,16 @@ RS_HD void ntt_stages_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, 
   }
 }
 
-// x * 2^E, 0 <= E < 96: shifts and one reduction, no product (above 2^128, 2^128 == -2^32).
-template <int E>
-RS_HD u64 ntt_mul_pow2(u64 x) {
-  static_assert(E >= 0 && E < 96, "ntt_mul_pow2: 0 <= E < 96");
-  if constexpr (E == 0) {
-    return x;
-  } else if constexpr (E < 64) {
-    return gl_reduce128(x << E, x >> (64 - E));
-  } else if constexpr (E == 64) {
-    return gl_reduce128(0, x);
-  } else {
-    return gl_sub(gl_reduce128(0, x << (E - 64)), (x >> (128 - E)) << 32);
-  }
-}
-
-// The butterfly with twiddle 2^E (E < 192): 2^E = -2^(E - 96) for E >= 96, the sign folded
-// into the sum and difference.
-template <int E, bool DIF>
-RS_HD void ntt_butterfly_pow2(u64& a, u64& b) {
-  constexpr bool neg = E >= 96;
-  if constexpr (DIF) {
-    u64 d = neg ? gl_sub(b, a) : gl_sub(a, b);
-    a = gl_add(a, b);
-    b = ntt_mul_pow2<E % 96>(d);
-  } else {
-    u64 wb = ntt_mul_pow2<E % 96>(b);
-    u64 s = gl_add(a, wb), d = gl_sub(a, wb);
-    a = neg ? d : s;
-    b = neg ? s : d;
-  }
-}
-
-// Stage S of a radix round's network: butterflies m, m + 2^S with twiddle
-// w_{2^(S+1)}^MM = w_16^(MM 2^(3-S)) = 2^E, one MM at a time (compile-time E).
-template <int R, int S, bool DIF, int MM = 0>
-RS_HD void ntt_stage_roots(u64* x) {
-  if constexpr (MM < (1 << S)) {
-    constexpr int E = (((DIF ? NTT_W16_LOG2 : 192 - NTT_W16_LOG2) * MM) << (3 - S)) % 192;
-#ifdef __CUDACC__
-#pragma unroll
-#endif
-    for (int hi = 0; hi < (1 << (R - 1 - S)); hi++) {
-      const int m0 = MM + (hi << (S + 1));
-      ntt_butterfly_pow2<E, DIF>(x[m0], x[m0 + (1 << S)]);
-    }
-    ntt_stage_roots<R, S, DIF, MM + 1>(x);
-  }
-}
-
-// The 2^R-point network of a radix round: DIF from the top stage down, DIT from the bottom up.
-template <int R, bool DIF, int SI = 0>
-RS_HD void ntt_network_roots(u64* x) {
-  if constexpr (SI < R) {
-    constexpr int S = DIF ? R - 1 - SI : SI;
-    ntt_stage_roots<R, S, DIF>(x);
-    ntt_network_roots<R, DIF, SI + 1>(x);
-  }
-}
-
-// x[m] *= c_m for m >= 1, c = this level's block of the round table.
-template <int R>
-RS_HD void ntt_scale_regs(u64* x, const u64* c, u32 log_l, u32 u) {
-#ifdef __CUDACC__
-#pragma unroll
-#endif
-  for (int m = 1; m < (1 << R); m++) x[m] = gl_mul(x[m], c[((u32)(m - 1) << log_l) + u]);
-}
-
-// A radix round on one group's registers (see the top of the file); log_l = L.
-template <int R, bool DIF>
-RS_HD void ntt_radix_regs(u64* x, const u64* c, u32 log_l, u32 u) {
-  if (!DIF && log_l) ntt_scale_regs<R>(x, c, log_l, u);
-  ntt_network_roots<R, DIF>(x);
-#ifdef __CUDA_ARCH__
-  // DIF's factor loads stay after the network: hoisted into it they spill (16 values a thread)
-  asm volatile("" ::: "memory");
-#endif
-  if (DIF && log_l) ntt_scale_regs<R>(x, c, log_l, u);
-}
-
 // One register round: the local stages j0 .. j0+R-1 (t-space half-sizes 2^j). Each thread takes
 // groups of 2^R values t = tb + m * 2^j0 (tb with bits j0..j0+R-1 clear) into registers, runs
 // the R stages there, and writes them back. Stage j of the round pairs m and m + 2^s (s = j - j0)
-// with twiddle tw[h + r], h = s_glob * 2^j, r = ((t0 mod 2^j) << log_s) + lo. A radix round
-// (RADIX, `tw` the round table) reads its factors at u = ((t0 mod 2^j0) << log_s) + lo.
-template <int R, bool DIF, bool RADIX>
+// with twiddle tw[h + r], h = s_glob * 2^j, r = ((t0 mod 2^j) << log_s) + lo.
+template <int R, bool DIF>
 RS_HD void ntt_round(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32 tid, u32 nthreads) {
   const int M = 1 << R;
   u32 groups = 1u << (g.k + g.log_c - R);
   u32 cmask = (1u << g.log_c) - 1;
   u32 lowmask = (1u << j0) - 1;
-  u32 log_l = g.log_s + j0;
-  const u64* c = RADIX && log_l ? tw + tw[log_l] : tw;  // this level's factors, or the twiddles
   for (u32 gi = tid; gi < groups; gi += nthreads) {
     u32 q = gi & cmask;
     u32 rest = gi >> g.log_c;
@@ -207,11 +108,7 @@ RS_HD void ntt_round(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32
 #pragma unroll
 #endif
     for (int m = 0; m < M; m++) x[m] = sm[NTT_PAD((((tb + ((u32)m << j0)) << g.log_c) | q))];
-    if constexpr (RADIX) {
-      ntt_radix_regs<R, DIF>(x, c, log_l, ((tb & lowmask) << g.log_s) + (u32)(g.lo0 + q));
-    } else {
-      ntt_stages_regs<R, DIF>(x, c, g.log_s, j0, tb & lowmask, (u32)(g.lo0 + q));
-    }
+    ntt_stages_regs<R, DIF>(x, tw, g.log_s, j0, tb & lowmask, (u32)(g.lo0 + q));
 #ifdef __CUDACC__
 #pragma unroll
 #endif
@@ -219,33 +116,23 @@ RS_HD void ntt_round(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32
   }
 }
 
-template <int MAXR, bool DIF, bool RADIX>
+template <int MAXR, bool DIF>
 RS_HD void ntt_round_upto(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32 r, u32 tid,
                           u32 nthreads) {
   if constexpr (MAXR >= 4) {
-    if (r >= 4) return ntt_round<4, DIF, RADIX>(sm, tw, g, j0, tid, nthreads);
+    if (r >= 4) return ntt_round<4, DIF>(sm, tw, g, j0, tid, nthreads);
   }
-  if (r == 3) return ntt_round<3, DIF, RADIX>(sm, tw, g, j0, tid, nthreads);
-  if (r == 2) return ntt_round<2, DIF, RADIX>(sm, tw, g, j0, tid, nthreads);
-  ntt_round<1, DIF, RADIX>(sm, tw, g, j0, tid, nthreads);
-}
-
-template <int MAXR, bool DIF>
-RS_HD void ntt_round_any(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32 r, bool radix,
-                         u32 tid, u32 nthreads) {
-  if (radix) return ntt_round_upto<MAXR, DIF, true>(sm, tw, g, j0, r, tid, nthreads);
-  ntt_round_upto<MAXR, DIF, false>(sm, tw, g, j0, r, tid, nthreads);
+  if (r == 3) return ntt_round<3, DIF>(sm, tw, g, j0, tid, nthreads);
+  if (r == 2) return ntt_round<2, DIF>(sm, tw, g, j0, tid, nthreads);
+  ntt_round<1, DIF>(sm, tw, g, j0, tid, nthreads);
 }
 
 // A whole pass for one tile of one column: element at global index i is read as load(i) and
 // written to dst[i] (`load` may read another buffer, e.g. with the coset scaling fused in).
-// DIF runs the rounds from the top stage down, DIT from the bottom up. Radix rounds (`tw` the
-// round table) are j0 = 0, MAXR, 2 MAXR, ... in both directions, so the bottom round, whose
-// factors are all 1 in the contiguous pass, is a full one; the radix-2 rounds of DIF start
-// full at the top (src/plan.rs `ntt_rounds` lists the radix ones).
+// DIF runs the rounds from the top stage down, DIT from the bottom up.
 template <int MAXR, typename Load>
 RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 log_s, u32 k,
-                              u32 log_c, bool dif, bool radix, u64 tile, u32 tid, u32 nthreads) {
+                              u32 log_c, bool dif, u64 tile, u32 tid, u32 nthreads) {
   ntt_tile_geom g = ntt_geom(log_s, k, log_c, tile);
   u32 elems = 1u << (k + g.log_c);
   for (u32 e = tid; e < elems; e += nthreads) sm[NTT_PAD(e)] = load(ntt_elem_pos(g, e));
@@ -253,8 +140,8 @@ RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 l
   if (dif) {
     u32 top = k;
     while (top > 0) {
-      u32 r = radix ? (top - 1) % MAXR + 1 : top < (u32)MAXR ? top : (u32)MAXR;
-      ntt_round_any<MAXR, true>(sm, tw, g, top - r, r, radix, tid, nthreads);
+      u32 r = top < (u32)MAXR ? top : (u32)MAXR;
+      ntt_round_upto<MAXR, true>(sm, tw, g, top - r, r, tid, nthreads);
       RS_SYNC();
       top -= r;
     }
@@ -262,7 +149,7 @@ RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 l
     u32 j0 = 0;
     while (j0 < k) {
       u32 r = k - j0 < (u32)MAXR ? k - j0 : (u32)MAXR;
-      ntt_round_any<MAXR, false>(sm, tw, g, j0, r, radix, tid, nthreads);
+      ntt_round_upto<MAXR, false>(sm, tw, g, j0, r, tid, nthreads);
       RS_SYNC();
       j0 += r;
     }
@@ -273,9 +160,9 @@ RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 l
 // In place: one tile of one column (`col` points at the column's first element).
 template <int MAXR>
 RS_HD void ntt_tile_pass(u64* sm, u64* col, const u64* tw, u32 log_s, u32 k, u32 log_c, bool dif,
-                         bool radix, u64 tile, u32 tid, u32 nthreads) {
-  ntt_tile_pass_with<MAXR>(sm, [&](u64 i) { return col[i]; }, col, tw, log_s, k, log_c, dif, radix,
-                           tile, tid, nthreads);
+                         u64 tile, u32 tid, u32 nthreads) {
+  ntt_tile_pass_with<MAXR>(sm, [&](u64 i) { return col[i]; }, col, tw, log_s, k, log_c, dif, tile, tid,
+                     nthreads);
 }
 
 // Coset scaling of one coefficient into the B blocks: out_a[k] = coef[k] * lo_a[k mod LO] * hi_a[k / LO].

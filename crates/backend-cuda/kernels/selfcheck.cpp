@@ -24,21 +24,19 @@ static u64 rnd() {
 static int failures = 0;
 #define CHECK(c, ...) do { if (!(c)) { printf("FAIL: " __VA_ARGS__); printf("\n"); failures++; } } while (0)
 
-// Mirrors src/plan.rs `ntt_plan_with`.
+// Mirrors src/plan.rs `ntt_plan`.
 struct Pass { u32 log_s, k, log_c; };
-static std::vector<Pass> plan(u32 n, bool dif, u32 tile = NTT_TILE_LOG, u32 max_log_c = NTT_TILE_LOG) {
+static std::vector<Pass> plan(u32 n, bool dif) {
   std::vector<Pass> upper, out;
-  u32 k_last = n < tile ? n : tile;
+  u32 k_last = n < NTT_TILE_LOG ? n : NTT_TILE_LOG;
   u32 u = n - k_last;
-  u32 count = (u + (tile - 2) - 1) / (tile - 2);
+  u32 count = (u + (NTT_TILE_LOG - 2) - 1) / (NTT_TILE_LOG - 2);
   u32 hi = n, remaining = u;
   for (u32 i = 0; i < count; i++) {
     u32 k = (remaining + (count - i) - 1) / (count - i);  // ceil(remaining / passes left)
     remaining -= k;
     u32 lo = hi - k;
-    u32 cap = max_log_c < 2 ? 2 : max_log_c;
-    u32 lc = tile - k < cap ? tile - k : cap;  // fill the tile (at most the cap), at most s groups
-    if (lc > lo) lc = lo;
+    u32 lc = NTT_TILE_LOG - k < lo ? NTT_TILE_LOG - k : lo;  // fill the tile, at most s groups
     upper.push_back({lo, k, lc});
     hi = lo;
   }
@@ -59,106 +57,14 @@ static std::vector<u64> twiddles(u32 n, bool inv) {
   return tw;
 }
 
-// Mirrors src/plan.rs `round_table` for the radix rounds of `passes` run with rounds of at most
-// maxr stages (`ntt_rounds`): rt[L] = offset of level L, rt[rt[L] + ((m - 1) << L) + u] = c_m.
-static std::vector<u64> round_table(bool inv, const std::vector<Pass>& passes, u32 maxr) {
-  std::vector<u64> rt(32, 0);
-  for (Pass p : passes)
-    for (u32 j0 = 0; j0 < p.k; j0 += maxr) {
-      u32 L = p.log_s + j0, R = p.k - j0 < maxr ? p.k - j0 : maxr;
-      if (L == 0) continue;
-      rt[L] = rt.size();
-      u64 base = rt.size();
-      rt.resize(base + (((1ull << R) - 1) << L));
-      u64 step[4], f[4];  // f[S] = w_{2^(L+S+1)}^u, stepped along u
-      for (u32 S = 0; S < R; S++) {
-        step[S] = inv ? gl_inv(omega(L + S + 1)) : omega(L + S + 1);
-        f[S] = 1;
-      }
-      for (u64 u = 0; u < (1ull << L); u++) {
-        u64 c[16] = {1};
-        for (u32 m = 1; m < (1u << R); m++) {
-          c[m] = gl_mul(c[m & (m - 1)], f[__builtin_ctz(m)]);
-          rt[base + ((u64)(m - 1) << L) + u] = c[m];
-        }
-        for (u32 S = 0; S < R; S++) f[S] = gl_mul(f[S], step[S]);
-      }
-    }
-  return rt;
-}
-
-// A transform as the device runs it: radix-2 rounds on the twiddle table, or radix rounds on the
-// round table; rounds of at most MAXR stages; tiles of at most 2^tile words.
-struct Variant { bool radix; u32 maxr, tile, max_log_c; };
-static const Variant OLD{false, 4, NTT_TILE_LOG, NTT_TILE_LOG}, NEW{true, 4, NTT_TILE_LOG, NTT_TILE_LOG};
-
-template <int MAXR>
-static void run_passes(std::vector<u64>& col, u32 n, bool dif, const Variant& v) {
+static void run_ntt(std::vector<u64>& col, u32 n, bool dif, const std::vector<u64>& tw) {
   std::vector<u64> sm(NTT_PAD(1u << NTT_TILE_LOG));
-  std::vector<Pass> passes = plan(n, dif, v.tile, v.max_log_c);
-  std::vector<u64> tw = v.radix ? round_table(!dif, passes, MAXR) : twiddles(n, !dif);
-  for (Pass p : passes) {
+  for (Pass p : plan(n, dif)) {
     u64 tiles = (1ull << n) >> (p.k + p.log_c);
-    for (u64 t = 0; t < tiles; t++)
-      ntt_tile_pass<MAXR>(sm.data(), col.data(), tw.data(), p.log_s, p.k, p.log_c, dif, v.radix, t, 0, 1);
+    for (u64 t = 0; t < tiles; t++) ntt_tile_pass<3>(sm.data(), col.data(), tw.data(), p.log_s, p.k, p.log_c, dif, t, 0, 1);
   }
 }
 
-// DIF on forward roots, DIT on inverse ones (as src/lde.rs runs them).
-static void run_ntt(std::vector<u64>& col, u32 n, bool dif, const Variant& v = NEW) {
-  switch (v.maxr) {
-    case 1: return run_passes<1>(col, n, dif, v);
-    case 2: return run_passes<2>(col, n, dif, v);
-    case 3: return run_passes<3>(col, n, dif, v);
-    default: return run_passes<4>(col, n, dif, v);
-  }
-}
-
-// Naive DFT: DIF of natural x gives X[bitrev(j)] = sum_i x_i w^(ij); DIT of bit-reversed x gives
-// X[j] = sum_i x[bitrev(i)] w^(-ij) (inverse roots).
-static std::vector<u64> naive_ntt(const std::vector<u64>& x, u32 n, bool dif) {
-  u64 N = 1ull << n;
-  u64 w = dif ? omega(n) : gl_inv(omega(n));
-  std::vector<u64> out(N);
-  for (u64 j = 0; j < N; j++) {
-    u64 acc = 0, wj = gl_pow(w, j), p = 1;
-    for (u64 i = 0; i < N; i++) {
-      acc = gl_add(acc, gl_mul(dif ? x[i] : x[bitrev_bits(i, n)], p));
-      p = gl_mul(p, wj);
-    }
-    out[dif ? bitrev_bits(j, n) : j] = acc;
-  }
-  return out;
-}
-
-// Radix rounds against radix-2 rounds (byte-exact) and, up to 2^10, a naive DFT: both
-// directions, rounds of 1..4 stages, tiles of 2^10..2^13 words, strided tiles of 4 .. all groups.
-static void check_radix(u32 n) {
-  u64 N = 1ull << n;
-  std::vector<u64> x(N);
-  for (auto& v : x) v = rnd();
-  for (bool dif : {true, false}) {
-    std::vector<u64> want = n <= 10 ? naive_ntt(x, n, dif) : std::vector<u64>();
-    for (u32 maxr = 1; maxr <= 4; maxr++)
-      for (u32 tile : {10u, 13u})
-        for (u32 cap : {2u, 4u, 13u}) {
-          if (n > 14 && (maxr < 3 || tile == 10)) continue;  // keep the large sizes quick
-          std::vector<u64> a = x, b = x;
-          run_ntt(a, n, dif, Variant{false, maxr, tile, cap});
-          run_ntt(b, n, dif, Variant{true, maxr, tile, cap});
-          u64 bad = 0, bad_ref = 0;
-          for (u64 i = 0; i < N; i++) {
-            bad += a[i] != b[i];
-            if (n <= 10) bad_ref += b[i] != want[i];
-          }
-          CHECK(bad == 0 && bad_ref == 0, "radix n=%u dif=%d maxr=%u tile=%u cap=%u: %llu differ from radix-2, %llu from the DFT",
-                n, dif, maxr, tile, cap, (unsigned long long)bad, (unsigned long long)bad_ref);
-        }
-  }
-}
-
-// The LDE with rounds of at most MAXR stages, radix or radix-2 (`radix`), as lde.rs runs it.
-template <int MAXR>
 static void check_lde(u32 n, u32 b) {
   u64 N = 1ull << n, B = 1ull << b, M = N << b;
   std::vector<u64> x(N);
@@ -166,10 +72,7 @@ static void check_lde(u32 n, u32 b) {
   // bit-reverse, inverse DIT -> N * coefficients (natural order)
   std::vector<u64> c(N);
   for (u64 i = 0; i < N; i++) c[bitrev_bits(i, n)] = x[i];
-  std::vector<u64> c_old = c;
-  run_ntt(c, n, false, Variant{true, MAXR, NTT_TILE_LOG, NTT_TILE_LOG});
-  run_ntt(c_old, n, false, Variant{false, MAXR, NTT_TILE_LOG, NTT_TILE_LOG});
-  CHECK(c == c_old, "lde n=%u b=%u maxr=%d: inverse NTT, radix and radix-2 rounds differ", n, b, MAXR);
+  run_ntt(c, n, false, twiddles(n, true));
   // scale tables as the host builds them
   u32 log_lo = n < 12 ? n : 12;
   u64 lo_len = 1ull << log_lo, hi_len = N >> log_lo;
@@ -182,33 +85,28 @@ static void check_lde(u32 n, u32 b) {
     u64 sl = gl_pow(s, lo_len), q = 1;
     for (u64 i = 0; i < hi_len; i++) { hi_tab[a * hi_len + i] = q; q = gl_mul(q, sl); }
   }
-  std::vector<u64> out, out_old;
-  for (bool radix : {true, false}) {
-    std::vector<u64>& o = radix ? out : out_old;
-    o.resize(M);
-    std::vector<Pass> passes = plan(n, true);
-    std::vector<u64> tw = radix ? round_table(false, passes, MAXR) : twiddles(n, false);
+  std::vector<u64> out(M);
+  for (u64 a = 0; a < B; a++) {
+    // as the device does it: the first DIF pass loads the scaled coefficients (ntt_pass_expand)
+    std::vector<u64> blk(N);
     std::vector<u64> sm(NTT_PAD(1u << NTT_TILE_LOG));
-    for (u64 a = 0; a < B; a++) {
-      // as the device does it: the first DIF pass loads the scaled coefficients (ntt_pass_expand)
-      std::vector<u64> blk(N);
-      for (size_t pi = 0; pi < passes.size(); pi++) {
-        Pass p = passes[pi];
-        u64 tiles = N >> (p.k + p.log_c);
-        for (u64 t = 0; t < tiles; t++) {
-          if (pi == 0) {
-            auto load = [&](u64 i) { return coset_scale(c[i], lo_tab.data(), hi_tab.data(), (u32)a, i, log_lo, hi_len); };
-            ntt_tile_pass_with<MAXR>(sm.data(), load, blk.data(), tw.data(), p.log_s, p.k, p.log_c, true, radix, t, 0, 1);
-          } else {
-            ntt_tile_pass<MAXR>(sm.data(), blk.data(), tw.data(), p.log_s, p.k, p.log_c, true, radix, t, 0, 1);
-          }
+    std::vector<u64> tw = twiddles(n, false);
+    std::vector<Pass> passes = plan(n, true);
+    for (size_t pi = 0; pi < passes.size(); pi++) {
+      Pass p = passes[pi];
+      u64 tiles = N >> (p.k + p.log_c);
+      for (u64 t = 0; t < tiles; t++) {
+        if (pi == 0) {
+          auto load = [&](u64 i) { return coset_scale(c[i], lo_tab.data(), hi_tab.data(), (u32)a, i, log_lo, hi_len); };
+          ntt_tile_pass_with<4>(sm.data(), load, blk.data(), tw.data(), p.log_s, p.k, p.log_c, true, t, 0, 1);
+        } else {
+          ntt_tile_pass<4>(sm.data(), blk.data(), tw.data(), p.log_s, p.k, p.log_c, true, t, 0, 1);
         }
       }
-      if (passes.empty()) blk[0] = coset_scale(c[0], lo_tab.data(), hi_tab.data(), (u32)a, 0, log_lo, hi_len);
-      for (u64 v = 0; v < N; v++) o[a * N + v] = blk[v];
     }
+    if (passes.empty()) blk[0] = coset_scale(c[0], lo_tab.data(), hi_tab.data(), (u32)a, 0, log_lo, hi_len);
+    for (u64 v = 0; v < N; v++) out[a * N + v] = blk[v];
   }
-  CHECK(out == out_old, "lde n=%u b=%u maxr=%d: radix and radix-2 rounds differ", n, b, MAXR);
   // naive reference: coefficients, then evaluation at g * w_{n+b}^{bitrev(j)}
   std::vector<u64> coef(N);
   u64 wi = gl_inv(omega(n));
@@ -224,7 +122,7 @@ static void check_lde(u32 n, u32 b) {
     for (int k = (int)N - 1; k >= 0; k--) acc = gl_add(gl_mul(acc, pt), coef[k]);
     if (acc != out[j]) bad++;
   }
-  CHECK(bad == 0, "lde n=%u b=%u maxr=%d: %llu of %llu wrong", n, b, MAXR, (unsigned long long)bad, (unsigned long long)M);
+  CHECK(bad == 0, "lde n=%u b=%u: %llu of %llu wrong", n, b, (unsigned long long)bad, (unsigned long long)M);
 }
 
 // Large transform: DIT(inverse) of DIF(forward) must give N * identity, with bit-reversals between.
@@ -233,8 +131,8 @@ static void check_roundtrip(u32 n) {
   std::vector<u64> x(N), y(N);
   for (auto& v : x) v = rnd();
   std::vector<u64> f = x;
-  run_ntt(f, n, true);        // bit-reversed evaluations
-  run_ntt(f, n, false);       // DIT takes bit-reversed input -> natural
+  run_ntt(f, n, true, twiddles(n, false));       // bit-reversed evaluations
+  run_ntt(f, n, false, twiddles(n, true));       // DIT takes bit-reversed input -> natural
   u64 nn = N % GL_P, bad = 0;
   for (u64 i = 0; i < N; i++) if (f[i] != gl_mul(x[i], nn)) bad++;
   CHECK(bad == 0, "roundtrip n=%u: %llu wrong", n, (unsigned long long)bad);
@@ -251,7 +149,7 @@ static void check_fold_block(u32 n, u32 L, u32 k, u64 m) {
   u64 sigma = gl_pow(s, M);
   std::vector<u64> h(M);
   for (u64 i = 0; i < M; i++) h[i] = gl_mul(gl_pow(s, i), st_fold_sum(c.data(), N, k, i, sigma));
-  run_ntt(h, k, true);
+  run_ntt(h, k, true, twiddles(k, false));
   u64 bad = 0;
   for (u64 i = 0; i < M; i++) {
     u64 pt = gl_mul(7, gl_pow(omega(L), bitrev_bits(m * M + i, L)));
@@ -345,27 +243,9 @@ int main() {
   }
   u64 w = omega(32);
   CHECK(gl_pow(w, 1ull << 31) == GL_P - 1, "omega(32) has order 2^32");
-  // The radix rounds' network twiddles are powers of 2: w_16 = 2^NTT_W16_LOG2 for the roots
-  // every table here (and src/plan.rs, from p3) is built from, and 2^96 = -1.
-  CHECK(omega(4) == gl_mul(gl_pow(2, NTT_W16_LOG2 - 96), GL_P - 1), "w_16 = 2^NTT_W16_LOG2");
-  CHECK(gl_pow(2, 96) == GL_P - 1 && gl_pow(2, 192) == 1, "2^96 = -1");
-  // ntt_mul_pow2 for every shift the rounds use and around the 64-bit boundary
-  for (int i = 0; i < 1000; i++) {
-    u64 a = i < 3 ? GL_P - 1 - i : rnd();
-    CHECK(ntt_mul_pow2<12>(a) == gl_mul(a, gl_pow(2, 12)) && ntt_mul_pow2<24>(a) == gl_mul(a, gl_pow(2, 24)) &&
-          ntt_mul_pow2<36>(a) == gl_mul(a, gl_pow(2, 36)) && ntt_mul_pow2<48>(a) == gl_mul(a, gl_pow(2, 48)) &&
-          ntt_mul_pow2<60>(a) == gl_mul(a, gl_pow(2, 60)) && ntt_mul_pow2<63>(a) == gl_mul(a, gl_pow(2, 63)) &&
-          ntt_mul_pow2<64>(a) == gl_mul(a, gl_pow(2, 64)) && ntt_mul_pow2<65>(a) == gl_mul(a, gl_pow(2, 65)) &&
-          ntt_mul_pow2<72>(a) == gl_mul(a, gl_pow(2, 72)) && ntt_mul_pow2<84>(a) == gl_mul(a, gl_pow(2, 84)) &&
-          ntt_mul_pow2<95>(a) == gl_mul(a, gl_pow(2, 95)), "ntt_mul_pow2");
-    if (failures) break;
-  }
-  for (u32 n = 1; n <= 16; n++) check_radix(n);
   for (u32 n = 0; n <= 9; n++)
-    for (u32 b = 1; b <= 3; b++) check_lde<4>(n, b);
-  for (u32 n : {4u, 7u}) check_lde<3>(n, 2);
-  check_lde<4>(13, 1);
-  check_lde<3>(12, 1);
+    for (u32 b = 1; b <= 3; b++) check_lde(n, b);
+  check_lde(13, 1);
   // 16: a 3-stage strided pass whose tile the plan fills (2^10 groups); 21..24: 8..11 stages
   for (u32 n : {12u, 13u, 14u, 16u, 21u, 22u, 24u}) check_roundtrip(n);
   for (auto [n, L, k] : {std::array<u32, 3>{4, 5, 2}, {6, 7, 6}, {5, 7, 3}, {3, 3, 0}, {8, 9, 5}})

@@ -44,7 +44,6 @@ pub struct GpuContext {
     pub(crate) k: Kernels,
     transfers: TransferCounter,
     twiddles: Mutex<HashMap<(u32, bool), DevWords>>,
-    round_tables: Mutex<HashMap<RoundTableKey, DevWords>>,
     cosets: Mutex<HashMap<(u32, u32), CosetDev>>,
     pub(crate) staging: Mutex<Option<crate::staging::Staging>>,
     /// Pinned (cached, not write-combined) host memory the larger downloads land in, kept and
@@ -52,7 +51,6 @@ pub struct GpuContext {
     pub(crate) download_stage: Mutex<Option<cudarc::driver::PinnedHostSlice<u64>>>,
     poison: AtomicBool,
     ntt_round: AtomicU32,
-    ntt_radix: AtomicBool,
     ntt_tile_log: AtomicU32,
     ntt_max_log_c: AtomicU32,
     /// Per kernel (by function handle): the threads and dynamic shared memory it accepts.
@@ -141,10 +139,6 @@ impl GpuContext {
             &k.ntt_pass_expand,
             &k.ntt_pass_r3,
             &k.ntt_pass_expand_r3,
-            &k.ntt_pass_radix2,
-            &k.ntt_pass_expand_radix2,
-            &k.ntt_pass_r3_radix2,
-            &k.ntt_pass_expand_r3_radix2,
         ] {
             f.set_attribute(
                 CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
@@ -166,13 +160,11 @@ impl GpuContext {
             k,
             transfers: TransferCounter::default(),
             twiddles: Mutex::new(HashMap::new()),
-            round_tables: Mutex::new(HashMap::new()),
             cosets: Mutex::new(HashMap::new()),
             staging: Mutex::new(None),
             download_stage: Mutex::new(None),
             poison: AtomicBool::new(false),
             ntt_round: AtomicU32::new(DEFAULT_NTT_ROUND),
-            ntt_radix: AtomicBool::new(true),
             ntt_tile_log: AtomicU32::new(plan::NTT_TILE_LOG),
             ntt_max_log_c: AtomicU32::new(plan::NTT_MAX_LOG_C),
             kernel_limits: Mutex::new(HashMap::new()),
@@ -256,13 +248,6 @@ impl GpuContext {
         self.ntt_round.store(max_stages.min(4), Ordering::Relaxed);
     }
 
-    /// NTT register rounds: radix rounds (the default: per-element factors from a round table,
-    /// the 2^R-point network's twiddles as shifts) or the radix-2 rounds they replaced, kept for
-    /// the benchmark's comparison (kernels/ntt.cuh). Both give the same bytes.
-    pub fn set_ntt_radix(&self, on: bool) {
-        self.ntt_radix.store(on, Ordering::Relaxed);
-    }
-
     /// Largest NTT tile, log2 words (default and most [`plan::NTT_TILE_LOG`], least
     /// [`plan::NTT_MIN_TILE_LOG`]; clamped). All give the same bytes; the benchmark times them.
     pub fn set_ntt_tile_log(&self, tile_log: u32) {
@@ -289,54 +274,17 @@ impl GpuContext {
         )
     }
 
-    /// Most stages of a register round in a pass of k stages (the kernel variant).
-    fn ntt_max_round(&self, k: u32) -> u32 {
-        match self.ntt_round.load(Ordering::Relaxed) {
-            0 if plan::prefers_round3(k) => 3,
-            0 => 4,
-            r => r.max(3),
-        }
-    }
-
     /// (in-place pass, first forward pass with coset scaling) kernels for a pass of k stages.
-    pub(crate) fn ntt_kernels(&self, stages: u32) -> (&CudaFunction, &CudaFunction) {
-        let k = &self.k;
-        match (
-            self.ntt_max_round(stages),
-            self.ntt_radix.load(Ordering::Relaxed),
-        ) {
-            (3, true) => (&k.ntt_pass_r3, &k.ntt_pass_expand_r3),
-            (_, true) => (&k.ntt_pass, &k.ntt_pass_expand),
-            (3, false) => (&k.ntt_pass_r3_radix2, &k.ntt_pass_expand_r3_radix2),
-            (_, false) => (&k.ntt_pass_radix2, &k.ntt_pass_expand_radix2),
+    pub(crate) fn ntt_kernels(&self, k: u32) -> (&CudaFunction, &CudaFunction) {
+        let r3 = match self.ntt_round.load(Ordering::Relaxed) {
+            0 => plan::prefers_round3(k),
+            r => r <= 3,
+        };
+        if r3 {
+            (&self.k.ntt_pass_r3, &self.k.ntt_pass_expand_r3)
+        } else {
+            (&self.k.ntt_pass, &self.k.ntt_pass_expand)
         }
-    }
-
-    /// The table the kernels of a size-2^log_n transform's `passes` read: the round table of
-    /// their radix rounds, or the twiddle table for radix-2 rounds. DIF runs on forward roots,
-    /// DIT on inverse ones.
-    pub(crate) fn ntt_table(
-        &self,
-        log_n: u32,
-        dif: bool,
-        passes: &[plan::NttPass],
-    ) -> Result<DevWords> {
-        if !self.ntt_radix.load(Ordering::Relaxed) {
-            return self.twiddles(log_n, !dif);
-        }
-        let levels: Vec<(u32, u32)> = passes
-            .iter()
-            .flat_map(|&p| plan::ntt_rounds(p, self.ntt_max_round(p.k)))
-            .collect();
-        let key = (log_n, !dif, levels);
-        let mut cache = self.round_tables.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = cache.get(&key) {
-            return Ok(t.clone());
-        }
-        let host = plan::round_table(key.1, &key.2);
-        let t = Arc::new(self.upload(&host, "NTT round table")?);
-        cache.insert(key, t.clone());
-        Ok(t)
     }
 
     /// Copy host words to a new device buffer (counted).
@@ -503,10 +451,6 @@ impl GpuContext {
 
 /// A shared device buffer of words (cached tables).
 pub(crate) type DevWords = Arc<DeviceBuf<u64>>;
-
-/// A radix rounds' table: (log_n, inverse, the rounds' (level, stages)).
-type RoundTableKey = (u32, bool, Vec<(u32, u32)>);
-
 /// Coset tables on the device: (lo, hi, log_lo).
 pub(crate) type CosetDev = (DevWords, DevWords, u32);
 

@@ -9,7 +9,7 @@
 use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{CudaEvent, CudaSlice, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
 
-use crate::context::{DevWords, GpuContext};
+use crate::context::GpuContext;
 use crate::error::{CudaError, DriverContext, Result};
 use crate::grid::{MAX_GRID_YZ, batches};
 use crate::matrix::DeviceMatrix;
@@ -219,6 +219,7 @@ impl GpuContext {
     ) -> Result<()> {
         let n = 1usize << log_n;
         let (lo, hi, log_lo) = self.coset_tables(log_n, log_blowup)?;
+        let tw = self.twiddles(log_n, false)?;
         let mut passes = self.ntt_plan(log_n, true);
         if passes.is_empty() {
             // N = 1: the pass only scales
@@ -229,7 +230,6 @@ impl GpuContext {
             });
         }
         let first = passes[0];
-        let tw = self.ntt_table(log_n, true, &passes)?;
         // one launch per group of columns whose B blocks fit the grid's y limit
         let per_launch = (MAX_GRID_YZ as usize >> log_blowup).max(1);
         for (g0, gw) in batches(cw, per_launch) {
@@ -254,7 +254,7 @@ impl GpuContext {
             )?;
         }
         let mut cols = ext.slice_mut(..(cw * n) << log_blowup);
-        self.ntt_passes(&mut cols, log_n, cw << log_blowup, true, &passes[1..], &tw)
+        self.ntt_passes(&mut cols, log_n, cw << log_blowup, true, &passes[1..])
     }
 
     /// Column-major `src` (cw columns of `rows` words) into columns c0 .. c0+cw of the
@@ -302,41 +302,9 @@ impl GpuContext {
         batch: usize,
         dif: bool,
     ) -> Result<()> {
-        let passes = self.ntt_plan(log_n, dif);
-        if passes.is_empty() {
-            return Ok(());
-        }
-        let tw = self.ntt_table(log_n, dif, &passes)?;
-        self.ntt_passes(data, log_n, batch, dif, &passes, &tw)
+        self.ntt_passes(data, log_n, batch, dif, &self.ntt_plan(log_n, dif))
     }
 
-    /// For the benchmark: CUDA-event milliseconds of each pass of `batch` size-2^log_n NTTs, in
-    /// place on pseudo-random words, with this context's NTT settings ([`Self::set_ntt_radix`],
-    /// …): per pass of the plan, `reps` runs after one warm-up.
-    pub fn time_ntt_passes(
-        &self,
-        log_n: u32,
-        batch: usize,
-        dif: bool,
-        reps: usize,
-    ) -> Result<Vec<(NttPass, Vec<f64>)>> {
-        let mut data = self.random_matrix(1 << log_n, batch, 3)?;
-        let passes = self.ntt_plan(log_n, dif);
-        let tw = self.ntt_table(log_n, dif, &passes)?;
-        passes
-            .iter()
-            .map(|p| {
-                let times = self.time_ms(1, reps, || {
-                    let mut view = data.buf.as_view_mut();
-                    self.ntt_passes(&mut view, log_n, batch, dif, std::slice::from_ref(p), &tw)
-                })?;
-                Ok((*p, times))
-            })
-            .collect()
-    }
-
-    /// `passes` of `batch` transforms, reading `tw` ([`GpuContext::ntt_table`] of all the
-    /// transform's passes).
     fn ntt_passes(
         &self,
         data: &mut CudaViewMut<'_, u64>,
@@ -344,8 +312,11 @@ impl GpuContext {
         batch: usize,
         dif: bool,
         passes: &[NttPass],
-        tw: &DevWords,
     ) -> Result<()> {
+        if passes.is_empty() {
+            return Ok(());
+        }
+        let tw = self.twiddles(log_n, !dif)?;
         let dif_flag = dif as u32;
         let n = 1usize << log_n;
         for &pass in passes {

@@ -103,58 +103,6 @@ pub fn prefers_round3(k: u32) -> bool {
     k.div_ceil(3) <= k.div_ceil(4)
 }
 
-/// The register rounds of a pass in the radix kernels (kernels/ntt.cuh `ntt_tile_pass_with`):
-/// (level L = log_s + j0, stages R) for j0 = 0, maxr, 2·maxr, … (the last takes what is left).
-pub fn ntt_rounds(pass: NttPass, maxr: u32) -> impl Iterator<Item = (u32, u32)> {
-    (0..pass.k)
-        .step_by(maxr as usize)
-        .map(move |j0| (pass.log_s + j0, maxr.min(pass.k - j0)))
-}
-
-/// Words before the first block of a [`round_table`]: one offset per level.
-pub const ROUND_TABLE_HEADER: usize = 32;
-
-/// log2 of ω_16 as a power of 2 (`NTT_W16_LOG2` in kernels/ntt.cuh): the radix rounds multiply
-/// by 16th roots of unity as shifts (2 has order 192, 2^96 = -1).
-pub const W16_LOG2: u64 = 156;
-
-/// The per-element factors of the radix rounds (kernels/ntt.cuh) of a transform on forward or
-/// `inverse` roots, for the rounds `levels` ((L, R) pairs of [`ntt_rounds`], at most one per L):
-/// t[L] is the offset of level L's block (0 for none), and for 1 <= m < 2^R, u < 2^L,
-/// t[t[L] + ((m - 1) << L) + u] = c_m = ∏ over the set bits S of m of ω_{2^(L+S+1)}^u.
-/// Level 0 needs no block (every c_m is 1).
-pub fn round_table(inverse: bool, levels: &[(u32, u32)]) -> Vec<u64> {
-    let mut t = vec![0u64; ROUND_TABLE_HEADER];
-    for &(l, r) in levels.iter().filter(|&&(l, _)| l > 0) {
-        assert!(
-            t[l as usize] == 0 && (1..=4).contains(&r),
-            "round ({l}, {r})"
-        );
-        let base = t.len();
-        t[l as usize] = base as u64;
-        t.resize(base + ((((1usize) << r) - 1) << l), 0);
-        // f[S] = ω_{2^(L+S+1)}^u, stepped along u
-        let step: Vec<F> = (0..r)
-            .map(|s| {
-                let w = omega(l + s + 1);
-                if inverse { w.inverse() } else { w }
-            })
-            .collect();
-        let mut f = vec![F::ONE; r as usize];
-        let mut c = [F::ONE; 16];
-        for u in 0..1usize << l {
-            for m in 1usize..1 << r {
-                c[m] = c[m & (m - 1)] * f[m.trailing_zeros() as usize];
-                t[base + ((m - 1) << l) + u] = c[m].as_canonical_u64();
-            }
-            for (fs, st) in f.iter_mut().zip(&step) {
-                *fs *= *st;
-            }
-        }
-    }
-    t
-}
-
 /// ω_k as in docs/PROTOCOL.md §1.
 pub fn omega(log_n: u32) -> F {
     F::two_adic_generator(log_n as usize)
@@ -383,79 +331,6 @@ mod tests {
             }
             for r in 0..h {
                 assert_eq!(F::from_u64(tw[h + r]) * F::from_u64(inv[h + r]), F::ONE);
-            }
-        }
-    }
-
-    #[test]
-    fn sixteenth_roots_are_powers_of_two() {
-        let two = F::from_u64(2);
-        assert_eq!(two.exp_u64(96), -F::ONE);
-        assert_eq!(two.exp_u64(W16_LOG2), omega(4));
-        assert_eq!(two.exp_u64(192 - W16_LOG2), omega(4).inverse());
-        // the kernels' network twiddles ω_{2^(S+1)}^mm = ω_16^(mm 2^(3-S)) match the tables'
-        for inverse in [false, true] {
-            let tw = twiddle_table(4, inverse);
-            for s in 0..4u32 {
-                for mm in 0..1u64 << s {
-                    let e = if inverse { 192 - W16_LOG2 } else { W16_LOG2 } * (mm << (3 - s)) % 192;
-                    assert_eq!(F::from_u64(tw[(1 << s) + mm as usize]), two.exp_u64(e));
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn round_tables_hold_the_factors() {
-        for (log_n, pass, maxr) in [
-            (
-                16,
-                NttPass {
-                    log_s: 13,
-                    k: 3,
-                    log_c: 10,
-                },
-                4,
-            ),
-            (
-                16,
-                NttPass {
-                    log_s: 0,
-                    k: 13,
-                    log_c: 0,
-                },
-                4,
-            ),
-            (
-                12,
-                NttPass {
-                    log_s: 2,
-                    k: 10,
-                    log_c: 2,
-                },
-                3,
-            ),
-        ] {
-            let levels: Vec<(u32, u32)> = ntt_rounds(pass, maxr).collect();
-            // the rounds cover the pass's stages once, each at most maxr, the bottom one full
-            assert_eq!(levels.iter().map(|l| l.1).sum::<u32>(), pass.k);
-            assert_eq!(levels[0], (pass.log_s, maxr.min(pass.k)));
-            for inverse in [false, true] {
-                let t = round_table(inverse, &levels);
-                let tw = twiddle_table(log_n, inverse);
-                for &(l, r) in levels.iter().filter(|l| l.0 > 0) {
-                    for u in [0usize, 1, (1 << l) / 3, (1 << l) - 1] {
-                        for m in 1usize..1 << r {
-                            // ∏ of the radix-2 twiddles ω_{2^(L+S+1)}^u = tw[2^(L+S) + u]
-                            let want = (0..r)
-                                .filter(|&s| m >> s & 1 == 1)
-                                .map(|s| F::from_u64(tw[(1 << (l + s)) + u]))
-                                .product::<F>();
-                            let got = t[t[l as usize] as usize + ((m - 1) << l) + u];
-                            assert_eq!(got, want.as_canonical_u64(), "L={l} m={m} u={u}");
-                        }
-                    }
-                }
             }
         }
     }

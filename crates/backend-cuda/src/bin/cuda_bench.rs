@@ -13,8 +13,6 @@
 //!
 //! Usage: rstark-cuda-bench [--quick] [--no-cpu] [--out FILE]   (FILE gets the markdown table)
 //!        rstark-cuda-bench --profile   (a short fixed workload for ncu)
-//!        rstark-cuda-bench --ntt-rounds [--quick]   (only the NTT passes: radix-2 against radix
-//!        register rounds, per pass; the full run reports it too)
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -86,11 +84,6 @@ fn run() -> Result<()> {
         }
         ctx.synchronize()?;
         println!("profile workload done");
-        return Ok(());
-    }
-    if args.iter().any(|a| a == "--ntt-rounds") {
-        // Only the NTT round comparison (radix-2 rounds against radix rounds), per pass.
-        ntt_rounds_report(&ctx, quick)?;
         return Ok(());
     }
     let (free, total) = ctx.mem_info()?;
@@ -324,8 +317,6 @@ fn run() -> Result<()> {
         ctx.trim_pool()?;
     }
 
-    report.push_str(&ntt_rounds_report(&ctx, quick)?);
-
     writeln!(
         report,
         "\nLDE phases (CUDA events, one run after the timed ones):"
@@ -454,98 +445,4 @@ fn time_config(
     }
     drop(trace);
     Ok((t_lde, t_commit, t_fused))
-}
-
-/// The NTT passes with radix-2 register rounds (A, before), radix rounds (B, the default) and
-/// radix rounds of at most 3 stages (C), timed A B C C B A per pass: CUDA events, median of 5
-/// runs after a warm-up each time, the two medians of a variant averaged. The rates count the
-/// pass's radix-2 butterflies (N/2 per stage per column). Prints the table as it goes and
-/// returns it.
-fn ntt_rounds_report(ctx: &GpuContext, quick: bool) -> Result<String> {
-    let mut out = String::from(
-        "\nNTT register rounds, per pass (ms; A = radix-2 rounds, B = radix rounds (default), C = radix rounds of at most 3 stages; order A B C C B A, median of 5 each)\n\n| rows | cols | dir | pass (log_s, k, log_c) | A ms | B ms | C ms | A G bfly/s | B G bfly/s | C G bfly/s | A / B | A / C | runs A B C C B A |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    print!("{out}");
-    let shapes: &[(u32, usize)] = if quick {
-        &[(16, 256)]
-    } else {
-        &[(16, 2633), (16, 256), (20, 64), (23, 64)]
-    };
-    // (radix, round setting: 0 = per pass)
-    let order = [
-        (false, 0),
-        (true, 0),
-        (true, 3),
-        (true, 3),
-        (true, 0),
-        (false, 0),
-    ];
-    for &(log_n, cols) in shapes {
-        for dif in [false, true] {
-            let mut runs = Vec::new();
-            for (radix, round) in order {
-                ctx.set_ntt_radix(radix);
-                ctx.set_ntt_round(round);
-                runs.push(ctx.time_ntt_passes(log_n, cols, dif, 5)?);
-            }
-            ctx.set_ntt_radix(true);
-            ctx.set_ntt_round(0);
-            ctx.trim_pool()?;
-            for (i, &(pass, _)) in runs[0].iter().enumerate() {
-                let med: Vec<f64> = runs.iter().map(|r| median(&r[i].1)).collect();
-                let (a, b, c) = (
-                    (med[0] + med[5]) / 2.0,
-                    (med[1] + med[4]) / 2.0,
-                    (med[2] + med[3]) / 2.0,
-                );
-                let bfly = (1u64 << (log_n - 1)) as f64 * pass.k as f64 * cols as f64;
-                let rate = |ms: f64| bfly / ms / 1e6;
-                let line = format!(
-                    "| 2^{log_n} | {cols} | {} | ({}, {}, {}) | {a:.3} | {b:.3} | {c:.3} | {:.0} | {:.0} | {:.0} | {:.3} | {:.3} | {} |",
-                    if dif { "DIF" } else { "DIT" },
-                    pass.log_s,
-                    pass.k,
-                    pass.log_c,
-                    rate(a),
-                    rate(b),
-                    rate(c),
-                    a / b,
-                    a / c,
-                    med.iter()
-                        .map(|m| format!("{m:.3}"))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
-                println!("{line}");
-                writeln!(out, "{line}").unwrap();
-            }
-        }
-    }
-    // the whole LDE (blowup 2), A B B A
-    let head = "\nLDE ms with radix-2 (A) and radix (B) rounds, order A B B A, median of 5 each\n\n| rows | cols | A | B | A / B | runs A B B A |\n|---|---|---|---|---|---|\n";
-    print!("{head}");
-    out.push_str(head);
-    for &(log_n, cols) in &shapes[..1] {
-        let trace = ctx.random_matrix(1 << log_n, cols, 99)?;
-        let mut med = Vec::new();
-        for radix in [false, true, true, false] {
-            ctx.set_ntt_radix(radix);
-            med.push(median(&ctx.time_ms(1, 5, || ctx.lde(&trace, 1).map(drop))?));
-        }
-        ctx.set_ntt_radix(true);
-        let (a, b) = ((med[0] + med[3]) / 2.0, (med[1] + med[2]) / 2.0);
-        let line = format!(
-            "| 2^{log_n} | {cols} | {a:.3} | {b:.3} | {:.3} | {:.3} {:.3} {:.3} {:.3} |",
-            a / b,
-            med[0],
-            med[1],
-            med[2],
-            med[3]
-        );
-        println!("{line}");
-        writeln!(out, "{line}").unwrap();
-        drop(trace);
-        ctx.trim_pool()?;
-    }
-    Ok(out)
 }
