@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use rstark_constraints::{
     ConstraintError, ConstraintProgram, cuda_eval_source, max_live_words, rematerialize,
-    split_by_columns, split_program, uses_selectors,
+    split_program, uses_selectors,
 };
 
 const HEADERS: [(&str, &str); 4] = [
@@ -97,8 +97,7 @@ impl KernelShape {
 }
 
 /// The translation units of `p`'s compiled kernel: one per slice of `shape.max_slice`
-/// instructions (`rstark_constraints::split_program`, or `split_by_columns` for a rematerialized
-/// program; one for a program that fits), to be run in
+/// instructions (`rstark_constraints::split_program`; one for a program that fits), to be run in
 /// this order over the same rows (the first writes the quotient values, the others add to them).
 pub fn kernel_sources(
     p: &ConstraintProgram,
@@ -119,13 +118,8 @@ pub fn kernel_slices(
 ) -> Result<(Vec<ConstraintProgram>, bool), ConstraintError> {
     p.validate()?;
     let remat = max_live_words(p) > shape.max_live;
-    // a rematerialized program's constraints are independent: grouped by the columns they read
-    let slices = if remat {
-        split_by_columns(&rematerialize(p), shape.max_slice)
-    } else {
-        split_program(p, shape.max_slice)
-    };
-    Ok((slices, remat))
+    let whole = if remat { rematerialize(p) } else { p.clone() };
+    Ok((split_program(&whole, shape.max_slice), remat))
 }
 
 /// The whole program as one translation unit (one slice).

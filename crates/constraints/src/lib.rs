@@ -26,4 +26,4 @@ pub use interp::{
     FRAME_WORDS, MAX_PARTS, QuotientFrame, QuotientInputs, Registers, RowInputs, quotient_values,
 };
 pub use program::{ConstraintProgram, INSTR_WORDS, ProgramStats};
-pub use slice::{max_live_words, rematerialize, split_by_columns, split_program, uses_selectors};
+pub use slice::{max_live_words, rematerialize, split_program, uses_selectors};

@@ -16,7 +16,7 @@ use rstark_air::logup::LogupChallenges;
 use rstark_air::{BaseAir, Table};
 use rstark_constraints::{
     ConstraintProgram, QuotientFrame, QuotientInputs, compile_table, cuda_eval_source,
-    quotient_values, rematerialize, split_by_columns, split_program, uses_selectors,
+    quotient_values, rematerialize, split_program, uses_selectors,
 };
 use rstark_field::{EF, F, ef_from_base, ef_to_base, flatten_ext};
 use rstark_protocol::PeriodicColumns;
@@ -334,8 +334,7 @@ fn generated_kernel_matches_interpreter() {
     }
 }
 
-/// A program cut into slices (rstark_constraints::split_program, or split_by_columns when
-/// rematerialized; what the GPU compiles a large
+/// A program cut into slices (rstark_constraints::split_program; what the GPU compiles a large
 /// program as): each slice's generated kernel, run in order from the values the one before wrote
 /// (the first writing, the others compiled with CJ_ACCUMULATE, slices that read no selector with
 /// CJ_NO_SELECTORS), gives the whole program's values on every launch shape.
@@ -369,12 +368,8 @@ fn sliced_kernels_add_up_to_the_program() {
     let mut without_selectors = 0;
     for (i, (name, air, max, remat, (log_n, log_d, threads))) in cases.iter().enumerate() {
         let p = compile_table(air.as_ref(), BaseAir::<F>::num_public_values(air.as_ref())).unwrap();
-        // as the GPU cuts them (crate rstark-backend-cuda, jit_source::kernel_slices)
-        let slices = if *remat {
-            split_by_columns(&rematerialize(&p), *max)
-        } else {
-            split_program(&p, *max)
-        };
+        let p = if *remat { rematerialize(&p) } else { p };
+        let slices = split_program(&p, *max);
         assert!(slices.len() > 2, "{name}: {} slices", slices.len());
         without_selectors += slices.iter().filter(|s| !uses_selectors(s)).count();
         let exes: Vec<PathBuf> = slices

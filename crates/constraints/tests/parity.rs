@@ -9,10 +9,10 @@ use rstark_air::examples::{
 use rstark_air::logup::{LogupChallenges, aux_ext_width, num_logup_constraints};
 use rstark_air::{BaseAir, Table, constraint_info};
 use rstark_backend_cpu::QuotientRows;
-use rstark_constraints::program::{op, src};
+use rstark_constraints::program::op;
 use rstark_constraints::{
     ConstraintError, ConstraintProgram, INSTR_WORDS, QuotientInputs, compile_table, max_live_words,
-    quotient_values, rematerialize, split_by_columns, split_program,
+    quotient_values, rematerialize, split_program,
 };
 use rstark_field::{EF, F, PrimeCharacteristicRing, ef_from_base, ef_to_bytes};
 use rstark_protocol::{CompositionInputs, PeriodicColumns};
@@ -150,13 +150,8 @@ fn check_slices(
     want: &[EF],
 ) {
     let n = program.num_instructions();
-    type Split = fn(&ConstraintProgram, usize) -> Vec<ConstraintProgram>;
-    let splits: [Split; 2] = [split_program, split_by_columns];
-    for (split, max) in splits
-        .into_iter()
-        .flat_map(|f| [1, n / 3 + 1, n].map(|m| (f, m)))
-    {
-        let slices = split(program, max);
+    for max in [1, n / 3 + 1, n] {
+        let slices = split_program(program, max);
         assert!(max < n || slices.len() == 1);
         let mut sum = vec![EF::ZERO; want.len()];
         for s in &slices {
@@ -267,50 +262,6 @@ fn vm_workload_tables_match_cpu() {
             check(&air, log_n, 0, 500 + log_n as u64);
         }
     }
-}
-
-/// Distinct trace columns each slice reads, summed over the slices: what a sliced kernel loads
-/// per row.
-fn column_reads(slices: &[ConstraintProgram]) -> usize {
-    slices
-        .iter()
-        .map(|p| {
-            let mut cols = std::collections::HashSet::<u32>::new();
-            for i in p.code.chunks_exact(INSTR_WORDS) {
-                let operands: &[u32] = match i[0] {
-                    op::ADD | op::SUB | op::MUL => &i[2..4],
-                    op::NEG | op::ACC => &i[2..3],
-                    op::EADDB | op::ESUBB | op::EMULB => &i[3..4],
-                    _ => &[],
-                };
-                cols.extend(
-                    operands
-                        .iter()
-                        .filter(|&&w| matches!(w >> src::SHIFT, src::MAIN_CUR | src::MAIN_NEXT)),
-                );
-            }
-            cols.len()
-        })
-        .sum()
-}
-
-/// Keccak-f rematerialized, in the GPU's slices of 512 instructions: grouping constraints by
-/// the columns they read loads far fewer columns than cutting in program order (14 996).
-#[test]
-fn keccak_slices_by_columns_read_fewer_columns() {
-    let p = compile_table(&WorkloadAir::Keccak, 0)
-        .unwrap()
-        .forward_results();
-    let r = rematerialize(&p);
-    let (in_order, by_columns) = (split_program(&r, 512), split_by_columns(&r, 512));
-    let (a, b) = (column_reads(&in_order), column_reads(&by_columns));
-    println!(
-        "keccak slices of 512: {} in program order read {a} columns, {} by columns read {b}",
-        in_order.len(),
-        by_columns.len()
-    );
-    assert!(b * 4 < a * 3, "{b} column reads by columns against {a}");
-    assert!(by_columns.iter().all(|s| s.num_instructions() <= 512));
 }
 
 #[test]
