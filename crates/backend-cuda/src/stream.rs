@@ -154,7 +154,7 @@ impl GpuContext {
         Ok(DeviceCoefs::from_parts(buf, log_n, m.width()))
     }
 
-    /// The whole row-major LDE with blowup 2^log_blowup.
+    /// The whole (column-major) LDE with blowup 2^log_blowup.
     pub(crate) fn extend(&self, c: &DeviceCoefs, log_blowup: u32) -> Result<DeviceMatrix> {
         self.extend_coefficients(&c.buf, c.log_n, c.width, log_blowup)
     }

@@ -360,7 +360,7 @@ fn keccak_compiled_timing() {
         };
         let mut outs = Vec::new();
         // the interpreter first and last, each shape twice in between (A B B C C … A); the
-        // first shape also with current rows read from the row-major LDE (no column-major copy
+        // first shape also with current rows read from a row-major matrix (no column-major copy
         // of each chunk: `columns` false)
         let mut order: Vec<(String, &DeviceConstraintProgram, bool)> =
             vec![("v2".into(), &interp, true)];

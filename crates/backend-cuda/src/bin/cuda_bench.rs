@@ -195,9 +195,8 @@ fn run() -> Result<()> {
             for log_b in 1..=3u32 {
                 let n = 1usize << log_n;
                 let rows = n << log_b;
-                // trace, coefficients, the row-major LDE, a column-major chunk, the nodes
-                let chunk = ((1usize << 31) / rows).clamp(1, 64).min(w);
-                let words_needed = 2 * n * w + rows * w + rows * chunk + 4 * rows;
+                // trace, coefficients, the LDE, the nodes
+                let words_needed = 2 * n * w + rows * w + 4 * rows;
                 let (free, _) = ctx.mem_info()?;
                 if (words_needed * 8) as f64 > 0.92 * free as f64 {
                     let line = format!(
