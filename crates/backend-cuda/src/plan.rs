@@ -175,90 +175,9 @@ pub fn bitrev(x: u64, bits: u32) -> u64 {
     }
 }
 
-/// Largest codeword [`small_coset_coefficients`] interpolates (2^6 points).
-pub const SMALL_COSET_MAX_LOG: usize = 6;
-
-/// The coefficients of the polynomial of degree < 2^log_size taking `values` on the coset
-/// shift·⟨ω⟩ in bit-reversed order (position j holds the value at shift·ω^bitrev(j)), by the
-/// direct sum c_k = 2^-log_size Σ_j v_j (shift·ω^bitrev(j))^-k: for the FRI final codeword
-/// (2^4 points), where a batched DFT costs more in setup than these few hundred products. The
-/// coefficients are unique, so they equal any other interpolation's. `None` for a length that is
-/// not 2^log_size, or above [`SMALL_COSET_MAX_LOG`].
-pub fn small_coset_coefficients(
-    values: &[rstark_field::EF],
-    log_size: usize,
-    shift: F,
-) -> Option<Vec<rstark_field::EF>> {
-    use rstark_field::EF;
-    if log_size > SMALL_COSET_MAX_LOG || values.len() != 1 << log_size || shift == F::ZERO {
-        return None;
-    }
-    let n = 1usize << log_size;
-    let w = F::two_adic_generator(log_size);
-    // 1 / (shift·ω^bitrev(j)), and its running powers
-    let inv: Vec<F> = (0..n)
-        .map(|j| (shift * w.exp_u64(bitrev(j as u64, log_size as u32))).inverse())
-        .collect();
-    let mut pw = vec![F::ONE; n];
-    let n_inv = F::from_u64(n as u64).inverse();
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let mut c = EF::ZERO;
-        for j in 0..n {
-            c += values[j] * pw[j];
-            pw[j] *= inv[j];
-        }
-        out.push(c * n_inv);
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The direct interpolation gives the CPU backend's final polynomial (its batched DFT), and
-    /// refuses what the CPU refuses (a codeword of too high degree).
-    #[test]
-    fn small_coset_coefficients_match_the_cpu_interpolation() {
-        use rstark_field::EF;
-        use rstark_protocol::Backend;
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            F::from_u64(seed)
-        };
-        for log_size in 0..=SMALL_COSET_MAX_LOG {
-            let n = 1usize << log_size;
-            for shift in [F::ONE, generator(), generator().exp_u64(1 << 20)] {
-                let values: Vec<EF> = (0..n)
-                    .map(|_| rstark_field::ef_from_base([rnd(), rnd(), rnd()]))
-                    .collect();
-                let mine = small_coset_coefficients(&values, log_size, shift).unwrap();
-                let cw = rstark_backend_cpu::CpuCodeword::new(values.clone(), log_size, shift);
-                let cpu = rstark_backend_cpu::CpuBackend.final_poly(&cw, n).unwrap();
-                assert_eq!(mine, cpu, "2^{log_size} points, shift {shift}");
-                // a low-degree codeword: only the first coefficients are nonzero
-                if n >= 4 {
-                    let low: Vec<EF> = (0..n)
-                        .map(|j| {
-                            let x = shift
-                                * F::two_adic_generator(log_size)
-                                    .exp_u64(bitrev(j as u64, log_size as u32));
-                            mine[0] + mine[1] * x
-                        })
-                        .collect();
-                    let c = small_coset_coefficients(&low, log_size, shift).unwrap();
-                    assert_eq!(&c[..2], &mine[..2]);
-                    assert!(c[2..].iter().all(|v| *v == EF::ZERO));
-                }
-            }
-        }
-        assert!(small_coset_coefficients(&[EF::ONE; 3], 2, F::ONE).is_none());
-        assert!(small_coset_coefficients(&vec![EF::ONE; 128], 7, F::ONE).is_none());
-    }
 
     #[test]
     fn plans_cover_every_stage_once() {

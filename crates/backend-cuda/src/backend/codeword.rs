@@ -158,15 +158,6 @@ impl CudaBackend {
         let values = rstark_field::unflatten_ext(&words).ok_or_else(|| {
             rstark_protocol::BackendError::BadInput("ragged final codeword".into())
         })?;
-        // A small codeword (the usual 2^4 points): interpolated directly, the same coefficients
-        // the CPU's batched DFT gives, without its setup (~0.2 ms on the keccak 2730 timeline).
-        if let Some(coeffs) = crate::plan::small_coset_coefficients(&values, cw.log_size, cw.shift)
-        {
-            if coeffs.len() < len || coeffs[len..].iter().any(|c| *c != EF::ZERO) {
-                return Err(rstark_protocol::BackendError::NotLowDegree(len));
-            }
-            return Ok(coeffs[..len].to_vec());
-        }
         let host = rstark_backend_cpu::CpuCodeword::new(values, cw.log_size, cw.shift);
         rstark_backend_cpu::CpuBackend.final_poly(&host, len)
     }
