@@ -42,11 +42,20 @@ extern "C" __global__ void __launch_bounds__(256)
   for (u64 g = blockIdx.y; g * TB_COLS < width; g += gridDim.y) {  // uniform across the block
     u64 c0 = g * TB_COLS;
     u32 cc = width - c0 < TB_COLS ? (u32)(width - c0) : TB_COLS;
-    for (u32 idx = tid; idx < 32 * 32 * TB_COLS; idx += 256) {
-      u32 a = idx / (32 * TB_COLS), e = idx % (32 * TB_COLS);
+    // all of a thread's loads in flight at once (one at a time ran at half the DRAM speed)
+    constexpr u32 PER_THREAD = 32 * 32 * TB_COLS / 256;
+    u64 v[PER_THREAD];
+#pragma unroll
+    for (u32 j = 0; j < PER_THREAD; j++) {
+      u32 idx = tid + j * 256, a = idx / (32 * TB_COLS), e = idx % (32 * TB_COLS);
       u32 b = e / TB_COLS, c = e % TB_COLS;
       u64 row = ((u64)a << (log_n - 5)) | (m << 5) | b;
-      if (c < cc) tile[c * 32 + a][b] = src[row * width + c0 + c];
+      v[j] = c < cc ? src[row * width + c0 + c] : 0;
+    }
+#pragma unroll
+    for (u32 j = 0; j < PER_THREAD; j++) {
+      u32 idx = tid + j * 256, a = idx / (32 * TB_COLS), e = idx % (32 * TB_COLS);
+      tile[(e % TB_COLS) * 32 + a][e / TB_COLS] = v[j];
     }
     __syncthreads();
     for (u32 i = threadIdx.y; i < 32 * cc; i += 8) {

@@ -20,6 +20,8 @@
 // Shared-memory index of tile element e: one pad word per 16 keeps the strided register
 // rounds free of bank conflicts.
 #define NTT_PAD(e) ((e) + ((e) >> 4))
+// Loads a thread has in flight when it fills its tile.
+#define NTT_LOAD_BATCH 8
 
 struct ntt_tile_geom {
   u32 log_s, k, log_c;
@@ -135,7 +137,21 @@ RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 l
                               u32 log_c, bool dif, u64 tile, u32 tid, u32 nthreads) {
   ntt_tile_geom g = ntt_geom(log_s, k, log_c, tile);
   u32 elems = 1u << (k + g.log_c);
-  for (u32 e = tid; e < elems; e += nthreads) sm[NTT_PAD(e)] = load(ntt_elem_pos(g, e));
+  // Each thread issues NTT_LOAD_BATCH independent loads before it stores any: with one load in
+  // flight per thread, 768 threads per SM keep too few bytes in flight to reach DRAM speed.
+  u32 e = tid;
+  for (; e + (NTT_LOAD_BATCH - 1) * nthreads < elems; e += NTT_LOAD_BATCH * nthreads) {
+    u64 v[NTT_LOAD_BATCH];
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (u32 j = 0; j < NTT_LOAD_BATCH; j++) v[j] = load(ntt_elem_pos(g, e + j * nthreads));
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (u32 j = 0; j < NTT_LOAD_BATCH; j++) sm[NTT_PAD(e + j * nthreads)] = v[j];
+  }
+  for (; e < elems; e += nthreads) sm[NTT_PAD(e)] = load(ntt_elem_pos(g, e));
   RS_SYNC();
   if (dif) {
     u32 top = k;

@@ -161,9 +161,10 @@ impl CudaBackend {
     }
 }
 
-/// Chunks of at least 2^12 rows, at most 1024 of them (powers of two: they tile N).
+/// Chunks of at least 2^14 rows (64 a thread: each block's closing reduction is then small
+/// next to its sums), at most 1024 of them (powers of two: they tile N).
 fn ood_chunks(n: usize) -> usize {
-    (n >> 12).clamp(1, 1024)
+    (n >> 14).clamp(1, 1024)
 }
 
 /// Columns per block of `pv_ood2_coef_partial` (its PV_OOD2_COLS).
