@@ -82,7 +82,9 @@ RS_HD void keccak256_node(const u64 l[4], const u64 r[4], u64 out[4]) {
 
 // Keccak-256 of a message of `nwords` 8-byte little-endian words (field elements), read through
 // `word(i)`. Full 17-word blocks are absorbed with unrolled constant indices, then the padding
-// (0x01 right after the message, 0x80 in the last byte of the block).
+// (0x01 right after the message, 0x80 in the last byte of the block). The next block's words are
+// loaded before the current block's permutation, so their latency hides behind it (a wide leaf is
+// hundreds of blocks, and 2^16 leaves leave few warps per SM to hide it otherwise).
 template <typename WordFn>
 RS_HD void keccak256_words(WordFn word, u64 nwords, u64 out[4]) {
   u64 s[25];
@@ -92,13 +94,26 @@ RS_HD void keccak256_words(WordFn word, u64 nwords, u64 out[4]) {
   for (int i = 0; i < 25; i++) s[i] = 0;
   u64 full = nwords / KECCAK_RATE_LANES;
   u64 base = 0;
+  u64 next[KECCAK_RATE_LANES];
+  if (full > 0) {
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int j = 0; j < KECCAK_RATE_LANES; j++) next[j] = word(j);
+  }
   for (u64 blk = 0; blk < full; blk++) {
 #ifdef __CUDACC__
 #pragma unroll
 #endif
-    for (int j = 0; j < KECCAK_RATE_LANES; j++) s[j] ^= word(base + j);
-    keccak_f1600(s);
+    for (int j = 0; j < KECCAK_RATE_LANES; j++) s[j] ^= next[j];
     base += KECCAK_RATE_LANES;
+    if (blk + 1 < full) {
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+      for (int j = 0; j < KECCAK_RATE_LANES; j++) next[j] = word(base + j);
+    }
+    keccak_f1600(s);
   }
   u32 rem = (u32)(nwords - base);
 #ifdef __CUDACC__

@@ -181,10 +181,12 @@ RS_HD void ntt_tile_pass(u64* sm, u64* col, const u64* tw, u32 log_s, u32 k, u32
                      nthreads);
 }
 
-// Coset scaling of one coefficient into the B blocks: out_a[k] = coef[k] * lo_a[k mod LO] * hi_a[k / LO].
+// Coset scaling of one coefficient into the B blocks: out_a[k] = coef[k] * lo_a[k mod LO] * hi_a[k / LO]
+// (a whole table, hi_len = 1, needs no hi factor: it is 1).
 RS_HD u64 coset_scale(u64 v, const u64* lo_tab, const u64* hi_tab, u32 a, u64 kidx, u32 log_lo,
                       u64 hi_len) {
   u64 lo_len = 1ull << log_lo;
-  u64 s = gl_mul(lo_tab[a * lo_len + (kidx & (lo_len - 1))], hi_tab[a * hi_len + (kidx >> log_lo)]);
+  u64 s = lo_tab[a * lo_len + (kidx & (lo_len - 1))];
+  if (hi_len > 1) s = gl_mul(s, hi_tab[a * hi_len + (kidx >> log_lo)]);
   return gl_mul(v, s);
 }

@@ -65,7 +65,8 @@ static void run_ntt(std::vector<u64>& col, u32 n, bool dif, const std::vector<u6
   }
 }
 
-static void check_lde(u32 n, u32 b) {
+// whole: the coset table kept whole (plan::COSET_WHOLE_MAX_LOG), one entry per coefficient
+static void check_lde(u32 n, u32 b, bool whole = false) {
   u64 N = 1ull << n, B = 1ull << b, M = N << b;
   std::vector<u64> x(N);
   for (auto& v : x) v = rnd();
@@ -74,7 +75,7 @@ static void check_lde(u32 n, u32 b) {
   for (u64 i = 0; i < N; i++) c[bitrev_bits(i, n)] = x[i];
   run_ntt(c, n, false, twiddles(n, true));
   // scale tables as the host builds them
-  u32 log_lo = n < 12 ? n : 12;
+  u32 log_lo = whole || n < 12 ? n : 12;
   u64 lo_len = 1ull << log_lo, hi_len = N >> log_lo;
   std::vector<u64> lo_tab(B * lo_len), hi_tab(B * hi_len);
   u64 ninv = gl_inv(N % GL_P);
@@ -246,6 +247,7 @@ int main() {
   for (u32 n = 0; n <= 9; n++)
     for (u32 b = 1; b <= 3; b++) check_lde(n, b);
   check_lde(13, 1);
+  check_lde(13, 1, true);
   // 16: a 3-stage strided pass whose tile the plan fills (2^10 groups); 21..24: 8..11 stages
   for (u32 n : {12u, 13u, 14u, 16u, 21u, 22u, 24u}) check_roundtrip(n);
   for (auto [n, L, k] : {std::array<u32, 3>{4, 5, 2}, {6, 7, 6}, {5, 7, 3}, {3, 3, 0}, {8, 9, 5}})

@@ -25,6 +25,10 @@ pub const NTT_OLD_MAX_LOG_C: u32 = 4;
 pub const NTT_MAX_SHARED_BYTES: u32 = ((1u32 << NTT_TILE_LOG) + (1u32 << NTT_TILE_LOG) / 16) * 8;
 /// `lo` coset table length, log2 (scale = lo[k mod 2^12] * hi[k >> 12]).
 pub const COSET_LO_LOG: u32 = 12;
+/// Largest LDE (log2 of its rows) whose coset table is kept whole: lo[a][k] = N^-1 · s_a^k for
+/// every k and no `hi` factor, so the expand pass scales a coefficient with one product instead
+/// of two (2 MiB of table at most; the pass is bound by its products).
+pub const COSET_WHOLE_MAX_LOG: u32 = 18;
 /// Largest supported NTT and LDE size, log2: the prover's largest domain (a height of at most
 /// 2^28 rows times a blowup or quotient degree, at most 2^30 in all). The kernels' index
 /// arithmetic holds up to 2^31 (twiddle indices are 32-bit); a 2^30 twiddle table is 8 GiB.
@@ -138,7 +142,11 @@ pub struct CosetTables {
 }
 
 pub fn coset_tables(log_n: u32, log_b: u32) -> CosetTables {
-    let log_lo = log_n.min(COSET_LO_LOG);
+    let log_lo = if log_n + log_b <= COSET_WHOLE_MAX_LOG {
+        log_n
+    } else {
+        log_n.min(COSET_LO_LOG)
+    };
     let lo_len = 1usize << log_lo;
     let hi_len = 1usize << (log_n - log_lo);
     let n_inv = F::from_u64(1u64 << log_n).inverse();
@@ -256,12 +264,21 @@ mod tests {
 
     #[test]
     fn coset_tables_give_powers() {
-        let (log_n, log_b) = (13, 2);
+        // split (lo · hi) and whole (one entry per coefficient, hi = 1)
+        for (log_n, log_b, whole) in [(13, 2, true), (17, 2, false)] {
+            check_coset_tables(log_n, log_b);
+            let t = coset_tables(log_n, log_b);
+            assert_eq!(t.log_lo == log_n, whole);
+            assert!(t.hi.iter().all(|&h| h == 1) || !whole);
+        }
+    }
+
+    fn check_coset_tables(log_n: u32, log_b: u32) {
         let t = coset_tables(log_n, log_b);
         let n_inv = F::from_u64(1 << log_n).inverse();
-        for a in 0..4u64 {
+        for a in 0..1u64 << log_b {
             let shift = generator() * omega(log_n + log_b).exp_u64(bitrev(a, log_b));
-            for k in [0u64, 1, 4095, 4096, 5000, 8191] {
+            for k in [0u64, 1, 4095, 4096, 5000, 8191, (1 << log_n) - 1] {
                 let lo_len = 1u64 << t.log_lo;
                 let hi_len = 1u64 << (log_n - t.log_lo);
                 let got = F::from_u64(t.lo[(a * lo_len + (k % lo_len)) as usize])
