@@ -60,30 +60,7 @@ impl CudaBackend {
     /// Every column's polynomial at `z` (Σ_j c_j z^j over the coefficients); only W extension
     /// values come back.
     pub(crate) fn ood_values(&self, m: &CudaCommitted, z: EF) -> Result<Vec<EF>> {
-        let ctx = &self.ctx;
-        let c = &m.coefs;
-        let (n, w) = (c.rows(), c.width());
-        let zp = self.ext_powers(z, n)?;
-        let chunks = ood_chunks(n);
-        let blocks = u32::try_from(w * chunks)
-            .map_err(|_| CudaError::Shape(format!("out-of-domain values of {w} columns")))?;
-        let mut partial = ctx.alloc_words(3 * chunks * w, "OOD partial sums")?;
-        let (n64, w64, chunks64) = (n as u64, w as u64, chunks as u64);
-        let mut l = ctx.func(&self.pk.ood_coef_partial);
-        l.arg(&c.buf)
-            .arg(&n64)
-            .arg(&w64)
-            .arg(&zp)
-            .arg(&chunks64)
-            .arg(&mut partial);
-        let cfg = cudarc::driver::LaunchConfig {
-            grid_dim: (blocks, 1, 1),
-            block_dim: (256, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        ctx.launch(l, cfg, "pv_ood_coef_partial")?;
-        drop(zp);
-        self.ood_reduce(&partial, chunks, w, n)
+        self.ood_sums(m, &[z])
     }
 
     /// Every column's polynomial at `a` and at `b` from one read of the coefficients (the
@@ -95,35 +72,55 @@ impl CudaBackend {
         a: EF,
         b: EF,
     ) -> Result<(Vec<EF>, Vec<EF>)> {
+        let mut sums = self.ood_sums(m, &[a, b])?;
+        let at_b = sums.split_off(m.coefs.width());
+        Ok((sums, at_b))
+    }
+
+    /// The columns' values at one point (`pv_ood_coef_partial`, a block per column and chunk)
+    /// or two (`pv_ood2_coef_partial`, a block per OOD2_COLS columns and chunk): W values per
+    /// point, point after point.
+    fn ood_sums(&self, m: &CudaCommitted, points: &[EF]) -> Result<Vec<EF>> {
         let ctx = &self.ctx;
         let c = &m.coefs;
         let (n, w) = (c.rows(), c.width());
-        let za = self.ext_powers(a, n)?;
-        let zb = self.ext_powers(b, n)?;
+        let powers = points
+            .iter()
+            .map(|&z| self.ext_powers(z, n))
+            .collect::<Result<Vec<_>>>()?;
         let chunks = ood_chunks(n);
-        let groups = w.div_ceil(OOD2_COLS);
+        let (kernel, name, groups) = match powers.len() {
+            1 => (&self.pk.ood_coef_partial, "pv_ood_coef_partial", w),
+            2 => (
+                &self.pk.ood2_coef_partial,
+                "pv_ood2_coef_partial",
+                w.div_ceil(OOD2_COLS),
+            ),
+            k => {
+                return Err(CudaError::Shape(format!(
+                    "out-of-domain values at {k} points"
+                )));
+            }
+        };
         let blocks = u32::try_from(groups * chunks)
             .map_err(|_| CudaError::Shape(format!("out-of-domain values of {w} columns")))?;
-        let mut partial = ctx.alloc_words(6 * chunks * w, "OOD partial sums (two points)")?;
+        let cols = w * powers.len();
+        let mut partial = ctx.alloc_words(3 * chunks * cols, "OOD partial sums")?;
         let (n64, w64, chunks64) = (n as u64, w as u64, chunks as u64);
-        let mut l = ctx.func(&self.pk.ood2_coef_partial);
-        l.arg(&c.buf)
-            .arg(&n64)
-            .arg(&w64)
-            .arg(&za)
-            .arg(&zb)
-            .arg(&chunks64)
-            .arg(&mut partial);
+        let mut l = ctx.func(kernel);
+        l.arg(&c.buf).arg(&n64).arg(&w64);
+        for p in &powers {
+            l.arg(p);
+        }
+        l.arg(&chunks64).arg(&mut partial);
         let cfg = cudarc::driver::LaunchConfig {
             grid_dim: (blocks, 1, 1),
             block_dim: (256, 1, 1),
             shared_mem_bytes: 0,
         };
-        ctx.launch(l, cfg, "pv_ood2_coef_partial")?;
-        drop((za, zb));
-        let mut sums = self.ood_reduce(&partial, chunks, 2 * w, n)?;
-        let at_b = sums.split_off(w);
-        Ok((sums, at_b))
+        ctx.launch(l, cfg, name)?;
+        drop(powers);
+        self.ood_reduce(&partial, chunks, cols, n)
     }
 
     /// z^0 .. z^{n-1} on the device (3 words each).
