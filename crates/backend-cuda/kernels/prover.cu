@@ -125,7 +125,6 @@ extern "C" __global__ void pv_ood_reduce(const u64* partial, u64 chunks, u32 w, 
 // [g·cpg, (g+1)·cpg) and writes its sums to out + 6n·g (A's 3 coefficients, then C's, n words
 // each). One thread per coefficient index j (coalesced); the groups give a narrow N enough
 // threads to hide the loads (2^16 rows were 512 warps for 132 SMs).
-#define PV_DEEP_BATCH 8
 extern "C" __global__ void pv_deep_combine(const u64* __restrict__ coef, u64 n, u32 w,
                                            const u64* __restrict__ pows, u32 off, u32 n_shifted,
                                            u32 cpg, u64* __restrict__ out) {
@@ -134,23 +133,13 @@ extern "C" __global__ void pv_deep_combine(const u64* __restrict__ coef, u64 n, 
   u64* o = out + 6 * n * blockIdx.y;
   for (u64 j = (u64)blockIdx.x * blockDim.x + threadIdx.x; j < n; j += (u64)gridDim.x * blockDim.x) {
     gl3 a{0, 0, 0}, c{0, 0, 0};
-    auto add = [&](u32 k, u64 x) {
-      gl3 term = gl3_scale(pv_load3(pows + 3 * (u64)(off + k)), x);
+    for (u32 k = k0; k < k1; k++) {
+      gl3 term = gl3_scale(pv_load3(pows + 3 * (u64)(off + k)), coef[(u64)k * n + j]);
       if (off + k < n_shifted)
         a = gl3_add(a, term);
       else
         c = gl3_add(c, term);
-    };
-    // PV_DEEP_BATCH columns' loads in flight at once (one at a time left the kernel at ~1.4 TB/s)
-    u32 k = k0;
-    for (; k + PV_DEEP_BATCH <= k1; k += PV_DEEP_BATCH) {
-      u64 x[PV_DEEP_BATCH];
-#pragma unroll
-      for (int u = 0; u < PV_DEEP_BATCH; u++) x[u] = coef[(u64)(k + u) * n + j];
-#pragma unroll
-      for (int u = 0; u < PV_DEEP_BATCH; u++) add(k + u, x[u]);
     }
-    for (; k < k1; k++) add(k, coef[(u64)k * n + j]);
     o[j] = a.c0;
     o[n + j] = a.c1;
     o[2 * n + j] = a.c2;
