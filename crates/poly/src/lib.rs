@@ -8,6 +8,7 @@ mod barycentric;
 mod bitrev;
 mod error;
 pub mod golden;
+mod lanes;
 mod lde;
 mod matrix;
 mod wide;
