@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
-use rstark_field::{EF, PrimeField64, ef_from_base};
-use rstark_poly::{dot_ext_base, eval_lde_columns_at_points, ext_to_u64s, golden};
+use rstark_field::{EF, ef_from_base};
+use rstark_poly::{ExtCoeffs, dot_ext_base, eval_lde_columns_at_points, ext_to_u64s, golden};
 
 const WIDTH: usize = 2633;
 
@@ -46,7 +46,7 @@ fn main() {
         for row in lde.values[..WIDTH << log_n].chunks_exact(WIDTH) {
             s += dot_ext_base(&pows, row);
         }
-        std::hint::black_box(s);
+        let _ = std::hint::black_box(s);
         best = best.min(t.elapsed().as_secs_f64());
     }
     println!(
@@ -54,100 +54,25 @@ fn main() {
         best * 1e3,
         best * 1e9 / vals
     );
-    let raw: Vec<u64> = lde.values[..WIDTH << log_n]
-        .iter()
-        .map(|v| v.as_canonical_u64())
+    let coeffs: Vec<EF> = golden::elements(3 * WIDTH, 3)
+        .chunks_exact(3)
+        .map(|c| ef_from_base([c[0], c[1], c[2]]))
         .collect();
-    type Dot = fn(&[[u64; 3]], &[u64]) -> [u128; 3];
-    for (name, f) in [("raw", dot_raw as Dot), ("raw2", dot_raw2 as Dot)] {
-        let mut best = f64::MAX;
-        for _ in 0..runs {
-            let t = Instant::now();
-            let mut s = 0u128;
-            for row in raw.chunks_exact(WIDTH) {
-                s = s.wrapping_add(f(&pows, row)[0]);
-            }
-            std::hint::black_box(s);
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        println!(
-            "deep {name}: {:.1} ms  {:.2} ns/value",
-            best * 1e3,
-            best * 1e9 / vals
-        );
-    }
+    let prepared = ExtCoeffs::new(&coeffs);
+    let mut scratch = Vec::new();
     let mut best = f64::MAX;
     for _ in 0..runs {
         let t = Instant::now();
-        let mut s = 0u128;
-        for rows in raw.chunks_exact(2 * WIDTH) {
-            let (a, b) = rows.split_at(WIDTH);
-            let r = dot_two_rows(&pows, a, b);
-            s = s.wrapping_add(r[0][0]).wrapping_add(r[1][0]);
+        let mut s = EF::default();
+        for row in lde.values[..WIDTH << log_n].chunks_exact(WIDTH) {
+            s += prepared.dot(row, &mut scratch);
         }
-        std::hint::black_box(s);
+        let _ = std::hint::black_box(s);
         best = best.min(t.elapsed().as_secs_f64());
     }
     println!(
-        "deep 2rows: {:.1} ms  {:.2} ns/value",
+        "deep ExtCoeffs 2^{log_n}x{WIDTH}: {:.1} ms  {:.2} ns/value",
         best * 1e3,
         best * 1e9 / vals
     );
-}
-
-#[derive(Clone, Copy, Default)]
-struct W {
-    low: u128,
-    carries: u64,
-}
-impl W {
-    #[inline(always)]
-    fn add(&mut self, a: u64, b: u64) {
-        let (low, c) = self.low.overflowing_add(a as u128 * b as u128);
-        self.low = low;
-        self.carries += c as u64;
-    }
-}
-
-#[inline(never)]
-fn dot_raw(c: &[[u64; 3]], v: &[u64]) -> [u128; 3] {
-    let mut acc = [W::default(); 3];
-    for (c, &v) in c.iter().zip(v) {
-        acc[0].add(c[0], v);
-        acc[1].add(c[1], v);
-        acc[2].add(c[2], v);
-    }
-    acc.map(|a| a.low ^ a.carries as u128)
-}
-
-#[inline(never)]
-fn dot_raw2(c: &[[u64; 3]], v: &[u64]) -> [u128; 3] {
-    let mut acc = [W::default(); 3];
-    for (c, v) in c.chunks_exact(2).zip(v.chunks_exact(2)) {
-        acc[0].add(c[0][0], v[0]);
-        acc[1].add(c[0][1], v[0]);
-        acc[2].add(c[0][2], v[0]);
-        acc[0].add(c[1][0], v[1]);
-        acc[1].add(c[1][1], v[1]);
-        acc[2].add(c[1][2], v[1]);
-    }
-    acc.map(|a| a.low ^ a.carries as u128)
-}
-
-#[inline(never)]
-fn dot_two_rows(c: &[[u64; 3]], a: &[u64], b: &[u64]) -> [[u128; 3]; 2] {
-    let mut x = [W::default(); 3];
-    let mut y = [W::default(); 3];
-    for ((c, &a), &b) in c.iter().zip(a).zip(b) {
-        x[0].add(c[0], a);
-        x[1].add(c[1], a);
-        x[2].add(c[2], a);
-        y[0].add(c[0], b);
-        y[1].add(c[1], b);
-        y[2].add(c[2], b);
-    }
-    [
-        x.map(|a| a.low ^ a.carries as u128),
-        y.map(|a| a.low ^ a.carries as u128),
-    ]
 }

@@ -38,6 +38,18 @@ impl LaneSums {
     }
 }
 
+impl LaneSums {
+    /// The four lanes' sums added, mod p (the lanes' exact sums are added before reducing).
+    pub(crate) fn reduce_sum(&self) -> F {
+        let s = &self.0;
+        let group = |a: usize| {
+            let total: u128 = (0..4).map(|l| exact(s[a][l], s[a + 1][l])).sum();
+            reduce_u128(total)
+        };
+        group(0) + group(2) * F::from_u64(1 << 32) + group(4) * F::from_u64(0xffff_ffff)
+    }
+}
+
 /// P = H·2^32 + ((A − H·2^32) mod 2^64) for a group's (A, H).
 fn exact(a: u64, h: u64) -> u128 {
     ((h as u128) << 32) + a.wrapping_sub(h << 32) as u128

@@ -50,9 +50,112 @@ pub fn dot_ext_base(coeffs: &[[u64; 3]], values: &[F]) -> EF {
     ef_from_base(acc.map(Wide::reduce))
 }
 
+/// Extension coefficients prepared for [`ExtCoeffs::dot`], the DEEP row sum Σ_k e_k·f_k: on
+/// AVX2 builds four columns at a time on the vector lanes ([`crate::lanes`]), one pass per
+/// extension coordinate, else [`dot_ext_base`].
+#[derive(Clone, Debug)]
+pub struct ExtCoeffs {
+    /// As [`ext_to_u64s`] (the fallback).
+    wide: Vec<[u64; 3]>,
+    /// Coordinate t of coefficients 4g … 4g + 3 in 32-bit halves (zero past the end): the lanes'
+    /// weights. Empty when the lanes are not compiled in.
+    lows: [Vec<[u64; 4]>; 3],
+    highs: [Vec<[u64; 4]>; 3],
+}
+
+impl ExtCoeffs {
+    pub fn new(coeffs: &[EF]) -> Self {
+        let wide: Vec<[u64; 3]> = coeffs.iter().map(|&c| ext_to_u64s(c)).collect();
+        let use_lanes = crate::lanes::ENABLED && wide.len() / 4 < crate::lanes::MAX_TERMS;
+        let half = |t: usize, h: usize| -> Vec<[u64; 4]> {
+            if !use_lanes {
+                return Vec::new();
+            }
+            wide.chunks(4)
+                .map(|g| {
+                    std::array::from_fn(|l| g.get(l).map_or(0, |c| crate::lanes::split(c[t])[h]))
+                })
+                .collect()
+        };
+        let lows = std::array::from_fn(|t| half(t, 0));
+        let highs = std::array::from_fn(|t| half(t, 1));
+        Self { wide, lows, highs }
+    }
+
+    pub fn len(&self) -> usize {
+        self.wide.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.wide.is_empty()
+    }
+
+    /// Σ_k coeffs[k]·values[k] over the shorter of the two, exactly (equal to the field sum);
+    /// `scratch` is reused between calls (the values as canonical integers, four per entry).
+    pub fn dot(&self, values: &[F], scratch: &mut Vec<[u64; 4]>) -> EF {
+        if self.lows[0].is_empty() {
+            return dot_ext_base(&self.wide, values);
+        }
+        let values = &values[..values.len().min(self.wide.len())];
+        scratch.clear();
+        let (full, rest) = values.split_at(values.len() / 4 * 4);
+        scratch.extend(
+            full.chunks_exact(4)
+                .map(|c| std::array::from_fn(|l| c[l].as_canonical_u64())),
+        );
+        if !rest.is_empty() {
+            scratch.push(std::array::from_fn(|l| {
+                rest.get(l).map_or(0, |v| v.as_canonical_u64())
+            }));
+        }
+        let mut out = [F::ZERO; 3];
+        for (t, o) in out.iter_mut().enumerate() {
+            match crate::lanes::lane_sums(scratch, &self.lows[t], &self.highs[t]) {
+                Some(s) => *o = s.reduce_sum(),
+                None => return dot_ext_base(&self.wide, values),
+            }
+        }
+        ef_from_base(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ext_coeffs_dot_matches_field_arithmetic() {
+        let m = F::NEG_ONE;
+        let mut scratch = Vec::new();
+        for n in [0, 1, 3, 4, 5, 64, 65, 150, 2633] {
+            for extreme in [false, true] {
+                let mut values = crate::golden::elements(n + 3, n as u64);
+                let mut flat = crate::golden::elements(3 * n, 50 + n as u64);
+                if extreme {
+                    values.fill(m);
+                    flat.fill(m);
+                }
+                let coeffs: Vec<EF> = flat
+                    .chunks_exact(3)
+                    .map(|c| ef_from_base([c[0], c[1], c[2]]))
+                    .collect();
+                let prepared = ExtCoeffs::new(&coeffs);
+                // Values longer, equal and shorter than the coefficients.
+                for len in [n + 3, n, n.saturating_sub(2)] {
+                    let want: EF = coeffs
+                        .iter()
+                        .zip(&values[..len])
+                        .map(|(&c, &v)| c * v)
+                        .sum();
+                    assert_eq!(
+                        prepared.dot(&values[..len], &mut scratch),
+                        want,
+                        "{n} {len} {extreme}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn wide_sums_reduce_exactly() {
