@@ -245,51 +245,77 @@ fn weighted_column_sums_wide<const K: usize>(
 /// [`weighted_column_sums`] on the vector lanes ([`crate::lanes`]): four columns at a time, one
 /// pass per weight coordinate (3K passes). The rows are taken [`LANE_TILE`] at a time and copied
 /// into four-column blocks (read in order, so the copy streams); each block and coordinate
-/// then adds to its [`lanes::LaneSums`]. `None` when the lanes are not compiled in.
+/// then adds to its [`lanes::Block`], reduced every [`lanes::BLOCK_TERMS`] rows. `None` when
+/// the lanes are not compiled in.
 fn weighted_column_sums_lanes<const K: usize>(
     rows: &[F],
     width: usize,
     weights: &[[[u64; 3]; K]],
 ) -> Option<Vec<[EF; K]>> {
-    if !lanes::ENABLED || width == 0 || weights.len() >= lanes::MAX_TERMS {
+    if !lanes::ENABLED || width == 0 {
         return None;
     }
     let count = weights.len().min(rows.len() / width);
     let groups = width.div_ceil(4);
-    // acc[g·3K + t]: block g (columns 4g … 4g + 3), coordinate t = 3k + j of point k's weight.
-    let mut acc = vec![lanes::LaneSums::default(); groups * 3 * K];
-    // block[g·LANE_TILE + i]: block g of the tile's row i; split[t·LANE_TILE + i]: row i's
-    // coordinate t in 32-bit halves.
+    let coords = 3 * K;
+    // sums / acc[g·3K + t]: columns 4g … 4g + 3, coordinate t = 3k + j of point k's weight.
+    let mut sums = vec![[F::ZERO; 4]; groups * coords];
+    let mut acc = vec![lanes::Block::default(); groups * coords];
+    // block[g·LANE_TILE + i]: columns 4g … 4g + 3 of the tile's row i.
     let mut block = vec![[0u64; 4]; groups * LANE_TILE];
-    let mut split = vec![[0u64; 2]; 3 * K * LANE_TILE];
-    let tiles = rows[..count * width]
-        .chunks(LANE_TILE * width)
-        .zip(weights[..count].chunks(LANE_TILE));
-    for (tile, tile_weights) in tiles {
-        let h = tile_weights.len();
-        fill_blocks(&mut block, tile, width);
-        for (i, w) in tile_weights.iter().enumerate() {
-            for t in 0..3 * K {
-                split[t * LANE_TILE + i] = lanes::split(w[t / 3][t % 3]);
+    // limbs[(3t + j)·LANE_TILE + i]: limb j of row i's coordinate t, in all four lanes.
+    let mut limbs = vec![[0u64; 4]; coords * 3 * LANE_TILE];
+    let per_block = lanes::BLOCK_TERMS;
+    let pieces = rows[..count * width]
+        .chunks(per_block * width)
+        .zip(weights[..count].chunks(per_block));
+    for (piece, piece_weights) in pieces {
+        acc.fill(lanes::Block::default());
+        let tiles = piece
+            .chunks(LANE_TILE * width)
+            .zip(piece_weights.chunks(LANE_TILE));
+        for (tile, tile_weights) in tiles {
+            let h = tile_weights.len();
+            fill_blocks(&mut block, tile, width);
+            fill_limbs(&mut limbs, tile_weights);
+            for (g, acc) in acc.chunks_exact_mut(coords).enumerate() {
+                let values = &block[g * LANE_TILE..g * LANE_TILE + h];
+                for (t, acc) in acc.iter_mut().enumerate() {
+                    let limb = |j: usize| {
+                        let at = (3 * t + j) * LANE_TILE;
+                        &limbs[at..at + h]
+                    };
+                    lanes::add_products(acc, values, [limb(0), limb(1), limb(2)])?;
+                }
             }
         }
-        for (g, acc) in acc.chunks_exact_mut(3 * K).enumerate() {
-            let values = &block[g * LANE_TILE..g * LANE_TILE + h];
-            for (t, acc) in acc.iter_mut().enumerate() {
-                lanes::add_broadcast_sums(acc, values, &split[t * LANE_TILE..t * LANE_TILE + h])?;
+        for (s, a) in sums.iter_mut().zip(&acc) {
+            for (s, x) in s.iter_mut().zip(a.reduce()) {
+                *s += x;
             }
         }
     }
     let mut out = Vec::with_capacity(width);
-    for (g, acc) in acc.chunks_exact(3 * K).enumerate() {
-        let sums: Vec<[F; 4]> = acc.iter().map(lanes::LaneSums::reduce).collect();
+    for (g, s) in sums.chunks_exact(coords).enumerate() {
         for l in 0..(width - 4 * g).min(4) {
             out.push(std::array::from_fn(|k| {
-                ef_from_base([sums[3 * k][l], sums[3 * k + 1][l], sums[3 * k + 2][l]])
+                ef_from_base([s[3 * k][l], s[3 * k + 1][l], s[3 * k + 2][l]])
             }));
         }
     }
     Some(out)
+}
+
+/// The limbs of each row's weight coordinates, broadcast to four lanes (see
+/// [`weighted_column_sums_lanes`]).
+fn fill_limbs<const K: usize>(limbs: &mut [[u64; 4]], weights: &[[[u64; 3]; K]]) {
+    for (i, w) in weights.iter().enumerate() {
+        for t in 0..3 * K {
+            for (j, limb) in lanes::limbs(w[t / 3][t % 3]).into_iter().enumerate() {
+                limbs[(3 * t + j) * LANE_TILE + i] = [limb; 4];
+            }
+        }
+    }
 }
 
 /// Rows per tile of the lanes: the tile's copy (rows × width × 8 bytes, 670 KB for keccak's
@@ -380,8 +406,9 @@ mod tests {
 
     #[test]
     fn lanes_match_wide_sums() {
-        // Widths around the four-column blocks and keccak's 2633; heights around LANE_TILE.
         let m = F::NEG_ONE;
+        // Widths around the four-column blocks and keccak's 2633; heights around LANE_TILE and
+        // past lanes::BLOCK_TERMS (several blocks per column).
         for (height, width) in [
             (1, 1),
             (31, 3),
@@ -391,6 +418,7 @@ mod tests {
             (65, 65),
             (9, 150),
             (40, 2633),
+            (2 * lanes::BLOCK_TERMS + 33, 6),
         ] {
             for extreme in [false, true] {
                 let mut rows = golden::elements(height * width, (height * width) as u64);

@@ -57,29 +57,29 @@ pub fn dot_ext_base(coeffs: &[[u64; 3]], values: &[F]) -> EF {
 pub struct ExtCoeffs {
     /// As [`ext_to_u64s`] (the fallback).
     wide: Vec<[u64; 3]>,
-    /// Coordinate t of coefficients 4g … 4g + 3 in 32-bit halves (zero past the end): the lanes'
-    /// weights. Empty when the lanes are not compiled in.
-    lows: [Vec<[u64; 4]>; 3],
-    highs: [Vec<[u64; 4]>; 3],
+    /// limbs[t][j][g]: limb j of coordinate t of coefficients 4g … 4g + 3 (zero past the end),
+    /// the lanes' weights. Empty when the lanes are not compiled in.
+    limbs: [[Vec<[u64; 4]>; 3]; 3],
 }
 
 impl ExtCoeffs {
     pub fn new(coeffs: &[EF]) -> Self {
         let wide: Vec<[u64; 3]> = coeffs.iter().map(|&c| ext_to_u64s(c)).collect();
-        let use_lanes = crate::lanes::ENABLED && wide.len() / 4 < crate::lanes::MAX_TERMS;
-        let half = |t: usize, h: usize| -> Vec<[u64; 4]> {
-            if !use_lanes {
-                return Vec::new();
-            }
-            wide.chunks(4)
-                .map(|g| {
-                    std::array::from_fn(|l| g.get(l).map_or(0, |c| crate::lanes::split(c[t])[h]))
-                })
-                .collect()
-        };
-        let lows = std::array::from_fn(|t| half(t, 0));
-        let highs = std::array::from_fn(|t| half(t, 1));
-        Self { wide, lows, highs }
+        let limbs = std::array::from_fn(|t| {
+            std::array::from_fn(|j| {
+                if !crate::lanes::ENABLED {
+                    return Vec::new();
+                }
+                wide.chunks(4)
+                    .map(|g| {
+                        std::array::from_fn(|l| {
+                            g.get(l).map_or(0, |c| crate::lanes::limbs(c[t])[j])
+                        })
+                    })
+                    .collect()
+            })
+        });
+        Self { wide, limbs }
     }
 
     pub fn len(&self) -> usize {
@@ -91,28 +91,29 @@ impl ExtCoeffs {
     }
 
     /// Σ_k coeffs[k]·values[k] over the shorter of the two, exactly (equal to the field sum);
-    /// `scratch` is reused between calls (the values as canonical integers, four per entry).
-    pub fn dot(&self, values: &[F], scratch: &mut Vec<[u64; 4]>) -> EF {
-        if self.lows[0].is_empty() {
+    /// `scratch` is reused between calls (the values as canonical integers).
+    pub fn dot(&self, values: &[F], scratch: &mut Vec<u64>) -> EF {
+        if self.limbs[0][0].is_empty() {
             return dot_ext_base(&self.wide, values);
         }
         let values = &values[..values.len().min(self.wide.len())];
+        // A plain map (vectorised by the compiler), then zeros to a multiple of four.
         scratch.clear();
-        let (full, rest) = values.split_at(values.len() / 4 * 4);
-        scratch.extend(
-            full.chunks_exact(4)
-                .map(|c| std::array::from_fn(|l| c[l].as_canonical_u64())),
-        );
-        if !rest.is_empty() {
-            scratch.push(std::array::from_fn(|l| {
-                rest.get(l).map_or(0, |v| v.as_canonical_u64())
-            }));
-        }
+        scratch.extend(values.iter().map(|v| v.as_canonical_u64()));
+        scratch.resize(values.len().div_ceil(4) * 4, 0);
+        let (groups, _) = scratch.as_chunks::<4>();
+        let per_block = crate::lanes::BLOCK_TERMS;
         let mut out = [F::ZERO; 3];
-        for (t, o) in out.iter_mut().enumerate() {
-            match crate::lanes::lane_sums(scratch, &self.lows[t], &self.highs[t]) {
-                Some(s) => *o = s.reduce_sum(),
-                None => return dot_ext_base(&self.wide, values),
+        for (o, limbs) in out.iter_mut().zip(&self.limbs) {
+            for (b, piece) in groups.chunks(per_block).enumerate() {
+                let limb = |j: usize| &limbs[j][b * per_block..];
+                let mut block = crate::lanes::Block::default();
+                if crate::lanes::add_products(&mut block, piece, [limb(0), limb(1), limb(2)])
+                    .is_none()
+                {
+                    return dot_ext_base(&self.wide, values);
+                }
+                *o += block.reduce_sum();
             }
         }
         ef_from_base(out)
@@ -127,7 +128,19 @@ mod tests {
     fn ext_coeffs_dot_matches_field_arithmetic() {
         let m = F::NEG_ONE;
         let mut scratch = Vec::new();
-        for n in [0, 1, 3, 4, 5, 64, 65, 150, 2633] {
+        // Past 4·BLOCK_TERMS columns a row takes several blocks per lane.
+        for n in [
+            0,
+            1,
+            3,
+            4,
+            5,
+            64,
+            65,
+            150,
+            2633,
+            4 * crate::lanes::BLOCK_TERMS + 9,
+        ] {
             for extreme in [false, true] {
                 let mut values = crate::golden::elements(n + 3, n as u64);
                 let mut flat = crate::golden::elements(3 * n, 50 + n as u64);
