@@ -65,9 +65,12 @@ pub struct ExtCoeffs {
 impl ExtCoeffs {
     pub fn new(coeffs: &[EF]) -> Self {
         let wide: Vec<[u64; 3]> = coeffs.iter().map(|&c| ext_to_u64s(c)).collect();
+        // Narrow rows (a composition's few columns) cost more in the lanes' reductions than
+        // in their products: they stay on `dot_ext_base`.
+        let lanes = crate::lanes::ENABLED && wide.len() >= MIN_LANE_WIDTH;
         let limbs = std::array::from_fn(|t| {
             std::array::from_fn(|j| {
-                if !crate::lanes::ENABLED {
+                if !lanes {
                     return Vec::new();
                 }
                 wide.chunks(4)
@@ -119,6 +122,9 @@ impl ExtCoeffs {
         ef_from_base(out)
     }
 }
+
+/// Fewer columns than this stay on [`dot_ext_base`].
+const MIN_LANE_WIDTH: usize = 16;
 
 #[cfg(test)]
 mod tests {
