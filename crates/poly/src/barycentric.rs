@@ -297,11 +297,10 @@ fn weighted_column_sums_lanes<const K: usize>(
     }
     let mut out = Vec::with_capacity(width);
     for (g, s) in sums.chunks_exact(coords).enumerate() {
-        for l in 0..(width - 4 * g).min(4) {
-            out.push(std::array::from_fn(|k| {
-                ef_from_base([s[3 * k][l], s[3 * k + 1][l], s[3 * k + 2][l]])
-            }));
-        }
+        let lanes = (width - 4 * g).min(4);
+        out.extend((0..lanes).map(|l| {
+            std::array::from_fn(|k| ef_from_base([s[3 * k][l], s[3 * k + 1][l], s[3 * k + 2][l]]))
+        }));
     }
     Some(out)
 }
