@@ -280,12 +280,19 @@ fn weighted_column_sums_lanes<const K: usize>(
             fill_limbs(&mut limbs, tile_weights);
             for (g, acc) in acc.chunks_exact_mut(coords).enumerate() {
                 let values = &block[g * LANE_TILE..g * LANE_TILE + h];
-                for (t, acc) in acc.iter_mut().enumerate() {
-                    let limb = |j: usize| {
+                let limbs = |t: usize| {
+                    std::array::from_fn(|j| {
                         let at = (3 * t + j) * LANE_TILE;
                         &limbs[at..at + h]
-                    };
-                    lanes::add_products(acc, values, [limb(0), limb(1), limb(2)])?;
+                    })
+                };
+                // Two coordinates per pass (one load of the values for both).
+                let (pairs, rest) = acc.as_chunks_mut::<2>();
+                for (p, pair) in pairs.iter_mut().enumerate() {
+                    lanes::add_products_pair(pair, values, [limbs(2 * p), limbs(2 * p + 1)])?;
+                }
+                if let Some(last) = rest.first_mut() {
+                    lanes::add_products(last, values, limbs(coords - 1))?;
                 }
             }
         }

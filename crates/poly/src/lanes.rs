@@ -87,6 +87,26 @@ pub(crate) fn add_products(
     }
 }
 
+/// [`add_products`] for two weight sets at once (`blocks[b]` takes the weights `limbs[b]`): one
+/// load and shift of the values serve both, 12 accumulators in registers.
+pub(crate) fn add_products_pair(
+    blocks: &mut [Block; 2],
+    values: &[[u64; 4]],
+    limbs: [[&[[u64; 4]]; 3]; 2],
+) -> Option<()> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        // SAFETY: this build targets AVX2 (the cfg above), so the CPU running it has AVX2.
+        unsafe { avx2::add_products_pair(blocks, values, limbs) };
+        Some(())
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    {
+        let _ = (blocks, values, limbs);
+        None
+    }
+}
+
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 mod avx2 {
     use std::arch::x86_64::*;
@@ -105,6 +125,47 @@ mod avx2 {
     fn store(v: __m256i, to: &mut [u64; 4]) {
         // SAFETY: `to` is a reference to 32 writable bytes; `storeu` has no alignment requirement.
         unsafe { _mm256_storeu_si256(to.as_mut_ptr().cast(), v) }
+    }
+
+    /// Adds x·w to the six sums `s` per lane (w by its limbs).
+    #[target_feature(enable = "avx2")]
+    fn mac(s: &mut [__m256i; 6], x0: __m256i, x1: __m256i, w: [&[u64; 4]; 3]) {
+        // _mm256_mul_epu32 multiplies the low 32 bits of each lane.
+        for (j, w) in w.into_iter().enumerate() {
+            let w = load(w);
+            s[2 * j] = _mm256_add_epi64(s[2 * j], _mm256_mul_epu32(x0, w));
+            s[2 * j + 1] = _mm256_add_epi64(s[2 * j + 1], _mm256_mul_epu32(x1, w));
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn add_products_pair(
+        blocks: &mut [Block; 2],
+        values: &[[u64; 4]],
+        limbs: [[&[[u64; 4]]; 3]; 2],
+    ) {
+        let [[a0, a1, a2], [b0, b1, b2]] = limbs;
+        let mut s: [[__m256i; 6]; 2] =
+            std::array::from_fn(|b| std::array::from_fn(|i| load(&blocks[b].0[i])));
+        let rows = values
+            .iter()
+            .zip(a0)
+            .zip(a1)
+            .zip(a2)
+            .zip(b0)
+            .zip(b1)
+            .zip(b2);
+        for ((((((v, a0), a1), a2), b0), b1), b2) in rows {
+            let x0 = load(v);
+            let x1 = _mm256_srli_epi64::<32>(x0);
+            mac(&mut s[0], x0, x1, [a0, a1, a2]);
+            mac(&mut s[1], x0, x1, [b0, b1, b2]);
+        }
+        for (s, block) in s.iter().zip(blocks.iter_mut()) {
+            for (&v, to) in s.iter().zip(&mut block.0) {
+                store(v, to);
+            }
+        }
     }
 
     #[target_feature(enable = "avx2")]
@@ -171,6 +232,25 @@ mod tests {
                         .sum()
                 });
                 assert_eq!(block.reduce(), want, "n {n} {fill:?}");
+                // The pair kernel: the same weights and the values' own limbs side by side.
+                let own: [Vec<[u64; 4]>; 3] = std::array::from_fn(|j| {
+                    values.iter().map(|v| v.map(|x| limbs(x)[j])).collect()
+                });
+                let mut pair = [Block::default(); 2];
+                add_products_pair(
+                    &mut pair,
+                    &values,
+                    [
+                        [&split[0], &split[1], &split[2]],
+                        [&own[0], &own[1], &own[2]],
+                    ],
+                )
+                .unwrap();
+                assert_eq!(pair[0], block, "pair n {n} {fill:?}");
+                let squares: [F; 4] = std::array::from_fn(|l| {
+                    values.iter().map(|v| F::from_u64(v[l]).square()).sum()
+                });
+                assert_eq!(pair[1].reduce(), squares, "pair n {n} {fill:?}");
                 assert_eq!(block.reduce_sum(), want.iter().copied().sum::<F>());
             }
         }

@@ -107,15 +107,18 @@ impl ExtCoeffs {
         let (groups, _) = scratch.as_chunks::<4>();
         let per_block = crate::lanes::BLOCK_TERMS;
         let mut out = [F::ZERO; 3];
-        for (o, limbs) in out.iter_mut().zip(&self.limbs) {
-            for (b, piece) in groups.chunks(per_block).enumerate() {
-                let limb = |j: usize| &limbs[j][b * per_block..];
-                let mut block = crate::lanes::Block::default();
-                if crate::lanes::add_products(&mut block, piece, [limb(0), limb(1), limb(2)])
-                    .is_none()
-                {
-                    return dot_ext_base(&self.wide, values);
-                }
+        for (b, piece) in groups.chunks(per_block).enumerate() {
+            let at = b * per_block;
+            let limbs = |t: usize| std::array::from_fn(|j| &self.limbs[t][j][at..]);
+            // Coordinates 0 and 1 in one pass (one load of the values), 2 in another.
+            let mut pair = [crate::lanes::Block::default(); 2];
+            let mut third = crate::lanes::Block::default();
+            if crate::lanes::add_products_pair(&mut pair, piece, [limbs(0), limbs(1)]).is_none()
+                || crate::lanes::add_products(&mut third, piece, limbs(2)).is_none()
+            {
+                return dot_ext_base(&self.wide, values);
+            }
+            for (o, block) in out.iter_mut().zip(pair.iter().chain([&third])) {
                 *o += block.reduce_sum();
             }
         }
