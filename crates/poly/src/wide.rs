@@ -51,14 +51,14 @@ pub fn dot_ext_base(coeffs: &[[u64; 3]], values: &[F]) -> EF {
 }
 
 /// Extension coefficients prepared for [`ExtCoeffs::dot`], the DEEP row sum Σ_k e_k·f_k: on
-/// AVX2 builds four columns at a time on the vector lanes ([`crate::lanes`]), one pass per
-/// extension coordinate, else [`dot_ext_base`].
+/// AVX2 builds four columns at a time on the vector lanes ([`crate::lanes`]; extension
+/// coordinates 0 and 1 in one pass over the row, 2 in a second), else [`dot_ext_base`].
 #[derive(Clone, Debug)]
 pub struct ExtCoeffs {
     /// As [`ext_to_u64s`] (the fallback).
     wide: Vec<[u64; 3]>,
     /// limbs[t][j][g]: limb j of coordinate t of coefficients 4g … 4g + 3 (zero past the end),
-    /// the lanes' weights. Empty when the lanes are not compiled in.
+    /// the lanes' weights. Empty without the lanes (not compiled in, or a narrow row).
     limbs: [[Vec<[u64; 4]>; 3]; 3],
 }
 
