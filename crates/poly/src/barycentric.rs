@@ -9,6 +9,7 @@ use rstark_field::{
     ef_from_base, ef_to_base, omega,
 };
 
+use crate::lanes;
 use crate::wide::Wide;
 use crate::{PolyError, RowMajor, bit_reverse};
 
@@ -210,6 +211,17 @@ fn weighted_column_sums<const K: usize>(
     width: usize,
     weights: &[[[u64; 3]; K]],
 ) -> Vec<[EF; K]> {
+    weighted_column_sums_lanes(rows, width, weights)
+        .unwrap_or_else(|| weighted_column_sums_wide(rows, width, weights))
+}
+
+/// [`weighted_column_sums`] on the integer units ([`Wide`] accumulators): the fallback without
+/// AVX2.
+fn weighted_column_sums_wide<const K: usize>(
+    rows: &[F],
+    width: usize,
+    weights: &[[[u64; 3]; K]],
+) -> Vec<[EF; K]> {
     let mut acc = vec![[[Wide::ZERO; 3]; K]; width];
     for (row, w) in rows.chunks_exact(width).zip(weights) {
         for (a, v) in acc.iter_mut().zip(row) {
@@ -228,6 +240,107 @@ fn weighted_column_sums<const K: usize>(
             })
         })
         .collect()
+}
+
+/// [`weighted_column_sums`] on the vector lanes ([`crate::lanes`]): four columns at a time, one
+/// pass per weight coordinate (3K passes). The rows are taken [`LANE_TILE`] at a time and copied
+/// into four-column blocks (read in order, so the copy streams); each block and coordinate
+/// then adds to its [`lanes::Block`], reduced every [`lanes::BLOCK_TERMS`] rows. `None` when
+/// the lanes are not compiled in.
+fn weighted_column_sums_lanes<const K: usize>(
+    rows: &[F],
+    width: usize,
+    weights: &[[[u64; 3]; K]],
+) -> Option<Vec<[EF; K]>> {
+    if !lanes::ENABLED || width == 0 {
+        return None;
+    }
+    let count = weights.len().min(rows.len() / width);
+    let groups = width.div_ceil(4);
+    let coords = 3 * K;
+    // sums / acc[g·3K + t]: columns 4g … 4g + 3, coordinate t = 3k + j of point k's weight.
+    let mut sums = vec![[F::ZERO; 4]; groups * coords];
+    let mut acc = vec![lanes::Block::default(); groups * coords];
+    // block[g·LANE_TILE + i]: columns 4g … 4g + 3 of the tile's row i.
+    let mut block = vec![[0u64; 4]; groups * LANE_TILE];
+    // limbs[(3t + j)·LANE_TILE + i]: limb j of row i's coordinate t, in all four lanes.
+    let mut limbs = vec![[0u64; 4]; coords * 3 * LANE_TILE];
+    let per_block = lanes::BLOCK_TERMS;
+    let pieces = rows[..count * width]
+        .chunks(per_block * width)
+        .zip(weights[..count].chunks(per_block));
+    for (piece, piece_weights) in pieces {
+        acc.fill(lanes::Block::default());
+        let tiles = piece
+            .chunks(LANE_TILE * width)
+            .zip(piece_weights.chunks(LANE_TILE));
+        for (tile, tile_weights) in tiles {
+            let h = tile_weights.len();
+            fill_blocks(&mut block, tile, width);
+            fill_limbs(&mut limbs, tile_weights);
+            for (g, acc) in acc.chunks_exact_mut(coords).enumerate() {
+                let values = &block[g * LANE_TILE..g * LANE_TILE + h];
+                let limbs = |t: usize| {
+                    std::array::from_fn(|j| {
+                        let at = (3 * t + j) * LANE_TILE;
+                        &limbs[at..at + h]
+                    })
+                };
+                // Two coordinates per pass (one load of the values for both).
+                let (pairs, rest) = acc.as_chunks_mut::<2>();
+                for (p, pair) in pairs.iter_mut().enumerate() {
+                    lanes::add_products_pair(pair, values, [limbs(2 * p), limbs(2 * p + 1)])?;
+                }
+                if let Some(last) = rest.first_mut() {
+                    lanes::add_products(last, values, limbs(coords - 1))?;
+                }
+            }
+        }
+        for (s, a) in sums.iter_mut().zip(&acc) {
+            for (s, x) in s.iter_mut().zip(a.reduce()) {
+                *s += x;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(width);
+    for (g, s) in sums.chunks_exact(coords).enumerate() {
+        let lanes = (width - 4 * g).min(4);
+        out.extend((0..lanes).map(|l| {
+            std::array::from_fn(|k| ef_from_base([s[3 * k][l], s[3 * k + 1][l], s[3 * k + 2][l]]))
+        }));
+    }
+    Some(out)
+}
+
+/// The limbs of each row's weight coordinates, broadcast to four lanes (see
+/// [`weighted_column_sums_lanes`]).
+fn fill_limbs<const K: usize>(limbs: &mut [[u64; 4]], weights: &[[[u64; 3]; K]]) {
+    for (i, w) in weights.iter().enumerate() {
+        for t in 0..3 * K {
+            for (j, limb) in lanes::limbs(w[t / 3][t % 3]).into_iter().enumerate() {
+                limbs[(3 * t + j) * LANE_TILE + i] = [limb; 4];
+            }
+        }
+    }
+}
+
+/// Rows per tile of the lanes: the tile's copy (rows × width × 8 bytes, 670 KB for keccak's
+/// 2633 columns) stays in L2 while its blocks are summed.
+const LANE_TILE: usize = 32;
+
+/// Copies each row of `tile` into `block` (see [`weighted_column_sums_lanes`]) as canonical
+/// integers, zero past the last column.
+fn fill_blocks(block: &mut [[u64; 4]], tile: &[F], width: usize) {
+    for (i, row) in tile.chunks_exact(width).enumerate() {
+        let (full, rest) = row.split_at(width / 4 * 4);
+        for (g, c) in full.chunks_exact(4).enumerate() {
+            block[g * LANE_TILE + i] = std::array::from_fn(|l| c[l].as_canonical_u64());
+        }
+        if !rest.is_empty() {
+            block[(width / 4) * LANE_TILE + i] =
+                std::array::from_fn(|l| rest.get(l).map_or(0, |v| v.as_canonical_u64()));
+        }
+    }
 }
 
 /// Rows per task of the barycentric sums: at least 4 tasks per thread (16 threads get 64 tasks
@@ -294,6 +407,58 @@ mod tests {
                 eval_lde_columns_at(&ext, log_b, z).unwrap(),
                 eval_columns_at(&trace, z)
             );
+        }
+    }
+
+    #[test]
+    fn lanes_match_wide_sums() {
+        let m = F::NEG_ONE;
+        // Widths around the four-column blocks and keccak's 2633; heights around LANE_TILE and
+        // past lanes::BLOCK_TERMS (several blocks per column).
+        for (height, width) in [
+            (1, 1),
+            (31, 3),
+            (32, 4),
+            (33, 5),
+            (70, 64),
+            (65, 65),
+            (9, 150),
+            (40, 2633),
+            (2 * lanes::BLOCK_TERMS + 33, 6),
+        ] {
+            for extreme in [false, true] {
+                let mut rows = golden::elements(height * width, (height * width) as u64);
+                let mut ws = golden::elements(height * 6, 7 + width as u64);
+                if extreme {
+                    rows.fill(m);
+                    ws.fill(m);
+                }
+                let weights: Vec<[[u64; 3]; 2]> = ws
+                    .chunks_exact(6)
+                    .map(|w| {
+                        std::array::from_fn(|k| {
+                            std::array::from_fn(|j| w[3 * k + j].as_canonical_u64())
+                        })
+                    })
+                    .collect();
+                let wide = weighted_column_sums_wide(&rows, width, &weights);
+                let want: Vec<[EF; 2]> = (0..width)
+                    .map(|c| {
+                        std::array::from_fn(|k| {
+                            (0..height)
+                                .map(|i| {
+                                    let w = weights[i][k].map(F::from_u64);
+                                    ef_from_base(w) * rows[i * width + c]
+                                })
+                                .sum()
+                        })
+                    })
+                    .collect();
+                assert_eq!(wide, want, "wide {height}x{width} {extreme}");
+                if let Some(got) = weighted_column_sums_lanes(&rows, width, &weights) {
+                    assert_eq!(got, want, "lanes {height}x{width} {extreme}");
+                }
+            }
         }
     }
 

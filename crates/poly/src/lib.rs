@@ -8,6 +8,7 @@ mod barycentric;
 mod bitrev;
 mod error;
 pub mod golden;
+mod lanes;
 mod lde;
 mod matrix;
 mod wide;
@@ -22,4 +23,4 @@ pub use lde::{
     lde_with_blocks, lde_with_blocks_owned, try_coefficients, try_lde_from_coefficients,
 };
 pub use matrix::RowMajor;
-pub use wide::{dot_ext_base, ext_to_u64s};
+pub use wide::{ExtCoeffs, dot_ext_base, ext_to_u64s};
