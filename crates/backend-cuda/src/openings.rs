@@ -3,11 +3,7 @@
 //! range flag), instead of two uploads and four synchronous copies per matrix. The query phase
 //! of a Keccak proof opens ~20 matrices and FRI layers: their copies were most of its time.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use cudarc::driver::PushKernelArg;
-use rstark_field::{F, PrimeCharacteristicRing};
 use rstark_protocol::MerkleOpening;
 
 use crate::context::{GpuContext, grid_1d};
@@ -36,72 +32,10 @@ struct Slot {
     out_paths: usize,
 }
 
-/// Host vectors for opened rows, allocated and written once ahead of the query phase (on a
-/// background thread, while the device commits): filling 4.8 MB of fresh 21 KB vectors at the
-/// end of a keccak 2^16 proof took 1.3 ms, most of it faulting in their pages.
-#[derive(Default)]
-pub(crate) struct RowPool {
-    rows: Mutex<HashMap<usize, Vec<Vec<F>>>>,
-}
-
-/// Rows narrower than this are allocated when asked for (their pages are few).
-const POOL_MIN_WIDTH: usize = 64;
-
-impl RowPool {
-    /// Empties the pool, then fills it on a background thread with `count` vectors of each
-    /// width (`(width, count)` pairs) of at least [`POOL_MIN_WIDTH`] words.
-    pub(crate) fn refill(self: &Arc<Self>, wanted: Vec<(usize, usize)>) {
-        self.rows.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        let wanted: Vec<_> = wanted
-            .into_iter()
-            .filter(|&(w, n)| w >= POOL_MIN_WIDTH && n > 0)
-            .collect();
-        if wanted.is_empty() {
-            return;
-        }
-        let pool = Arc::clone(self);
-        // A failed spawn only leaves the pool empty: rows are then allocated when opened.
-        let _ = std::thread::Builder::new()
-            .name("rstark opening rows".into())
-            .spawn(move || {
-                for (width, count) in wanted {
-                    // written once, so the pages are mapped; cleared, the capacity stays
-                    let fresh: Vec<Vec<F>> = (0..count)
-                        .map(|_| {
-                            let mut v = vec![F::ZERO; width];
-                            v.clear();
-                            v
-                        })
-                        .collect();
-                    let mut rows = pool.rows.lock().unwrap_or_else(|e| e.into_inner());
-                    rows.entry(width).or_default().extend(fresh);
-                }
-            });
-    }
-
-    /// `words` as field elements, in a pooled vector of that width when one is left.
-    fn row(&self, words: &[u64]) -> Vec<F> {
-        let pooled = self
-            .rows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&words.len())
-            .and_then(Vec::pop);
-        match pooled {
-            Some(mut v) => {
-                v.extend(words.iter().map(|&w| F::new(w)));
-                v
-            }
-            None => words_to_field(words),
-        }
-    }
-}
-
-/// Every request's openings, in the requests' order (opened rows from `pool` when it has them).
+/// Every request's openings, in the requests' order.
 pub(crate) fn open_batch(
     ctx: &GpuContext,
     reqs: &[OpenRequest<'_>],
-    pool: Option<&RowPool>,
 ) -> Result<Vec<Vec<MerkleOpening>>> {
     let mut slots = Vec::with_capacity(reqs.len());
     let (mut idx_len, mut rows_len, mut paths_len) = (0usize, 0usize, 0usize);
@@ -208,11 +142,7 @@ pub(crate) fn open_batch(
                 let opening = |k: usize| {
                     let row = |j: usize| {
                         let at = s.out_rows + (2 * k + j) * s.width;
-                        let words = &rows[at..at + s.width];
-                        match pool {
-                            Some(p) => p.row(words),
-                            None => words_to_field(words),
-                        }
+                        words_to_field(&rows[at..at + s.width])
                     };
                     let at = s.out_paths + k * s.depth * 4;
                     let path = paths[at..at + s.depth * 4]
@@ -237,32 +167,4 @@ pub(crate) fn open_batch(
             })
             .collect()
     })?
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pooled_rows_equal_fresh_ones() {
-        let pool = Arc::new(RowPool::default());
-        pool.refill(vec![(100, 3), (8, 5)]);
-        // the background fill (only the wide rows are pooled)
-        for _ in 0..1000 {
-            if pool.rows.lock().unwrap().get(&100).is_some_and(|v| v.len() == 3) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        assert!(!pool.rows.lock().unwrap().contains_key(&8));
-        let words: Vec<u64> = (0..100).map(|i| i * 7 + 1).collect();
-        for _ in 0..4 {
-            // three from the pool, then a fresh one
-            assert_eq!(pool.row(&words), words_to_field(&words));
-        }
-        assert_eq!(pool.row(&words[..8]), words_to_field(&words[..8]));
-        // a refill empties what was left
-        pool.refill(vec![]);
-        assert!(pool.rows.lock().unwrap().is_empty());
-    }
 }

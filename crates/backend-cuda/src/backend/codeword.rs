@@ -125,7 +125,7 @@ impl CudaBackend {
                 leaves,
             });
         }
-        let mut batch = open_batch(&self.ctx, &reqs, Some(&self.opening_rows))?.into_iter();
+        let mut batch = open_batch(&self.ctx, &reqs)?.into_iter();
         let mut next = || {
             batch
                 .next()
@@ -172,7 +172,7 @@ pub(crate) fn open_leaves(
     leaves: &[usize],
 ) -> Result<Vec<MerkleOpening>> {
     let req = OpenRequest { m, tree, leaves };
-    open_batch(&be.ctx, &[req], None)?
+    open_batch(&be.ctx, &[req])?
         .pop()
         .ok_or_else(|| CudaError::Shape("empty batch opening".into()))
 }

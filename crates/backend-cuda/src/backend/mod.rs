@@ -60,8 +60,6 @@ pub struct CudaBackend {
     /// Whether `begin_proof` grows the memory pool to the plan's peak first
     /// ([`CudaBackend::set_pool_reserve`]).
     pool_reserve: AtomicBool,
-    /// Host vectors for the query phase's opened rows, filled at `begin_proof`.
-    pub(crate) opening_rows: Arc<crate::openings::RowPool>,
 }
 
 /// Set to 0, a new backend does not grow its memory pool to each proof's peak first
@@ -115,7 +113,6 @@ impl CudaBackend {
             pool_reserve: AtomicBool::new(
                 std::env::var(POOL_RESERVE_ENV).map_or(true, |v| v != "0"),
             ),
-            opening_rows: Arc::default(),
         })
     }
 
@@ -339,22 +336,6 @@ impl Backend for CudaBackend {
         }
         *self.plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
         self.pending.clear();
-        // Two rows a query for each committed matrix (repeated leaves open again).
-        let rows = 2 * plan.num_queries;
-        self.opening_rows.refill(
-            plan.tables
-                .iter()
-                .flat_map(|t| {
-                    [
-                        t.main_width,
-                        t.aux_width,
-                        t.preprocessed_width,
-                        3 << t.log_quotient_degree,
-                    ]
-                })
-                .map(|w| (w, rows))
-                .collect(),
-        );
         Ok(())
     }
 
