@@ -23,38 +23,37 @@ fn main() {
     let e = golden::elements(6, 2);
     let z = ef_from_base([e[0], e[1], e[2]]);
     let zw = ef_from_base([e[3], e[4], e[5]]);
-    let mut best = f64::MAX;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let out = eval_lde_columns_at_points(&lde, 1, [z, zw]).unwrap();
-        std::hint::black_box(out);
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    let vals = (WIDTH << log_n) as f64;
-    println!(
-        "ood  2^{log_n}x{WIDTH} K=2: {:.1} ms  {:.2} ns/value",
-        best * 1e3,
-        best * 1e9 / vals
+    let report = |what: &str, mut f: Box<dyn FnMut() + '_>| {
+        let mut best = f64::MAX;
+        for _ in 0..runs {
+            let t = Instant::now();
+            f();
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        let vals = (WIDTH << log_n) as f64;
+        println!(
+            "{what} 2^{log_n}x{WIDTH}: {:.1} ms  {:.2} ns/value",
+            best * 1e3,
+            best * 1e9 / vals
+        );
+    };
+    report(
+        "ood K=2",
+        Box::new(|| {
+            std::hint::black_box(eval_lde_columns_at_points(&lde, 1, [z, zw]).unwrap());
+        }),
     );
-
+    let rows = || lde.values[..WIDTH << log_n].chunks_exact(WIDTH);
     let pows: Vec<[u64; 3]> = golden::elements(3 * WIDTH, 3)
         .chunks_exact(3)
         .map(|c| ext_to_u64s(ef_from_base([c[0], c[1], c[2]])))
         .collect();
-    let mut best = f64::MAX;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let mut s = EF::default();
-        for row in lde.values[..WIDTH << log_n].chunks_exact(WIDTH) {
-            s += dot_ext_base(&pows, row);
-        }
-        let _ = std::hint::black_box(s);
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    println!(
-        "deep dot_ext_base 2^{log_n}x{WIDTH}: {:.1} ms  {:.2} ns/value",
-        best * 1e3,
-        best * 1e9 / vals
+    report(
+        "deep dot_ext_base",
+        Box::new(|| {
+            let s: EF = rows().map(|row| dot_ext_base(&pows, row)).sum();
+            let _ = std::hint::black_box(s);
+        }),
     );
     let coeffs: Vec<EF> = golden::elements(3 * WIDTH, 3)
         .chunks_exact(3)
@@ -62,19 +61,11 @@ fn main() {
         .collect();
     let prepared = ExtCoeffs::new(&coeffs);
     let mut scratch = Vec::new();
-    let mut best = f64::MAX;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let mut s = EF::default();
-        for row in lde.values[..WIDTH << log_n].chunks_exact(WIDTH) {
-            s += prepared.dot(row, &mut scratch);
-        }
-        let _ = std::hint::black_box(s);
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    println!(
-        "deep ExtCoeffs 2^{log_n}x{WIDTH}: {:.1} ms  {:.2} ns/value",
-        best * 1e3,
-        best * 1e9 / vals
+    report(
+        "deep ExtCoeffs",
+        Box::new(|| {
+            let s: EF = rows().map(|row| prepared.dot(row, &mut scratch)).sum();
+            let _ = std::hint::black_box(s);
+        }),
     );
 }
