@@ -45,14 +45,18 @@ extern "C" __global__ void __launch_bounds__(256)
     // all of a thread's loads in flight at once (one at a time ran at half the DRAM speed)
     constexpr u32 PER_THREAD = 32 * 32 * TB_COLS / 256;
     u64 v[PER_THREAD];
+#ifdef __CUDACC__
 #pragma unroll
+#endif
     for (u32 j = 0; j < PER_THREAD; j++) {
       u32 idx = tid + j * 256, a = idx / (32 * TB_COLS), e = idx % (32 * TB_COLS);
       u32 b = e / TB_COLS, c = e % TB_COLS;
       u64 row = ((u64)a << (log_n - 5)) | (m << 5) | b;
       v[j] = c < cc ? src[row * width + c0 + c] : 0;
     }
+#ifdef __CUDACC__
 #pragma unroll
+#endif
     for (u32 j = 0; j < PER_THREAD; j++) {
       u32 idx = tid + j * 256, a = idx / (32 * TB_COLS), e = idx % (32 * TB_COLS);
       tile[(e % TB_COLS) * 32 + a][e / TB_COLS] = v[j];
