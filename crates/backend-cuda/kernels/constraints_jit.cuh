@@ -11,6 +11,7 @@
 // (crates/constraints/tests/host/kernel_host.cpp with RSTARK_JIT) runs it on the CPU.
 #pragma once
 #include "constraints.cuh"
+#include "field_acc.cuh"
 
 // One row's inputs, as the generated code reads them through the macros below.
 struct CjRow {
@@ -45,6 +46,31 @@ struct CjRow {
 
 RS_HD gl3 cj_addb(gl3 a, u64 b) { return gl3{gl_add(a.c0, b), a.c1, a.c2}; }
 RS_HD gl3 cj_subb(gl3 a, u64 b) { return gl3{gl_sub(a.c0, b), a.c1, a.c2}; }
+
+// Σ_i challenge_i · C_i without a reduction per constraint: each component is a sum of
+// 128-bit products kept unreduced (field_acc.cuh), reduced once when the row's program ends. Per
+// base constraint that is 3 × 13 multiply-adds on carry chains instead of 3 × (product,
+// reduction, addition): the accumulation was about 40% of Keccak-f's straight-line program
+// (docs/PERF.md, session 12).
+struct CjAcc {
+  gl_acc192 c0, c1, c2;
+};
+
+// The generated code's accumulation statements (rstark_constraints::cuda_eval_source).
+RS_HD void cj_acc_base(CjAcc& acc, gl3 ch, u64 c) {
+  gl_mac(acc.c0, ch.c0, c);
+  gl_mac(acc.c1, ch.c1, c);
+  gl_mac(acc.c2, ch.c2, c);
+}
+RS_HD void cj_acc_ext(CjAcc& acc, gl3 ch, gl3 c) {
+  gl3 t = gl3_mul(ch, c);
+  gl_mac(acc.c0, t.c0, 1);
+  gl_mac(acc.c1, t.c1, 1);
+  gl_mac(acc.c2, t.c2, 1);
+}
+RS_HD gl3 cj_acc_done(const CjAcc& acc) {
+  return gl3{gl_acc_reduce(acc.c0), gl_acc_reduce(acc.c1), gl_acc_reduce(acc.c2)};
+}
 
 // After each constraint (the generated code's `CJ_FENCE;`): in a rematerialized program
 // (CJ_REMAT; rstark_constraints::rematerialize: every constraint computes its own operands) a

@@ -1,12 +1,11 @@
-// Unreduced multiply-accumulate for dot products (prover.cu's two-point out-of-domain kernel).
-// Kept out of field.cuh: that header is part of every compiled constraint kernel's source, the
-// key of their disk cache (src/jit.rs).
+// Unreduced multiply-accumulate for dot products: prover.cu's two-point out-of-domain kernel and
+// the compiled constraint kernels' sum of challenge-weighted constraints (constraints_jit.cuh;
+// this header is part of their source, the key of their disk cache, src/jit.rs).
 #pragma once
 #include "field.cuh"
 
-// A sum of 128-bit products kept unreduced (lo + 2^64 hi + 2^128 top): a dot product (prover.cu's
-// two-point out-of-domain kernel) multiplies and adds, and reduces once per thread instead of
-// once per product. top counts the carries past 2^128 (fewer than the products summed).
+// A sum of 128-bit products kept unreduced (lo + 2^64 hi + 2^128 top): a dot product multiplies
+// and adds, and reduces once per thread instead of once per product. top counts the carries past 2^128 (fewer than the products summed).
 struct gl_acc192 {
   u64 lo, hi, top;
 };

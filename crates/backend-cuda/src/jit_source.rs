@@ -18,9 +18,10 @@ use rstark_constraints::{
     split_program, uses_selectors,
 };
 
-const HEADERS: [(&str, &str); 4] = [
+const HEADERS: [(&str, &str); 5] = [
     ("common.cuh", include_str!("../kernels/common.cuh")),
     ("field.cuh", include_str!("../kernels/field.cuh")),
+    ("field_acc.cuh", include_str!("../kernels/field_acc.cuh")),
     (
         "constraints.cuh",
         include_str!("../kernels/constraints.cuh"),

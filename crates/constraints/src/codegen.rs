@@ -14,7 +14,7 @@ use crate::program::{ConstraintProgram, INSTR_WORDS, NO_REG, op, src};
 
 /// Bumped whenever the generated text's conventions change (it is part of the source, so of
 /// every cache key).
-pub const CODEGEN_VERSION: u32 = 2;
+pub const CODEGEN_VERSION: u32 = 3;
 
 /// `cj_eval`'s definition for `p` (validated first): `__device__ gl3 cj_eval(const CjRow& r)`
 /// returning Σ_i challenge[i] · C_i of one row, as the interpreter computes it. The program may
@@ -38,7 +38,7 @@ pub fn cuda_eval_source(p: &ConstraintProgram) -> Result<String, ConstraintError
         p.num_periodic,
         p.num_public_values
     );
-    s.push_str("CJ_EVAL_SIGNATURE {\n  gl3 acc{0, 0, 0};\n  u64 last = 0;\n  (void)last;\n");
+    s.push_str("CJ_EVAL_SIGNATURE {\n  CjAcc acc{};\n  u64 last = 0;\n  (void)last;\n");
     declare(&mut s, "u64", 'b', p.num_base_regs);
     declare(&mut s, "gl3", 'e', p.num_ext_regs);
     let base = |w: u32| -> String {
@@ -90,14 +90,14 @@ pub fn cuda_eval_source(p: &ConstraintProgram) -> Result<String, ConstraintError
             op::ACC => {
                 let _ = writeln!(
                     s,
-                    "  acc = gl3_add(acc, gl3_scale(CH({dst}), {}));\n  CJ_FENCE;",
+                    "  cj_acc_base(acc, CH({dst}), {});\n  CJ_FENCE;",
                     base(a)
                 );
             }
             op::EACC => {
                 let _ = writeln!(
                     s,
-                    "  acc = gl3_add(acc, gl3_mul(CH({dst}), {}));\n  CJ_FENCE;",
+                    "  cj_acc_ext(acc, CH({dst}), {});\n  CJ_FENCE;",
                     ext(a)
                 );
             }
@@ -122,7 +122,7 @@ pub fn cuda_eval_source(p: &ConstraintProgram) -> Result<String, ConstraintError
             }
         }
     }
-    s.push_str("  return acc;\n}\n");
+    s.push_str("  return cj_acc_done(acc);\n}\n");
     Ok(s)
 }
 
@@ -149,7 +149,7 @@ mod tests {
         let statements = a
             .lines()
             .filter(|l| {
-                l.starts_with("  last = ") || l.starts_with("  acc = ") || l.starts_with("  e")
+                l.starts_with("  last = ") || l.starts_with("  cj_acc_") || l.starts_with("  e")
             })
             .count();
         assert_eq!(statements, p.num_instructions());
