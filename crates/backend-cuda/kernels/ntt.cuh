@@ -12,6 +12,7 @@
 // DIT (bit-reversed in, natural out): stages from h = 1 up,    butterfly (a + w b, a - w b).
 #pragma once
 #include "field.cuh"
+#include "gl_pow2.cuh"
 
 #define NTT_TILE_LOG 13      // at most 8192 words per tile (src/plan.rs NTT_TILE_LOG)
 #define NTT_THREADS 256
@@ -60,17 +61,111 @@ RS_HD void ntt_butterfly(u64& a, u64& b, u64 w, bool dif) {
   }
 }
 
-// Stage S of a register round (compile-time S, so every x[] index is a constant).
+// A register round factors into a plain size-2^R transform and one product per value.
+// Its stage s (local, 0 <= s < R) has half-size h = H0 2^s (H0 = 2^(log_s + j0)) and
+// twiddle tw[h + r0 + mm H0] = w_{2h}^(r0 + mm H0) = psi^(2^(R-1-s)) zeta_{2^(s+1)}^mm, with
+// psi = w_{2^R H0}^r0, r0 < H0 the thread's offset and mm < 2^s the index in the half-block.
+// DIF: the factor psi^(2^(R-1-s)) rides on every value whose index has bit s set and passes
+// through the later (lower) stages, which pair values agreeing in bit s; so output b is
+// psi^bitrev_R(b) times the same network with twiddles zeta_{2^(s+1)}^mm alone. DIT mirrors it:
+// input m is first multiplied by psi^bitrev_R(m). Every zeta is a 16th root of unity, i.e.
+// +-2^e (gl_pow2.cuh): the round does 2^R - 1 general products instead of R 2^(R-1).
+//
+// The tables' 16th root as a power of two: tw[8 + 1] = w_16 = 2^156 in the forward table (used
+// by DIF), 2^36 in the inverse one (DIT, src/lde.rs twiddles(log_n, !dif)); selfcheck.cpp
+// asserts both against the tables.
+#define NTT_LOG2_W16_FWD 156
+#define NTT_LOG2_W16_INV 36
+
+// zeta_{2^(s+1)}^mm = w_16^(mm 2^(3-s)) = 2^E, E mod 192 (2 has order 192).
+template <bool DIF, int S, int MM>
+RS_HD constexpr int ntt_zeta_log2() {
+  return ((DIF ? NTT_LOG2_W16_FWD : NTT_LOG2_W16_INV) * (MM << (3 - S))) % 192;
+}
+
+// Butterfly with twiddle 2^E, E in [0, 192): 2^E = -2^(E-96) for E >= 96, the sign folded
+// into the add / subtract.
+template <int E, bool DIF>
+RS_HD void ntt_butterfly_pow2(u64& a, u64& b) {
+  constexpr bool NEG = E >= 96;
+  constexpr int E0 = E % 96;
+  if constexpr (DIF) {
+    u64 d = NEG ? gl_sub(b, a) : gl_sub(a, b);
+    a = gl_add(a, b);
+    b = gl_mul_pow2<E0>(d);
+  } else {
+    u64 wb = gl_mul_pow2<E0>(b);
+    u64 s = gl_add(a, wb), t = gl_sub(a, wb);
+    a = NEG ? t : s;
+    b = NEG ? s : t;
+  }
+}
+
+// Local stage S of the plain network: butterflies (m, m + 2^S), twiddle zeta_{2^(S+1)}^MM for
+// m = MM mod 2^(S+1) (compile-time MM and S, so every x[] index and exponent is a constant).
+template <int R, int S, bool DIF, int MM = 0>
+RS_HD void ntt_stage_plain(u64* x) {
+  if constexpr (MM < (1 << S)) {
+    constexpr int E = ntt_zeta_log2<DIF, S, MM>();
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int hi = 0; hi < (1 << (R - 1 - S)); hi++) {
+      const int m0 = MM + (hi << (S + 1));
+      ntt_butterfly_pow2<E, DIF>(x[m0], x[m0 + (1 << S)]);
+    }
+    ntt_stage_plain<R, S, DIF, MM + 1>(x);
+  }
+}
+
+// The R plain stages: DIF from the top one down, DIT from the bottom one up.
+template <int R, bool DIF, int SI = 0>
+RS_HD void ntt_stages_plain(u64* x) {
+  if constexpr (SI < R) {
+    ntt_stage_plain<R, DIF ? R - 1 - SI : SI, DIF>(x);
+    ntt_stages_plain<R, DIF, SI + 1>(x);
+  }
+}
+
+RS_HD constexpr int ntt_bitrev_c(int v, int bits) { return bits == 0 ? 0 : ((v & 1) << (bits - 1)) | ntt_bitrev_c(v >> 1, bits - 1); }
+RS_HD constexpr int ntt_ctz_c(int v) { return (v & 1) ? 0 : 1 + ntt_ctz_c(v >> 1); }
+
+// psi^K (0 < K < 2^R) from the table: with K = 2^C O (O odd), psi^K = w_{2h}^(O r0) for the
+// half-size h = 2^(R-1-C) H0, and O r0 < 2h; past h, w_{2h}^h = -1 gives the sign. That needs
+// O > 2^(R-1-C), i.e. K > 2^(R-1): only there is the sign checked. (Powers of two K load the
+// entries the unfactored round loaded; odd O spreads a warp's loads over O times the words.)
+template <int R, int K>
+RS_HD u64 ntt_psi_pow(const u64* tw, u32 log_h0, u32 r0) {
+  constexpr int C = ntt_ctz_c(K);
+  constexpr u32 O = (u32)K >> C;
+  u32 log_h = log_h0 + R - 1 - C;
+  u32 i = O * r0;
+  if constexpr (K <= (1 << (R - 1))) {
+    return tw[(1u << log_h) + i];
+  } else {
+    u64 v = tw[(1u << log_h) + (i & ((1u << log_h) - 1))];
+    return (i >> log_h) ? GL_P - v : v;  // v != 0: canonical
+  }
+}
+
+// x[m] *= psi^bitrev_R(m) for m = 1 .. 2^R - 1.
+template <int R, int M = 1>
+RS_HD void ntt_twist(u64* x, const u64* tw, u32 log_h0, u32 r0) {
+  if constexpr (M < (1 << R)) {
+    x[M] = gl_mul(x[M], ntt_psi_pow<R, ntt_bitrev_c(M, R)>(tw, log_h0, r0));
+    ntt_twist<R, M + 1>(x, tw, log_h0, r0);
+  }
+}
+
+// The unfactored stages (twiddle tw[h + r0 + mm H0] at stage s), kept for the 4-stage DIF round.
 template <int R, int S, bool DIF>
-RS_HD void ntt_stage_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u32 lo) {
-  // 32-bit index arithmetic: twiddle indices stay below N <= 2^30 (plan::MAX_LOG_N)
-  u32 h = 1u << (log_s + j0 + S);
+RS_HD void ntt_stage_table(u64* x, const u64* tw, u32 log_h0, u32 r0) {
+  u32 h = 1u << (log_h0 + S);
 #ifdef __CUDACC__
 #pragma unroll
 #endif
   for (int mm = 0; mm < (1 << S); mm++) {
-    u32 r = ((tb_lo + ((u32)mm << j0)) << log_s) + lo;
-    u64 w = tw[h + r];
+    u64 w = tw[h + r0 + ((u32)mm << log_h0)];
 #ifdef __CUDACC__
 #pragma unroll
 #endif
@@ -81,13 +176,29 @@ RS_HD void ntt_stage_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u
   }
 }
 
-// The R stages of a round: DIF from the top one down, DIT from the bottom one up.
 template <int R, bool DIF, int SI = 0>
-RS_HD void ntt_stages_regs(u64* x, const u64* tw, u32 log_s, u32 j0, u32 tb_lo, u32 lo) {
+RS_HD void ntt_stages_table(u64* x, const u64* tw, u32 log_h0, u32 r0) {
   if constexpr (SI < R) {
-    constexpr int S = DIF ? R - 1 - SI : SI;
-    ntt_stage_regs<R, S, DIF>(x, tw, log_s, j0, tb_lo, lo);
-    ntt_stages_regs<R, DIF, SI + 1>(x, tw, log_s, j0, tb_lo, lo);
+    ntt_stage_table<R, DIF ? R - 1 - SI : SI, DIF>(x, tw, log_h0, r0);
+    ntt_stages_table<R, DIF, SI + 1>(x, tw, log_h0, r0);
+  }
+}
+
+// The R stages of a round on x[0 .. 2^R) (see above). H0 = 1 (the first DIT and last DIF round
+// of a contiguous pass) has r0 = 0, psi = 1: no twist.
+// The 4-stage DIF round stays unfactored: with its twist after the 16-value network, ptxas
+// spilled at the 80 registers of 3 blocks per SM (12..20 bytes, also with the top stage
+// unfactored and the rest as two 3-stage halves sharing one twist); the DIT round does not.
+template <int R, bool DIF>
+RS_HD void ntt_stages_regs(u64* x, const u64* tw, u32 log_h0, u32 r0) {
+  if constexpr (DIF && R == 4) {
+    ntt_stages_table<R, true>(x, tw, log_h0, r0);
+  } else if constexpr (DIF) {
+    ntt_stages_plain<R, true>(x);
+    if (log_h0 != 0) ntt_twist<R>(x, tw, log_h0, r0);
+  } else {
+    if (log_h0 != 0) ntt_twist<R>(x, tw, log_h0, r0);
+    ntt_stages_plain<R, false>(x);
   }
 }
 
@@ -110,7 +221,7 @@ RS_HD void ntt_round(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32
 #pragma unroll
 #endif
     for (int m = 0; m < M; m++) x[m] = sm[NTT_PAD((((tb + ((u32)m << j0)) << g.log_c) | q))];
-    ntt_stages_regs<R, DIF>(x, tw, g.log_s, j0, tb & lowmask, (u32)(g.lo0 + q));
+    ntt_stages_regs<R, DIF>(x, tw, g.log_s + j0, ((tb & lowmask) << g.log_s) + (u32)(g.lo0 + q));
 #ifdef __CUDACC__
 #pragma unroll
 #endif
@@ -131,7 +242,6 @@ RS_HD void ntt_round_upto(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0
 
 // A whole pass for one tile of one column: element at global index i is read as load(i) and
 // written to dst[i] (`load` may read another buffer, e.g. with the coset scaling fused in).
-// DIF runs the rounds from the top stage down, DIT from the bottom up.
 template <int MAXR, typename Load>
 RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 log_s, u32 k,
                               u32 log_c, bool dif, u64 tile, u32 tid, u32 nthreads) {
@@ -153,22 +263,17 @@ RS_HD void ntt_tile_pass_with(u64* sm, Load load, u64* dst, const u64* tw, u32 l
   }
   for (; e < elems; e += nthreads) sm[NTT_PAD(e)] = load(ntt_elem_pos(g, e));
   RS_SYNC();
-  if (dif) {
-    u32 top = k;
-    while (top > 0) {
-      u32 r = top < (u32)MAXR ? top : (u32)MAXR;
-      ntt_round_upto<MAXR, true>(sm, tw, g, top - r, r, tid, nthreads);
-      RS_SYNC();
-      top -= r;
-    }
-  } else {
-    u32 j0 = 0;
-    while (j0 < k) {
-      u32 r = k - j0 < (u32)MAXR ? k - j0 : (u32)MAXR;
+  // Rounds i = 0 .. of the stages j0 = i MAXR .. min(j0 + MAXR, k) - 1: DIT runs them up, DIF
+  // the same rounds down, so the round at j0 = 0 (no twist in a contiguous pass) is a full one.
+  u32 rounds = (k + MAXR - 1) / MAXR;
+  for (u32 i = 0; i < rounds; i++) {
+    u32 j0 = (dif ? rounds - 1 - i : i) * MAXR;
+    u32 r = k - j0 < (u32)MAXR ? k - j0 : (u32)MAXR;
+    if (dif)
+      ntt_round_upto<MAXR, true>(sm, tw, g, j0, r, tid, nthreads);
+    else
       ntt_round_upto<MAXR, false>(sm, tw, g, j0, r, tid, nthreads);
-      RS_SYNC();
-      j0 += r;
-    }
+    RS_SYNC();
   }
   for (u32 e = tid; e < elems; e += nthreads) dst[ntt_elem_pos(g, e)] = sm[NTT_PAD(e)];
 }

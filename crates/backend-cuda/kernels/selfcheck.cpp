@@ -57,12 +57,89 @@ static std::vector<u64> twiddles(u32 n, bool inv) {
   return tw;
 }
 
+template <int MAXR = 3>
 static void run_ntt(std::vector<u64>& col, u32 n, bool dif, const std::vector<u64>& tw) {
   std::vector<u64> sm(NTT_PAD(1u << NTT_TILE_LOG));
   for (Pass p : plan(n, dif)) {
     u64 tiles = (1ull << n) >> (p.k + p.log_c);
-    for (u64 t = 0; t < tiles; t++) ntt_tile_pass<3>(sm.data(), col.data(), tw.data(), p.log_s, p.k, p.log_c, dif, t, 0, 1);
+    for (u64 t = 0; t < tiles; t++) ntt_tile_pass<MAXR>(sm.data(), col.data(), tw.data(), p.log_s, p.k, p.log_c, dif, t, 0, 1);
   }
+}
+
+// x * 2^E by the 128-bit product.
+static u64 pow2_ref(u64 x, u32 e) {
+  u64 t = 1;
+  for (u32 i = 0; i < e; i++) t = (u64)(((unsigned __int128)t * 2) % GL_P);
+  return (u64)((unsigned __int128)x * t % GL_P);
+}
+
+// gl_mul_pow2<E> (gl_pow2.cuh) for every E in [0, 96) on edge and random values.
+template <int E = 0>
+static void check_mul_pow2() {
+  if constexpr (E < 96) {
+    const u64 edge[] = {0, 1, 2, GL_P - 1, GL_P - 2, 1ull << 32, (1ull << 32) - 1, (1ull << 32) + 1,
+                        1ull << 63, (1ull << 63) - 1, GL_P - (1ull << 32), GL_EPS << 32, 0x8000000080000000ull,
+                        0xfffffffe00000000ull, 0xffffffff00000000ull};
+    int bad = 0;
+    for (u64 x : edge) bad += gl_mul_pow2<E>(x) != pow2_ref(x, E);
+    u64 t = pow2_ref(1, E);
+    for (int i = 0; i < 20000; i++) {
+      u64 x = rnd();
+      bad += gl_mul_pow2<E>(x) != (u64)((unsigned __int128)x * t % GL_P);
+    }
+    // every value the low 32 bits / high bits of which are extreme
+    for (u64 hi : {0ull, 1ull, 0xfffffffeull, 0xffffffffull, 0x80000000ull})
+      for (u64 lo : {0ull, 1ull, 0xfffffffeull, 0xffffffffull, 0x80000000ull}) {
+        u64 x = (hi << 32) | lo;
+        if (x < GL_P) bad += gl_mul_pow2<E>(x) != pow2_ref(x, E);
+      }
+    CHECK(bad == 0, "gl_mul_pow2<%d>: %d wrong", E, bad);
+    check_mul_pow2<E + 1>();
+  }
+}
+
+// The register rounds' compile-time twiddles (ntt.cuh, ntt_zeta_log2) equal the table entries
+// tw[2^s + mm] = zeta_{2^(s+1)}^mm they replace, for s < 4: forward table for DIF, inverse for DIT.
+template <bool DIF, int S = 0, int MM = 0>
+static void check_zetas(const std::vector<u64>& tw) {
+  if constexpr (S < 4) {
+    if constexpr (MM < (1 << S)) {
+      constexpr int E = ntt_zeta_log2<DIF, S, MM>();
+      CHECK(tw[(1u << S) + MM] == pow2_ref(1, E), "zeta s=%d mm=%d dif=%d: table %llx, 2^%d", S, MM, DIF,
+            (unsigned long long)tw[(1u << S) + MM], E);
+      check_zetas<DIF, S, MM + 1>(tw);
+    } else {
+      check_zetas<DIF, S + 1, 0>(tw);
+    }
+  }
+}
+
+// One pass (any log_s, k, log_c) of the tile code against its stages done one by one on the
+// whole column: DIF stages h = s 2^(k-1) .. s, DIT h = s .. s 2^(k-1), twiddle tw[h + (i mod h)].
+template <int MAXR>
+static void check_pass(u32 log_s, u32 k, u32 log_c, bool dif) {
+  u32 n = log_s + k + 1;  // two `hi` values
+  u64 N = 1ull << n;
+  std::vector<u64> tw = twiddles(n, !dif);
+  std::vector<u64> x(N), want;
+  for (auto& v : x) v = rnd();
+  want = x;
+  for (u32 st = 0; st < k; st++) {
+    u32 j = dif ? k - 1 - st : st;
+    u64 h = 1ull << (log_s + j);
+    for (u64 i = 0; i < N; i++) {
+      if (i & h) continue;
+      u64 w = tw[h + (i & (h - 1))];
+      ntt_butterfly(want[i], want[i + h], w, dif);
+    }
+  }
+  std::vector<u64> sm(NTT_PAD(1u << NTT_TILE_LOG));
+  u64 tiles = N >> (k + log_c);
+  for (u64 t = 0; t < tiles; t++) ntt_tile_pass<MAXR>(sm.data(), x.data(), tw.data(), log_s, k, log_c, dif, t, 0, 1);
+  u64 bad = 0;
+  for (u64 i = 0; i < N; i++) bad += x[i] != want[i];
+  CHECK(bad == 0, "pass MAXR=%d log_s=%u k=%u log_c=%u dif=%d: %llu wrong", MAXR, log_s, k, log_c, dif,
+        (unsigned long long)bad);
 }
 
 // whole: the coset table kept whole (plan::COSET_WHOLE_MAX_LOG), one entry per coefficient
@@ -127,13 +204,14 @@ static void check_lde(u32 n, u32 b, bool whole = false) {
 }
 
 // Large transform: DIT(inverse) of DIF(forward) must give N * identity, with bit-reversals between.
+template <int MAXR>
 static void check_roundtrip(u32 n) {
   u64 N = 1ull << n;
   std::vector<u64> x(N), y(N);
   for (auto& v : x) v = rnd();
   std::vector<u64> f = x;
-  run_ntt(f, n, true, twiddles(n, false));       // bit-reversed evaluations
-  run_ntt(f, n, false, twiddles(n, true));       // DIT takes bit-reversed input -> natural
+  run_ntt<MAXR>(f, n, true, twiddles(n, false));       // bit-reversed evaluations
+  run_ntt<MAXR>(f, n, false, twiddles(n, true));       // DIT takes bit-reversed input -> natural
   u64 nn = N % GL_P, bad = 0;
   for (u64 i = 0; i < N; i++) if (f[i] != gl_mul(x[i], nn)) bad++;
   CHECK(bad == 0, "roundtrip n=%u: %llu wrong", n, (unsigned long long)bad);
@@ -244,12 +322,31 @@ int main() {
   }
   u64 w = omega(32);
   CHECK(gl_pow(w, 1ull << 31) == GL_P - 1, "omega(32) has order 2^32");
+  CHECK(omega(4) == 0xefffffff00000001ull, "omega(4) is p3-goldilocks' two-adic generator of order 16");
+  check_mul_pow2();
+  for (u32 n : {4u, 10u}) {
+    std::vector<u64> fwd = twiddles(n, false), inv = twiddles(n, true);
+    CHECK(fwd[9] == pow2_ref(1, NTT_LOG2_W16_FWD), "forward w_16 = 2^%d", NTT_LOG2_W16_FWD);
+    CHECK(inv[9] == pow2_ref(1, NTT_LOG2_W16_INV), "inverse w_16 = 2^%d", NTT_LOG2_W16_INV);
+    check_zetas<true>(fwd);
+    check_zetas<false>(inv);
+  }
+  // every pass shape: strides, groups per tile (log_c) and stage counts, both round sizes
+  for (u32 log_s : {0u, 1u, 2u, 4u, 7u})
+    for (u32 k = 1; k <= NTT_TILE_LOG; k++)
+      for (u32 log_c = 0; log_c <= log_s && k + log_c <= NTT_TILE_LOG; log_c += (log_c < 2 ? 1 : 3))
+        for (bool dif : {true, false}) {
+          if (log_s + k > 16) continue;
+          check_pass<4>(log_s, k, log_c, dif);
+          check_pass<3>(log_s, k, log_c, dif);
+        }
   for (u32 n = 0; n <= 9; n++)
     for (u32 b = 1; b <= 3; b++) check_lde(n, b);
   check_lde(13, 1);
   check_lde(13, 1, true);
   // 16: a 3-stage strided pass whose tile the plan fills (2^10 groups); 21..24: 8..11 stages
-  for (u32 n : {12u, 13u, 14u, 16u, 21u, 22u, 24u}) check_roundtrip(n);
+  for (u32 n : {12u, 13u, 14u, 16u, 21u, 22u, 24u}) check_roundtrip<3>(n);
+  for (u32 n : {1u, 2u, 3u, 5u, 7u, 12u, 13u, 14u, 16u, 17u, 21u}) check_roundtrip<4>(n);
   for (auto [n, L, k] : {std::array<u32, 3>{4, 5, 2}, {6, 7, 6}, {5, 7, 3}, {3, 3, 0}, {8, 9, 5}})
     for (u64 m : {0ull, 1ull, (1ull << (L - k)) - 1}) check_fold_block(n, L, k, m);
   check_sponge(1, {1});
