@@ -157,49 +157,40 @@ RS_HD void ntt_twist(u64* x, const u64* tw, u32 log_h0, u32 r0) {
   }
 }
 
-// The unfactored stages (twiddle tw[h + r0 + mm H0] at stage s), kept for the 4-stage DIF round.
-template <int R, int S, bool DIF>
-RS_HD void ntt_stage_table(u64* x, const u64* tw, u32 log_h0, u32 r0) {
-  u32 h = 1u << (log_h0 + S);
-#ifdef __CUDACC__
-#pragma unroll
-#endif
-  for (int mm = 0; mm < (1 << S); mm++) {
-    u64 w = tw[h + r0 + ((u32)mm << log_h0)];
-#ifdef __CUDACC__
-#pragma unroll
-#endif
-    for (int hi = 0; hi < (1 << (R - 1 - S)); hi++) {
-      const int m0 = mm + (hi << (S + 1));
-      ntt_butterfly(x[m0], x[m0 + (1 << S)], w, DIF);
-    }
-  }
-}
-
-template <int R, bool DIF, int SI = 0>
-RS_HD void ntt_stages_table(u64* x, const u64* tw, u32 log_h0, u32 r0) {
-  if constexpr (SI < R) {
-    ntt_stage_table<R, DIF ? R - 1 - SI : SI, DIF>(x, tw, log_h0, r0);
-    ntt_stages_table<R, DIF, SI + 1>(x, tw, log_h0, r0);
-  }
-}
-
 // The R stages of a round on x[0 .. 2^R) (see above). H0 = 1 (the first DIT and last DIF round
 // of a contiguous pass) has r0 = 0, psi = 1: no twist.
-// The 4-stage DIF round stays unfactored: with its twist after the 16-value network, ptxas
-// spilled at the 80 registers of 3 blocks per SM (12..20 bytes, also with the top stage
-// unfactored and the rest as two 3-stage halves sharing one twist); the DIT round does not.
+// (The 4-stage DIF round runs by quarters in ntt_round: all of it here spilled at 80 registers.)
 template <int R, bool DIF>
 RS_HD void ntt_stages_regs(u64* x, const u64* tw, u32 log_h0, u32 r0) {
-  if constexpr (DIF && R == 4) {
-    ntt_stages_table<R, true>(x, tw, log_h0, r0);
-  } else if constexpr (DIF) {
+  if constexpr (DIF) {
     ntt_stages_plain<R, true>(x);
     if (log_h0 != 0) ntt_twist<R>(x, tw, log_h0, r0);
   } else {
     if (log_h0 != 0) ntt_twist<R>(x, tw, log_h0, r0);
     ntt_stages_plain<R, false>(x);
   }
+}
+
+// Quarter G of a 4-stage DIF round (values 4G .. 4G+3 after the top two plain stages): its
+// stages 1 and 0, the twist of its outputs, and their store.
+template <int G>
+RS_HD void ntt_dif4_quarter(u64* x, u64* sm, const u64* tw, u32 log_h0, u32 r0, u32 tb, u32 j0,
+                            u32 log_c, u32 q) {
+  constexpr int B = 4 * G;
+  ntt_butterfly_pow2<ntt_zeta_log2<true, 1, 0>(), true>(x[B], x[B + 2]);
+  ntt_butterfly_pow2<ntt_zeta_log2<true, 1, 1>(), true>(x[B + 1], x[B + 3]);
+  ntt_butterfly_pow2<ntt_zeta_log2<true, 0, 0>(), true>(x[B], x[B + 1]);
+  ntt_butterfly_pow2<ntt_zeta_log2<true, 0, 0>(), true>(x[B + 2], x[B + 3]);
+  if (log_h0 != 0) {
+    if constexpr (G > 0) x[B] = gl_mul(x[B], ntt_psi_pow<4, ntt_bitrev_c(B, 4)>(tw, log_h0, r0));
+    x[B + 1] = gl_mul(x[B + 1], ntt_psi_pow<4, ntt_bitrev_c(B + 1, 4)>(tw, log_h0, r0));
+    x[B + 2] = gl_mul(x[B + 2], ntt_psi_pow<4, ntt_bitrev_c(B + 2, 4)>(tw, log_h0, r0));
+    x[B + 3] = gl_mul(x[B + 3], ntt_psi_pow<4, ntt_bitrev_c(B + 3, 4)>(tw, log_h0, r0));
+  }
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+  for (int m = B; m < B + 4; m++) sm[NTT_PAD((((tb + ((u32)m << j0)) << log_c) | q))] = x[m];
 }
 
 // One register round: the local stages j0 .. j0+R-1 (t-space half-sizes 2^j). Each thread takes
@@ -221,11 +212,24 @@ RS_HD void ntt_round(u64* sm, const u64* tw, const ntt_tile_geom& g, u32 j0, u32
 #pragma unroll
 #endif
     for (int m = 0; m < M; m++) x[m] = sm[NTT_PAD((((tb + ((u32)m << j0)) << g.log_c) | q))];
-    ntt_stages_regs<R, DIF>(x, tw, g.log_s + j0, ((tb & lowmask) << g.log_s) + (u32)(g.lo0 + q));
+    u32 log_h0 = g.log_s + j0, r0 = ((tb & lowmask) << g.log_s) + (u32)(g.lo0 + q);
+    if constexpr (DIF && R == 4) {
+      // The 4-stage DIF round by quarters: after the two top stages the quarters are
+      // independent, so each finishes (stages 1 and 0, twist) and is stored before the next
+      // starts; all 16 values and 15 twist factors at once spilled at 80 registers.
+      ntt_stage_plain<4, 3, true>(x);
+      ntt_stage_plain<4, 2, true>(x);
+      ntt_dif4_quarter<0>(x, sm, tw, log_h0, r0, tb, j0, g.log_c, q);
+      ntt_dif4_quarter<1>(x, sm, tw, log_h0, r0, tb, j0, g.log_c, q);
+      ntt_dif4_quarter<2>(x, sm, tw, log_h0, r0, tb, j0, g.log_c, q);
+      ntt_dif4_quarter<3>(x, sm, tw, log_h0, r0, tb, j0, g.log_c, q);
+    } else {
+      ntt_stages_regs<R, DIF>(x, tw, log_h0, r0);
 #ifdef __CUDACC__
 #pragma unroll
 #endif
-    for (int m = 0; m < M; m++) sm[NTT_PAD((((tb + ((u32)m << j0)) << g.log_c) | q))] = x[m];
+      for (int m = 0; m < M; m++) sm[NTT_PAD((((tb + ((u32)m << j0)) << g.log_c) | q))] = x[m];
+    }
   }
 }
 
