@@ -124,7 +124,9 @@ extern "C" __global__ void pv_ood_reduce(const u64* partial, u64 chunks, u32 w, 
 // across the table's matrices), by column groups: group g = blockIdx.y takes columns
 // [g·cpg, (g+1)·cpg) and writes its sums to out + 6n·g (A's 3 coefficients, then C's, n words
 // each). One thread per coefficient index j (coalesced); the groups give a narrow N enough
-// threads to hide the loads (2^16 rows were 512 warps for 132 SMs).
+// threads to hide the loads (2^16 rows were 512 warps for 132 SMs). The sums stay unreduced
+// (field_acc.cuh) until the group's last column: the kernel was bound by the products'
+// reductions, not by its reads.
 extern "C" __global__ void pv_deep_combine(const u64* __restrict__ coef, u64 n, u32 w,
                                            const u64* __restrict__ pows, u32 off, u32 n_shifted,
                                            u32 cpg, u64* __restrict__ out) {
@@ -132,20 +134,22 @@ extern "C" __global__ void pv_deep_combine(const u64* __restrict__ coef, u64 n, 
   u32 k1 = min(w, k0 + cpg);
   u64* o = out + 6 * n * blockIdx.y;
   for (u64 j = (u64)blockIdx.x * blockDim.x + threadIdx.x; j < n; j += (u64)gridDim.x * blockDim.x) {
-    gl3 a{0, 0, 0}, c{0, 0, 0};
+    gl_acc192 acc[6] = {};  // A's three coefficients, then C's
     for (u32 k = k0; k < k1; k++) {
-      gl3 term = gl3_scale(pv_load3(pows + 3 * (u64)(off + k)), coef[(u64)k * n + j]);
-      if (off + k < n_shifted)
-        a = gl3_add(a, term);
-      else
-        c = gl3_add(c, term);
+      const u64* p = pows + 3 * (u64)(off + k);
+      u64 x = coef[(u64)k * n + j];
+      if (off + k < n_shifted) {  // uniform across the block
+        gl_mac(acc[0], p[0], x);
+        gl_mac(acc[1], p[1], x);
+        gl_mac(acc[2], p[2], x);
+      } else {
+        gl_mac(acc[3], p[0], x);
+        gl_mac(acc[4], p[1], x);
+        gl_mac(acc[5], p[2], x);
+      }
     }
-    o[j] = a.c0;
-    o[n + j] = a.c1;
-    o[2 * n + j] = a.c2;
-    o[3 * n + j] = c.c0;
-    o[4 * n + j] = c.c1;
-    o[5 * n + j] = c.c2;
+#pragma unroll
+    for (int e = 0; e < 6; e++) o[e * n + j] = gl_acc_reduce(acc[e]);
   }
 }
 
