@@ -153,9 +153,14 @@ const STRIP_CHUNK_BYTES: usize = 512 << 10;
 const MIN_STRIP: usize = 8;
 const MAX_STRIP: usize = 256;
 
-/// The automatic strip path starts at this log2 of the trace height; below it the whole
-/// matrix's chunks are small enough for the caches and the strips' extra gather only costs.
-const STRIP_MIN_LOG_N: usize = 12;
+/// The automatic strip path is taken when the whole matrix's first-half chunk (2^⌈log_n/2⌉ rows
+/// of all columns) is at least this large: far beyond a core's L2 and its share of L3 on a
+/// 16-core host, where each of p3's layers streams through DRAM. Below it the whole matrix's
+/// chunks are served by the caches and the strips' gather and scatter only cost (on the 2-core
+/// development VM strips lost at every size measured, chunks of 0.3–21 MB; PERF.md, session 12).
+/// Keccak (2633 columns): from 2^15 rows (5.4 MB chunks). A guess for the 16-core host, to be
+/// measured there with `RSTARK_LDE_STRIP`.
+const WHOLE_CHUNK_MIN_BYTES: usize = 4 << 20;
 
 /// The strip width of the wide LDE path for a trace of 2^log_n rows and `width` columns, or
 /// `None` for p3's LDE of the whole matrix. `RSTARK_LDE_STRIP` overrides the choice (for
@@ -179,10 +184,10 @@ fn strip_width(log_n: usize, width: usize, forced: Option<usize>) -> Option<usiz
 /// between [`MIN_STRIP`] and [`MAX_STRIP`], then evened out over the strips it makes (so the
 /// last strip is not a sliver) and rounded up to a multiple of 8.
 fn auto_strip_width(log_n: usize, width: usize) -> Option<usize> {
-    if log_n < STRIP_MIN_LOG_N {
+    let chunk_rows = 1usize << log_n.div_ceil(2);
+    if chunk_rows.saturating_mul(width).saturating_mul(size_of::<F>()) < WHOLE_CHUNK_MIN_BYTES {
         return None;
     }
-    let chunk_rows = 1usize << log_n.div_ceil(2);
     let target = (STRIP_CHUNK_BYTES / (chunk_rows * size_of::<F>()))
         .clamp(MIN_STRIP, MAX_STRIP)
         / MIN_STRIP
@@ -758,13 +763,18 @@ mod tests {
     #[test]
     fn automatic_strip_widths() {
         // Small heights and narrow traces keep the whole-matrix path.
-        assert_eq!(auto_strip_width(STRIP_MIN_LOG_N - 1, 2633), None);
+        assert_eq!(auto_strip_width(14, 2633), None);
         assert_eq!(auto_strip_width(16, 9), None);
-        for log_n in STRIP_MIN_LOG_N..=22 {
+        assert_eq!(auto_strip_width(22, 9), None);
+        for log_n in 15..=22 {
             let s = auto_strip_width(log_n, 2633).unwrap();
             assert!(s.is_multiple_of(MIN_STRIP) && (MIN_STRIP..=MAX_STRIP).contains(&s));
             assert!(s < 2633);
         }
+        // Keccak at 2^16 (chunks of 256 rows): 11 strips of 240 columns (the last 233); at
+        // 2^19 (1024 rows): strips of 64 (41 of them and one of 9).
+        assert_eq!(auto_strip_width(16, 2633), Some(240));
+        assert_eq!(auto_strip_width(19, 2633), Some(64));
         // Forced values: 0 = whole matrix, S ≥ width = whole matrix.
         assert_eq!(strip_width(16, 2633, Some(0)), None);
         assert_eq!(strip_width(16, 2633, Some(5000)), None);
