@@ -67,8 +67,10 @@ pub fn lde(trace: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
 /// `consume(first_row, values)` gets rows `first_row ..` of the output (row-major, an even
 /// number of rows starting at an even row when the output has ≥ 2 rows). On the wide parallel
 /// path a block is handed over as soon as the DFT has finished it, while it is still in cache
-/// (the CPU backend hashes its Merkle leaves there); otherwise the finished output is handed over
-/// in blocks of 128 rows. Calls come from several threads at once and in any order.
+/// (the CPU backend hashes its Merkle leaves there); otherwise — the narrow path, and the
+/// column-strip path of wide tall traces (see [`strip_width`]; rows are complete only after the
+/// last strip) — the finished output is handed over in blocks of 128 rows. Calls come from
+/// several threads at once and in any order.
 pub fn lde_with_blocks(
     trace: &RowMajor,
     log_blowup: usize,
@@ -259,7 +261,7 @@ fn strip_lde(
         }
         // The output's rows in blocks of p3's block height, each written by the block's
         // consumer (`true` once written) while the block is still in cache.
-        let chunks: Vec<Mutex<(bool, &mut [MaybeUninit<F>])>> = whole_capacity(&mut values)
+        let chunks: Vec<Mutex<OutputBlock<'_>>> = whole_capacity(&mut values)
             [..total]
             .chunks_mut(block_rows * width)
             .map(|c| Mutex::new((false, c)))
@@ -312,6 +314,9 @@ fn strip_lde(
     unsafe { values.set_len(total) };
     RowMajor { values, width }
 }
+
+/// Rows of the strip LDE's output, and whether a strip's block has been written there.
+type OutputBlock<'a> = (bool, &'a mut [MaybeUninit<F>]);
 
 /// Writes `src` (rows of `s` values) into columns c0..c0 + s of the rows of `dst` (rows of
 /// `width` values), row by row, as many rows as both hold.
