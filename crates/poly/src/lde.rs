@@ -158,11 +158,10 @@ const MAX_STRIP: usize = 256;
 /// The automatic strip path is taken when the whole matrix's first-half chunk (2^⌈log_n/2⌉ rows
 /// of all columns) is at least this large: far beyond a core's L2 and its share of L3 on a
 /// 16-core host, where each of p3's layers streams through DRAM. Below it the whole matrix's
-/// chunks are served by the caches and the strips' gather and scatter only cost (on the 2-core
-/// development VM strips lost at every size measured, chunks of 0.3–21 MB; PERF.md, session 12).
-/// Keccak (2633 columns): from 2^15 rows (5.4 MB chunks). A guess for the 16-core host, to be
-/// measured there with `RSTARK_LDE_STRIP`.
-const WHOLE_CHUNK_MIN_BYTES: usize = 4 << 20;
+/// chunks are served by the caches and the strips' gather and scatter only cost. Measured on the
+/// 16-core H200 host (PERF.md, session 12), keccak's 2633 columns: strips lost at 2^16 and 2^17
+/// rows (5.4 and 10.8 MB chunks; commit +5%) and won at 2^19 (21.6 MB; commit −13%).
+const WHOLE_CHUNK_MIN_BYTES: usize = 16 << 20;
 
 /// The strip width of the wide LDE path for a trace of 2^log_n rows and `width` columns, or
 /// `None` for p3's LDE of the whole matrix. `RSTARK_LDE_STRIP` overrides the choice (for
@@ -767,19 +766,22 @@ mod tests {
 
     #[test]
     fn automatic_strip_widths() {
-        // Small heights and narrow traces keep the whole-matrix path.
-        assert_eq!(auto_strip_width(14, 2633), None);
+        // Small heights and narrow traces keep the whole-matrix path: keccak (2633 columns) up
+        // to 2^18 rows (chunks of 512 rows, 10.8 MB).
+        for log_n in 10..=18 {
+            assert_eq!(auto_strip_width(log_n, 2633), None);
+        }
         assert_eq!(auto_strip_width(16, 9), None);
         assert_eq!(auto_strip_width(22, 9), None);
-        for log_n in 15..=22 {
+        for log_n in 19..=22 {
             let s = auto_strip_width(log_n, 2633).unwrap();
             assert!(s.is_multiple_of(MIN_STRIP) && (MIN_STRIP..=MAX_STRIP).contains(&s));
             assert!(s < 2633);
         }
-        // Keccak at 2^16 (chunks of 256 rows): 11 strips of 240 columns (the last 233); at
-        // 2^19 (1024 rows): strips of 64 (41 of them and one of 9).
-        assert_eq!(auto_strip_width(16, 2633), Some(240));
+        // Keccak at 2^19 (chunks of 1024 rows): strips of 64; a 4× wider trace at 2^16 (chunks
+        // of 256 rows, 21.6 MB): strips of 256.
         assert_eq!(auto_strip_width(19, 2633), Some(64));
+        assert_eq!(auto_strip_width(16, 4 * 2633), Some(256));
         // Forced values: 0 = whole matrix, S ≥ width = whole matrix.
         assert_eq!(strip_width(16, 2633, Some(0)), None);
         assert_eq!(strip_width(16, 2633, Some(5000)), None);
