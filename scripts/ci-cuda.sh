@@ -32,4 +32,6 @@ cargo clippy -p rstark-examples --features cuda --all-targets --locked -- -D war
 
 echo "-- GPU test and bench binaries (built, not run: no GPU in CI)"
 cargo test -p rstark-backend-cuda --features cuda --release --locked --no-run
+echo "-- the CUDA crate's unit tests that need no GPU (plans, limits, host-side checks)"
+cargo test -p rstark-backend-cuda --features cuda --release --locked --lib
 cargo test -p rstark-backend-multi --features cuda --release --locked --no-run

@@ -95,11 +95,7 @@ pub fn cuda_eval_source(p: &ConstraintProgram) -> Result<String, ConstraintError
                 );
             }
             op::EACC => {
-                let _ = writeln!(
-                    s,
-                    "  cj_acc_ext(acc, CH({dst}), {});\n  CJ_FENCE;",
-                    ext(a)
-                );
+                let _ = writeln!(s, "  cj_acc_ext(acc, CH({dst}), {});\n  CJ_FENCE;", ext(a));
             }
             op::EADD => {
                 let _ = writeln!(s, "  e{dst} = gl3_add({}, {});", ext(a), ext(b));

@@ -45,12 +45,15 @@ fn main() {
 /// height is made on all threads and not kept between runs).
 fn trace(log_n: usize, width: usize) -> RowMajor {
     let mut values = vec![F::new(0); width << log_n];
-    values.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
-        let mut state = r as u64;
-        for v in row {
-            *v = F::new(golden::splitmix64(&mut state) % P);
-        }
-    });
+    values
+        .par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(r, row)| {
+            let mut state = r as u64;
+            for v in row {
+                *v = F::new(golden::splitmix64(&mut state) % P);
+            }
+        });
     RowMajor { values, width }
 }
 

@@ -99,7 +99,15 @@ fn lde_with_blocks_strips(
         // The strips are gathered from the borrowed trace: no copy of it is made.
         let mut values = Vec::with_capacity(trace.values.len() << log_blowup);
         populate_spare_capacity(&mut values);
-        let out = strip_lde(values, Some(&trace.values), width, log_n, log_blowup, strip, true);
+        let out = strip_lde(
+            values,
+            Some(&trace.values),
+            width,
+            log_n,
+            log_blowup,
+            strip,
+            true,
+        );
         consume_in_parallel(&out, consume);
         return Ok(out);
     }
@@ -186,11 +194,14 @@ fn strip_width(log_n: usize, width: usize, forced: Option<usize>) -> Option<usiz
 /// last strip is not a sliver) and rounded up to a multiple of 8.
 fn auto_strip_width(log_n: usize, width: usize) -> Option<usize> {
     let chunk_rows = 1usize << log_n.div_ceil(2);
-    if chunk_rows.saturating_mul(width).saturating_mul(size_of::<F>()) < WHOLE_CHUNK_MIN_BYTES {
+    if chunk_rows
+        .saturating_mul(width)
+        .saturating_mul(size_of::<F>())
+        < WHOLE_CHUNK_MIN_BYTES
+    {
         return None;
     }
-    let target = (STRIP_CHUNK_BYTES / (chunk_rows * size_of::<F>()))
-        .clamp(MIN_STRIP, MAX_STRIP)
+    let target = (STRIP_CHUNK_BYTES / (chunk_rows * size_of::<F>())).clamp(MIN_STRIP, MAX_STRIP)
         / MIN_STRIP
         * MIN_STRIP;
     if width < 2 * target {
@@ -260,8 +271,7 @@ fn strip_lde(
         }
         // The output's rows in blocks of p3's block height, each written by the block's
         // consumer (`true` once written) while the block is still in cache.
-        let chunks: Vec<Mutex<OutputBlock<'_>>> = whole_capacity(&mut values)
-            [..total]
+        let chunks: Vec<Mutex<OutputBlock<'_>>> = whole_capacity(&mut values)[..total]
             .chunks_mut(block_rows * width)
             .map(|c| Mutex::new((false, c)))
             .collect();
@@ -284,9 +294,8 @@ fn strip_lde(
                         {
                             return;
                         }
-                        let Some(Ok(mut chunk)) = chunks_ref
-                            .get(first_row / block_rows)
-                            .map(|c| c.lock())
+                        let Some(Ok(mut chunk)) =
+                            chunks_ref.get(first_row / block_rows).map(|c| c.lock())
                         else {
                             return;
                         };
@@ -713,7 +722,8 @@ mod tests {
                             .unwrap();
                     assert_eq!(whole, want);
                     for strip in [1, 3, 8, 16, 24] {
-                        let case = format!("log_n {log_n} width {width} log_b {log_b} strip {strip}");
+                        let case =
+                            format!("log_n {log_n} width {width} log_b {log_b} strip {strip}");
                         let rows = want.height();
                         let check = |seen: &Mutex<Vec<u32>>, first: usize, block: &[F]| {
                             assert_eq!(block.len() % width, 0, "{case}");
@@ -757,9 +767,20 @@ mod tests {
             let want = lde(&trace, log_b).unwrap();
             let mut values = trace.values.clone();
             values.reserve_exact(values.len() * ((1 << log_b) - 1));
-            assert_eq!(strip_lde(values, None, width, log_n, log_b, strip, false), want);
+            assert_eq!(
+                strip_lde(values, None, width, log_n, log_b, strip, false),
+                want
+            );
             let values = Vec::with_capacity(trace.values.len() << log_b);
-            let got = strip_lde(values, Some(&trace.values), width, log_n, log_b, strip, false);
+            let got = strip_lde(
+                values,
+                Some(&trace.values),
+                width,
+                log_n,
+                log_b,
+                strip,
+                false,
+            );
             assert_eq!(got, want);
         }
     }
