@@ -69,17 +69,31 @@ extern "C" __global__ void __launch_bounds__(256) pv_ood2_coef_partial(const u64
   for (int j = 0; j < PV_OOD2_COLS; j++)
 #pragma unroll
     for (int e = 0; e < 6; e++) acc[j][e] = gl_acc192{0, 0, 0};
-  for (u64 r = threadIdx.x; r < rows; r += blockDim.x) {
+  // Software-pipelined: the next row's loads are issued before this row's products, so a thread
+  // keeps two rows of loads in flight (one left the kernel waiting on memory at ~0.8 TB/s).
+  u64 p[6], x[PV_OOD2_COLS];
+  auto load = [&](u64 r, u64* pp, u64* xx) {
     u64 row = k * rows + r;
-    u64 p[6] = {za[3 * row], za[3 * row + 1], za[3 * row + 2], zb[3 * row], zb[3 * row + 1], zb[3 * row + 2]};
+    pp[0] = za[3 * row], pp[1] = za[3 * row + 1], pp[2] = za[3 * row + 2];
+    pp[3] = zb[3 * row], pp[4] = zb[3 * row + 1], pp[5] = zb[3 * row + 2];
+#pragma unroll
+    for (int j = 0; j < PV_OOD2_COLS; j++) xx[j] = j < (int)cols ? coef[(c0 + j) * n + row] : 0;
+  };
+  if (threadIdx.x < rows) load(threadIdx.x, p, x);
+  for (u64 r = threadIdx.x; r < rows; r += blockDim.x) {
+    u64 pn[6], xn[PV_OOD2_COLS];
+    if (r + blockDim.x < rows) load(r + blockDim.x, pn, xn);
 #pragma unroll
     for (int j = 0; j < PV_OOD2_COLS; j++) {
       if (j < (int)cols) {
-        u64 x = coef[(c0 + j) * n + row];
 #pragma unroll
-        for (int e = 0; e < 6; e++) gl_mac(acc[j][e], x, p[e]);
+        for (int e = 0; e < 6; e++) gl_mac(acc[j][e], x[j], p[e]);
       }
     }
+#pragma unroll
+    for (int e = 0; e < 6; e++) p[e] = pn[e];
+#pragma unroll
+    for (int j = 0; j < PV_OOD2_COLS; j++) x[j] = xn[j];
   }
 #pragma unroll
   for (int j = 0; j < PV_OOD2_COLS; j++) {
