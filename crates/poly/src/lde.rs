@@ -734,26 +734,24 @@ mod tests {
                                 *c += 1;
                             }
                         };
-                        let seen = Mutex::new(vec![0u32; rows]);
-                        let got = lde_with_blocks_strips(
-                            &trace,
-                            log_b,
-                            &|f, b: &[F]| check(&seen, f, b),
-                            Some(strip),
-                        )
-                        .unwrap();
-                        assert_eq!(got, want, "{case}");
-                        assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1), "{case}");
-                        let seen = Mutex::new(vec![0u32; rows]);
-                        let got = lde_with_blocks_owned_strips(
-                            trace.clone(),
-                            log_b,
-                            &|f, b: &[F]| check(&seen, f, b),
-                            Some(strip),
-                        )
-                        .unwrap();
-                        assert_eq!(got, want, "{case}");
-                        assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1), "{case}");
+                        // the borrowed trace, then the owned one (its buffer becomes the output)
+                        for owned in [false, true] {
+                            let seen = Mutex::new(vec![0u32; rows]);
+                            let consume = |f, b: &[F]| check(&seen, f, b);
+                            let got = if owned {
+                                lde_with_blocks_owned_strips(
+                                    trace.clone(),
+                                    log_b,
+                                    &consume,
+                                    Some(strip),
+                                )
+                            } else {
+                                lde_with_blocks_strips(&trace, log_b, &consume, Some(strip))
+                            };
+                            assert_eq!(got.unwrap(), want, "{case} owned {owned}");
+                            let seen = seen.into_inner().unwrap();
+                            assert!(seen.iter().all(|&c| c == 1), "{case} owned {owned}");
+                        }
                     }
                 }
             }
