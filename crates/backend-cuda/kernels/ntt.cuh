@@ -148,12 +148,12 @@ RS_HD u64 ntt_psi_pow(const u64* tw, u32 log_h0, u32 r0) {
   }
 }
 
-// x[m] *= psi^bitrev_R(m) for m = 1 .. 2^R - 1.
-template <int R, int M = 1>
+// x[m] *= psi^bitrev_R(m) for m = M .. END - 1 (by default all of 1 .. 2^R - 1; x[0]'s factor is 1).
+template <int R, int M = 1, int END = (1 << R)>
 RS_HD void ntt_twist(u64* x, const u64* tw, u32 log_h0, u32 r0) {
-  if constexpr (M < (1 << R)) {
+  if constexpr (M < END) {
     x[M] = gl_mul(x[M], ntt_psi_pow<R, ntt_bitrev_c(M, R)>(tw, log_h0, r0));
-    ntt_twist<R, M + 1>(x, tw, log_h0, r0);
+    ntt_twist<R, M + 1, END>(x, tw, log_h0, r0);
   }
 }
 
@@ -181,12 +181,7 @@ RS_HD void ntt_dif4_quarter(u64* x, u64* sm, const u64* tw, u32 log_h0, u32 r0, 
   ntt_butterfly_pow2<ntt_zeta_log2<true, 1, 1>(), true>(x[B + 1], x[B + 3]);
   ntt_butterfly_pow2<ntt_zeta_log2<true, 0, 0>(), true>(x[B], x[B + 1]);
   ntt_butterfly_pow2<ntt_zeta_log2<true, 0, 0>(), true>(x[B + 2], x[B + 3]);
-  if (log_h0 != 0) {
-    if constexpr (G > 0) x[B] = gl_mul(x[B], ntt_psi_pow<4, ntt_bitrev_c(B, 4)>(tw, log_h0, r0));
-    x[B + 1] = gl_mul(x[B + 1], ntt_psi_pow<4, ntt_bitrev_c(B + 1, 4)>(tw, log_h0, r0));
-    x[B + 2] = gl_mul(x[B + 2], ntt_psi_pow<4, ntt_bitrev_c(B + 2, 4)>(tw, log_h0, r0));
-    x[B + 3] = gl_mul(x[B + 3], ntt_psi_pow<4, ntt_bitrev_c(B + 3, 4)>(tw, log_h0, r0));
-  }
+  if (log_h0 != 0) ntt_twist<4, (B > 0 ? B : 1), B + 4>(x, tw, log_h0, r0);
 #ifdef __CUDACC__
 #pragma unroll
 #endif
