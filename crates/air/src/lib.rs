@@ -44,6 +44,7 @@
 
 pub mod checker;
 pub mod examples;
+pub mod fold;
 pub mod folder;
 pub mod interaction;
 pub mod logup;
@@ -55,6 +56,7 @@ pub use checker::{
     FixedColumns, FixedRow, WitnessFailure, failing_constraint_at, failing_constraint_at_with,
     first_failing_constraint, first_failing_constraint_with,
 };
+pub use fold::FoldCoeffs;
 pub use folder::{PackedF, PackedRowFolder, PointFolder, RowFolder, Selectors};
 pub use interaction::{Interaction, Interactions, LinearCombination};
 pub use symbolic::{ConstraintInfo, SymbolicConstraints, constraint_info, symbolic_constraints};

@@ -137,8 +137,8 @@ impl<AB: p3_air::AirBuilder> p3_air::Air<AB> for ManyConstraints {
 #[test]
 fn packed_folder_matches_row_folder() {
     use p3_field::PackedValue;
-    use rstark_air::{PackedF, PackedRowFolder, RowFolder, Selectors};
-    use rstark_field::{ef_from_base, ef_to_base};
+    use rstark_air::{FoldCoeffs, PackedF, PackedRowFolder, RowFolder, Selectors};
+    use rstark_field::ef_from_base;
     let lanes = PackedF::WIDTH;
     let rows: Vec<Vec<F>> = (0..2 * lanes)
         .map(|r| {
@@ -162,8 +162,7 @@ fn packed_folder_matches_row_folder() {
     // All 13 powers, then fewer powers than constraints (the rest count 0).
     for num_pows in [13, 8, 0] {
         let pows = &pows[..num_pows];
-        let coeffs: [Vec<F>; 3] =
-            core::array::from_fn(|k| pows.iter().map(|&a| ef_to_base(a)[k]).collect());
+        let coeffs = FoldCoeffs::new(pows);
         let local: Vec<PackedF> = (0..5).map(|c| PackedF::from_fn(|l| rows[l][c])).collect();
         let next: Vec<PackedF> = (0..5)
             .map(|c| PackedF::from_fn(|l| rows[lanes + l][c]))
@@ -173,13 +172,7 @@ fn packed_folder_matches_row_folder() {
             is_last_row: PackedF::ONE,
             is_transition: PackedF::ONE,
         };
-        let mut packed = PackedRowFolder::new(
-            &local,
-            &next,
-            &[],
-            one,
-            [&coeffs[0], &coeffs[1], &coeffs[2]],
-        );
+        let mut packed = PackedRowFolder::new(&local, &next, &[], one, &coeffs);
         p3_air::Air::eval(&ManyConstraints, &mut packed);
         assert_eq!(packed.num_constraints(), 13);
         let acc = packed.finish();

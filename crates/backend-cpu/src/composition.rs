@@ -4,9 +4,9 @@
 use p3_field::PackedValue;
 use rayon::prelude::*;
 use rstark_air::logup::{aux_ext_width, batch_inverse, eval_logup_constraints};
-use rstark_air::{Air, PackedF, PackedRowFolder, Selectors};
+use rstark_air::{Air, FoldCoeffs, PackedF, PackedRowFolder, Selectors};
 use rstark_field::{
-    EF, F, Field, GENERATOR, PrimeCharacteristicRing, ef_from_base, ef_to_base, flatten_ext, omega,
+    EF, F, Field, GENERATOR, PrimeCharacteristicRing, ef_from_base, flatten_ext, omega,
 };
 use rstark_merkle::MerkleTree;
 use rstark_poly::{RowMajor, bit_reverse, interpolate, lde, lde_from_coefficients};
@@ -170,10 +170,7 @@ pub fn quotient_values<M: Sync>(
     let air_pows = &inp.alpha_pows[..num_air];
     let logup_pows = &inp.alpha_pows[num_air..];
 
-    // α^i's base coefficients, one vector per coefficient (the folder's dot products read
-    // consecutive constraints' coefficients).
-    let air_coeffs: [Vec<F>; 3] =
-        core::array::from_fn(|k| air_pows.iter().map(|&a| ef_to_base(a)[k]).collect());
+    let air_coeffs = FoldCoeffs::new(air_pows);
     let lanes = PackedF::WIDTH;
     let chunk_rows = CHUNK.max(lanes);
 
@@ -239,15 +236,10 @@ pub fn quotient_values<M: Sync>(
                     is_last_row: PackedF::from_fn(|l| sels[l][1]),
                     is_transition: PackedF::from_fn(|l| sels[l][2]),
                 };
-                let mut folder = PackedRowFolder::new(
-                    local,
-                    next,
-                    inp.public_values,
-                    sel,
-                    [&air_coeffs[0], &air_coeffs[1], &air_coeffs[2]],
-                )
-                .with_preprocessed(&prep_local, &prep_next)
-                .with_periodic(&per);
+                let mut folder =
+                    PackedRowFolder::new(local, next, inp.public_values, sel, &air_coeffs)
+                        .with_preprocessed(&prep_local, &prep_next)
+                        .with_periodic(&per);
                 Air::<PackedRowFolder<'_>>::eval(inp.air, &mut folder);
                 let acc = folder.finish();
                 for l in 0..lanes.min(out.len() - group) {
