@@ -172,14 +172,24 @@ pub fn quotient_values<M: Sync>(
 
     let air_coeffs = FoldCoeffs::new(air_pows);
     let lanes = PackedF::WIDTH;
-    let chunk_rows = CHUNK.max(lanes);
+    let group_rows = |m: usize| -> Vec<usize> {
+        // Lane l evaluates quotient row j = m·lanes + l (clamped at the end).
+        (0..lanes)
+            .map(|l| (m * lanes + l).min(q_size - 1))
+            .collect()
+    };
 
     let mut quotient = vec![EF::ZERO; q_size];
-    quotient
-        .par_chunks_mut(chunk_rows)
-        .enumerate()
-        .for_each(|(chunk, out)| {
-            let _s = tracing::info_span!("quotient rows", rows = out.len()).entered();
+    let order = group_order(log_q, lanes.trailing_zeros() as usize, d);
+    let mut slots: Vec<Option<&mut [EF]>> = quotient.chunks_mut(lanes).map(Some).collect();
+    let mut groups: Vec<(usize, &mut [EF])> = order
+        .iter()
+        .map(|&m| (m, slots[m].take().expect("group_order is a permutation")))
+        .collect();
+    groups
+        .par_chunks_mut(CHUNK.div_ceil(lanes))
+        .for_each(|chunk| {
+            let _s = tracing::info_span!("quotient rows", rows = chunk.len() * lanes).entered();
             let mut local = vec![PackedF::ZERO; main_w];
             let mut next = vec![PackedF::ZERO; main_w];
             let mut prep_local = vec![PackedF::ZERO; prep_w];
@@ -187,41 +197,34 @@ pub fn quotient_values<M: Sync>(
             let mut per = vec![PackedF::ZERO; per_w];
             let mut aux_local = vec![EF::ZERO; aux_ext];
             let mut aux_next = vec![EF::ZERO; aux_ext];
-            let mut rows = vec![0usize; lanes];
-            let mut next_rows = vec![0usize; lanes];
+            let mut next_rows: Vec<usize> = Vec::new();
             let mut sels = vec![[F::ZERO; 3]; lanes];
-            for group in (0..out.len()).step_by(lanes) {
-                // Lane l evaluates quotient row j = chunk start + group + l (clamped at the end).
-                for l in 0..lanes {
-                    let j = (chunk * chunk_rows + group + l).min(q_size - 1);
-                    let k = bit_reverse(j, log_q);
-                    let zh_j = zh[k & (num_parts - 1)];
-                    rows[l] = j;
-                    next_rows[l] = bit_reverse((k + num_parts) & (q_size - 1), log_q);
-                    sels[l] = [
+            for (m, out) in chunk.iter_mut() {
+                let rows = group_rows(*m);
+                // The previous group's next rows are often this group's rows (group_order):
+                // then its gathered `next` is this group's `local`.
+                if rows == next_rows {
+                    std::mem::swap(&mut local, &mut next);
+                    std::mem::swap(&mut prep_local, &mut prep_next);
+                } else {
+                    gather(&mut local, main_q, main_w, &rows);
+                    gather(&mut prep_local, prep_q, prep_w, &rows);
+                }
+                next_rows = rows
+                    .iter()
+                    .map(|&j| {
+                        bit_reverse((bit_reverse(j, log_q) + num_parts) & (q_size - 1), log_q)
+                    })
+                    .collect();
+                gather(&mut next, main_q, main_w, &next_rows);
+                gather(&mut prep_next, prep_q, prep_w, &next_rows);
+                for (sel, &j) in sels.iter_mut().zip(&rows) {
+                    let zh_j = zh[bit_reverse(j, log_q) & (num_parts - 1)];
+                    *sel = [
                         zh_j * inv_xm1[j] * n_inv,
                         zh_j * inv_xmw[j] * w_inv * n_inv,
                         points[j] - w_inv,
                     ];
-                }
-                let row_of = |r: usize| &main_q[r * main_w..(r + 1) * main_w];
-                // One lane: the folder reads the rows in place. Several: column c of the
-                // lanes' rows becomes one packed value.
-                let (local, next): (&[PackedF], &[PackedF]) = if lanes == 1 {
-                    (
-                        PackedF::pack_slice(row_of(rows[0])),
-                        PackedF::pack_slice(row_of(next_rows[0])),
-                    )
-                } else {
-                    for (c, (lc, nc)) in local.iter_mut().zip(next.iter_mut()).enumerate() {
-                        *lc = PackedF::from_fn(|l| main_q[rows[l] * main_w + c]);
-                        *nc = PackedF::from_fn(|l| main_q[next_rows[l] * main_w + c]);
-                    }
-                    (&local, &next)
-                };
-                for (c, (lc, nc)) in prep_local.iter_mut().zip(prep_next.iter_mut()).enumerate() {
-                    *lc = PackedF::from_fn(|l| prep_q[rows[l] * prep_w + c]);
-                    *nc = PackedF::from_fn(|l| prep_q[next_rows[l] * prep_w + c]);
                 }
                 if let Some(p) = &periodic {
                     // Quotient row j is the point of natural index bitrev(j) (PeriodicColumns).
@@ -237,12 +240,12 @@ pub fn quotient_values<M: Sync>(
                     is_transition: PackedF::from_fn(|l| sels[l][2]),
                 };
                 let mut folder =
-                    PackedRowFolder::new(local, next, inp.public_values, sel, &air_coeffs)
+                    PackedRowFolder::new(&local, &next, inp.public_values, sel, &air_coeffs)
                         .with_preprocessed(&prep_local, &prep_next)
                         .with_periodic(&per);
                 Air::<PackedRowFolder<'_>>::eval(inp.air, &mut folder);
                 let acc = folder.finish();
-                for l in 0..lanes.min(out.len() - group) {
+                for l in 0..out.len() {
                     let j = rows[l];
                     let nj = next_rows[l];
                     let mut acc = ef_from_base([
@@ -280,12 +283,39 @@ pub fn quotient_values<M: Sync>(
                         );
                     }
                     let k = bit_reverse(j, log_q);
-                    out[group + l] = acc * zh_inv[k & (num_parts - 1)];
+                    out[l] = acc * zh_inv[k & (num_parts - 1)];
                 }
             }
         });
 
     Ok(quotient)
+}
+
+/// The groups of `2^log_lanes` consecutive quotient rows (group m: rows m·2^log_lanes + l), in
+/// the order the evaluation takes them. Group m's lanes are the natural indices b + bitrev(l),
+/// with base b = bitrev(m·2^log_lanes) below 2^log_q / 2^log_lanes; their next rows (natural
+/// index plus 2^d) are the lanes of the group with base b + 2^d. Sorting by (b mod 2^d, b) puts
+/// that group right after, so one gather is one group's `next` and the following one's `local`.
+fn group_order(log_q: usize, log_lanes: usize, d: usize) -> Vec<usize> {
+    if log_q < log_lanes {
+        return vec![0];
+    }
+    let num_groups = 1usize << (log_q - log_lanes);
+    let stride = 1usize << d.min(log_q - log_lanes);
+    (0..stride)
+        .flat_map(|r| (r..num_groups).step_by(stride))
+        .map(|b| bit_reverse(b, log_q) >> log_lanes)
+        .collect()
+}
+
+/// Column c of `src` (row-major, `width` columns) at the given rows, one row per lane, into
+/// `dst[c]`.
+fn gather(dst: &mut [PackedF], src: &[F], width: usize, rows: &[usize]) {
+    // The lanes' rows as slices of length `width`, so that the loop needs no bounds checks.
+    let rows: [&[F]; PackedF::WIDTH] = core::array::from_fn(|l| &src[rows[l] * width..][..width]);
+    for (c, v) in dst.iter_mut().take(width).enumerate() {
+        *v = PackedF::from_fn(|l| rows[l][c]);
+    }
 }
 
 /// Splits the quotient (bit-reversed evaluations on g·⟨ω_{n+d}⟩, degree < N·D) into its D parts:
@@ -317,4 +347,36 @@ pub fn split_quotient(
         values: parts,
         width,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A permutation of the groups in which, away from the chains' ends, each group's next rows
+    /// are the following group's rows.
+    #[test]
+    fn group_order_chains_next_rows() {
+        for (log_q, log_lanes, d) in [(10, 2, 1), (9, 2, 2), (6, 0, 1), (3, 2, 2), (1, 2, 1)] {
+            let order = group_order(log_q, log_lanes, d);
+            let num_groups = (1usize << log_q).div_ceil(1 << log_lanes);
+            let mut seen = order.clone();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..num_groups).collect::<Vec<_>>());
+            let next =
+                |j: usize| bit_reverse((bit_reverse(j, log_q) + (1 << d)) % (1 << log_q), log_q);
+            let shared = order
+                .windows(2)
+                .filter(|w| {
+                    (0..1 << log_lanes)
+                        .all(|l| next(w[0] << log_lanes | l) == w[1] << log_lanes | l)
+                })
+                .count();
+            let chains = 1usize << d.min(log_q.saturating_sub(log_lanes));
+            assert!(
+                shared + chains >= order.len(),
+                "{log_q} {log_lanes} {d}: {shared}"
+            );
+        }
+    }
 }
