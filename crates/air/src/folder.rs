@@ -368,6 +368,23 @@ impl<'a> AirBuilder for PackedRowFolder<'a> {
         }
     }
 
+    // The provided `assert_zeros`/`assert_bools` build and move whole arrays (`assert_bools`
+    // maps them into a second one) before asserting: these assert element by element, in the
+    // same order.
+    #[inline(always)]
+    fn assert_zeros<const N: usize, I: Into<PackedF>>(&mut self, array: [I; N]) {
+        for x in array {
+            self.assert_zero(x);
+        }
+    }
+
+    #[inline(always)]
+    fn assert_bools<const N: usize, I: Into<PackedF>>(&mut self, array: [I; N]) {
+        for x in array {
+            self.assert_zero(x.into().bool_check());
+        }
+    }
+
     fn public_values(&self) -> &[F] {
         self.public_values
     }
