@@ -13,8 +13,7 @@ use crate::util::coset_points;
 pub(crate) fn deep_codeword(
     inp: &DeepInputs<'_, CpuCommitted>,
 ) -> Result<CpuCodeword, BackendError> {
-    let min = if std::env::var_os("RSTARK_DEEP_DIRECT").is_some() { usize::MAX } else { EXTEND_MIN_WIDTH };
-    deep_codeword_extending(inp, min)
+    deep_codeword_extending(inp, EXTEND_MIN_WIDTH)
 }
 
 /// [`deep_codeword`], matrices at least `extend_min_width` wide through [`extended_row_sums`].

@@ -2,17 +2,17 @@
 //! parallel radix-2 DIT. p3's coset LDE returns a view whose *storage* is bit-reversed; taking
 //! that storage (`bit_reverse_rows()` on the view is free) gives PROTOCOL.md's layout directly.
 
-use std::mem::MaybeUninit;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use p3_dft::{Radix2DFTSmallBatch, Radix2DitParallel, TwoAdicSubgroupDft};
 use p3_matrix::Matrix;
 use p3_matrix::bitrev::BitReversibleMatrix;
-use p3_matrix::dense::{RowMajorMatrix, RowMajorMatrixView};
+use p3_matrix::dense::RowMajorMatrix;
 use p3_matrix::util::reverse_matrix_index_bits;
 use rayon::prelude::*;
 use rstark_field::{F, GENERATOR, PrimeCharacteristicRing, TWO_ADICITY, omega};
 
+use crate::tiled_lde::tiled_coset_lde;
 use crate::{PolyError, RowMajor, bit_reverse, bit_reverse_rows};
 
 /// Largest supported log2 of the blowup (B = 16).
@@ -65,56 +65,41 @@ pub fn lde(trace: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
 
 /// [`lde`], also handing every output row to `consume` exactly once, in blocks of whole rows:
 /// `consume(first_row, values)` gets rows `first_row ..` of the output (row-major, an even
-/// number of rows starting at an even row when the output has ≥ 2 rows). On the wide parallel
-/// path a block is handed over as soon as the DFT has finished it, while it is still in cache
-/// (the CPU backend hashes its Merkle leaves there); otherwise — the narrow path, and the
-/// column-strip path of wide tall traces (see [`strip_width`]; rows are complete only after the
-/// last strip) — the finished output is handed over in blocks of 128 rows. Calls come from
-/// several threads at once and in any order.
+/// number of rows starting at an even row when the output has ≥ 2 rows). Wide traces at blowup
+/// ≥ 2 take our tiled LDE ([`tiled_coset_lde`]), which hands a block over as soon as its last
+/// pass has finished it, while it is still in cache (the CPU backend hashes its Merkle leaves
+/// there); otherwise the finished output is handed over in blocks of 128 rows. Calls come from
+/// several threads at once and in any order. The values are p3's LDE's ([`lde`], the oracle).
 pub fn lde_with_blocks(
     trace: &RowMajor,
     log_blowup: usize,
     consume: &(dyn Fn(usize, &[F]) + Sync),
 ) -> Result<RowMajor, PolyError> {
-    lde_with_blocks_strips(trace, log_blowup, consume, None)
-}
-
-/// [`lde_with_blocks`] with the strip width given as `RSTARK_LDE_STRIP`'s value would give it
-/// (`None`: from the environment / automatic; see [`strip_width`]).
-fn lde_with_blocks_strips(
-    trace: &RowMajor,
-    log_blowup: usize,
-    consume: &(dyn Fn(usize, &[F]) + Sync),
-    forced_strip: Option<usize>,
-) -> Result<RowMajor, PolyError> {
     let log_n = check_lde(trace, log_blowup)?;
     let width = trace.width;
-    // p3 hands over blocks of 2^(log_n − ⌈log_n/2⌉) rows: at least a row pair from log_n = 2.
-    if log_n < 2 || width <= SMALL_BATCH_LDE_MAX_WIDTH {
+    if !tiled_shape(log_n, width, log_blowup) {
         let out = lde_checked(trace.clone(), log_n, log_blowup);
         consume_in_parallel(&out, consume);
         return Ok(out);
     }
-    if let Some(strip) = strip_width(log_n, width, forced_strip) {
-        // The strips are gathered from the borrowed trace: no copy of it is made.
-        let mut values = Vec::with_capacity(trace.values.len() << log_blowup);
-        populate_spare_capacity(&mut values);
-        let out = strip_lde(
-            values,
-            Some(&trace.values),
+    let total = trace.values.len() << log_blowup;
+    let mut values = Vec::with_capacity(total);
+    populate_spare_capacity(&mut values);
+    // SAFETY: `values` has room for the whole output; the trace is a separate buffer that
+    // nothing writes during the call.
+    unsafe {
+        tiled_coset_lde(
+            trace.values.as_ptr(),
+            values.as_mut_ptr(),
             width,
             log_n,
             log_blowup,
-            strip,
-            true,
+            consume,
         );
-        consume_in_parallel(&out, consume);
-        return Ok(out);
+        // The LDE wrote every output row.
+        values.set_len(total);
     }
-    let mut values = Vec::with_capacity(trace.values.len() << log_blowup);
-    par_extend_from_slice(&mut values, &trace.values);
-    populate_spare_capacity(&mut values);
-    Ok(wide_lde_with_blocks(values, width, log_blowup, consume))
+    Ok(RowMajor { values, width })
 }
 
 /// [`lde_with_blocks`] of a trace the caller no longer needs: its buffer grows into the output
@@ -125,226 +110,32 @@ pub fn lde_with_blocks_owned(
     log_blowup: usize,
     consume: &(dyn Fn(usize, &[F]) + Sync),
 ) -> Result<RowMajor, PolyError> {
-    lde_with_blocks_owned_strips(trace, log_blowup, consume, None)
-}
-
-/// [`lde_with_blocks_owned`] with the strip width forced as in [`lde_with_blocks_strips`].
-fn lde_with_blocks_owned_strips(
-    trace: RowMajor,
-    log_blowup: usize,
-    consume: &(dyn Fn(usize, &[F]) + Sync),
-    forced_strip: Option<usize>,
-) -> Result<RowMajor, PolyError> {
     let log_n = check_lde(&trace, log_blowup)?;
     let width = trace.width;
-    if log_n < 2 || width <= SMALL_BATCH_LDE_MAX_WIDTH {
+    if !tiled_shape(log_n, width, log_blowup) {
         let out = lde_checked(trace, log_n, log_blowup);
         consume_in_parallel(&out, consume);
         return Ok(out);
     }
     let mut values = trace.values;
-    let extra = (values.len() << log_blowup) - values.len();
-    values.reserve_exact(extra);
+    let total = values.len() << log_blowup;
+    values.reserve_exact(total - values.len());
     populate_spare_capacity(&mut values);
-    if let Some(strip) = strip_width(log_n, width, forced_strip) {
-        let out = strip_lde(values, None, width, log_n, log_blowup, strip, true);
-        consume_in_parallel(&out, consume);
-        return Ok(out);
+    let p = values.as_mut_ptr();
+    // SAFETY: the buffer has room for the whole output (reserved above) and holds the trace in
+    // its first block, which the LDE reads before overwriting it (its contract).
+    unsafe {
+        tiled_coset_lde(p.cast_const(), p, width, log_n, log_blowup, consume);
+        values.set_len(total);
     }
-    Ok(wide_lde_with_blocks(values, width, log_blowup, consume))
+    Ok(RowMajor { values, width })
 }
 
-/// Bytes of one chunk of a strip's first DFT half (2^⌈log_n/2⌉ rows of the strip) that the
-/// automatic strip width aims at: well inside a core's L2 (1–2 MiB on current servers).
-const STRIP_CHUNK_BYTES: usize = 512 << 10;
-
-/// Narrowest and widest automatic strips. Widths are multiples of 8 (two AVX2 vectors of the
-/// packed field per row, whole 64-byte lines of a strip row).
-const MIN_STRIP: usize = 8;
-const MAX_STRIP: usize = 256;
-
-/// The automatic strip path is taken when the whole matrix's first-half chunk (2^⌈log_n/2⌉ rows
-/// of all columns) is at least this large: far beyond a core's L2 and its share of L3 on a
-/// 16-core host, where each of p3's layers streams through DRAM. Below it the whole matrix's
-/// chunks are served by the caches and the strips' gather and scatter only cost. Measured on the
-/// 16-core H200 host (PERF.md, session 12), keccak's 2633 columns: strips lost at 2^16 and 2^17
-/// rows (5.4 and 10.8 MB chunks; commit +5%) and won at 2^19 (21.6 MB; commit −13%).
-const WHOLE_CHUNK_MIN_BYTES: usize = 16 << 20;
-
-/// The strip width of the wide LDE path for a trace of 2^log_n rows and `width` columns, or
-/// `None` for p3's LDE of the whole matrix. `RSTARK_LDE_STRIP` overrides the choice (for
-/// measurement): `0` = the whole matrix, `S` > 0 = strips of S columns (the whole matrix when
-/// S ≥ width); unset or not a number = the automatic choice.
-/// `forced` (tests) takes the place of the variable's value.
-fn strip_width(log_n: usize, width: usize, forced: Option<usize>) -> Option<usize> {
-    let forced = forced.or_else(|| {
-        std::env::var("RSTARK_LDE_STRIP")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-    });
-    match forced {
-        Some(0) => None,
-        Some(s) => (s < width).then_some(s),
-        None => auto_strip_width(log_n, width),
-    }
-}
-
-/// The automatic strip width: the widest whose first-half chunk fits [`STRIP_CHUNK_BYTES`],
-/// between [`MIN_STRIP`] and [`MAX_STRIP`], then evened out over the strips it makes (so the
-/// last strip is not a sliver) and rounded up to a multiple of 8.
-fn auto_strip_width(log_n: usize, width: usize) -> Option<usize> {
-    let chunk_rows = 1usize << log_n.div_ceil(2);
-    if chunk_rows
-        .saturating_mul(width)
-        .saturating_mul(size_of::<F>())
-        < WHOLE_CHUNK_MIN_BYTES
-    {
-        return None;
-    }
-    let target = (STRIP_CHUNK_BYTES / (chunk_rows * size_of::<F>())).clamp(MIN_STRIP, MAX_STRIP)
-        / MIN_STRIP
-        * MIN_STRIP;
-    if width < 2 * target {
-        return None;
-    }
-    let strips = width.div_ceil(target);
-    Some(width.div_ceil(strips).next_multiple_of(MIN_STRIP))
-}
-
-/// Rows per task of a strip gather.
-const GATHER_ROWS: usize = 64;
-
-/// The wide LDE in column strips: for each strip of `strip` columns (the last one narrower),
-/// its N trace rows are gathered into one contiguous strip buffer, p3's coset LDE runs on that
-/// (its chunks then fit a core's cache), and the strip's N·B output rows are written into the
-/// output at the same row indices as p3 finishes them. Every value equals the whole matrix's
-/// LDE: the DFT is exact and column by column.
-///
-/// `values` is the output buffer, with room for all N·B rows. It holds either the trace itself
-/// (`trace` = `None`; the output overwrites it in place: a strip's columns are gathered before
-/// its output is written, and strips are disjoint columns) or nothing (`trace` = the trace).
-/// Memory: the output plus one strip buffer of N·B·strip elements, reused by every strip.
-/// `fused` = false (tests) leaves the consumer idle, so every block takes the copy after the
-/// strip's LDE.
-fn strip_lde(
-    mut values: Vec<F>,
-    trace: Option<&[F]>,
-    width: usize,
-    log_n: usize,
-    log_blowup: usize,
-    strip: usize,
-    fused: bool,
-) -> RowMajor {
-    let n = 1usize << log_n;
-    let rows = n << log_blowup;
-    let total = rows * width;
-    assert!(strip > 0 && values.capacity() >= total);
-    assert!(match trace {
-        Some(t) => t.len() == n * width,
-        None => values.len() == n * width,
-    });
-    // p3's blocks: sub-DFTs of the second half, 2^(log_n − ⌈log_n/2⌉) rows each.
-    let block_rows = 1usize << (log_n - log_n.div_ceil(2));
-    let mut strip_buf: Vec<F> = Vec::with_capacity(rows * strip.min(width));
-    populate_spare_capacity(&mut strip_buf);
-    for c0 in (0..width).step_by(strip) {
-        let s = strip.min(width - c0);
-        let _span = tracing::debug_span!("lde strip", first_col = c0, cols = s).entered();
-        // Gather the strip's trace columns.
-        {
-            let src: &[F] = match trace {
-                Some(t) => t,
-                None => &values[..n * width],
-            };
-            if strip_buf.len() < n * s {
-                strip_buf.par_extend(rayon::iter::repeat_n(F::ZERO, n * s - strip_buf.len()));
-            }
-            strip_buf.truncate(n * s);
-            strip_buf
-                .par_chunks_mut(GATHER_ROWS * s)
-                .zip(src.par_chunks(GATHER_ROWS * width))
-                .for_each(|(dst, src)| {
-                    for (d, r) in dst.chunks_exact_mut(s).zip(src.chunks_exact(width)) {
-                        d.copy_from_slice(&r[c0..c0 + s]);
-                    }
-                });
-        }
-        // The output's rows in blocks of p3's block height, each written by the block's
-        // consumer (`true` once written) while the block is still in cache.
-        let chunks: Vec<Mutex<OutputBlock<'_>>> = whole_capacity(&mut values)[..total]
-            .chunks_mut(block_rows * width)
-            .map(|c| Mutex::new((false, c)))
-            .collect();
-        let chunks_ref = &chunks;
-        let mat = RowMajorMatrix::new(std::mem::take(&mut strip_buf), s);
-        strip_buf = dft()
-            .coset_lde_batch_with_blocks(
-                mat,
-                log_blowup,
-                GENERATOR,
-                |_, _| {},
-                |height| {
-                    move |first_row: usize, block: RowMajorMatrixView<'_, F>| {
-                        // Anything but the expected whole blocks is copied after the LDE.
-                        if !fused
-                            || height != block_rows
-                            || block.width() != s
-                            || block.height() != block_rows
-                            || !first_row.is_multiple_of(block_rows)
-                        {
-                            return;
-                        }
-                        let Some(Ok(mut chunk)) =
-                            chunks_ref.get(first_row / block_rows).map(|c| c.lock())
-                        else {
-                            return;
-                        };
-                        let (written, dst) = &mut *chunk;
-                        scatter_rows(dst, block.values, width, c0, s);
-                        *written = true;
-                    }
-                },
-            )
-            .bit_reverse_rows()
-            .values;
-        // Blocks the consumer did not write (none expected) are copied from the strip's output.
-        chunks.into_par_iter().enumerate().for_each(|(i, chunk)| {
-            let (written, dst) = chunk.into_inner().unwrap_or_else(|e| e.into_inner());
-            if !written {
-                let first = i * block_rows * s;
-                scatter_rows(dst, &strip_buf[first..first + block_rows * s], width, c0, s);
-            }
-        });
-    }
-    // SAFETY: every strip wrote columns c0..c0 + s of all `rows` rows (in its blocks' consumer
-    // or in the copy after its LDE), the strips cover columns 0..width, and the capacity is
-    // at least rows·width (asserted above).
-    unsafe { values.set_len(total) };
-    RowMajor { values, width }
-}
-
-/// Rows of the strip LDE's output, and whether a strip's block has been written there.
-type OutputBlock<'a> = (bool, &'a mut [MaybeUninit<F>]);
-
-/// Writes `src` (rows of `s` values) into columns c0..c0 + s of the rows of `dst` (rows of
-/// `width` values), row by row, as many rows as both hold.
-fn scatter_rows(dst: &mut [MaybeUninit<F>], src: &[F], width: usize, c0: usize, s: usize) {
-    for (d, r) in dst.chunks_exact_mut(width).zip(src.chunks_exact(s)) {
-        for (d, &v) in d[c0..c0 + s].iter_mut().zip(r) {
-            d.write(v);
-        }
-    }
-}
-
-/// All of `values`' capacity as possibly uninitialised elements: its initialised prefix and
-/// its spare capacity together, for writes across both.
-fn whole_capacity(values: &mut Vec<F>) -> &mut [MaybeUninit<F>] {
-    let cap = values.capacity();
-    // SAFETY: the allocation holds `cap` elements of F, the first len() initialised; an
-    // initialised F is a valid MaybeUninit<F> and the slice's users only write initialised
-    // values (`MaybeUninit::write`), so the prefix stays initialised. F is Copy (no drop is
-    // skipped), and the slice borrows `values` mutably for its whole life.
-    unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<MaybeUninit<F>>(), cap) }
+/// Whether [`lde_with_blocks`] takes the tiled LDE: wide traces (narrow ones go to p3's small-
+/// batch DFT) of at least 4 rows at blowup ≥ 2 (the tiled LDE keeps its coefficients in the
+/// output's last block, so it needs a second one).
+fn tiled_shape(log_n: usize, width: usize, log_blowup: usize) -> bool {
+    log_n >= 2 && width > SMALL_BATCH_LDE_MAX_WIDTH && log_blowup >= 1
 }
 
 /// Spare capacity of at least this many bytes is populated up front.
@@ -381,43 +172,6 @@ fn populate_spare_capacity(values: &mut Vec<F>) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = values;
-}
-
-/// The wide parallel path of [`lde_with_blocks`]: `values` holds the trace (≥ 4 rows), with
-/// room for the whole output.
-fn wide_lde_with_blocks(
-    values: Vec<F>,
-    width: usize,
-    log_blowup: usize,
-    consume: &(dyn Fn(usize, &[F]) + Sync),
-) -> RowMajor {
-    // Blocks of an odd height (not expected, see above) are passed on at the end instead.
-    let odd_blocks = std::cell::Cell::new(false);
-    let out = dft()
-        .coset_lde_batch_with_blocks(
-            RowMajorMatrix::new(values, width),
-            log_blowup,
-            GENERATOR,
-            |_, _| {},
-            |block_height| {
-                let odd = !block_height.is_multiple_of(2);
-                odd_blocks.set(odd);
-                move |first_row: usize, block: RowMajorMatrixView<'_, F>| {
-                    if !odd {
-                        consume(first_row, block.values);
-                    }
-                }
-            },
-        )
-        .bit_reverse_rows();
-    let out = RowMajor {
-        values: out.values,
-        width,
-    };
-    if odd_blocks.get() {
-        consume_in_parallel(&out, consume);
-    }
-    out
 }
 
 /// Hands a finished LDE to `consume` in blocks of 128 rows, on all threads.
@@ -665,14 +419,13 @@ mod tests {
     #[test]
     fn lde_with_blocks_visits_every_row_once() {
         use std::sync::Mutex;
-        for (log_n, log_b, width) in [
-            (0, 1, 9),
-            (1, 1, 9),
-            (2, 1, 9),
-            (5, 1, 3),
-            (7, 1, 16),
-            (8, 2, 33),
-        ] {
+        // Narrow, one-row and two-row traces (p3), and the tiled LDE's shapes: widths of whole
+        // and partial packed vectors and tiles, every blowup, one pass and several.
+        let mut shapes = vec![(0, 1, 9), (1, 1, 9), (5, 1, 3), (4, 0, 20)];
+        for (log_n, width) in [(2, 9), (3, 17), (7, 16), (8, 33), (10, 61), (11, 12)] {
+            shapes.extend((1..=MAX_LOG_BLOWUP).map(|log_b| (log_n, log_b, width)));
+        }
+        for (log_n, log_b, width) in shapes {
             let trace = matrix(log_n, width, 3 + log_n as u64);
             let want = lde(&trace, log_b).unwrap();
             let seen = Mutex::new(vec![0u32; want.height()]);
@@ -706,105 +459,6 @@ mod tests {
             assert_eq!(owned, want);
             assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1));
         }
-    }
-
-    #[test]
-    fn strip_lde_equals_whole_matrix_lde() {
-        use std::sync::Mutex;
-        // Widths divisible by the strip width and not; strips of 1 and 3 columns too.
-        for log_n in [2, 3, 4, 5, 8, 9] {
-            for width in [9, 16, 17, 40, 61] {
-                for log_b in 0..=MAX_LOG_BLOWUP {
-                    let trace = matrix(log_n, width, 100 * log_n as u64 + width as u64);
-                    let want = lde(&trace, log_b).unwrap();
-                    let whole =
-                        lde_with_blocks_owned_strips(trace.clone(), log_b, &|_, _| {}, Some(0))
-                            .unwrap();
-                    assert_eq!(whole, want);
-                    for strip in [1, 3, 8, 16, 24] {
-                        let case =
-                            format!("log_n {log_n} width {width} log_b {log_b} strip {strip}");
-                        let rows = want.height();
-                        let check = |seen: &Mutex<Vec<u32>>, first: usize, block: &[F]| {
-                            assert_eq!(block.len() % width, 0, "{case}");
-                            let k = block.len() / width;
-                            assert!(first.is_multiple_of(2) && k.is_multiple_of(2), "{case}");
-                            assert_eq!(block, &want.values[first * width..(first + k) * width]);
-                            for c in &mut seen.lock().unwrap()[first..first + k] {
-                                *c += 1;
-                            }
-                        };
-                        // the borrowed trace, then the owned one (its buffer becomes the output)
-                        for owned in [false, true] {
-                            let seen = Mutex::new(vec![0u32; rows]);
-                            let consume = |f, b: &[F]| check(&seen, f, b);
-                            let got = if owned {
-                                lde_with_blocks_owned_strips(
-                                    trace.clone(),
-                                    log_b,
-                                    &consume,
-                                    Some(strip),
-                                )
-                            } else {
-                                lde_with_blocks_strips(&trace, log_b, &consume, Some(strip))
-                            };
-                            assert_eq!(got.unwrap(), want, "{case} owned {owned}");
-                            let seen = seen.into_inner().unwrap();
-                            assert!(seen.iter().all(|&c| c == 1), "{case} owned {owned}");
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn strip_lde_copy_after_the_dft_equals_the_fused_scatter() {
-        for (log_n, width, log_b, strip) in [(2, 9, 1, 4), (5, 17, 2, 8), (8, 40, 3, 16)] {
-            let trace = matrix(log_n, width, 7 + width as u64);
-            let want = lde(&trace, log_b).unwrap();
-            let mut values = trace.values.clone();
-            values.reserve_exact(values.len() * ((1 << log_b) - 1));
-            assert_eq!(
-                strip_lde(values, None, width, log_n, log_b, strip, false),
-                want
-            );
-            let values = Vec::with_capacity(trace.values.len() << log_b);
-            let got = strip_lde(
-                values,
-                Some(&trace.values),
-                width,
-                log_n,
-                log_b,
-                strip,
-                false,
-            );
-            assert_eq!(got, want);
-        }
-    }
-
-    #[test]
-    fn automatic_strip_widths() {
-        // Small heights and narrow traces keep the whole-matrix path: keccak (2633 columns) up
-        // to 2^18 rows (chunks of 512 rows, 10.8 MB).
-        for log_n in 10..=18 {
-            assert_eq!(auto_strip_width(log_n, 2633), None);
-        }
-        assert_eq!(auto_strip_width(16, 9), None);
-        assert_eq!(auto_strip_width(22, 9), None);
-        for log_n in 19..=22 {
-            let s = auto_strip_width(log_n, 2633).unwrap();
-            assert!(s.is_multiple_of(MIN_STRIP) && (MIN_STRIP..=MAX_STRIP).contains(&s));
-            assert!(s < 2633);
-        }
-        // Keccak at 2^19 (chunks of 1024 rows): strips of 64; a 4× wider trace at 2^16 (chunks
-        // of 256 rows, 21.6 MB): strips of 256.
-        assert_eq!(auto_strip_width(19, 2633), Some(64));
-        assert_eq!(auto_strip_width(16, 4 * 2633), Some(256));
-        // Forced values: 0 = whole matrix, S ≥ width = whole matrix.
-        assert_eq!(strip_width(16, 2633, Some(0)), None);
-        assert_eq!(strip_width(16, 2633, Some(5000)), None);
-        assert_eq!(strip_width(16, 2633, Some(32)), Some(32));
     }
 
     #[test]

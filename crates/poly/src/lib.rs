@@ -11,6 +11,7 @@ pub mod golden;
 mod lanes;
 mod lde;
 mod matrix;
+mod tiled_lde;
 mod wide;
 
 pub use barycentric::{

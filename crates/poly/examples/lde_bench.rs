@@ -1,15 +1,15 @@
 //! Timing of the wide LDE, by default at keccak's width (2633 columns): `lde_with_blocks_owned`
-//! of a 2^LOG_N-row trace of WIDTH columns at blowup 2^LOG_B, with an idle consumer. The path follows
-//! `RSTARK_LDE_STRIP` (0 = p3's LDE of the whole matrix, S = strips of S columns, unset = the
-//! automatic choice). Prints the best and the median of RUNS; compare settings alternately.
-//! `RSTARK_LDE_STRIP=0 cargo run --release -p rstark-poly --example lde_strip_bench LOG_N LOG_B RUNS WIDTH`
+//! (the prover's: the tiled LDE) of a 2^LOG_N-row trace of WIDTH columns at blowup 2^LOG_B, with
+//! an idle consumer, or with `P3` as a fifth argument p3's parallel DIT (`lde_owned`, the
+//! oracle). Prints the best and the median of RUNS; compare the two alternately.
+//! `cargo run --release -p rstark-poly --example lde_bench LOG_N LOG_B RUNS WIDTH [P3]`
 //! (defaults 14 1 5 2633).
 
 use std::time::Instant;
 
 use rayon::prelude::*;
 use rstark_field::{F, P};
-use rstark_poly::{RowMajor, golden, lde_with_blocks_owned};
+use rstark_poly::{RowMajor, golden, lde_owned, lde_with_blocks_owned};
 
 fn main() {
     let arg = |i: usize, default: usize| {
@@ -19,11 +19,17 @@ fn main() {
             .unwrap_or(default)
     };
     let (log_n, log_b, runs, width) = (arg(1, 14), arg(2, 1), arg(3, 5).max(1), arg(4, 2633));
+    let p3 = std::env::args().nth(5).is_some_and(|a| a.eq_ignore_ascii_case("p3"));
     let (mut times, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = trace(log_n, width);
         let (start, cpu_start) = (Instant::now(), cpu_seconds());
-        let out = lde_with_blocks_owned(t, log_b, &|_, _| {}).expect("lde");
+        let out = if p3 {
+            lde_owned(t, log_b)
+        } else {
+            lde_with_blocks_owned(t, log_b, &|_, _| {})
+        }
+        .expect("lde");
         times.push(start.elapsed().as_secs_f64());
         cpu.push(cpu_seconds() - cpu_start);
         std::hint::black_box(&out);
@@ -31,9 +37,9 @@ fn main() {
     times.sort_by(f64::total_cmp);
     cpu.sort_by(f64::total_cmp);
     println!(
-        "log_n {log_n} width {width} log_b {log_b} strip {}: wall best {:.1} ms, median {:.1} ms; \
+        "log_n {log_n} width {width} log_b {log_b} {}: wall best {:.1} ms, median {:.1} ms; \
          CPU (user + sys) best {:.1} ms, median {:.1} ms",
-        std::env::var("RSTARK_LDE_STRIP").unwrap_or_else(|_| "auto".into()),
+        if p3 { "p3" } else { "tiled" },
         times[0] * 1e3,
         times[times.len() / 2] * 1e3,
         cpu[0] * 1e3,
