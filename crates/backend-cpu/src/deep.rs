@@ -132,8 +132,8 @@ mod tests {
                 log_b,
             )
             .unwrap();
-            let comp = CpuCommitted::from_trace(&rstark_poly::golden::matrix(log_n, 6, 9), log_b)
-                .unwrap();
+            let comp =
+                CpuCommitted::from_trace(&rstark_poly::golden::matrix(log_n, 6, 9), log_b).unwrap();
             let z = EF::from(F::from_u64(1234567)) * EF::from(F::from_u64(89));
             let at = |k: u64| EF::from(F::from_u64(k));
             let values_z: Vec<EF> = (0..width as u64 + 6).map(|k| at(5 * k + 1)).collect();

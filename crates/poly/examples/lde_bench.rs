@@ -19,7 +19,9 @@ fn main() {
             .unwrap_or(default)
     };
     let (log_n, log_b, runs, width) = (arg(1, 14), arg(2, 1), arg(3, 5).max(1), arg(4, 2633));
-    let p3 = std::env::args().nth(5).is_some_and(|a| a.eq_ignore_ascii_case("p3"));
+    let p3 = std::env::args()
+        .nth(5)
+        .is_some_and(|a| a.eq_ignore_ascii_case("p3"));
     let (mut times, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = trace(log_n, width);

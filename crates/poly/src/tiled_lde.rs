@@ -162,9 +162,7 @@ pub(crate) unsafe fn tiled_coset_lde(
     };
     // The coefficients into the last block, natural order.
     let inverse = twiddles(log_n, true);
-    let dit = Network::Dit {
-        twiddles: &inverse,
-    };
+    let dit = Network::Dit { twiddles: &inverse };
     let n_inv = F::from_usize(n).inverse();
     for (p, &(lo, hi)) in passes(log_n, true).iter().enumerate() {
         let load = if p == 0 {
@@ -178,7 +176,8 @@ pub(crate) unsafe fn tiled_coset_lde(
     let forward = twiddles(log_n, false);
     for k in 0..blocks {
         let mut shift_pows = Vec::with_capacity(log_n);
-        let mut x = GENERATOR * omega(log_n + log_blowup).exp_u64(bit_reverse(k, log_blowup) as u64);
+        let mut x =
+            GENERATOR * omega(log_n + log_blowup).exp_u64(bit_reverse(k, log_blowup) as u64);
         for _ in 0..log_n {
             shift_pows.push(x);
             x = x.square();
@@ -250,7 +249,13 @@ fn run_pass(
         let row = |m: usize| base + (m << lo);
         // The tile's twiddles, once for all its strips: layer i (in run order), pair p.
         let pairs = rows_per_tile / 2;
-        let local = |i: usize| if network.ascending() { i } else { layers - 1 - i };
+        let local = |i: usize| {
+            if network.ascending() {
+                i
+            } else {
+                layers - 1 - i
+            }
+        };
         let tw: Vec<F> = (0..layers)
             .flat_map(|i| {
                 let half = 1usize << local(i);
@@ -449,13 +454,15 @@ fn parse_cache_size(s: &str) -> Option<usize> {
 fn powers(s: F, c: F, len: usize) -> Vec<F> {
     const CHUNK: usize = 1 << 12;
     let mut out = vec![F::ZERO; len];
-    out.par_chunks_mut(CHUNK).enumerate().for_each(|(i, chunk)| {
-        let mut x = c * s.exp_u64((i * CHUNK) as u64);
-        for v in chunk {
-            *v = x;
-            x *= s;
-        }
-    });
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(i, chunk)| {
+            let mut x = c * s.exp_u64((i * CHUNK) as u64);
+            for v in chunk {
+                *v = x;
+                x *= s;
+            }
+        });
     out
 }
 
@@ -497,7 +504,14 @@ mod tests {
         };
         // SAFETY: `out` has room for all rows; the trace is a separate buffer.
         unsafe {
-            tiled_coset_lde(trace.values.as_ptr(), out.as_mut_ptr(), w, log_n, log_b, &consume)
+            tiled_coset_lde(
+                trace.values.as_ptr(),
+                out.as_mut_ptr(),
+                w,
+                log_n,
+                log_b,
+                &consume,
+            )
         };
         (out, seen.into_inner().unwrap())
     }
@@ -516,7 +530,10 @@ mod tests {
                     let trace = golden::matrix(log_n, width, 7 * log_n as u64 + width as u64);
                     let want = lde(&trace, log_b).unwrap();
                     let (got, seen) = tiled(&trace, log_b);
-                    assert!(got == want.values, "log_n {log_n} width {width} log_b {log_b}");
+                    assert!(
+                        got == want.values,
+                        "log_n {log_n} width {width} log_b {log_b}"
+                    );
                     assert!(seen.iter().all(|&c| c == 1), "{log_n} {width} {log_b}");
                 }
             }
@@ -542,10 +559,17 @@ mod tests {
                     .iter()
                     .flat_map(|&(lo, hi)| {
                         let l: Vec<usize> = (lo..hi).collect();
-                        if ascending { l } else { l.into_iter().rev().collect() }
+                        if ascending {
+                            l
+                        } else {
+                            l.into_iter().rev().collect()
+                        }
                     })
                     .collect();
-                assert!(p.iter().all(|&(lo, hi)| hi - lo <= MAX_PASS_LAYERS && hi > lo));
+                assert!(
+                    p.iter()
+                        .all(|&(lo, hi)| hi - lo <= MAX_PASS_LAYERS && hi > lo)
+                );
                 if !ascending {
                     layers.reverse();
                 }
