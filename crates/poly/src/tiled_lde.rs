@@ -2,12 +2,14 @@
 //! [`crate::lde`] oracle) and in PROTOCOL.md §2's layout.
 //!
 //! Why not p3's parallel DIT for wide traces: each layer of its first half runs over chunks of
-//! 2^⌈n/2⌉ whole rows (10.8 MB for keccak's 2633 columns at 2^17 rows), so on a many-core host
-//! every layer streams through DRAM; and it permutes the whole matrix four times. Here:
+//! 2^⌈n/2⌉ whole rows (10.8 MB for keccak's 2633 columns at 2^17 rows, 21.6 MB at 2^19), which
+//! outgrow the last-level cache of a many-core host, and it permutes the whole matrix four
+//! times. Here:
 //! - the inverse DFT is a radix-2 DIT whose first pass gathers the trace rows in bit-reversed
-//!   order (the only permutation) and writes natural-order coefficients;
-//! - coset k of the LDE is a DIF of those coefficients scaled by s_k^i / N: a DIF's output is
-//!   already in bit-reversed order, which is block k of the LDE's rows.
+//!   order (the only permutation) and scales them by 1/N: natural-order coefficients;
+//! - coset block k of the LDE is a DIF-shaped network over those coefficients whose per-block
+//!   twiddles absorb the coset shift ([`Network::ShiftedDif`]): its output is already in
+//!   bit-reversed order, the LDE's row order.
 //!
 //! A *pass* runs L ≤ [`MAX_PASS_LAYERS`] consecutive layers on tiles of 2^L rows (the rows those
 //! layers connect) × C columns, sized to stay in a core's L2; a DFT of 2^n rows is
@@ -64,6 +66,15 @@ impl Shared {
         // SAFETY: the caller's contract.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(row * self.width + c0), c1 - c0) }
     }
+
+    /// Columns c0..c1 of `row`, to read.
+    ///
+    /// # Safety
+    /// As [`segment`](Self::segment), except that other shared references may cover them.
+    unsafe fn segment_ref(&self, row: usize, c0: usize, c1: usize) -> &[F] {
+        // SAFETY: the caller's contract.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(row * self.width + c0), c1 - c0) }
+    }
 }
 
 /// The LDE's row consumer: `consume(first_row, rows)`.
@@ -80,10 +91,12 @@ enum Network<'a> {
     Dit { twiddles: &'a [F] },
     /// Natural-order coefficients to the evaluations on the coset s·H in bit-reversed order,
     /// layers of half-size N/2, N/4, …, each butterfly (u, v) → (u + t·v, u − t·v) with one
-    /// twiddle per block: P(x) = A(x) + x^h·B(x) splits block q (whose points are the coset
-    /// s·ω_N^bitrev(q)·⟨ω^(N/2h)⟩ … ) into A ± s_q^h·B, so t = (s·ω_N^bitrev_m(q))^h for the
-    /// m = log(N/2h)-bit block index q, = `shift_pows[log h]`·ω_N^(bitrev_m(q)·h). The coset
-    /// shift costs no product per value. `twiddles[t]` = ω_N^t, `shift_pows[l]` = s^(2^l).
+    /// twiddle per block of 2h rows. Block q (an m = log(N/2h)-bit index) holds a polynomial
+    /// P = A + x^h·B of degree < 2h to be evaluated on the points s_q·⟨ω_N^(N/2h)⟩ with
+    /// s_q = s·ω_N^bitrev_m(q); there x^h = ±s_q^h, so the block splits into A + s_q^h·B (its
+    /// first half, shift s_q) and A − s_q^h·B (its second, shift s_q·ω_N^(N/4h)): t = s_q^h =
+    /// `shift_pows[log h]`·ω_N^(bitrev_m(q)·h). The coset shift costs no product per value.
+    /// `twiddles[t]` = ω_N^t, `shift_pows[l]` = s^(2^l).
     ShiftedDif {
         twiddles: &'a [F],
         shift_pows: &'a [F],
@@ -125,7 +138,7 @@ enum Load {
     /// Row r of the tile takes `src`'s row bitrev(r) times `scale` (the inverse DFT's first
     /// pass; the scale is 1/N).
     BitReversed(Shared, F),
-    /// Row r of the tile takes `src`'s row r.
+    /// Row r of the tile takes `src`'s row r (fused into the first layer, see `run_pass`).
     Copied(Shared),
 }
 
@@ -256,17 +269,15 @@ fn run_pass(
                 layers - 1 - i
             }
         };
-        let tw: Vec<F> = (0..layers)
-            .flat_map(|i| {
-                let half = 1usize << local(i);
-                (0..pairs).map(move |p| (half, p))
-            })
-            .zip((0..layers).flat_map(|i| std::iter::repeat_n(lo + local(i), pairs)))
-            .map(|((half, p), l)| {
+        let mut tw = Vec::with_capacity(layers * pairs);
+        for i in 0..layers {
+            let half = 1usize << local(i);
+            for p in 0..pairs {
+                // Pair p of the layer starts at tile row m (blocks of 2·half rows).
                 let m = 2 * half * (p / half) + p % half;
-                network.twiddle(row(m), l, log_n)
-            })
-            .collect();
+                tw.push(network.twiddle(row(m), lo + local(i), log_n));
+            }
+        }
         (0..strips).into_par_iter().for_each(|s| {
             let (c0, c1) = (s * cols, (s * cols + cols).min(width));
             // SAFETY: this tile's rows × columns c0..c1 belong to this task alone (tiles and
@@ -282,11 +293,11 @@ fn run_pass(
                     let (x, y) = block.split_at_mut(half);
                     for (j, (x, y)) in x.iter_mut().zip(y.iter_mut()).enumerate() {
                         let m = 2 * half * bk + j;
-                        // SAFETY: `src` (another block) is read-only in this pass.
+                        // SAFETY: `src` (another block) is only read in this pass.
                         let (u, v) = unsafe {
                             (
-                                &*src.segment(row(m), c0, c1),
-                                &*src.segment(row(m + half), c0, c1),
+                                src.segment_ref(row(m), c0, c1),
+                                src.segment_ref(row(m + half), c0, c1),
                             )
                         };
                         butterfly_from(x, y, u, v, tw[bk * half + j]);
@@ -331,7 +342,7 @@ fn load_tile(
             let k = PackedF::from(scale);
             for (m, seg) in segs.iter_mut().enumerate() {
                 // SAFETY: `src` is read-only in this pass and does not overlap the tile.
-                let from = unsafe { src.segment(bit_reverse(row(m), log_n), c0, c1) };
+                let from = unsafe { src.segment_ref(bit_reverse(row(m), log_n), c0, c1) };
                 let (p, s) = PackedF::pack_slice_with_suffix_mut(seg);
                 let (fp, fs) = PackedF::pack_slice_with_suffix(from);
                 p.iter_mut().zip(fp).for_each(|(x, &y)| *x = y * k);
@@ -426,8 +437,12 @@ fn tile_cols(layers: usize) -> usize {
 fn tile_bytes() -> usize {
     static BYTES: OnceLock<usize> = OnceLock::new();
     *BYTES.get_or_init(|| {
-        let l2 = std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cache/index2/size")
-            .ok()
+        // index2 is the unified L2 on Linux's x86 and Arm cache listings; its `level` says so.
+        let dir = "/sys/devices/system/cpu/cpu0/cache/index2";
+        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).ok();
+        let l2 = read("level")
+            .filter(|l| l.trim() == "2")
+            .and_then(|_| read("size"))
             .and_then(|s| parse_cache_size(&s))
             .unwrap_or(DEFAULT_L2_BYTES);
         (l2 / 2).clamp(MIN_TILE_BYTES, MAX_TILE_BYTES)
