@@ -1,6 +1,8 @@
-//! Coset LDE, interpolation and coefficient forms (PROTOCOL.md §2), on top of p3-dft's
-//! parallel radix-2 DIT. p3's coset LDE returns a view whose *storage* is bit-reversed; taking
-//! that storage (`bit_reverse_rows()` on the view is free) gives PROTOCOL.md's layout directly.
+//! Coset LDE, interpolation and coefficient forms (PROTOCOL.md §2). The prover's wide LDEs
+//! (`lde_with_blocks*`) run our tiled network (tiled_lde.rs); everything else, and the oracle
+//! `lde`, runs p3-dft's parallel radix-2 DIT, whose coset LDE returns a view whose *storage* is
+//! bit-reversed: taking that storage (`bit_reverse_rows()` on the view is free) gives
+//! PROTOCOL.md's layout directly.
 
 use std::sync::OnceLock;
 

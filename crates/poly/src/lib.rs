@@ -1,8 +1,9 @@
 //! Row-major trace matrices and their coset low-degree extensions (docs/PROTOCOL.md §2).
 //!
-//! The LDE runs Plonky3's parallel radix-2 DIT (`p3-dft`), whose coset LDE already stores its
-//! output rows in bit-reversed order — exactly the layout PROTOCOL.md §2 pins — so no copy or
-//! permutation is needed after it.
+//! The prover's wide LDEs run our cache-tiled radix-2 network (tiled_lde.rs), whose coset
+//! blocks come out in bit-reversed row order — exactly the layout PROTOCOL.md §2 pins; the rest,
+//! and the oracle [`lde`], run Plonky3's parallel radix-2 DIT (`p3-dft`), whose coset LDE stores
+//! its output rows in that order too.
 
 mod barycentric;
 mod bitrev;
