@@ -68,7 +68,7 @@ pub fn lde(trace: &RowMajor, log_blowup: usize) -> Result<RowMajor, PolyError> {
 /// [`lde`], also handing every output row to `consume` exactly once, in blocks of whole rows:
 /// `consume(first_row, values)` gets rows `first_row ..` of the output (row-major, an even
 /// number of rows starting at an even row when the output has ≥ 2 rows). Wide traces at blowup
-/// ≥ 2 take our tiled LDE ([`tiled_coset_lde`]), which hands a block over as soon as its last
+/// ≥ 2 take our tiled LDE (tiled_lde.rs), which hands a block over as soon as its last
 /// pass has finished it, while it is still in cache (the CPU backend hashes its Merkle leaves
 /// there); otherwise the finished output is handed over in blocks of 128 rows. Calls come from
 /// several threads at once and in any order. The values are p3's LDE's ([`lde`], the oracle).
