@@ -2,13 +2,13 @@
 
 use rayon::prelude::*;
 use rstark_air::logup::batch_inverse;
-use rstark_field::{EF, F, GENERATOR, PrimeCharacteristicRing, flatten_ext, unflatten_ext};
-use rstark_poly::{ExtCoeffs, RowMajor, interpolate, lde};
+use rstark_field::{EF, GENERATOR, PrimeCharacteristicRing, flatten_ext, unflatten_ext};
+use rstark_poly::{ExtCoeffs, RowMajor, try_lde_from_coefficients};
 use rstark_protocol::{BackendError, DeepInputs};
 
 use crate::codeword::CpuCodeword;
 use crate::committed::CpuCommitted;
-use crate::util::coset_points;
+use crate::util::{coset_coefficients, coset_points};
 
 pub(crate) fn deep_codeword(
     inp: &DeepInputs<'_, CpuCommitted>,
@@ -89,7 +89,7 @@ const EXTEND_MIN_WIDTH: usize = 32;
 /// Σ_k δ^k f_k on every row of `m`'s LDE, computed on its first block only (N rows: the coset
 /// g·H) and extended to the others by the LDE of that one extension column. The sum is itself
 /// a polynomial of degree < N, so the values are the same as summing every row — at half the
-/// products for blowup 2, plus a three-column LDE.
+/// products for blowup 2, plus the interpolation and LDE of three columns.
 fn extended_row_sums(
     m: &CpuCommitted,
     pows: &ExtCoeffs,
@@ -101,20 +101,14 @@ fn extended_row_sums(
         .into_par_iter()
         .map_init(Vec::new, |scratch, j| pows.dot(m.lde.row(j), scratch))
         .collect();
-    // As the first block of a three-column LDE (the rest is not read), back to the trace on
-    // H, then extended like any committed matrix.
-    let mut block = flatten_ext(&first);
-    block.resize(3 * (n << log_blowup), F::ZERO);
-    let poly_err = |e: rstark_poly::PolyError| BackendError::Poly(e.to_string());
-    let trace = interpolate(
-        &RowMajor {
-            values: block,
-            width: 3,
-        },
-        log_blowup,
-    )
-    .map_err(poly_err)?;
-    let ext = lde(&trace, log_blowup).map_err(poly_err)?;
+    // Its coefficients from those bit-reversed evaluations on g·H, then evaluated on the whole
+    // LDE domain like any committed matrix.
+    let coeffs = RowMajor {
+        values: coset_coefficients(&flatten_ext(&first), 3, GENERATOR),
+        width: 3,
+    };
+    let ext = try_lde_from_coefficients(&coeffs, log_height + log_blowup, GENERATOR)
+        .map_err(|e| BackendError::Poly(e.to_string()))?;
     unflatten_ext(&ext.values)
         .ok_or_else(|| BackendError::Poly("DEEP: extension column of a bad length".into()))
 }
@@ -122,6 +116,7 @@ fn extended_row_sums(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstark_field::F;
     use rstark_protocol::deep::DeepCoeffs;
 
     #[test]
