@@ -172,12 +172,9 @@ pub fn quotient_values<M: Sync>(
 
     let air_coeffs = FoldCoeffs::new(air_pows);
     let lanes = PackedF::WIDTH;
-    let group_rows = |m: usize| -> Vec<usize> {
-        // Lane l evaluates quotient row j = m·lanes + l (clamped at the end).
-        (0..lanes)
-            .map(|l| (m * lanes + l).min(q_size - 1))
-            .collect()
-    };
+    // Lane l of group m evaluates quotient row j = m·lanes + l (clamped at the end).
+    let group_rows =
+        |m: usize| -> Lanes { core::array::from_fn(|l| (m * lanes + l).min(q_size - 1)) };
 
     let mut quotient = vec![EF::ZERO; q_size];
     let order = group_order(log_q, lanes.trailing_zeros() as usize, d);
@@ -197,7 +194,8 @@ pub fn quotient_values<M: Sync>(
             let mut per = vec![PackedF::ZERO; per_w];
             let mut aux_local = vec![EF::ZERO; aux_ext];
             let mut aux_next = vec![EF::ZERO; aux_ext];
-            let mut next_rows: Vec<usize> = Vec::new();
+            // No group's rows before the first group.
+            let mut next_rows: Lanes = [usize::MAX; PackedF::WIDTH];
             let mut sels = vec![[F::ZERO; 3]; lanes];
             for (m, out) in chunk.iter_mut() {
                 let rows = group_rows(*m);
@@ -210,12 +208,9 @@ pub fn quotient_values<M: Sync>(
                     gather(&mut local, main_q, main_w, &rows);
                     gather(&mut prep_local, prep_q, prep_w, &rows);
                 }
-                next_rows = rows
-                    .iter()
-                    .map(|&j| {
-                        bit_reverse((bit_reverse(j, log_q) + num_parts) & (q_size - 1), log_q)
-                    })
-                    .collect();
+                next_rows = rows.map(|j| {
+                    bit_reverse((bit_reverse(j, log_q) + num_parts) & (q_size - 1), log_q)
+                });
                 gather(&mut next, main_q, main_w, &next_rows);
                 gather(&mut prep_next, prep_q, prep_w, &next_rows);
                 for (sel, &j) in sels.iter_mut().zip(&rows) {
@@ -308,9 +303,12 @@ fn group_order(log_q: usize, log_lanes: usize, d: usize) -> Vec<usize> {
         .collect()
 }
 
+/// One quotient row per SIMD lane.
+type Lanes = [usize; PackedF::WIDTH];
+
 /// Column c of `src` (row-major, `width` columns) at the given rows, one row per lane, into
 /// `dst[c]`.
-fn gather(dst: &mut [PackedF], src: &[F], width: usize, rows: &[usize]) {
+fn gather(dst: &mut [PackedF], src: &[F], width: usize, rows: &Lanes) {
     // The lanes' rows as slices of length `width`, so that the loop needs no bounds checks.
     let rows: [&[F]; PackedF::WIDTH] = core::array::from_fn(|l| &src[rows[l] * width..][..width]);
     for (c, v) in dst.iter_mut().take(width).enumerate() {
