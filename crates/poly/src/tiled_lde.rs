@@ -138,7 +138,7 @@ enum Load {
     /// Row r of the tile takes `src`'s row bitrev(r) times `scale` (the inverse DFT's first
     /// pass; the scale is 1/N).
     BitReversed(Shared, F),
-    /// Row r of the tile takes `src`'s row r (fused into the first layer, see `run_pass`).
+    /// Row r of the tile takes `src`'s row r (read by the first layer, see `run_pass`).
     Copied(Shared),
 }
 
@@ -285,28 +285,33 @@ fn run_pass(
             let mut segs: Vec<&mut [F]> = (0..rows_per_tile)
                 .map(|m| unsafe { mat.segment(row(m), c0, c1) })
                 .collect();
-            // A copied tile's first layer reads its inputs from the source (fused copy).
-            let mut first = 0;
-            if let Load::Copied(src) = load {
-                let half = 1usize << local(0);
-                for (bk, block) in segs.chunks_exact_mut(2 * half).enumerate() {
-                    let (x, y) = block.split_at_mut(half);
-                    for (j, (x, y)) in x.iter_mut().zip(y.iter_mut()).enumerate() {
-                        let m = 2 * half * bk + j;
-                        // SAFETY: `src` (another block) is only read in this pass.
-                        let (u, v) = unsafe {
-                            (
-                                src.segment_ref(row(m), c0, c1),
-                                src.segment_ref(row(m + half), c0, c1),
-                            )
-                        };
-                        butterfly_from(x, y, u, v, tw[bk * half + j]);
-                    }
+            // The layers the loop below runs: all but a copied tile's first, which reads its
+            // inputs from the source (a fused copy).
+            let first = match load {
+                Load::InPlace => 0,
+                Load::BitReversed(src, scale) => {
+                    gather_bit_reversed(&mut segs, src, scale, row, log_n, c0, c1);
+                    0
                 }
-                first = 1;
-            } else {
-                load_tile(&mut segs, load, row, log_n, c0, c1);
-            }
+                Load::Copied(src) => {
+                    let half = 1usize << local(0);
+                    for (bk, block) in segs.chunks_exact_mut(2 * half).enumerate() {
+                        let (x, y) = block.split_at_mut(half);
+                        for (j, (x, y)) in x.iter_mut().zip(y.iter_mut()).enumerate() {
+                            let m = 2 * half * bk + j;
+                            // SAFETY: `src` (another block) is only read in this pass.
+                            let (u, v) = unsafe {
+                                (
+                                    src.segment_ref(row(m), c0, c1),
+                                    src.segment_ref(row(m + half), c0, c1),
+                                )
+                            };
+                            butterfly_from(x, y, u, v, tw[bk * half + j]);
+                        }
+                    }
+                    1
+                }
+            };
             for i in first..layers {
                 // Local half-size 2^local(i) is the layer of half-size 2^(lo + local(i)).
                 layer(&mut segs, 1 << local(i), &tw[i * pairs..(i + 1) * pairs]);
@@ -327,30 +332,24 @@ fn run_pass(
     });
 }
 
-/// Fills a tile before its first layer (see [`Load`]).
-fn load_tile(
+/// A tile's rows r from `src`'s rows bitrev(r), times `scale` ([`Load::BitReversed`]).
+fn gather_bit_reversed(
     segs: &mut [&mut [F]],
-    load: Load,
+    src: Shared,
+    scale: F,
     row: impl Fn(usize) -> usize,
     log_n: usize,
     c0: usize,
     c1: usize,
 ) {
-    match load {
-        Load::InPlace => {}
-        Load::BitReversed(src, scale) => {
-            let k = PackedF::from(scale);
-            for (m, seg) in segs.iter_mut().enumerate() {
-                // SAFETY: `src` is read-only in this pass and does not overlap the tile.
-                let from = unsafe { src.segment_ref(bit_reverse(row(m), log_n), c0, c1) };
-                let (p, s) = PackedF::pack_slice_with_suffix_mut(seg);
-                let (fp, fs) = PackedF::pack_slice_with_suffix(from);
-                p.iter_mut().zip(fp).for_each(|(x, &y)| *x = y * k);
-                s.iter_mut().zip(fs).for_each(|(x, &y)| *x = y * scale);
-            }
-        }
-        // Fused into the first layer (`run_pass`).
-        Load::Copied(_) => unreachable!("a copied tile is loaded by its first layer"),
+    let k = PackedF::from(scale);
+    for (m, seg) in segs.iter_mut().enumerate() {
+        // SAFETY: `src` is only read in this pass and does not overlap the tile.
+        let from = unsafe { src.segment_ref(bit_reverse(row(m), log_n), c0, c1) };
+        let (p, s) = PackedF::pack_slice_with_suffix_mut(seg);
+        let (fp, fs) = PackedF::pack_slice_with_suffix(from);
+        p.iter_mut().zip(fp).for_each(|(x, &y)| *x = y * k);
+        s.iter_mut().zip(fs).for_each(|(x, &y)| *x = y * scale);
     }
 }
 
