@@ -11,9 +11,9 @@
 //!   twiddles absorb the coset shift ([`Network::ShiftedDif`]): its output is already in
 //!   bit-reversed order, the LDE's row order.
 //!
-//! A *pass* runs L ≤ [`MAX_PASS_LAYERS`] consecutive layers on tiles of 2^L rows (the rows those
+//! A *pass* runs L ≤ [`pass_layers`] consecutive layers on tiles of 2^L rows (the rows those
 //! layers connect) × C columns, sized to stay in a core's L2; a DFT of 2^n rows is
-//! ⌈n / MAX_PASS_LAYERS⌉ passes over the matrix. The coefficients live in the output's last
+//! ⌈n / pass_layers⌉ passes over the matrix. The coefficients live in the output's last
 //! block (the last coset is then computed in place), so no scratch matrix is needed.
 
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ use crate::bit_reverse;
 
 type PackedF = <F as Field>::Packing;
 
-/// Most layers one pass runs on a tile (2^9 rows).
+/// Most layers one pass runs on a tile (2^9 rows), whatever the cache (see [`pass_layers`]).
 const MAX_PASS_LAYERS: usize = 9;
 
 /// Bytes a tile of 2^L rows × C columns aims at: half a core's L2 (see [`tile_bytes`]), within
@@ -177,7 +177,7 @@ pub(crate) unsafe fn tiled_coset_lde(
     let inverse = twiddles(log_n, true);
     let dit = Network::Dit { twiddles: &inverse };
     let n_inv = F::from_usize(n).inverse();
-    for (p, &(lo, hi)) in passes(log_n, true).iter().enumerate() {
+    for (p, &(lo, hi)) in passes(log_n, true, pass_layers()).iter().enumerate() {
         let load = if p == 0 {
             Load::BitReversed(source, n_inv)
         } else {
@@ -200,7 +200,7 @@ pub(crate) unsafe fn tiled_coset_lde(
             shift_pows: &shift_pows,
         };
         let out = at_block(k);
-        let ranges = passes(log_n, false);
+        let ranges = passes(log_n, false, pass_layers());
         let last = ranges.len() - 1;
         for (p, &(lo, hi)) in ranges.iter().enumerate() {
             // The last block holds the coefficients: that coset is computed in place.
@@ -217,8 +217,8 @@ pub(crate) unsafe fn tiled_coset_lde(
 
 /// The (lo, hi) layer ranges of the passes, in the order the network runs them: a pass runs the
 /// layers of half-size 2^lo … 2^(hi−1). Passes are as even as possible, the first the largest.
-fn passes(log_n: usize, ascending: bool) -> Vec<(usize, usize)> {
-    let count = log_n.div_ceil(MAX_PASS_LAYERS).max(1);
+fn passes(log_n: usize, ascending: bool, max_layers: usize) -> Vec<(usize, usize)> {
+    let count = log_n.div_ceil(max_layers).max(1);
     let mut ranges = Vec::with_capacity(count);
     let mut lo = 0;
     for p in 0..count {
@@ -426,6 +426,19 @@ fn rows_apply(
     }
 }
 
+/// Most layers a pass runs: as many as a tile of [`tile_bytes`] holds with row segments of
+/// [`MAX_TILE_COLS`] columns (4 KiB), at most [`MAX_PASS_LAYERS`]. 8 on the H200 host (1 MiB
+/// tiles). Why not more rows of narrower segments: a strided tile's rows are 2^lo rows apart,
+/// for keccak's 2633 columns 2633·2^(3+lo) bytes, so with lo ≥ 9 every segment starts at the
+/// same offset in its 4 KiB page; segments shorter than a page then share half the L1 and L2
+/// sets. At 2^18 rows, 9-layer passes with 2 KiB segments (2 passes) measured 2.92–2.96 s for
+/// the LDE alone against 2.55–2.72 s for 6-layer passes with 4 KiB segments (3 passes), and
+/// 3.3–3.7 s against 2.9–3.0 s for the commit phase (PERF.md, session 14).
+fn pass_layers() -> usize {
+    let rows = tile_bytes() / (MAX_TILE_COLS * size_of::<F>());
+    (rows.max(2).ilog2() as usize).min(MAX_PASS_LAYERS)
+}
+
 /// Columns per tile for passes of `layers` layers.
 fn tile_cols(layers: usize) -> usize {
     (tile_bytes() / (size_of::<F>() << layers)).clamp(MIN_TILE_COLS, MAX_TILE_COLS) / MIN_TILE_COLS
@@ -566,8 +579,11 @@ mod tests {
     #[test]
     fn passes_cover_every_layer_once() {
         for log_n in 1..=26 {
-            for ascending in [true, false] {
-                let p = passes(log_n, ascending);
+            for (ascending, max) in [true, false]
+                .into_iter()
+                .flat_map(|a| (1..=9).map(move |m| (a, m)))
+            {
+                let p = passes(log_n, ascending, max);
                 // The layers in the order they run (DIF: descending half-sizes).
                 let mut layers: Vec<usize> = p
                     .iter()
@@ -580,10 +596,7 @@ mod tests {
                         }
                     })
                     .collect();
-                assert!(
-                    p.iter()
-                        .all(|&(lo, hi)| hi - lo <= MAX_PASS_LAYERS && hi > lo)
-                );
+                assert!(p.iter().all(|&(lo, hi)| hi - lo <= max && hi > lo));
                 if !ascending {
                     layers.reverse();
                 }
