@@ -433,7 +433,7 @@ fn rows_apply(
 /// same offset in its 4 KiB page; segments shorter than a page then share half the L1 and L2
 /// sets. At 2^18 rows, 9-layer passes with 2 KiB segments (2 passes) measured 2.92–2.96 s for
 /// the LDE alone against 2.55–2.72 s for 6-layer passes with 4 KiB segments (3 passes), and
-/// 3.3–3.7 s against 2.9–3.0 s for the commit phase (PERF.md, session 14).
+/// 3.3–4.0 s against 2.9–3.2 s for the commit phase (PERF.md, session 14).
 fn pass_layers() -> usize {
     let rows = tile_bytes() / (MAX_TILE_COLS * size_of::<F>());
     (rows.max(2).ilog2() as usize).min(MAX_PASS_LAYERS)
