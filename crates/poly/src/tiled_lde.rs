@@ -177,7 +177,8 @@ pub(crate) unsafe fn tiled_coset_lde(
     let inverse = twiddles(log_n, true);
     let dit = Network::Dit { twiddles: &inverse };
     let n_inv = F::from_usize(n).inverse();
-    for (p, &(lo, hi)) in passes(log_n, true, pass_layers()).iter().enumerate() {
+    let max_layers = pass_layers();
+    for (p, &(lo, hi)) in passes(log_n, true, max_layers).iter().enumerate() {
         let load = if p == 0 {
             Load::BitReversed(source, n_inv)
         } else {
@@ -187,6 +188,8 @@ pub(crate) unsafe fn tiled_coset_lde(
     }
     // Block k: the coset s_k·H, s_k = g·ω_{N·B}^bitrev(k) (the LDE's row order).
     let forward = twiddles(log_n, false);
+    let ranges = passes(log_n, false, max_layers);
+    let last = ranges.len() - 1;
     for k in 0..blocks {
         let mut shift_pows = Vec::with_capacity(log_n);
         let mut x =
@@ -200,8 +203,6 @@ pub(crate) unsafe fn tiled_coset_lde(
             shift_pows: &shift_pows,
         };
         let out = at_block(k);
-        let ranges = passes(log_n, false, pass_layers());
-        let last = ranges.len() - 1;
         for (p, &(lo, hi)) in ranges.iter().enumerate() {
             // The last block holds the coefficients: that coset is computed in place.
             let load = if p == 0 && k + 1 < blocks {
