@@ -109,3 +109,63 @@ extern "C" __global__ void trace_to_colmajor_bitrev_small(const u64* __restrict_
 
 NTT_KERNELS(, 4, 3)
 NTT_KERNELS(_r3, 3, 4)
+
+// The inverse transform's last pass fused with the forward transform's first, for sizes where
+// both are the same single register round: the top R <= 4 stages (half-sizes 2^log_s ..
+// 2^(log_n-1), log_s = log_n - R), which mix the 2^R values at t * 2^log_s + lo (t < 2^R). A
+// thread takes one (column, lo): it loads those values (after the inverse's other passes), runs
+// the inverse round, writes the N * coefficients back in place (the proof keeps them), then for
+// each coset block a scales them by N^-1 * s_a^k and runs the forward round into block a of
+// `out`. The coefficient matrix is read once where the two passes read it twice and wrote it
+// twice. No shared memory: the loads and stores of a warp are runs of 32 words.
+template <int R>
+__device__ __forceinline__ void ntt_inverse_expand_thread(u64* col, u64* out_col, const u64* inv_tw, const u64* fwd_tw,
+                                     u32 log_n, u32 log_b, const u64* lo_tab, const u64* hi_tab,
+                                     u32 log_lo, u32 lo) {
+  constexpr int M = 1 << R;
+  const u32 log_s = log_n - R;
+  u64 x[M];
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+  for (int t = 0; t < M; t++) x[t] = col[((u64)t << log_s) + lo];
+  ntt_stages_regs<R, false>(x, inv_tw, log_s, lo);
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+  for (int t = 0; t < M; t++) col[((u64)t << log_s) + lo] = x[t];
+  const u64 hi_len = (1ull << log_n) >> log_lo;
+  for (u32 a = 0; a < (1u << log_b); a++) {
+    u64 y[M];
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int t = 0; t < M; t++)
+      y[t] = coset_scale(x[t], lo_tab, hi_tab, a, ((u64)t << log_s) + lo, log_lo, hi_len);
+    // (R = 4: 20 bytes of spill at 128 registers; by quarters, as ntt_round does, spilled 80)
+    ntt_stages_regs<R, true>(y, fwd_tw, log_s, lo);
+    u64* dst = out_col + ((u64)a << log_n);
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+    for (int t = 0; t < M; t++) dst[((u64)t << log_s) + lo] = y[t];
+  }
+}
+
+// Grid: x covers lo < 2^(log_n - r) in blocks of NTT_THREADS (a divisor of it), y the columns;
+// coef holds them (2^log_n words each), out their 2^log_b blocks each.
+extern "C" __global__ void __launch_bounds__(NTT_THREADS, 2)
+    ntt_inverse_expand(u64* coef, u64* out, const u64* __restrict__ inv_tw, const u64* __restrict__ fwd_tw,
+                       u32 log_n, u32 r, u32 log_b, const u64* __restrict__ lo_tab,
+                       const u64* __restrict__ hi_tab, u32 log_lo) {
+  u32 lo = blockIdx.x * blockDim.x + threadIdx.x;
+  u64 c = blockIdx.y;
+  u64* col = coef + (c << log_n);
+  u64* dst = out + ((c << log_b) << log_n);
+  switch (r) {
+    case 1: return ntt_inverse_expand_thread<1>(col, dst, inv_tw, fwd_tw, log_n, log_b, lo_tab, hi_tab, log_lo, lo);
+    case 2: return ntt_inverse_expand_thread<2>(col, dst, inv_tw, fwd_tw, log_n, log_b, lo_tab, hi_tab, log_lo, lo);
+    case 3: return ntt_inverse_expand_thread<3>(col, dst, inv_tw, fwd_tw, log_n, log_b, lo_tab, hi_tab, log_lo, lo);
+    default: return ntt_inverse_expand_thread<4>(col, dst, inv_tw, fwd_tw, log_n, log_b, lo_tab, hi_tab, log_lo, lo);
+  }
+}

@@ -42,6 +42,7 @@ kernels!(
     ntt_pass_expand,
     ntt_pass_r3,
     ntt_pass_expand_r3,
+    ntt_inverse_expand,
     gl_mul_ceiling,
     gl_butterfly_ceiling,
     keccak_butterfly_mix,

@@ -15,7 +15,11 @@ use crate::grid::{MAX_GRID_YZ, batches};
 use crate::matrix::DeviceMatrix;
 use crate::memory::DeviceBuf;
 use crate::merkle::DeviceMerkleTree;
-use crate::plan::{MAX_LOG_N, NttPass};
+use crate::plan::{self, MAX_LOG_N, NttPass};
+use crate::stream::DeviceCoefs;
+
+/// Threads of a block of `ntt_inverse_expand` (NTT_THREADS in kernels/ntt.cuh).
+const FUSED_THREADS: u32 = 256;
 
 impl GpuContext {
     /// `lde(trace, 2^log_blowup)`: the bit-reversed coset LDE as a column-major device matrix.
@@ -68,11 +72,104 @@ impl GpuContext {
         log_blowup: u32,
         marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
     ) -> Result<DeviceMatrix> {
-        let coef = self.lde_coefficients(trace, log_blowup, marks)?;
+        let (mut coef, top) = self.coefficients_but_top(trace, log_blowup, marks)?;
         let log_n = trace.rows().trailing_zeros();
-        let out = self.extend_coefficients(&coef, log_n, trace.width(), log_blowup)?;
+        let out = self.finish_and_extend(&mut coef, top, log_n, trace.width(), log_blowup)?;
         self.mark(marks, "forward NTT")?;
         Ok(out)
+    }
+
+    /// The coefficients (as [`lde_coefficients`](Self::lde_coefficients)) and the LDE of a
+    /// natural-order device trace, with the inverse transform's last pass and the forward
+    /// one's first fused where the plans allow (`ntt_inverse_expand`). The trace comes back
+    /// with `keep`; otherwise it is freed before the LDE is allocated (as when the two steps
+    /// run apart).
+    pub fn coefficients_and_lde(
+        &self,
+        trace: DeviceMatrix,
+        log_blowup: u32,
+        keep: bool,
+    ) -> Result<(DeviceCoefs, DeviceMatrix, Option<DeviceMatrix>)> {
+        let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
+        let (mut coef, top) = self.coefficients_but_top(&trace, log_blowup, &mut None)?;
+        let kept = keep.then_some(trace);
+        let lde = self.finish_and_extend(&mut coef, top, log_n, w, log_blowup)?;
+        Ok((DeviceCoefs::from_parts(coef, log_n, w), lde, kept))
+    }
+
+    /// [`lde_coefficients`](Self::lde_coefficients) without the inverse's last pass where that
+    /// pass fuses with the forward transform's first ([`plan::fused_top_pass`]): the
+    /// coefficients, or the matrix one pass short of them and that pass.
+    fn coefficients_but_top(
+        &self,
+        trace: &DeviceMatrix,
+        log_blowup: u32,
+        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
+    ) -> Result<(DeviceBuf<u64>, Option<NttPass>)> {
+        let (n_rows, w) = (trace.rows(), trace.width());
+        let log_n = n_rows.trailing_zeros();
+        let inverse = self.ntt_plan(log_n, false);
+        let top = n_rows
+            .is_power_of_two()
+            .then(|| plan::fused_top_pass(&inverse, &self.ntt_plan(log_n, true)))
+            .flatten();
+        let Some(top) = top else {
+            return Ok((self.lde_coefficients(trace, log_blowup, marks)?, None));
+        };
+        check_lde_shape(log_n, w, log_blowup)?;
+        let mut coef = self.alloc_words(n_rows * w, "LDE coefficients")?;
+        self.transpose_bitrev(&trace.buf, &mut coef.as_view_mut(), log_n, w)?;
+        self.mark(marks, "transpose + bit-reverse")?;
+        let rest = &inverse[..inverse.len() - 1];
+        self.ntt_passes(&mut coef.as_view_mut(), log_n, w, false, rest)?;
+        self.mark(marks, "inverse NTT")?;
+        Ok((coef, Some(top)))
+    }
+
+    /// From [`coefficients_but_top`](Self::coefficients_but_top)'s result: the fused pass
+    /// (finishing the coefficients in place and starting every coset block), then the forward
+    /// transform's other passes; or, with no pass left, [`extend_coefficients`].
+    fn finish_and_extend(
+        &self,
+        coef: &mut DeviceBuf<u64>,
+        top: Option<NttPass>,
+        log_n: u32,
+        w: usize,
+        log_blowup: u32,
+    ) -> Result<DeviceMatrix> {
+        let Some(top) = top else {
+            return self.extend_coefficients(coef, log_n, w, log_blowup);
+        };
+        let n = 1usize << log_n;
+        let rows = n << log_blowup;
+        let mut out = self.alloc_words(rows * w, "the LDE (column-major)")?;
+        let (lo, hi, log_lo) = self.coset_tables(log_n, log_blowup)?;
+        let (inv_tw, fwd_tw) = (self.twiddles(log_n, true)?, self.twiddles(log_n, false)?);
+        for (g0, gw) in batches(w, MAX_GRID_YZ as usize) {
+            let mut c = coef.slice_mut(g0 * n..(g0 + gw) * n);
+            let mut o = out.slice_mut((g0 * n) << log_blowup..((g0 + gw) * n) << log_blowup);
+            let mut b = self.func(&self.k.ntt_inverse_expand);
+            b.arg(&mut c)
+                .arg(&mut o)
+                .arg(inv_tw.as_ref())
+                .arg(fwd_tw.as_ref())
+                .arg(&log_n)
+                .arg(&top.k)
+                .arg(&log_blowup)
+                .arg(lo.as_ref())
+                .arg(hi.as_ref())
+                .arg(&log_lo);
+            let cfg = LaunchConfig {
+                grid_dim: ((1u32 << top.log_s) / FUSED_THREADS, gw as u32, 1),
+                block_dim: (FUSED_THREADS, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            self.launch(b, cfg, "ntt_inverse_expand")?;
+        }
+        let forward = self.ntt_plan(log_n, true);
+        let mut cols = out.slice_mut(..rows * w);
+        self.ntt_passes(&mut cols, log_n, w << log_blowup, true, &forward[1..])?;
+        Ok(DeviceMatrix::from_columns(out, rows, w))
     }
 
     /// The column-major LDE from N·(coefficients): `coef` holds W columns of N words, natural

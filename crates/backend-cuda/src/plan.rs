@@ -98,6 +98,26 @@ pub fn ntt_plan_with(log_n: u32, dif: bool, tile_log: u32, max_log_c: u32) -> Ve
     }
 }
 
+/// Most stages of a fused inverse-last / forward-first pass (`ntt_inverse_expand`: one register
+/// round of 2^k values a thread, k <= 4).
+pub const FUSED_MAX_STAGES: u32 = 4;
+
+/// The pass that ends a size-2^log_n inverse (DIT) and starts the forward (DIF) transform when
+/// the two can run as one fused launch: both plans' top pass is the same strided pass of at most
+/// [`FUSED_MAX_STAGES`] stages (2^14 .. 2^17 points with the default tile), with at least 256
+/// values of `lo` (one block of threads) per column. `None` otherwise.
+pub fn fused_top_pass(inverse: &[NttPass], forward: &[NttPass]) -> Option<NttPass> {
+    let (&last, &first) = (inverse.last()?, forward.first()?);
+    let n_stages: u32 = inverse.iter().map(|p| p.k).sum();
+    (inverse.len() >= 2
+        && last.log_s == first.log_s
+        && last.k == first.k
+        && last.k <= FUSED_MAX_STAGES
+        && last.log_s + last.k == n_stages
+        && last.log_s >= 8)
+        .then_some(last)
+}
+
 /// Whether a pass of k stages runs better with register rounds of 3 stages (4 blocks per SM)
 /// than of 4 (3 blocks per SM): when it needs no more rounds that way. Measured on the H100
 /// with 2^12-word tiles (docs/PERF.md, "What moved it" 5): the 5- and 6-stage strided passes of
@@ -243,6 +263,31 @@ mod tests {
         let widest = ntt_plan(24, false).iter().map(|p| p.shared_bytes()).max();
         assert_eq!(widest, Some(NTT_MAX_SHARED_BYTES));
         const { assert!(3 * NTT_MAX_SHARED_BYTES <= 228 * 1024) };
+    }
+
+    #[test]
+    fn fused_top_pass_is_both_plans_top_round() {
+        for log_n in 0..=MAX_LOG_N {
+            let (inv, fwd) = (ntt_plan(log_n, false), ntt_plan(log_n, true));
+            let fused = fused_top_pass(&inv, &fwd);
+            // with the default tile: 2^14 .. 2^17 points
+            assert_eq!(fused.is_some(), (14..=17).contains(&log_n), "2^{log_n}");
+            if let Some(p) = fused {
+                assert_eq!((p.log_s, p.k), (NTT_TILE_LOG, log_n - NTT_TILE_LOG));
+                assert_eq!(fwd[0], *inv.last().unwrap());
+            }
+        }
+        // other tiles: whatever the plans, a fused pass is their shared top round
+        for tile_log in NTT_MIN_TILE_LOG..=NTT_TILE_LOG {
+            for log_n in 0..=MAX_LOG_N {
+                let inv = ntt_plan_with(log_n, false, tile_log, NTT_MAX_LOG_C);
+                let fwd = ntt_plan_with(log_n, true, tile_log, NTT_MAX_LOG_C);
+                if let Some(p) = fused_top_pass(&inv, &fwd) {
+                    assert!(p.k <= FUSED_MAX_STAGES && p.log_s + p.k == log_n);
+                    assert_eq!((fwd[0].log_s, fwd[0].k), (p.log_s, p.k));
+                }
+            }
+        }
     }
 
     #[test]

@@ -67,6 +67,13 @@ impl DeviceCoefs {
         self.width
     }
 
+    /// Copy the words back (counted): column-major, N × the coefficients.
+    pub fn download_words(&self, ctx: &GpuContext) -> Result<Vec<u64>> {
+        let mut v = ctx.download(&self.buf, "coefficients")?;
+        v.truncate(self.width << self.log_n);
+        Ok(v)
+    }
+
     pub fn shape(&self, log_blowup: u32) -> MatrixShape {
         MatrixShape {
             log_height: self.log_n,
@@ -148,7 +155,7 @@ impl GpuContext {
     }
 
     /// The coefficients of a natural-order device matrix (the LDE's first steps).
-    pub(crate) fn coefficients(&self, m: &DeviceMatrix) -> Result<DeviceCoefs> {
+    pub fn coefficients(&self, m: &DeviceMatrix) -> Result<DeviceCoefs> {
         let log_n = m.rows().trailing_zeros();
         let buf = self.lde_coefficients(m, 0, &mut None)?;
         Ok(DeviceCoefs::from_parts(buf, log_n, m.width()))

@@ -149,6 +149,20 @@ fn check_lde(ctx: &GpuContext, log_n: usize, width: usize, log_b: usize, full_no
             want_words[i]
         );
     }
+    // The proof's path (coefficients kept, the inverse's last pass fused with the forward's
+    // first at 2^14 .. 2^17): the same LDE, and the same coefficients as the unfused steps.
+    let plain = ctx.coefficients(&dev).unwrap().download_words(ctx).unwrap();
+    let copy = DeviceMatrix::upload(ctx, &trace).unwrap();
+    let (coefs, m3, kept) = ctx.coefficients_and_lde(copy, log_b as u32, true).unwrap();
+    assert!(kept.is_some(), "the trace comes back when kept");
+    assert!(
+        coefs.download_words(ctx).unwrap() == plain,
+        "coefficients_and_lde: coefficients 2^{log_n} x {width}"
+    );
+    assert!(
+        m3.download_words(ctx).unwrap() == want_words,
+        "coefficients_and_lde: LDE 2^{log_n} x {width} blowup 2^{log_b}"
+    );
     // LDE + commit (column-major leaves), and the row-major leaf kernel on the CPU's LDE: same
     // matrix, same tree as the CPU.
     let cpu_tree = MerkleTree::commit(&want).unwrap();
@@ -191,8 +205,12 @@ fn lde_small_and_odd_widths() {
         (12, 9, 1),
         (13, 5, 2),
         (14, 17, 1),
+        (14, 2, 0),
+        (15, 9, 2),
         (16, 33, 1),
+        (16, 3, 4),
         (17, 7, 1),
+        (17, 5, 3),
         (18, 3, 2),
         (19, 2, 1),
         (11, 100, 2),

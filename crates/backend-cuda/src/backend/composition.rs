@@ -390,9 +390,37 @@ impl CudaBackend {
         log_blowup: usize,
         residency: Option<Residency>,
     ) -> Result<CudaCommitted> {
+        let shape = MatrixShape {
+            log_height: dev.rows().trailing_zeros(),
+            width: dev.width() as u64,
+            log_blowup: log_blowup as u32,
+        };
+        if dev.rows().is_power_of_two() && self.choose(shape, residency) == Residency::Resident {
+            let (coefs, lde, _) = self
+                .ctx
+                .coefficients_and_lde(dev, log_blowup as u32, false)?;
+            return self.commit_resident(coefs, lde, log_blowup);
+        }
         let coefs = self.ctx.coefficients(&dev)?;
         drop(dev);
         self.commit_coefs(coefs, log_blowup, residency)
+    }
+
+    /// A resident commitment: the LDE kept, its tree built.
+    pub(crate) fn commit_resident(
+        &self,
+        coefs: DeviceCoefs,
+        lde: DeviceMatrix,
+        log_blowup: usize,
+    ) -> Result<CudaCommitted> {
+        let tree = DeviceMerkleTree::commit(&self.ctx, &lde)?;
+        Ok(CudaCommitted {
+            coefs,
+            lde: Some(lde),
+            tree,
+            log_blowup,
+            pending_trace: Default::default(),
+        })
     }
 
     /// Extends and commits a matrix given by its coefficients: the whole LDE kept (resident),
@@ -407,14 +435,7 @@ impl CudaBackend {
         match self.choose(shape, residency) {
             Residency::Resident => {
                 let lde = self.ctx.extend(&coefs, log_blowup as u32)?;
-                let tree = DeviceMerkleTree::commit(&self.ctx, &lde)?;
-                Ok(CudaCommitted {
-                    coefs,
-                    lde: Some(lde),
-                    tree,
-                    log_blowup,
-                    pending_trace: Default::default(),
-                })
+                self.commit_resident(coefs, lde, log_blowup)
             }
             Residency::Streamed => {
                 let cols = shape.chunk_cols(self.chunk_room(shape)) as usize;

@@ -229,9 +229,10 @@ impl CudaBackend {
                 return failed(row);
             }
             let dev = DeviceMatrix::from_parts(buf, n, w);
-            let coefs = self.ctx.coefficients(&dev)?;
-            let pending = keep.then_some(dev);
-            let committed = self.commit_coefs(coefs, log_blowup, Some(Residency::Resident))?;
+            let (coefs, lde, pending) =
+                self.ctx
+                    .coefficients_and_lde(dev, log_blowup as u32, keep)?;
+            let committed = self.commit_resident(coefs, lde, log_blowup)?;
             *committed
                 .pending_trace
                 .lock()
