@@ -37,3 +37,56 @@ extern "C" __global__ void keccak_trace_rows(const u64* __restrict__ inputs, u64
     __syncthreads();
   }
 }
+
+// The trace straight into the LDE's first layout, column-major with bit-reversed rows
+// (out[c * N + bitrev(r)] = trace[r][c]), with no row-major copy and no transpose: first every
+// row's round lanes (a KtRound, padded to KT_REC words), then the columns from them.
+#define KT_REC 87  // odd: 32 consecutive records in shared memory sit in distinct bank pairs
+
+// One thread per permutation slot: rows slot * 24 + round (< num_rows) get their round's lanes.
+extern "C" __global__ void keccak_round_states(const u64* __restrict__ inputs, u64 n_perms, u64 num_rows,
+                                               u64* __restrict__ states) {
+  u64 perm = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (perm * KT_ROUNDS >= num_rows) return;
+  KtRound s;
+  for (int i = 0; i < 25; i++) s.a[i] = perm < n_perms ? inputs[perm * 25 + i] : 0;
+  for (int round = 0; round < KT_ROUNDS; round++) {
+    u64 row = perm * KT_ROUNDS + round;
+    if (row >= num_rows) break;
+    kt_round(s, round);
+    const u64* w = reinterpret_cast<const u64*>(&s);
+    u64* dst = states + row * KT_REC;
+    for (int i = 0; i < (int)(sizeof(KtRound) / 8); i++) dst[i] = w[i];
+    for (int i = 0; i < 25; i++) s.a[i] = i == 0 ? s.appp00 : s.app[i];
+  }
+}
+
+// Block b: the 32 bit-reversed positions 32b .. 32b + 31 (rows bitrev(p), log_n >= 5) of every
+// column; a warp writes 32 consecutive words of one column at a time.
+extern "C" __global__ void __launch_bounds__(256)
+    keccak_trace_colmajor_bitrev(const u64* __restrict__ states, const u64* __restrict__ inputs,
+                                 u64 n_perms, u32 log_n, u64* __restrict__ out) {
+  __shared__ u64 rec[32 * KT_REC];
+  __shared__ u64 pre[32 * 25];
+  __shared__ int rounds[32];
+  u64 n = 1ull << log_n;
+  u64 p0 = (u64)blockIdx.x * 32;
+  for (u32 i = threadIdx.x; i < 32 * KT_REC; i += blockDim.x) {
+    u32 j = i / KT_REC, w = i % KT_REC;
+    u64 row = bitrev_bits(p0 + j, log_n);
+    rec[i] = w < sizeof(KtRound) / 8 ? states[row * KT_REC + w] : 0;
+  }
+  for (u32 i = threadIdx.x; i < 32 * 25; i += blockDim.x) {
+    u32 j = i / 25, w = i % 25;
+    u64 perm = bitrev_bits(p0 + j, log_n) / KT_ROUNDS;
+    pre[i] = perm < n_perms ? inputs[perm * 25 + w] : 0;
+  }
+  if (threadIdx.x < 32) rounds[threadIdx.x] = (int)(bitrev_bits(p0 + threadIdx.x, log_n) % KT_ROUNDS);
+  __syncthreads();
+  u32 lane = threadIdx.x % 32;
+  const KtRound& s = *reinterpret_cast<const KtRound*>(rec + lane * KT_REC);
+  const u64* pr = pre + lane * 25;
+  int round = rounds[lane];
+  for (u32 col = threadIdx.x / 32; col < KT_COLS; col += blockDim.x / 32)
+    out[col * n + p0 + lane] = kt_value(s, pr, round, col);
+}

@@ -58,6 +58,8 @@ kernels!(
     keccak_probe,
     keccak_ceiling,
     keccak_trace_rows,
+    keccak_round_states,
+    keccak_trace_colmajor_bitrev,
     st_powers,
     st_ext_powers,
     st_fold,

@@ -72,61 +72,87 @@ impl GpuContext {
         log_blowup: u32,
         marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
     ) -> Result<DeviceMatrix> {
-        let (mut coef, top) = self.coefficients_but_top(trace, log_blowup, marks)?;
-        let log_n = trace.rows().trailing_zeros();
-        let out = self.finish_and_extend(&mut coef, top, log_n, trace.width(), log_blowup)?;
+        let (log_n, w) = self.lde_input_shape(trace, log_blowup)?;
+        let mut vals = self.alloc_words(trace.rows() * w, "LDE coefficients")?;
+        self.transpose_bitrev(&trace.buf, &mut vals.as_view_mut(), log_n, w)?;
+        self.mark(marks, "transpose + bit-reverse")?;
+        let top = self.inverse_but_top(&mut vals, log_n, w)?;
+        self.mark(marks, "inverse NTT")?;
+        let out = self.finish_and_extend(&mut vals, top, log_n, w, log_blowup)?;
         self.mark(marks, "forward NTT")?;
         Ok(out)
     }
 
     /// The coefficients (as [`lde_coefficients`](Self::lde_coefficients)) and the LDE of a
-    /// natural-order device trace, with the inverse transform's last pass and the forward
-    /// one's first fused where the plans allow (`ntt_inverse_expand`). The trace comes back
-    /// with `keep`; otherwise it is freed before the LDE is allocated (as when the two steps
-    /// run apart).
+    /// natural-order device trace (the inverse transform's last pass fused with the forward
+    /// one's first where the plans allow: `ntt_inverse_expand`). The trace comes back with
+    /// `keep`; otherwise it is freed once transposed, before the LDE is allocated.
     pub fn coefficients_and_lde(
         &self,
         trace: DeviceMatrix,
         log_blowup: u32,
         keep: bool,
     ) -> Result<(DeviceCoefs, DeviceMatrix, Option<DeviceMatrix>)> {
-        let (log_n, w) = (trace.rows().trailing_zeros(), trace.width());
-        let (mut coef, top) = self.coefficients_but_top(&trace, log_blowup, &mut None)?;
+        let (log_n, w) = self.lde_input_shape(&trace, log_blowup)?;
+        let mut vals = self.alloc_words(trace.rows() * w, "LDE coefficients")?;
+        self.transpose_bitrev(&trace.buf, &mut vals.as_view_mut(), log_n, w)?;
         let kept = keep.then_some(trace);
-        let lde = self.finish_and_extend(&mut coef, top, log_n, w, log_blowup)?;
-        Ok((DeviceCoefs::from_parts(coef, log_n, w), lde, kept))
+        let (coefs, lde) = self.coefficients_and_lde_of_bitrev(vals, log_n, w, log_blowup)?;
+        Ok((coefs, lde, kept))
     }
 
-    /// [`lde_coefficients`](Self::lde_coefficients) without the inverse's last pass where that
-    /// pass fuses with the forward transform's first ([`plan::fused_top_pass`]): the
-    /// coefficients, or the matrix one pass short of them and that pass.
-    fn coefficients_but_top(
+    /// [`coefficients_and_lde`](Self::coefficients_and_lde) from the trace already in the
+    /// transform's input layout: `vals` holds `w` columns of 2^log_n words, rows bit-reversed
+    /// (e.g. a trace generated in that layout); its buffer becomes the coefficients'.
+    pub(crate) fn coefficients_and_lde_of_bitrev(
         &self,
-        trace: &DeviceMatrix,
+        mut vals: DeviceBuf<u64>,
+        log_n: u32,
+        w: usize,
         log_blowup: u32,
-        marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
-    ) -> Result<(DeviceBuf<u64>, Option<NttPass>)> {
-        let (n_rows, w) = (trace.rows(), trace.width());
-        let log_n = n_rows.trailing_zeros();
-        let inverse = self.ntt_plan(log_n, false);
-        let top = n_rows
-            .is_power_of_two()
-            .then(|| plan::fused_top_pass(&inverse, &self.ntt_plan(log_n, true)))
-            .flatten();
-        let Some(top) = top else {
-            return Ok((self.lde_coefficients(trace, log_blowup, marks)?, None));
-        };
+    ) -> Result<(DeviceCoefs, DeviceMatrix)> {
         check_lde_shape(log_n, w, log_blowup)?;
-        let mut coef = self.alloc_words(n_rows * w, "LDE coefficients")?;
-        self.transpose_bitrev(&trace.buf, &mut coef.as_view_mut(), log_n, w)?;
-        self.mark(marks, "transpose + bit-reverse")?;
-        let rest = &inverse[..inverse.len() - 1];
-        self.ntt_passes(&mut coef.as_view_mut(), log_n, w, false, rest)?;
-        self.mark(marks, "inverse NTT")?;
-        Ok((coef, Some(top)))
+        if vals.len() < w << log_n {
+            return Err(CudaError::Shape(format!(
+                "{} words for {w} columns of 2^{log_n}",
+                vals.len()
+            )));
+        }
+        let top = self.inverse_but_top(&mut vals, log_n, w)?;
+        let lde = self.finish_and_extend(&mut vals, top, log_n, w, log_blowup)?;
+        Ok((DeviceCoefs::from_parts(vals, log_n, w), lde))
     }
 
-    /// From [`coefficients_but_top`](Self::coefficients_but_top)'s result: the fused pass
+    /// (log2 rows, width) of a trace the LDE takes: a power-of-two height within the limits.
+    fn lde_input_shape(&self, trace: &DeviceMatrix, log_blowup: u32) -> Result<(u32, usize)> {
+        let (n_rows, w) = (trace.rows(), trace.width());
+        if !n_rows.is_power_of_two() {
+            return Err(CudaError::Shape(format!(
+                "LDE of {n_rows} rows: not a power of two"
+            )));
+        }
+        let log_n = n_rows.trailing_zeros();
+        check_lde_shape(log_n, w, log_blowup)?;
+        Ok((log_n, w))
+    }
+
+    /// The inverse transform of `w` bit-reversed columns in place, but for its last pass where
+    /// that pass fuses with the forward transform's first ([`plan::fused_top_pass`]): that pass
+    /// is returned, and `vals` is one pass short of N·(coefficients).
+    fn inverse_but_top(
+        &self,
+        vals: &mut DeviceBuf<u64>,
+        log_n: u32,
+        w: usize,
+    ) -> Result<Option<NttPass>> {
+        let inverse = self.ntt_plan(log_n, false);
+        let top = plan::fused_top_pass(&inverse, &self.ntt_plan(log_n, true));
+        let run = inverse.len() - usize::from(top.is_some());
+        self.ntt_passes(&mut vals.as_view_mut(), log_n, w, false, &inverse[..run])?;
+        Ok(top)
+    }
+
+    /// From [`inverse_but_top`](Self::inverse_but_top)'s result: the fused pass
     /// (finishing the coefficients in place and starting every coset block), then the forward
     /// transform's other passes; or, with no pass left, [`extend_coefficients`].
     fn finish_and_extend(
@@ -271,7 +297,7 @@ impl GpuContext {
     }
 
     /// Row-major `src` (2^log_n × w) into column-major `dst` with bit-reversed rows.
-    fn transpose_bitrev(
+    pub(crate) fn transpose_bitrev(
         &self,
         src: &CudaSlice<u64>,
         dst: &mut CudaViewMut<'_, u64>,

@@ -12,6 +12,8 @@ use crate::memory::DeviceBuf;
 pub const KECCAK_TRACE_WIDTH: usize = 2633;
 /// Rows per Keccak-f permutation.
 const ROUNDS: usize = 24;
+/// Words of one row's round lanes (KT_REC in kernels/keccak_trace.cu).
+const ROUND_STATE_WORDS: usize = 87;
 /// Largest trace generated on the device (rows), as the prover's height limit.
 const MAX_LOG_ROWS: u32 = 30;
 
@@ -67,6 +69,52 @@ impl GpuContext {
             perms: inputs.len(),
             rows,
         })
+    }
+
+    /// The whole trace in the layout the LDE starts from: column-major with bit-reversed rows
+    /// (word c·N + bitrev(r) = trace[r][c]), generated in place: every row's round lanes first
+    /// (87 words a row), then the columns from them, so no row-major trace is held or
+    /// transposed. Traces of fewer than 32 rows go through the row-major kernel.
+    pub fn keccak_trace_bitrev_cols(&self, inputs: &DeviceKeccakInputs) -> Result<DeviceBuf<u64>> {
+        let rows = inputs.rows;
+        let log_n = rows.trailing_zeros();
+        let mut out = self.alloc_words(
+            rows * KECCAK_TRACE_WIDTH,
+            "the Keccak trace (bit-reversed columns)",
+        )?;
+        if rows < 32 {
+            let mut m = self.alloc_words(rows * KECCAK_TRACE_WIDTH, "the Keccak trace")?;
+            self.keccak_trace_rows(inputs, 0, rows, &mut m)?;
+            self.transpose_bitrev(&m, &mut out.as_view_mut(), log_n, KECCAK_TRACE_WIDTH)?;
+            return Ok(out);
+        }
+        let mut states = self.alloc_words(rows * ROUND_STATE_WORDS, "Keccak round states")?;
+        let (n, rows64) = (inputs.perms as u64, rows as u64);
+        let mut b = self.func(&self.k.keccak_round_states);
+        b.arg(&inputs.lanes).arg(&n).arg(&rows64).arg(&mut states);
+        self.launch(
+            b,
+            crate::context::grid_1d(rows64.div_ceil(ROUNDS as u64), 128),
+            "keccak_round_states",
+        )?;
+        let mut b = self.func(&self.k.keccak_trace_colmajor_bitrev);
+        b.arg(&states)
+            .arg(&inputs.lanes)
+            .arg(&n)
+            .arg(&log_n)
+            .arg(&mut out);
+        let cfg = LaunchConfig {
+            grid_dim: (
+                u32::try_from(rows / 32)
+                    .map_err(|_| CudaError::Shape(format!("{rows} Keccak trace rows")))?,
+                1,
+                1,
+            ),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        self.launch(b, cfg, "keccak_trace_colmajor_bitrev")?;
+        Ok(out)
     }
 
     /// Rows row0 .. row0 + nrows of the trace, row-major into `out`.

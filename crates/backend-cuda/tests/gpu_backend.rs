@@ -153,6 +153,8 @@ fn keccak_device_trace_proof_matches_cpu() {
         (4, &presets::FAST_TEST, "fast-test"),
         (171, &presets::FAST_TEST, "fast-test"),
         (40, &presets::DEFAULT, "default"),
+        // 2^15 rows: the LDE's fused inverse-last / forward-first pass (2^14 .. 2^17)
+        (683, &presets::FAST_TEST, "fast-test"),
     ] {
         let cpu = prove(&CpuBackend, params, &workload("keccak", size))
             .unwrap()

@@ -1,6 +1,7 @@
 //! The Keccak trace generated on the device (kernels/keccak_trace.cu) equals
 //! `p3_keccak_air::generate_trace_rows::<Goldilocks>(inputs, 0)` byte for byte, for random
-//! inputs of several counts (padding rows, a last partial permutation block, heights 2^5..2^16).
+//! inputs of several counts (padding rows, a last partial permutation block, heights 2^5..2^17),
+//! row-major and in the LDE's input layout (column-major, rows bit-reversed).
 //! Built only with `--features cuda`; without a GPU every test FAILS (never skips). Buffers are
 //! poisoned first, so a word the kernel forgets to write cannot pass.
 #![cfg(feature = "cuda")]
@@ -35,7 +36,7 @@ fn random_inputs(count: usize, seed: u64) -> Vec<[u64; 25]> {
 fn keccak_trace_matches_p3() {
     assert_eq!(KECCAK_TRACE_WIDTH, p3_keccak_air::NUM_KECCAK_COLS);
     let ctx = gpu();
-    for (i, count) in [1usize, 2, 3, 85, 170, 171, 1000, 2730]
+    for (i, count) in [1usize, 2, 3, 85, 170, 171, 1000, 2730, 5461]
         .into_iter()
         .enumerate()
     {
@@ -63,6 +64,25 @@ fn keccak_trace_matches_p3() {
             );
         }
         assert_eq!(got.len(), want.len());
+        // The same trace generated straight into the LDE's input layout (column-major, rows
+        // bit-reversed), as the prover's commitment takes it.
+        let (rows, w) = (dev.rows(), KECCAK_TRACE_WIDTH);
+        let log_n = rows.trailing_zeros() as usize;
+        let cols = ctx
+            .keccak_trace_bitrev_cols(&ctx.keccak_inputs(&inputs).unwrap())
+            .unwrap();
+        let cols = ctx.download(&cols, "bit-reversed columns").unwrap();
+        for r in 0..rows {
+            let at = rstark_poly::bit_reverse(r, log_n);
+            for c in 0..w {
+                assert!(
+                    cols[c * rows + at] == want[r * w + c],
+                    "{count} permutations, bit-reversed columns: row {r} column {c} is {:#x}, p3 has {:#x}",
+                    cols[c * rows + at],
+                    want[r * w + c]
+                );
+            }
+        }
         println!(
             "[tracegen] {count} permutations: {} x {} identical to p3, generated in {gen_ms:.2} ms \
              (incl. input upload)",

@@ -221,6 +221,16 @@ impl CudaBackend {
             }
         };
         if self.choose(shape, residency) == Residency::Resident {
+            // A generated Keccak trace that nothing else reads (no device check, not kept):
+            // generated straight into the transform's input layout, never row-major.
+            if let (MainRows::Keccak(k), None, false) = (src, &checker, keep) {
+                let vals = self.ctx.keccak_trace_bitrev_cols(k)?;
+                let (coefs, lde) =
+                    self.ctx
+                        .coefficients_and_lde_of_bitrev(vals, log_n, w, log_blowup as u32)?;
+                let committed = self.commit_resident(coefs, lde, log_blowup)?;
+                return Ok(MainCommit::Committed(Box::new(committed)));
+            }
             let mut buf = self.ctx.alloc_words(n * w, "the main trace")?;
             src.write(self, 0, n, &mut buf)?;
             if let Some(ch) = &checker
