@@ -61,8 +61,7 @@ impl Shared {
     /// # Safety
     /// The row lies inside the allocation, c0 ≤ c1 ≤ width, and no other live reference covers
     /// any of these elements (the tiles of one pass are disjoint).
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn segment(&self, row: usize, c0: usize, c1: usize) -> &mut [F] {
+    unsafe fn segment<'a>(self, row: usize, c0: usize, c1: usize) -> &'a mut [F] {
         // SAFETY: the caller's contract.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(row * self.width + c0), c1 - c0) }
     }
@@ -138,8 +137,6 @@ enum Load {
     /// Row r of the tile takes `src`'s row bitrev(r) times `scale` (the inverse DFT's first
     /// pass; the scale is 1/N).
     BitReversed(Shared, F),
-    /// Row r of the tile takes `src`'s row r (read by the first layer, see `run_pass`).
-    Copied(Shared),
 }
 
 /// The coset LDE of the 2^log_n × `width` matrix in `src` (natural order on H) into `dst`,
@@ -173,52 +170,66 @@ pub(crate) unsafe fn tiled_coset_lde(
         ptr: src.cast_mut(),
         width,
     };
-    // The coefficients into the last block, natural order.
+    // Block k: the coset s_k·H, s_k = g·ω_{N·B}^bitrev(k) (the LDE's row order).
+    let shift_pows: Vec<Vec<F>> = (0..blocks)
+        .map(|k| {
+            let mut x =
+                GENERATOR * omega(log_n + log_blowup).exp_u64(bit_reverse(k, log_blowup) as u64);
+            (0..log_n)
+                .map(|_| {
+                    let p = x;
+                    x = x.square();
+                    p
+                })
+                .collect()
+        })
+        .collect();
+    let forward = twiddles(log_n, false);
+    let difs: Vec<(Shared, Network<'_>)> = shift_pows
+        .iter()
+        .enumerate()
+        .map(|(k, shift_pows)| {
+            let net = Network::ShiftedDif {
+                twiddles: &forward,
+                shift_pows,
+            };
+            (at_block(k), net)
+        })
+        .collect();
+    // The inverse DFT's passes (ascending), the coefficients in the last block, natural order;
+    // its last pass also runs every block's first (descending) pass, on the same row sets.
     let inverse = twiddles(log_n, true);
     let dit = Network::Dit { twiddles: &inverse };
     let n_inv = F::from_usize(n).inverse();
-    let max_layers = pass_layers();
-    for (p, &(lo, hi)) in passes(log_n, true, max_layers).iter().enumerate() {
+    let ranges = passes(log_n, pass_layers());
+    let last = ranges.len() - 1;
+    for (p, &(lo, hi)) in ranges.iter().enumerate() {
         let load = if p == 0 {
             Load::BitReversed(source, n_inv)
         } else {
             Load::InPlace
         };
-        run_pass(coeffs, log_n, lo, hi, dit, load, None);
-    }
-    // Block k: the coset s_k·H, s_k = g·ω_{N·B}^bitrev(k) (the LDE's row order).
-    let forward = twiddles(log_n, false);
-    let ranges = passes(log_n, false, max_layers);
-    let last = ranges.len() - 1;
-    for k in 0..blocks {
-        let mut shift_pows = Vec::with_capacity(log_n);
-        let mut x =
-            GENERATOR * omega(log_n + log_blowup).exp_u64(bit_reverse(k, log_blowup) as u64);
-        for _ in 0..log_n {
-            shift_pows.push(x);
-            x = x.square();
+        if p < last {
+            run_pass(coeffs, log_n, lo, hi, dit, load, None);
+        } else {
+            let sink = (last == 0).then_some(consume);
+            run_fused_pass(coeffs, log_n, lo, dit, load, &difs, sink);
         }
-        let dif = Network::ShiftedDif {
-            twiddles: &forward,
-            shift_pows: &shift_pows,
-        };
-        let out = at_block(k);
-        for (p, &(lo, hi)) in ranges.iter().enumerate() {
-            // The last block holds the coefficients: that coset is computed in place.
-            let load = if p == 0 && k + 1 < blocks {
-                Load::Copied(coeffs)
-            } else {
-                Load::InPlace
-            };
-            let sink = (p == last).then_some((k * n, consume));
-            run_pass(out, log_n, lo, hi, dif, load, sink);
+    }
+    // Every block's other passes, in place; the last (lo = 0) hands its rows to `consume`.
+    for (k, &(out, dif)) in difs.iter().enumerate() {
+        for &(lo, hi) in ranges[..last].iter().rev() {
+            let sink = (lo == 0).then_some((k * n, consume));
+            run_pass(out, log_n, lo, hi, dif, Load::InPlace, sink);
         }
     }
 }
 
-/// The (lo, hi) layer ranges of the passes, in the order the network runs them: a pass runs the
-/// layers of half-size 2^lo … 2^(hi−1). Passes are as even as possible, the first the largest.
-fn passes(log_n: usize, ascending: bool, max_layers: usize) -> Vec<(usize, usize)> {
+/// The (lo, hi) layer ranges of the passes, ascending: a pass runs the layers of half-size
+/// 2^lo … 2^(hi−1). Passes are as even as possible, the first the largest. The inverse (DIT)
+/// runs them in this order, the coset blocks (DIF) in the reverse one, so the inverse's last
+/// pass and the blocks' first cover the same layers.
+fn passes(log_n: usize, max_layers: usize) -> Vec<(usize, usize)> {
     let count = log_n.div_ceil(max_layers).max(1);
     let mut ranges = Vec::with_capacity(count);
     let mut lo = 0;
@@ -227,13 +238,6 @@ fn passes(log_n: usize, ascending: bool, max_layers: usize) -> Vec<(usize, usize
         let layers = log_n / count + usize::from(p < log_n % count);
         ranges.push((lo, lo + layers));
         lo += layers;
-    }
-    if !ascending {
-        // Large half-sizes first, the first pass still the largest.
-        ranges = ranges
-            .iter()
-            .map(|&(lo, hi)| (log_n - hi, log_n - lo))
-            .collect();
     }
     ranges
 }
@@ -253,84 +257,196 @@ fn run_pass(
 ) {
     let _span = tracing::debug_span!("lde pass", lo, hi).entered();
     let layers = hi - lo;
-    let rows_per_tile = 1usize << layers;
-    let tiles = 1usize << (log_n - layers);
     let width = mat.width;
-    let cols = tile_cols(layers).min(width);
-    let strips = width.div_ceil(cols);
-    (0..tiles).into_par_iter().for_each(|t| {
-        let base = ((t >> lo) << hi) + (t & ((1usize << lo) - 1));
-        let row = |m: usize| base + (m << lo);
-        // The tile's twiddles, once for all its strips: layer i (in run order), pair p.
-        let pairs = rows_per_tile / 2;
-        let local = |i: usize| {
-            if network.ascending() {
-                i
-            } else {
-                layers - 1 - i
+    let cols = tile_cols(layers, 1).min(width);
+    (0..1usize << (log_n - layers))
+        .into_par_iter()
+        .for_each(|t| {
+            let tile = Tile::new(t, lo, layers);
+            let tw = tile.twiddles(network, log_n);
+            (0..width.div_ceil(cols)).into_par_iter().for_each(|s| {
+                let (c0, c1) = (s * cols, (s * cols + cols).min(width));
+                // SAFETY: this tile's rows × columns c0..c1 belong to this task alone (tiles and
+                // strips partition the matrix); the rows are < 2^log_n.
+                let mut segs = unsafe { tile.segments(mat, c0, c1) };
+                tile.load(&mut segs, load, log_n, c0, c1);
+                tile.layers(&mut segs, network, &tw, 0);
+            });
+            if let Some((first_row, consume)) = sink {
+                // SAFETY: the strips above are done with this tile.
+                unsafe { tile.hand_over(mat, first_row, consume) };
             }
-        };
-        let mut tw = Vec::with_capacity(layers * pairs);
-        for i in 0..layers {
-            let half = 1usize << local(i);
+        });
+}
+
+/// The inverse's last pass (layers of half-size 2^lo … 2^(log_n−1), `dit`) and every coset
+/// block's first pass (the same layers, descending), on the same row sets: per tile and strip
+/// the coefficients are finished in cache, each block k < B−1 takes its first layer from them
+/// there, and the last block (`coeffs` itself) is then transformed in place. The coefficient
+/// matrix is read and written once here instead of 1 + B times. With a `consume` (a single
+/// pass: lo = 0), every block's tile rows are handed over when done.
+fn run_fused_pass(
+    coeffs: Shared,
+    log_n: usize,
+    lo: usize,
+    dit: Network<'_>,
+    load: Load,
+    blocks: &[(Shared, Network<'_>)],
+    consume: Option<Consumer<'_>>,
+) {
+    let _span = tracing::debug_span!("lde fused pass", lo).entered();
+    let layers = log_n - lo;
+    let width = coeffs.width;
+    let n = 1usize << log_n;
+    // A strip holds the coefficients' segments and one block's at a time.
+    let cols = tile_cols(layers, 2).min(width);
+    let (in_place, others) = blocks.split_last().expect("at least one block");
+    debug_assert!(std::ptr::eq(in_place.0.ptr, coeffs.ptr));
+    (0..1usize << lo).into_par_iter().for_each(|t| {
+        let tile = Tile::new(t, lo, layers);
+        let tw_dit = tile.twiddles(dit, log_n);
+        let tw_dif: Vec<Vec<F>> = blocks
+            .iter()
+            .map(|&(_, net)| tile.twiddles(net, log_n))
+            .collect();
+        (0..width.div_ceil(cols)).into_par_iter().for_each(|s| {
+            let (c0, c1) = (s * cols, (s * cols + cols).min(width));
+            // SAFETY: this tile's rows × columns c0..c1 of every block belong to this task
+            // alone (tiles and strips partition each block); the rows are < 2^log_n.
+            let mut segs = unsafe { tile.segments(coeffs, c0, c1) };
+            tile.load(&mut segs, load, log_n, c0, c1);
+            tile.layers(&mut segs, dit, &tw_dit, 0);
+            for (&(out, dif), tw) in others.iter().zip(&tw_dif) {
+                // SAFETY: as above; `out` is another block than `coeffs`.
+                let mut out_segs = unsafe { tile.segments(out, c0, c1) };
+                tile.first_layer_from(&mut out_segs, &segs, dif, tw);
+                tile.layers(&mut out_segs, dif, tw, 1);
+            }
+            tile.layers(&mut segs, in_place.1, &tw_dif[others.len()], 0);
+        });
+        if let Some(consume) = consume {
+            for (k, &(out, _)) in blocks.iter().enumerate() {
+                // SAFETY: the strips above are done with this tile.
+                unsafe { tile.hand_over(out, k * n, consume) };
+            }
+        }
+    });
+}
+
+/// Tile t of a pass of `layers` layers from half-size 2^lo: rows base + m·2^lo (m <
+/// 2^layers), base = ((t >> lo) << (lo + layers)) + t mod 2^lo — exactly the rows those layers
+/// connect.
+struct Tile {
+    base: usize,
+    lo: usize,
+    layers: usize,
+}
+
+impl Tile {
+    fn new(t: usize, lo: usize, layers: usize) -> Self {
+        let base = ((t >> lo) << (lo + layers)) + (t & ((1usize << lo) - 1));
+        Tile { base, lo, layers }
+    }
+
+    fn row(&self, m: usize) -> usize {
+        self.base + (m << self.lo)
+    }
+
+    fn rows(&self) -> usize {
+        1 << self.layers
+    }
+
+    /// The layer (in the tile: half-size 2^local) that `network` runs i-th.
+    fn local(&self, network: Network<'_>, i: usize) -> usize {
+        if network.ascending() {
+            i
+        } else {
+            self.layers - 1 - i
+        }
+    }
+
+    /// The tile's twiddles, once for all its strips: layer i (in run order), pair p at
+    /// i·rows/2 + p.
+    fn twiddles(&self, network: Network<'_>, log_n: usize) -> Vec<F> {
+        let pairs = self.rows() / 2;
+        let mut tw = Vec::with_capacity(self.layers * pairs);
+        for i in 0..self.layers {
+            let local = self.local(network, i);
+            let half = 1usize << local;
             for p in 0..pairs {
                 // Pair p of the layer starts at tile row m (blocks of 2·half rows).
                 let m = 2 * half * (p / half) + p % half;
-                tw.push(network.twiddle(row(m), lo + local(i), log_n));
+                tw.push(network.twiddle(self.row(m), self.lo + local, log_n));
             }
         }
-        (0..strips).into_par_iter().for_each(|s| {
-            let (c0, c1) = (s * cols, (s * cols + cols).min(width));
-            // SAFETY: this tile's rows × columns c0..c1 belong to this task alone (tiles and
-            // strips partition the matrix); the rows are < 2^log_n.
-            let mut segs: Vec<&mut [F]> = (0..rows_per_tile)
-                .map(|m| unsafe { mat.segment(row(m), c0, c1) })
-                .collect();
-            // The layers the loop below runs: all but a copied tile's first, which reads its
-            // inputs from the source (a fused copy).
-            let first = match load {
-                Load::InPlace => 0,
-                Load::BitReversed(src, scale) => {
-                    gather_bit_reversed(&mut segs, src, scale, row, log_n, c0, c1);
-                    0
-                }
-                Load::Copied(src) => {
-                    let half = 1usize << local(0);
-                    for (bk, block) in segs.chunks_exact_mut(2 * half).enumerate() {
-                        let (x, y) = block.split_at_mut(half);
-                        for (j, (x, y)) in x.iter_mut().zip(y.iter_mut()).enumerate() {
-                            let m = 2 * half * bk + j;
-                            // SAFETY: `src` (another block) is only read in this pass.
-                            let (u, v) = unsafe {
-                                (
-                                    src.segment_ref(row(m), c0, c1),
-                                    src.segment_ref(row(m + half), c0, c1),
-                                )
-                            };
-                            butterfly_from(x, y, u, v, tw[bk * half + j]);
-                        }
-                    }
-                    1
-                }
-            };
-            for i in first..layers {
-                // Local half-size 2^local(i) is the layer of half-size 2^(lo + local(i)).
-                layer(&mut segs, 1 << local(i), &tw[i * pairs..(i + 1) * pairs]);
-            }
-        });
-        if let Some((first_row, consume)) = sink {
-            debug_assert_eq!(lo, 0);
-            // SAFETY: the tile's rows base .. base + rows_per_tile are contiguous (lo = 0),
-            // fully written by the strips above, and no other task touches them in this pass.
-            let rows = unsafe {
-                std::slice::from_raw_parts(
-                    mat.ptr.add(base * width).cast_const(),
-                    rows_per_tile * width,
-                )
-            };
-            consume(first_row + base, rows);
+        tw
+    }
+
+    /// Columns c0..c1 of the tile's rows of `mat`.
+    ///
+    /// # Safety
+    /// No other live reference covers them (the tiles and strips of a pass are disjoint).
+    unsafe fn segments<'a>(&self, mat: Shared, c0: usize, c1: usize) -> Vec<&'a mut [F]> {
+        // SAFETY: the caller's contract; the rows lie inside the matrix.
+        (0..self.rows())
+            .map(|m| unsafe { mat.segment(self.row(m), c0, c1) })
+            .collect()
+    }
+
+    /// Fills the segments before the first layer.
+    fn load(&self, segs: &mut [&mut [F]], load: Load, log_n: usize, c0: usize, c1: usize) {
+        if let Load::BitReversed(src, scale) = load {
+            gather_bit_reversed(segs, src, scale, |m| self.row(m), log_n, c0, c1);
         }
-    });
+    }
+
+    /// `network`'s layers from its `first`-th on, in place.
+    fn layers(&self, segs: &mut [&mut [F]], network: Network<'_>, tw: &[F], first: usize) {
+        let pairs = self.rows() / 2;
+        for i in first..self.layers {
+            layer(
+                segs,
+                1 << self.local(network, i),
+                &tw[i * pairs..(i + 1) * pairs],
+            );
+        }
+    }
+
+    /// `network`'s first layer into `segs`, reading its inputs from `src` (the same rows of
+    /// another block).
+    fn first_layer_from(
+        &self,
+        segs: &mut [&mut [F]],
+        src: &[&mut [F]],
+        network: Network<'_>,
+        tw: &[F],
+    ) {
+        let half = 1usize << self.local(network, 0);
+        for (bk, block) in segs.chunks_exact_mut(2 * half).enumerate() {
+            let (x, y) = block.split_at_mut(half);
+            for (j, (x, y)) in x.iter_mut().zip(y.iter_mut()).enumerate() {
+                let m = 2 * half * bk + j;
+                butterfly_from(x, y, src[m], src[m + half], tw[bk * half + j]);
+            }
+        }
+    }
+
+    /// Hands the tile's rows of `mat` (contiguous: lo = 0) to `consume`, as rows
+    /// first_row + base ….
+    ///
+    /// # Safety
+    /// Every strip of this tile is done, and no other task touches its rows.
+    unsafe fn hand_over(&self, mat: Shared, first_row: usize, consume: Consumer<'_>) {
+        debug_assert_eq!(self.lo, 0);
+        // SAFETY: the caller's contract; the rows base .. base + rows are contiguous.
+        let rows = unsafe {
+            std::slice::from_raw_parts(
+                mat.ptr.add(self.base * mat.width).cast_const(),
+                self.rows() * mat.width,
+            )
+        };
+        consume(first_row + self.base, rows);
+    }
 }
 
 /// A tile's rows r from `src`'s rows bitrev(r), times `scale` ([`Load::BitReversed`]).
@@ -440,9 +556,10 @@ fn pass_layers() -> usize {
     (rows.max(2).ilog2() as usize).min(MAX_PASS_LAYERS)
 }
 
-/// Columns per tile for passes of `layers` layers.
-fn tile_cols(layers: usize) -> usize {
-    (tile_bytes() / (size_of::<F>() << layers)).clamp(MIN_TILE_COLS, MAX_TILE_COLS) / MIN_TILE_COLS
+/// Columns per tile for passes of `layers` layers whose strips hold `mats` matrices' segments.
+fn tile_cols(layers: usize, mats: usize) -> usize {
+    (tile_bytes() / ((mats * size_of::<F>()) << layers)).clamp(MIN_TILE_COLS, MAX_TILE_COLS)
+        / MIN_TILE_COLS
         * MIN_TILE_COLS
 }
 
@@ -580,28 +697,13 @@ mod tests {
     #[test]
     fn passes_cover_every_layer_once() {
         for log_n in 1..=26 {
-            for (ascending, max) in [true, false]
-                .into_iter()
-                .flat_map(|a| (1..=9).map(move |m| (a, m)))
-            {
-                let p = passes(log_n, ascending, max);
-                // The layers in the order they run (DIF: descending half-sizes).
-                let mut layers: Vec<usize> = p
-                    .iter()
-                    .flat_map(|&(lo, hi)| {
-                        let l: Vec<usize> = (lo..hi).collect();
-                        if ascending {
-                            l
-                        } else {
-                            l.into_iter().rev().collect()
-                        }
-                    })
-                    .collect();
+            for max in 1..=9 {
+                let p = passes(log_n, max);
                 assert!(p.iter().all(|&(lo, hi)| hi - lo <= max && hi > lo));
-                if !ascending {
-                    layers.reverse();
-                }
+                // Ascending and contiguous from 0 to log_n (the DIF runs them reversed).
+                let layers: Vec<usize> = p.iter().flat_map(|&(lo, hi)| lo..hi).collect();
                 assert_eq!(layers, (0..log_n).collect::<Vec<_>>());
+                assert!(p.windows(2).all(|w| w[0].1 - w[0].0 >= w[1].1 - w[1].0));
             }
         }
     }
