@@ -43,20 +43,25 @@ extern "C" __global__ void keccak_trace_rows(const u64* __restrict__ inputs, u64
 // row's round lanes (a KtRound, padded to KT_REC words), then the columns from them.
 #define KT_REC 87  // odd: 32 consecutive records in shared memory sit in distinct bank pairs
 
-// One thread per permutation slot: rows slot * 24 + round (< num_rows) get their round's lanes.
-extern "C" __global__ void keccak_round_states(const u64* __restrict__ inputs, u64 n_perms, u64 num_rows,
-                                               u64* __restrict__ states) {
-  u64 perm = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-  if (perm * KT_ROUNDS >= num_rows) return;
+// A warp of 32 permutation slots (a block): each thread runs its slot's rounds, and after each
+// round the warp stores the 32 records (contiguous: records are indexed round * slots + slot,
+// slots = ceil(num_rows / 24)) as runs of 32 words. Rows past num_rows are computed, never read.
+extern "C" __global__ void __launch_bounds__(32)
+    keccak_round_states(const u64* __restrict__ inputs, u64 n_perms, u64 slots, u64* __restrict__ states) {
+  __shared__ u64 rec[32 * KT_REC];
+  u64 slot0 = (u64)blockIdx.x * 32;
+  u64 perm = slot0 + threadIdx.x;
+  u32 valid = slots - slot0 < 32 ? (u32)(slots - slot0) : 32;
   KtRound s;
   for (int i = 0; i < 25; i++) s.a[i] = perm < n_perms ? inputs[perm * 25 + i] : 0;
   for (int round = 0; round < KT_ROUNDS; round++) {
-    u64 row = perm * KT_ROUNDS + round;
-    if (row >= num_rows) break;
     kt_round(s, round);
     const u64* w = reinterpret_cast<const u64*>(&s);
-    u64* dst = states + row * KT_REC;
-    for (int i = 0; i < (int)(sizeof(KtRound) / 8); i++) dst[i] = w[i];
+    for (int i = 0; i < (int)(sizeof(KtRound) / 8); i++) rec[threadIdx.x * KT_REC + i] = w[i];
+    __syncwarp();
+    u64* dst = states + ((u64)round * slots + slot0) * KT_REC;
+    for (u32 i = threadIdx.x; i < valid * KT_REC; i += 32) dst[i] = rec[i];
+    __syncwarp();
     for (int i = 0; i < 25; i++) s.a[i] = i == 0 ? s.appp00 : s.app[i];
   }
 }
@@ -70,11 +75,13 @@ extern "C" __global__ void __launch_bounds__(256)
   __shared__ u64 pre[32 * 25];
   __shared__ int rounds[32];
   u64 n = 1ull << log_n;
+  u64 slots = (n + KT_ROUNDS - 1) / KT_ROUNDS;
   u64 p0 = (u64)blockIdx.x * 32;
   for (u32 i = threadIdx.x; i < 32 * KT_REC; i += blockDim.x) {
     u32 j = i / KT_REC, w = i % KT_REC;
     u64 row = bitrev_bits(p0 + j, log_n);
-    rec[i] = w < sizeof(KtRound) / 8 ? states[row * KT_REC + w] : 0;
+    u64 at = ((row % KT_ROUNDS) * slots + row / KT_ROUNDS) * KT_REC;
+    rec[i] = w < sizeof(KtRound) / 8 ? states[at + w] : 0;
   }
   for (u32 i = threadIdx.x; i < 32 * 25; i += blockDim.x) {
     u32 j = i / 25, w = i % 25;

@@ -105,3 +105,42 @@ extern "C" __global__ void gather_rows(const u64* __restrict__ m, u64 rows, u32 
   }
   out[t] = m[r * row_stride + c * col_stride];
 }
+
+// Every opening of a query phase in one launch (src/openings.rs): `buf` holds the row and leaf
+// indices, then n_jobs descriptors of GJ_WORDS words at buf + jobs_at:
+//   0 matrix address, 1 rows, 2 row stride, 3 column stride, 4 width, 5 path depth,
+//   6 node array address, 7 leaves, 8 offset of the row indices (2 per leaf) in buf,
+//   9 offset of the leaves, 10 leaves opened, 11 output offset of the rows, 12 of the paths,
+//   13 the job's first thread (threads: 2·n·width row words, then n·depth path nodes).
+// An index out of range sets out[flag_at] and writes nothing.
+#define GJ_WORDS 14
+extern "C" __global__ void gather_openings(const u64* __restrict__ buf, u32 n_jobs, u64 jobs_at,
+                                           u64 threads, u64* __restrict__ out, u64 flag_at) {
+  u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= threads) return;
+  const u64* jobs = buf + jobs_at;
+  u32 j = 0;
+  while (j + 1 < n_jobs && jobs[(u64)(j + 1) * GJ_WORDS + 13] <= t) j++;
+  const u64* g = jobs + (u64)j * GJ_WORDS;
+  u64 local = t - g[13];
+  u64 width = g[4], n_rows = 2 * g[10] * width;
+  if (local < n_rows) {
+    u64 r = buf[g[8] + local / width], c = local % width;
+    if (r >= g[1]) {
+      atomicOr((unsigned long long*)(out + flag_at), 1ull);
+      return;
+    }
+    out[g[11] + local] = reinterpret_cast<const u64*>(g[0])[r * g[2] + c * g[3]];
+  } else {
+    u64 p = local - n_rows, depth = g[5];
+    u64 leaf = buf[g[9] + p / depth];
+    if (leaf >= g[7]) {
+      atomicOr((unsigned long long*)(out + flag_at), 1ull);
+      return;
+    }
+    u64 node = ((g[7] + leaf) >> (p % depth)) ^ 1ull;
+    const u64* nodes = reinterpret_cast<const u64*>(g[6]);
+#pragma unroll
+    for (int k = 0; k < 4; k++) out[g[12] + p * 4 + k] = nodes[node * 4 + k];
+  }
+}

@@ -153,19 +153,22 @@ __device__ __forceinline__ void ntt_inverse_expand_thread(u64* col, u64* out_col
 }
 
 // Grid: x covers lo < 2^(log_n - r) in blocks of NTT_THREADS (a divisor of it), y the columns;
-// coef holds them (2^log_n words each), out their 2^log_b blocks each.
-extern "C" __global__ void __launch_bounds__(NTT_THREADS, 2)
-    ntt_inverse_expand(u64* coef, u64* out, const u64* __restrict__ inv_tw, const u64* __restrict__ fwd_tw,
-                       u32 log_n, u32 r, u32 log_b, const u64* __restrict__ lo_tab,
-                       const u64* __restrict__ hi_tab, u32 log_lo) {
-  u32 lo = blockIdx.x * blockDim.x + threadIdx.x;
-  u64 c = blockIdx.y;
-  u64* col = coef + (c << log_n);
-  u64* dst = out + ((c << log_b) << log_n);
+// coef holds them (2^log_n words each), out their 2^log_b blocks each. Two kernels: r <= 3 fits
+// 80 registers (3 blocks per SM), r = 4 takes 128 (2 per SM).
+#define NTT_INVERSE_EXPAND_ARGS                                                                  \
+  u64 *coef, u64 *out, const u64 *__restrict__ inv_tw, const u64 *__restrict__ fwd_tw, u32 log_n, \
+      u32 r, u32 log_b, const u64 *__restrict__ lo_tab, const u64 *__restrict__ hi_tab, u32 log_lo
+#define NTT_INVERSE_EXPAND_CALL(R)                                                                  \
+  ntt_inverse_expand_thread<R>(coef + ((u64)blockIdx.y << log_n),                                \
+                               out + (((u64)blockIdx.y << log_b) << log_n), inv_tw, fwd_tw, log_n, \
+                               log_b, lo_tab, hi_tab, log_lo, blockIdx.x * blockDim.x + threadIdx.x)
+extern "C" __global__ void __launch_bounds__(NTT_THREADS, 3) ntt_inverse_expand(NTT_INVERSE_EXPAND_ARGS) {
   switch (r) {
-    case 1: return ntt_inverse_expand_thread<1>(col, dst, inv_tw, fwd_tw, log_n, log_b, lo_tab, hi_tab, log_lo, lo);
-    case 2: return ntt_inverse_expand_thread<2>(col, dst, inv_tw, fwd_tw, log_n, log_b, lo_tab, hi_tab, log_lo, lo);
-    case 3: return ntt_inverse_expand_thread<3>(col, dst, inv_tw, fwd_tw, log_n, log_b, lo_tab, hi_tab, log_lo, lo);
-    default: return ntt_inverse_expand_thread<4>(col, dst, inv_tw, fwd_tw, log_n, log_b, lo_tab, hi_tab, log_lo, lo);
+    case 1: return NTT_INVERSE_EXPAND_CALL(1);
+    case 2: return NTT_INVERSE_EXPAND_CALL(2);
+    default: return NTT_INVERSE_EXPAND_CALL(3);
   }
+}
+extern "C" __global__ void __launch_bounds__(NTT_THREADS, 2) ntt_inverse_expand4(NTT_INVERSE_EXPAND_ARGS) {
+  NTT_INVERSE_EXPAND_CALL(4);
 }

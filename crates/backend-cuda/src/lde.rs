@@ -174,7 +174,12 @@ impl GpuContext {
         for (g0, gw) in batches(w, MAX_GRID_YZ as usize) {
             let mut c = coef.slice_mut(g0 * n..(g0 + gw) * n);
             let mut o = out.slice_mut((g0 * n) << log_blowup..((g0 + gw) * n) << log_blowup);
-            let mut b = self.func(&self.k.ntt_inverse_expand);
+            let kernel = if top.k == 4 {
+                &self.k.ntt_inverse_expand4
+            } else {
+                &self.k.ntt_inverse_expand
+            };
+            let mut b = self.func(kernel);
             b.arg(&mut c)
                 .arg(&mut o)
                 .arg(inv_tw.as_ref())

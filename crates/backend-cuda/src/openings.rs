@@ -1,15 +1,16 @@
 //! Openings of many committed matrices at once: every matrix's opened rows and paths gathered
-//! into one device buffer, with one upload of the indices and one copy back (and the 4-byte
-//! range flag), instead of two uploads and four synchronous copies per matrix. The query phase
-//! of a Keccak proof opens ~20 matrices and FRI layers: their copies were most of its time.
+//! into one device buffer by one launch (`gather_openings`, a descriptor per matrix uploaded with
+//! the indices), and one copy back with the range flag as its last word, instead of two uploads,
+//! two launches and four synchronous copies per matrix. The query phase of a Keccak proof opens
+//! ~15 matrices and FRI layers: their launches and copies were most of its device time.
 
-use cudarc::driver::PushKernelArg;
+use cudarc::driver::{CudaSlice, DevicePtr, PushKernelArg};
 use rayon::prelude::*;
 use rstark_field::F;
 use rstark_protocol::MerkleOpening;
 
 use crate::context::{GpuContext, grid_1d};
-use crate::error::{CudaError, Result};
+use crate::error::{CudaError, DriverContext, Result};
 use crate::matrix::{DeviceMatrix, check_canonical, words_to_field};
 use crate::merkle::{DeviceMerkleTree, words_to_digest};
 
@@ -20,6 +21,9 @@ pub(crate) struct OpenRequest<'a> {
     pub tree: &'a DeviceMerkleTree,
     pub leaves: &'a [usize],
 }
+
+/// Words of one request's descriptor (GJ_WORDS in kernels/merkle.cu).
+const JOB_WORDS: usize = 14;
 
 /// Where one request's distinct leaves sit in the index and output buffers (in words).
 struct Slot {
@@ -77,67 +81,67 @@ pub(crate) fn open_batch(
         // nothing asked for (a leaf opens at least its two rows)
         return Ok(reqs.iter().map(|_| Vec::new()).collect());
     }
-    let mut idx = Vec::with_capacity(idx_len);
+    // One upload: the indices, then a descriptor per request (GJ_WORDS in kernels/merkle.cu).
+    let mut buf = Vec::with_capacity(idx_len + reqs.len() * JOB_WORDS);
     for s in &slots {
-        idx.extend(
+        buf.extend(
             s.distinct
                 .iter()
                 .flat_map(|&l| [2 * l as u64, 2 * l as u64 + 1]),
         );
-        idx.extend(s.distinct.iter().map(|&l| l as u64));
+        buf.extend(s.distinct.iter().map(|&l| l as u64));
     }
-    let dev_idx = ctx.upload(&idx, "opening indices")?;
-    let mut out = ctx.alloc_words(rows_len + paths_len, "opened rows and paths")?;
-    let mut bad = ctx.alloc_zeroed_u32(1, "gather flag")?;
+    let jobs_at = buf.len() as u64;
+    let mut threads = 0u64;
     for (r, s) in reqs.iter().zip(&slots) {
-        let n = s.distinct.len();
-        if n == 0 {
-            continue;
-        }
-        let (rows, w, nr) = (r.m.rows() as u64, s.width as u32, 2 * n as u64);
+        let n = s.distinct.len() as u64;
         let (rs, cs) = r.m.strides();
-        let ix = dev_idx.slice(s.idx_rows..s.idx_rows + 2 * n);
-        let mut o = out.slice_mut(s.out_rows..s.out_rows + 2 * n * s.width);
-        let mut b = ctx.func(&ctx.k.gather_rows);
-        b.arg(r.m.words())
-            .arg(&rows)
-            .arg(&w)
-            .arg(&rs)
-            .arg(&cs)
-            .arg(&ix)
-            .arg(&nr)
-            .arg(&mut o)
-            .arg(&mut bad);
-        ctx.launch(b, grid_1d(nr * s.width as u64, 256), "gather_rows")?;
-        if s.depth == 0 {
-            continue;
-        }
-        let (l, depth, nq) = (r.tree.num_leaves() as u64, s.depth as u32, n as u64);
-        let ix = dev_idx.slice(s.idx_leaves..s.idx_leaves + n);
-        let at = rows_len + s.out_paths;
-        let mut o = out.slice_mut(at..at + n * s.depth * 4);
-        let mut b = ctx.func(&ctx.k.gather_paths);
-        b.arg(r.tree.nodes())
-            .arg(&l)
-            .arg(&depth)
-            .arg(&ix)
-            .arg(&nq)
-            .arg(&mut o)
-            .arg(&mut bad);
-        ctx.launch(b, grid_1d(nq * s.depth as u64, 256), "gather_paths")?;
+        let job: [u64; JOB_WORDS] = [
+            dev_ptr(ctx, r.m.words()),
+            r.m.rows() as u64,
+            rs,
+            cs,
+            s.width as u64,
+            s.depth as u64,
+            dev_ptr(ctx, r.tree.nodes()),
+            r.tree.num_leaves() as u64,
+            s.idx_rows as u64,
+            s.idx_leaves as u64,
+            n,
+            s.out_rows as u64,
+            (rows_len + s.out_paths) as u64,
+            threads,
+        ];
+        buf.extend(job);
+        threads += n * (2 * s.width + s.depth) as u64;
     }
-    if ctx.download(&bad, "gather flag")?[0] != 0 {
-        return Err(CudaError::Shape(
-            "an opening index was out of range on the device".into(),
-        ));
-    }
+    let dev_buf = ctx.upload(&buf, "opening indices")?;
+    // The rows, the paths, and one flag word (zeroed; set by an index out of range).
+    let total = rows_len + paths_len;
+    let mut out = ctx.alloc_words(total + 1, "opened rows and paths")?;
+    ctx.stream()
+        .memset_zeros(&mut out.slice_mut(total..total + 1))
+        .ctx("clearing the gather flag")?;
+    let (n_jobs, flag_at) = (reqs.len() as u32, total as u64);
+    let mut b = ctx.func(&ctx.k.gather_openings);
+    b.arg(&dev_buf)
+        .arg(&n_jobs)
+        .arg(&jobs_at)
+        .arg(&threads)
+        .arg(&mut out)
+        .arg(&flag_at);
+    ctx.launch(b, grid_1d(threads, 256), "gather_openings")?;
     // Straight from pinned memory into the openings, leaves in parallel: each opened row is
     // checked and converted once into its own vector (no intermediate host copies). On one
     // thread this took 1.6 ms of the 2^16 keccak proof (4.8 MB; docs/PERF.md, session 15).
-    let total = rows_len + paths_len;
-    ctx.download_with(&out.slice(..total), "opened rows and paths", |words| {
+    ctx.download_with(&out.slice(..total + 1), "opened rows and paths", |words| {
         let _span = rstark_timeline::spans::op("openings (host assembly)");
-        let (rows, paths) = words.split_at(rows_len);
+        if words[total] != 0 {
+            return Err(CudaError::Shape(
+                "an opening index was out of range on the device".into(),
+            ));
+        }
+        let (rows, paths) = words[..total].split_at(rows_len);
         let leaves: Vec<&[usize]> = reqs.iter().map(|r| r.leaves).collect();
         leaves
             .par_iter()
@@ -173,4 +177,11 @@ pub(crate) fn open_batch(
             })
             .collect()
     })?
+}
+
+/// The device address of a buffer; it outlives the launch that reads it (frees are ordered on
+/// the same stream after it).
+fn dev_ptr(ctx: &GpuContext, buf: &CudaSlice<u64>) -> u64 {
+    let (ptr, _sync) = buf.device_ptr(ctx.stream());
+    ptr
 }

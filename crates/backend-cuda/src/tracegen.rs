@@ -88,13 +88,15 @@ impl GpuContext {
             self.transpose_bitrev(&m, &mut out.as_view_mut(), log_n, KECCAK_TRACE_WIDTH)?;
             return Ok(out);
         }
-        let mut states = self.alloc_words(rows * ROUND_STATE_WORDS, "Keccak round states")?;
-        let (n, rows64) = (inputs.perms as u64, rows as u64);
+        let slots = rows.div_ceil(ROUNDS);
+        let mut states =
+            self.alloc_words(slots * ROUNDS * ROUND_STATE_WORDS, "Keccak round states")?;
+        let (n, slots64) = (inputs.perms as u64, slots as u64);
         let mut b = self.func(&self.k.keccak_round_states);
-        b.arg(&inputs.lanes).arg(&n).arg(&rows64).arg(&mut states);
+        b.arg(&inputs.lanes).arg(&n).arg(&slots64).arg(&mut states);
         self.launch(
             b,
-            crate::context::grid_1d(rows64.div_ceil(ROUNDS as u64), 128),
+            crate::context::grid_1d(slots64, 32),
             "keccak_round_states",
         )?;
         let mut b = self.func(&self.k.keccak_trace_colmajor_bitrev);
