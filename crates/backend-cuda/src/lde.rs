@@ -280,15 +280,8 @@ impl GpuContext {
         log_blowup: u32,
         marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
     ) -> Result<DeviceBuf<u64>> {
-        let (n_rows, w) = (trace.rows(), trace.width());
-        if !n_rows.is_power_of_two() {
-            return Err(CudaError::Shape(format!(
-                "LDE of {n_rows} rows: not a power of two"
-            )));
-        }
-        let log_n = n_rows.trailing_zeros();
-        check_lde_shape(log_n, w, log_blowup)?;
-        let total = n_rows * w;
+        let (log_n, w) = self.lde_input_shape(trace, log_blowup)?;
+        let total = trace.rows() * w;
 
         // row-major -> column-major with bit-reversed rows, in one pass
         let mut coef = self.alloc_words(total, "LDE coefficients")?;
