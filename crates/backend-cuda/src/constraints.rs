@@ -12,7 +12,7 @@
 use std::sync::{Arc, Mutex};
 
 use cudarc::driver::{
-    CudaFunction, CudaModule, CudaSlice, DevicePtr, DeviceRepr, LaunchConfig, PushKernelArg,
+    CudaFunction, CudaModule, CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg,
 };
 use cudarc::nvrtc::Ptx;
 use p3_field::PrimeField64;
@@ -264,7 +264,7 @@ impl DevicePeriodic {
         CpFixed {
             prep_cur,
             prep_next,
-            per: per.map_or(0, |p| dev_ptr(ctx, &p.buf)),
+            per: per.map_or(0, |p| ctx.device_address(&p.buf)),
             n_per: per.map_or(0, |p| p.n_per),
             per_mask: per.map_or(0, |p| p.mask),
         }
@@ -275,7 +275,7 @@ impl CpSrc {
     /// A whole row-major matrix of `width` columns.
     fn row_major(ctx: &GpuContext, buf: &CudaSlice<u64>, width: usize) -> Self {
         Self {
-            base: dev_ptr(ctx, buf),
+            base: ctx.device_address(buf),
             first: 0,
             row_stride: width as u64,
             col_stride: 1,
@@ -286,7 +286,7 @@ impl CpSrc {
     fn of(ctx: &GpuContext, m: &DeviceMatrix) -> Self {
         let (row_stride, col_stride) = m.strides();
         Self {
-            base: dev_ptr(ctx, m.words()),
+            base: ctx.device_address(m.words()),
             first: 0,
             row_stride,
             col_stride,
@@ -296,19 +296,12 @@ impl CpSrc {
     /// Rows first .. first + rows, column-major (rows words per column).
     fn col_major(ctx: &GpuContext, buf: &CudaSlice<u64>, first: usize, rows: usize) -> Self {
         Self {
-            base: dev_ptr(ctx, buf),
+            base: ctx.device_address(buf),
             first: first as u64,
             row_stride: 1,
             col_stride: rows as u64,
         }
     }
-}
-
-/// The device address of a buffer. The buffer outlives every launch that reads it: frees are
-/// ordered on the same stream after the launch.
-fn dev_ptr(ctx: &GpuContext, buf: &CudaSlice<u64>) -> u64 {
-    let (ptr, _sync) = buf.device_ptr(ctx.stream());
-    ptr
 }
 
 /// What every v2 launch of one quotient evaluation shares.

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use cudarc::driver::sys::{CUfunction_attribute, CUresult};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaSlice, CudaStream, DeviceRepr, DriverError, LaunchArgs,
-    LaunchConfig, PushKernelArg, result,
+    CudaContext, CudaFunction, CudaSlice, CudaStream, DevicePtr, DeviceRepr, DriverError,
+    LaunchArgs, LaunchConfig, PushKernelArg, result,
 };
 
 use crate::error::{CudaError, DriverContext, Result};
@@ -272,6 +272,13 @@ impl GpuContext {
             self.ntt_tile_log.load(Ordering::Relaxed),
             self.ntt_max_log_c.load(Ordering::Relaxed),
         )
+    }
+
+    /// The device address of a buffer, for kernels that take addresses in a table. The buffer
+    /// must outlive every launch that reads it (frees are ordered on this stream after them).
+    pub(crate) fn device_address(&self, buf: &CudaSlice<u64>) -> u64 {
+        let (ptr, _sync) = buf.device_ptr(self.stream());
+        ptr
     }
 
     /// (in-place pass, first forward pass with coset scaling) kernels for a pass of k stages.

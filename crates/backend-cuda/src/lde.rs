@@ -73,8 +73,7 @@ impl GpuContext {
         marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
     ) -> Result<DeviceMatrix> {
         let (log_n, w) = self.lde_input_shape(trace, log_blowup)?;
-        let mut vals = self.alloc_words(trace.rows() * w, "LDE coefficients")?;
-        self.transpose_bitrev(&trace.buf, &mut vals.as_view_mut(), log_n, w)?;
+        let mut vals = self.bitrev_columns(trace, log_n, w)?;
         self.mark(marks, "transpose + bit-reverse")?;
         let top = self.inverse_but_top(&mut vals, log_n, w)?;
         self.mark(marks, "inverse NTT")?;
@@ -94,8 +93,7 @@ impl GpuContext {
         keep: bool,
     ) -> Result<(DeviceCoefs, DeviceMatrix, Option<DeviceMatrix>)> {
         let (log_n, w) = self.lde_input_shape(&trace, log_blowup)?;
-        let mut vals = self.alloc_words(trace.rows() * w, "LDE coefficients")?;
-        self.transpose_bitrev(&trace.buf, &mut vals.as_view_mut(), log_n, w)?;
+        let vals = self.bitrev_columns(&trace, log_n, w)?;
         let kept = keep.then_some(trace);
         let (coefs, lde) = self.coefficients_and_lde_of_bitrev(vals, log_n, w, log_blowup)?;
         Ok((coefs, lde, kept))
@@ -281,17 +279,21 @@ impl GpuContext {
         marks: &mut Option<Vec<(&'static str, CudaEvent)>>,
     ) -> Result<DeviceBuf<u64>> {
         let (log_n, w) = self.lde_input_shape(trace, log_blowup)?;
-        let total = trace.rows() * w;
-
-        // row-major -> column-major with bit-reversed rows, in one pass
-        let mut coef = self.alloc_words(total, "LDE coefficients")?;
-        self.transpose_bitrev(&trace.buf, &mut coef.as_view_mut(), log_n, w)?;
+        let mut coef = self.bitrev_columns(trace, log_n, w)?;
         self.mark(marks, "transpose + bit-reverse")?;
 
         // inverse NTT: N * coefficients, natural order
         self.ntt(&mut coef.as_view_mut(), log_n, w, false)?;
         self.mark(marks, "inverse NTT")?;
         Ok(coef)
+    }
+
+    /// A new buffer (the coefficients-to-be) holding `trace` column-major with bit-reversed
+    /// rows, in one pass: the inverse transform's input.
+    fn bitrev_columns(&self, trace: &DeviceMatrix, log_n: u32, w: usize) -> Result<DeviceBuf<u64>> {
+        let mut vals = self.alloc_words(trace.rows() * w, "LDE coefficients")?;
+        self.transpose_bitrev(&trace.buf, &mut vals.as_view_mut(), log_n, w)?;
+        Ok(vals)
     }
 
     /// Row-major `src` (2^log_n × w) into column-major `dst` with bit-reversed rows.

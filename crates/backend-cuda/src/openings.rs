@@ -4,7 +4,7 @@
 //! two launches and four synchronous copies per matrix. The query phase of a Keccak proof opens
 //! ~15 matrices and FRI layers: their launches and copies were most of its device time.
 
-use cudarc::driver::{CudaSlice, DevicePtr, PushKernelArg};
+use cudarc::driver::PushKernelArg;
 use rayon::prelude::*;
 use rstark_field::F;
 use rstark_protocol::MerkleOpening;
@@ -97,13 +97,13 @@ pub(crate) fn open_batch(
         let n = s.distinct.len() as u64;
         let (rs, cs) = r.m.strides();
         let job: [u64; JOB_WORDS] = [
-            dev_ptr(ctx, r.m.words()),
+            ctx.device_address(r.m.words()),
             r.m.rows() as u64,
             rs,
             cs,
             s.width as u64,
             s.depth as u64,
-            dev_ptr(ctx, r.tree.nodes()),
+            ctx.device_address(r.tree.nodes()),
             r.tree.num_leaves() as u64,
             s.idx_rows as u64,
             s.idx_leaves as u64,
@@ -177,11 +177,4 @@ pub(crate) fn open_batch(
             })
             .collect()
     })?
-}
-
-/// The device address of a buffer; it outlives the launch that reads it (frees are ordered on
-/// the same stream after it).
-fn dev_ptr(ctx: &GpuContext, buf: &CudaSlice<u64>) -> u64 {
-    let (ptr, _sync) = buf.device_ptr(ctx.stream());
-    ptr
 }
